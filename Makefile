@@ -1,0 +1,33 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# A thin wrapper: the build is meson (in $(BUILD)/). `make demo` and `make test`
+# do all set-up on a fresh Debian 12 machine: packages, hugepages, build.
+
+BUILD ?= build
+MESON_OPTS ?= -Dwerror=true
+TEST_ARGS ?=
+
+.PHONY: all deps hugepages build demo test clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+hugepages:
+	@scripts/hugepages.sh
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) $(MESON_OPTS)
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+# The main job. Until labfwd lands it is the arena self-check.
+demo: deps hugepages build
+	$(BUILD)/apps/labcheck/labcheck --config config/labyrinth.conf
+
+test: deps hugepages build
+	@scripts/run-tests.sh $(BUILD) $(TEST_ARGS)
+
+clean:
+	rm -rf $(BUILD)

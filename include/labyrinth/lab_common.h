@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * Common definitions shared by every labyrinth component: error reporting for
+ * constructors, and small helpers used in public inline code.
+ */
+#ifndef LAB_COMMON_H
+#define LAB_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Cache line size assumed for layout decisions (x86-64, most arm64). */
+#define LAB_CACHE_LINE 64
+
+/** Round @p x up to a multiple of @p a (a power of two). */
+#define LAB_ALIGN_UP(x, a) (((x) + ((a) - 1)) & ~((__typeof__(x))(a) - 1))
+
+/** True when @p x is a non-zero power of two. */
+#define LAB_IS_POW2(x) ((x) != 0 && (((x) & ((x) - 1)) == 0))
+
+/** Branch hints, for the fast path only. */
+#define lab_likely(x) __builtin_expect(!!(x), 1)
+#define lab_unlikely(x) __builtin_expect(!!(x), 0)
+
+#define LAB_KIB ((size_t)1 << 10)
+#define LAB_MIB ((size_t)1 << 20)
+#define LAB_GIB ((size_t)1 << 30)
+
+/**
+ * Error number of the last failed labyrinth constructor in this thread.
+ *
+ * Functions returning int report errors as a negative errno; constructors that
+ * return a pointer return NULL and set this to a positive errno value.
+ */
+extern __thread int lab_errno;
+
+/**
+ * Text for a labyrinth error number (positive or negative errno).
+ *
+ * @return a static string; never NULL.
+ */
+const char *lab_strerror(int err);
+
+/**
+ * Parse a size with an optional binary suffix: "4096", "2K", "2M", "1G" (also
+ * "2KB"/"2MiB" forms). Case-insensitive.
+ *
+ * @return 0 on success; -EINVAL if @p s is empty, not a number or has an
+ *         unknown suffix; -ERANGE if it overflows 64 bits.
+ */
+int lab_parse_size(const char *s, uint64_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LAB_COMMON_H */

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * Run-time configuration: an INI file (read with libinih) whose every key can
+ * be overridden on the command line as "section.key=value".
+ *
+ * @code
+ * [pool]
+ * size = 8192          ; buffers at start
+ * max = 65536          ; buffers at most (the warden grows toward it)
+ * cell_size = 2048     ; bytes per buffer, headroom included
+ * headroom = 128
+ * min = 5%             ; watermarks: a count or a percent of size
+ * low = 10%
+ * high = 25%
+ * reserve = 2%         ; for atomic (RX refill) callers only
+ * [arena]
+ * page_size = 2M       ; 2M or 1G
+ * iova = auto          ; auto | pa | va
+ * hugepages = auto     ; auto (fall back to 4 KiB) | require | off
+ * numa_node = -1
+ * [quality]
+ * level = sampled      ; off | sampled | full
+ * sample_rate = 1024   ; one buffer in N under sampled
+ * [log]
+ * default = notice     ; every log type
+ * arena = info         ; one key per log type
+ * @endcode
+ */
+#ifndef LAB_CONFIG_H
+#define LAB_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <labyrinth/lab_arena.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Buffer quality checking depth (see DESIGN.md: quality level). */
+enum lab_quality {
+	LAB_QUALITY_OFF = 0, /**< ownership/state check only */
+	LAB_QUALITY_SAMPLED, /**< one buffer in sample_rate gets the full treatment */
+	LAB_QUALITY_FULL,    /**< every buffer: quarantine, poison, canaries, zeroing */
+};
+
+/** Whether the arena may fall back to 4 KiB pages. */
+enum lab_hugepages {
+	LAB_HUGEPAGES_AUTO = 0, /**< hugepages if any, else 4 KiB with a notice */
+	LAB_HUGEPAGES_REQUIRE,  /**< fail without hugepages */
+	LAB_HUGEPAGES_OFF,      /**< always 4 KiB pages */
+};
+
+/** A watermark or reserve: an absolute count or a percent of the pool size. */
+struct lab_count {
+	uint64_t value;
+	bool percent;
+};
+
+/** Length of the accumulated [log] level list. */
+#define LAB_CONFIG_LOG_LEN 256
+
+/** Everything a config file can say. Grows only at the end. */
+struct lab_config {
+	size_t size; /**< sizeof(struct lab_config) */
+	char name[32];
+	uint64_t pool_size;
+	uint64_t pool_max;
+	uint64_t cell_size;
+	uint64_t headroom;
+	struct lab_count wm_min, wm_low, wm_high, reserve;
+	uint64_t page_size;
+	enum lab_iova_mode iova_mode;
+	enum lab_hugepages hugepages;
+	int numa_node;
+	enum lab_quality quality;
+	uint64_t sample_rate;
+	char log_levels[LAB_CONFIG_LOG_LEN]; /**< "type:level,..." in file order */
+};
+
+/** Fill @p cfg with the built-in defaults (the values of config/labyrinth.conf). */
+void lab_config_defaults(struct lab_config *cfg);
+
+/**
+ * Read @p path over @p cfg. Unknown sections and keys are errors.
+ *
+ * @return 0; -ENOENT/-EACCES if the file cannot be opened; -EINVAL on the first
+ *         bad line (the message, also in lab_config_error(), reads
+ *         "FILE:LINE: key 'section.key': problem").
+ */
+int lab_config_load(struct lab_config *cfg, const char *path);
+
+/**
+ * Set one key, "section.key", from text, as a command-line override.
+ *
+ * @return 0; -ENOENT for an unknown key; -EINVAL for a bad value (message in
+ *         lab_config_error()).
+ */
+int lab_config_set(struct lab_config *cfg, const char *key, const char *value);
+
+/** Parse "section.key=value" and apply it with lab_config_set(). */
+int lab_config_set_arg(struct lab_config *cfg, const char *arg);
+
+/** Resolve a count against the pool size (percent rounded down). */
+uint64_t lab_count_resolve(const struct lab_count *c, uint64_t pool_size);
+
+/**
+ * Check the values against each other: headroom < cell_size, min <= low <= high
+ * <= size, reserve <= size, size <= max.
+ *
+ * @return 0 or -EINVAL (message in lab_config_error(), naming the values).
+ */
+int lab_config_validate(const struct lab_config *cfg);
+
+/** Apply the [log] levels to the running process. @return 0 or -errno. */
+int lab_config_apply_logs(const struct lab_config *cfg);
+
+/** Write @p cfg as an INI file that lab_config_load() reads back. */
+void lab_config_dump(const struct lab_config *cfg, FILE *f);
+
+/** The message of this thread's last config error ("" if none). */
+const char *lab_config_error(void);
+
+/** "off", "sampled" or "full". */
+const char *lab_quality_name(enum lab_quality q);
+
+/** Parse a quality level name. @return the level or -EINVAL. */
+int lab_quality_parse(const char *s);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LAB_CONFIG_H */

@@ -1,0 +1,431 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The hugepage arena. Chambers live in a fixed slot table allocated at create,
+ * so lock-free readers (IOVA lookups) never see it move; grow and release take
+ * the arena mutex, which only the warden and set-up code ever hold.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#ifdef LAB_HAVE_NUMA
+#include <numa.h>
+#include <numaif.h>
+#endif
+
+#include "arena_internal.h"
+
+LAB_LOG_REGISTER(arena, NOTICE)
+
+static const char *size_name(size_t sz, char *buf, size_t len)
+{
+	if (sz >= LAB_GIB && sz % LAB_GIB == 0)
+		snprintf(buf, len, "%zu GiB", sz / LAB_GIB);
+	else if (sz >= LAB_MIB && sz % LAB_MIB == 0)
+		snprintf(buf, len, "%zu MiB", sz / LAB_MIB);
+	else
+		snprintf(buf, len, "%zu KiB", sz / LAB_KIB);
+	return buf;
+}
+
+void lab_arena_opts_init(struct lab_arena_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->size = sizeof(*o);
+	o->page_size = 2 * LAB_MIB;
+	o->initial_chambers = 1;
+	o->iova_mode = LAB_IOVA_AUTO;
+	o->numa_node = -1;
+}
+
+/* Take the caller's options over our defaults, accepting older (smaller) structs. */
+static int opts_take(const struct lab_arena_opts *in, struct lab_arena_opts *o)
+{
+	lab_arena_opts_init(o);
+	if (in == NULL)
+		return 0;
+	if (in->size == 0) {
+		LAB_LOG(ERR, arena, "arena options: size field is 0; set it to "
+			"sizeof(struct lab_arena_opts) (%zu)", sizeof(*in));
+		return -EINVAL;
+	}
+	memcpy(o, in, in->size < sizeof(*o) ? in->size : sizeof(*o));
+	o->size = sizeof(*o);
+	if (o->page_size == 0)
+		o->page_size = 2 * LAB_MIB;
+	if (o->initial_chambers == 0)
+		o->initial_chambers = 1;
+	if (o->max_chambers == 0)
+		o->max_chambers = LAB_ARENA_DEFAULT_MAX_CHAMBERS;
+	return 0;
+}
+
+static int opts_check(const struct lab_arena_opts *o)
+{
+	const char *name = o->name ? o->name : "arena";
+
+	if (o->page_size != 2 * LAB_MIB && o->page_size != LAB_GIB) {
+		LAB_LOG(ERR, arena, "arena '%s': page size %zu is not supported (use 2M or 1G)",
+			name, o->page_size);
+		return -EINVAL;
+	}
+	if (o->initial_chambers > o->max_chambers) {
+		LAB_LOG(ERR, arena, "arena '%s': initial_chambers %u exceeds max_chambers %u",
+			name, o->initial_chambers, o->max_chambers);
+		return -EINVAL;
+	}
+	if ((int)o->iova_mode < LAB_IOVA_AUTO || o->iova_mode > LAB_IOVA_VA) {
+		LAB_LOG(ERR, arena, "arena '%s': bad IOVA mode %d", name, (int)o->iova_mode);
+		return -EINVAL;
+	}
+	if (strlen(name) >= 32 || strchr(name, '/') != NULL) {
+		LAB_LOG(ERR, arena, "arena name '%s' must be under 32 characters, without '/'",
+			name);
+		return -EINVAL;
+	}
+#ifdef LAB_HAVE_NUMA
+	if (o->numa_node >= 0 && (numa_available() < 0 || o->numa_node > numa_max_node())) {
+		LAB_LOG(ERR, arena, "arena '%s': NUMA node %d does not exist (nodes 0-%d)",
+			name, o->numa_node, numa_available() < 0 ? 0 : numa_max_node());
+		return -EINVAL;
+	}
+#else
+	if (o->numa_node > 0) {
+		LAB_LOG(ERR, arena, "arena '%s': NUMA node %d asked for, but labyrinth was "
+			"built without libnuma (install libnuma-dev and rebuild)", name,
+			o->numa_node);
+		return -ENOTSUP;
+	}
+#endif
+	return 0;
+}
+
+/* Map one chamber's worth of memory from the arena's backing. */
+static void *map_memory(struct lab_arena *a, int *err)
+{
+	void *va;
+
+	switch (a->backing) {
+	case LAB_BACKING_HUGETLBFS:
+		return huge_map_file(a->hugetlbfs_dir, a->name, a->file_seq++, a->page_size, err);
+	case LAB_BACKING_MEMFD:
+		return huge_map_memfd(a->name, a->page_size, err);
+	case LAB_BACKING_ANON_4K:
+		break;
+	}
+	va = mmap(NULL, a->page_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (va == MAP_FAILED) {
+		*err = -errno;
+		return NULL;
+	}
+	return va;
+}
+
+/* Bind to the NUMA node (before the first touch), then fault in and lock. */
+static int place_and_lock(struct lab_arena *a, void *va)
+{
+	static bool warned_mlock;
+
+#ifdef LAB_HAVE_NUMA
+	if (a->numa_node >= 0) {
+		unsigned long mask[4] = { 0 };
+
+		mask[a->numa_node / 64] |= 1UL << (a->numa_node % 64);
+		if (mbind(va, a->page_size, MPOL_BIND, mask, 256, MPOL_MF_STRICT) != 0)
+			LAB_LOG(WARNING, arena, "arena '%s': mbind to node %d failed: %s", a->name,
+				a->numa_node, strerror(errno));
+	}
+#endif
+	if (mlock(va, a->page_size) == 0)
+		return 0;
+	/* Unlocked 4 KiB pages may move, which would make their physical
+	 * addresses lies: pa mode cannot live without the lock. */
+	if (a->backing == LAB_BACKING_ANON_4K && a->iova_mode == LAB_IOVA_PA)
+		return -errno;
+	if (!warned_mlock) {
+		warned_mlock = true;
+		LAB_LOG(WARNING, arena, "arena '%s': mlock failed (%s): memory not locked; raise "
+			"RLIMIT_MEMLOCK (ulimit -l) to lock it", a->name, strerror(errno));
+	}
+	for (size_t off = 0; off < a->page_size; off += SMALL_PAGE)
+		((volatile char *)va)[off] = 0;
+	return 0;
+}
+
+static int chamber_node(void *va)
+{
+#ifdef LAB_HAVE_NUMA
+	int node = -1;
+
+	if (get_mempolicy(&node, NULL, 0, va, MPOL_F_NODE | MPOL_F_ADDR) == 0)
+		return node;
+#else
+	(void)va;
+#endif
+	return -1;
+}
+
+/* Fill slot @p c for memory @p va that place_and_lock() has already handled. */
+static int chamber_setup(struct lab_arena *a, struct chamber *c, void *va)
+{
+	int rc;
+
+	c->len = a->page_size;
+	c->contig = (a->backing == LAB_BACKING_ANON_4K && a->iova_mode == LAB_IOVA_PA) ?
+			    SMALL_PAGE : a->page_size;
+	c->page_iova = NULL;
+	atomic_store_explicit(&c->va, va, memory_order_relaxed);
+	rc = chamber_fill_iova(c, a->iova_mode);
+	if (rc < 0) {
+		free(c->page_iova);
+		c->page_iova = NULL;
+		atomic_store_explicit(&c->va, NULL, memory_order_relaxed);
+		return rc;
+	}
+	c->numa_node = chamber_node(va);
+	return 0;
+}
+
+static void report_grow_failure(struct lab_arena *a, int err)
+{
+	char sz[32];
+
+	size_name(a->page_size, sz, sizeof(sz));
+	if (a->backing == LAB_BACKING_ANON_4K)
+		LAB_LOG(ERR, arena, "arena '%s': cannot map a %s chamber of 4 KiB pages "
+			"(%u mapped): %s", a->name, sz, a->st.chambers, strerror(-err));
+	else
+		LAB_LOG(ERR, arena, "arena '%s': cannot map a %s hugepage chamber: asked for 1 "
+			"page, %ld of %ld free in the %s pool (%u mapped by this arena): %s",
+			a->name, sz, hugepages_free(a->page_size), hugepages_total(a->page_size),
+			sz, a->st.chambers, strerror(-err));
+}
+
+static int find_free_slot(const struct lab_arena *a)
+{
+	for (unsigned int i = 0; i < a->max_chambers; i++)
+		if (atomic_load_explicit(&a->ch[i].va, memory_order_relaxed) == NULL)
+			return (int)i;
+	return -ENOSPC;
+}
+
+/* Map, lock and publish one chamber; the caller holds the lock. */
+static int grow_locked(struct lab_arena *a, void *premapped)
+{
+	int slot = find_free_slot(a), err = 0;
+	void *va = premapped;
+
+	if (slot < 0) {
+		a->st.grow_failures++;
+		LAB_LOG(WARNING, arena, "arena '%s' is at its limit of %u chambers (max_chambers)",
+			a->name, a->max_chambers);
+		return slot;
+	}
+	if (va == NULL)
+		va = map_memory(a, &err);
+	if (va != NULL && (err = place_and_lock(a, va)) == 0 &&
+	    (err = chamber_setup(a, &a->ch[slot], va)) == 0) {
+		/* Publish: readers that see the address see the rest of the slot. */
+		atomic_store_explicit(&a->ch[slot].va, va, memory_order_release);
+		if ((unsigned int)slot >= a->slots_used)
+			__atomic_store_n(&a->slots_used, slot + 1, __ATOMIC_RELEASE);
+		a->st.chambers++;
+		a->st.grows++;
+		a->st.bytes += a->page_size;
+		LAB_LOG(DEBUG, arena, "arena '%s': chamber %d mapped at %p, iova 0x%llx", a->name,
+			slot, va, (unsigned long long)a->ch[slot].iova);
+		return slot;
+	}
+	if (va != NULL)
+		munmap(va, a->page_size);
+	a->st.grow_failures++;
+	report_grow_failure(a, err ? err : -ENOMEM);
+	return err ? err : -ENOMEM;
+}
+
+int lab_arena_grow(struct lab_arena *a)
+{
+	int rc;
+
+	pthread_mutex_lock(&a->lock);
+	rc = grow_locked(a, NULL);
+	pthread_mutex_unlock(&a->lock);
+	return rc;
+}
+
+/* Try the hugepage sources in order; on success return the first chamber's memory. */
+static void *probe_huge(struct lab_arena *a, int *err)
+{
+	void *va;
+
+	if (!(a->flags & LAB_ARENA_F_MEMFD) &&
+	    (a->hugetlbfs_dir[0] != '\0' ||
+	     hugetlbfs_find_mount(a->page_size, a->hugetlbfs_dir, sizeof(a->hugetlbfs_dir)) == 0)) {
+		a->backing = LAB_BACKING_HUGETLBFS;
+		va = map_memory(a, err);
+		if (va != NULL)
+			return va;
+		LAB_LOG(DEBUG, arena, "arena '%s': hugetlbfs at %s: %s", a->name, a->hugetlbfs_dir,
+			strerror(-*err));
+	}
+	a->backing = LAB_BACKING_MEMFD;
+	return map_memory(a, err);
+}
+
+static int choose_iova_mode(struct lab_arena *a, enum lab_iova_mode want, void *va)
+{
+	bool pfns;
+
+	/* Fault in one page so pagemap has something to say. */
+	((volatile char *)va)[0] = 0;
+	pfns = pagemap_has_pfns(va);
+	if (want == LAB_IOVA_PA && !pfns) {
+		LAB_LOG(ERR, arena, "arena '%s': iova=pa needs physical addresses, but "
+			"/proc/self/pagemap gives no PFNs (run as root with CAP_SYS_ADMIN, or "
+			"use iova=va)", a->name);
+		return -EPERM;
+	}
+	if (want == LAB_IOVA_AUTO)
+		want = (pfns && a->backing != LAB_BACKING_ANON_4K) ? LAB_IOVA_PA : LAB_IOVA_VA;
+	a->iova_mode = want;
+	return 0;
+}
+
+static void notice_fallback(struct lab_arena *a, int err)
+{
+	char sz[32];
+
+	size_name(a->page_size, sz, sizeof(sz));
+	LAB_LOG(NOTICE, arena, "arena '%s': no %s hugepages (%ld free of %ld reserved: %s); "
+		"falling back to 4 KiB pages; reserve some with 'make hugepages' or "
+		"'echo 256 > /proc/sys/vm/nr_hugepages'", a->name, sz,
+		hugepages_free(a->page_size) < 0 ? 0 : hugepages_free(a->page_size),
+		hugepages_total(a->page_size) < 0 ? 0 : hugepages_total(a->page_size),
+		strerror(-err));
+}
+
+/* Decide backing and IOVA mode with the first chamber, which stays mapped. */
+static int map_first(struct lab_arena *a, enum lab_iova_mode want)
+{
+	void *va = NULL;
+	int err = -ENOMEM, rc;
+
+	if (!(a->flags & LAB_ARENA_F_NO_HUGE))
+		va = probe_huge(a, &err);
+	if (va == NULL) {
+		if (a->flags & LAB_ARENA_F_HUGE_ONLY) {
+			report_grow_failure(a, err);
+			return err;
+		}
+		if (!(a->flags & LAB_ARENA_F_NO_HUGE))
+			notice_fallback(a, err);
+		a->backing = LAB_BACKING_ANON_4K;
+		va = map_memory(a, &err);
+		if (va == NULL) {
+			report_grow_failure(a, err);
+			return err;
+		}
+	}
+	rc = choose_iova_mode(a, want, va);
+	if (rc < 0) {
+		munmap(va, a->page_size);
+		return rc;
+	}
+	rc = grow_locked(a, va);
+	return rc < 0 ? rc : 0;
+}
+
+struct lab_arena *lab_arena_create(const struct lab_arena_opts *opts)
+{
+	struct lab_arena_opts o;
+	struct lab_arena *a;
+	int rc;
+
+	rc = opts_take(opts, &o);
+	if (rc == 0)
+		rc = opts_check(&o);
+	if (rc < 0)
+		goto err_opts;
+	a = calloc(1, sizeof(*a));
+	if (a == NULL)
+		goto err_nomem;
+	a->ch = calloc(o.max_chambers, sizeof(*a->ch));
+	if (a->ch == NULL)
+		goto err_slots;
+	snprintf(a->name, sizeof(a->name), "%s", o.name ? o.name : "arena");
+	if (o.hugetlbfs_dir != NULL)
+		snprintf(a->hugetlbfs_dir, sizeof(a->hugetlbfs_dir), "%s", o.hugetlbfs_dir);
+	a->page_size = o.page_size;
+	a->max_chambers = o.max_chambers;
+	a->numa_node = o.numa_node;
+	a->flags = o.flags;
+	a->st.max_chambers = o.max_chambers;
+	pthread_mutex_init(&a->lock, NULL);
+	rc = map_first(a, o.iova_mode);
+	for (unsigned int i = 1; rc == 0 && i < o.initial_chambers; i++)
+		rc = lab_arena_grow(a) < 0 ? -ENOMEM : 0;
+	if (rc < 0)
+		goto err_map;
+	LAB_LOG(INFO, arena, "arena '%s': %u chamber(s) of %zu bytes from %s, iova=%s", a->name,
+		a->st.chambers, a->page_size, lab_backing_name(a->backing),
+		lab_iova_mode_name(a->iova_mode));
+	return a;
+
+err_map:
+	lab_arena_destroy(a);
+	lab_errno = -rc;
+	return NULL;
+err_slots:
+	free(a);
+err_nomem:
+	rc = -ENOMEM;
+err_opts:
+	lab_errno = -rc;
+	return NULL;
+}
+
+void lab_arena_destroy(struct lab_arena *a)
+{
+	if (a == NULL)
+		return;
+	for (unsigned int i = 0; i < a->max_chambers; i++) {
+		void *va = atomic_load_explicit(&a->ch[i].va, memory_order_relaxed);
+
+		if (va != NULL)
+			munmap(va, a->ch[i].len);
+		free(a->ch[i].page_iova);
+	}
+	pthread_mutex_destroy(&a->lock);
+	free(a->ch);
+	free(a);
+}
+
+int lab_arena_release(struct lab_arena *a, unsigned int index)
+{
+	struct chamber *c;
+	void *va;
+
+	if (index >= a->max_chambers)
+		return -EINVAL;
+	pthread_mutex_lock(&a->lock);
+	c = &a->ch[index];
+	va = atomic_load_explicit(&c->va, memory_order_relaxed);
+	if (va == NULL) {
+		pthread_mutex_unlock(&a->lock);
+		return -ENOENT;
+	}
+	atomic_store_explicit(&c->va, NULL, memory_order_release);
+	munmap(va, c->len);
+	free(c->page_iova);
+	c->page_iova = NULL;
+	a->st.chambers--;
+	a->st.releases++;
+	a->st.bytes -= c->len;
+	pthread_mutex_unlock(&a->lock);
+	LAB_LOG(DEBUG, arena, "arena '%s': chamber %u released", a->name, index);
+	return 0;
+}

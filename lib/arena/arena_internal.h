@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef LAB_ARENA_INTERNAL_H
+#define LAB_ARENA_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include <labyrinth/lab_arena.h>
+#include <labyrinth/lab_log.h>
+
+LAB_LOG_DECLARE(arena);
+
+#define SMALL_PAGE 4096u
+
+/* One chamber slot. va is published last (release) so lock-free readers that
+ * see a non-NULL va see the rest. */
+struct chamber {
+	_Atomic(void *) va;
+	size_t len;
+	size_t contig;       /* IOVA-contiguous unit */
+	uint64_t iova;       /* IOVA of va when contig == len */
+	uint64_t *page_iova; /* per 4 KiB page when contig < len (fallback pa) */
+	int numa_node;
+};
+
+struct lab_arena {
+	char name[32];
+	size_t page_size;
+	unsigned int max_chambers;
+	unsigned int slots_used;        /* high-water mark of slot indices */
+	enum lab_iova_mode iova_mode;
+	enum lab_backing backing;
+	int numa_node;
+	unsigned int flags;
+	char hugetlbfs_dir[256];        /* empty: memfd */
+	unsigned int file_seq;
+	pthread_mutex_t lock;           /* grow/release only: never on a data path */
+	struct lab_arena_stats st;
+	struct chamber *ch;             /* max_chambers slots, never reallocated */
+};
+
+/* hugetlb.c */
+int hugetlbfs_find_mount(size_t page_size, char *dir, size_t dirlen);
+long hugepages_free(size_t page_size);
+long hugepages_total(size_t page_size);
+void *huge_map_file(const char *dir, const char *name, unsigned int seq, size_t len, int *err);
+void *huge_map_memfd(const char *name, size_t len, int *err);
+
+/* iova.c */
+int pagemap_pa(const void *va, uint64_t *pa);
+bool pagemap_has_pfns(const void *va);
+int chamber_fill_iova(struct chamber *c, enum lab_iova_mode mode);
+
+#endif /* LAB_ARENA_INTERNAL_H */

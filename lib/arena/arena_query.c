@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Read-side arena calls: lookups, figures and the carving of chambers into
+ * cells. Lookups are lock-free: a slot's address is published last (release),
+ * so a reader that sees it sees the slot filled in.
+ */
+#include <errno.h>
+#include <string.h>
+#include <strings.h>
+
+#include "arena_internal.h"
+
+static void *slot_va(const struct lab_arena *a, unsigned int i)
+{
+	return atomic_load_explicit(&a->ch[i].va, memory_order_acquire);
+}
+
+int lab_arena_chamber(const struct lab_arena *a, unsigned int index,
+		      struct lab_chamber_info *info)
+{
+	const struct chamber *c;
+	void *va;
+
+	if (index >= a->max_chambers)
+		return -EINVAL;
+	va = slot_va(a, index);
+	if (va == NULL)
+		return -ENOENT;
+	c = &a->ch[index];
+	info->index = index;
+	info->va = va;
+	info->len = c->len;
+	info->contig = c->contig;
+	info->iova = c->iova;
+	info->numa_node = c->numa_node;
+	info->backing = a->backing;
+	return 0;
+}
+
+unsigned int lab_arena_chamber_slots(const struct lab_arena *a)
+{
+	return __atomic_load_n(&a->slots_used, __ATOMIC_ACQUIRE);
+}
+
+int lab_arena_find(const struct lab_arena *a, const void *addr)
+{
+	unsigned int n = lab_arena_chamber_slots(a);
+	uintptr_t p = (uintptr_t)addr;
+
+	for (unsigned int i = 0; i < n; i++) {
+		uintptr_t va = (uintptr_t)slot_va(a, i);
+
+		if (va != 0 && p >= va && p - va < a->ch[i].len)
+			return (int)i;
+	}
+	return -ENOENT;
+}
+
+static uint64_t chamber_iova(const struct chamber *c, size_t off)
+{
+	if (c->contig == c->len)
+		return c->iova + off;
+	return c->page_iova[off / SMALL_PAGE] + off % SMALL_PAGE;
+}
+
+uint64_t lab_arena_iova(const struct lab_arena *a, const void *addr)
+{
+	int i = lab_arena_find(a, addr);
+
+	if (i < 0)
+		return LAB_IOVA_BAD;
+	return chamber_iova(&a->ch[i], (uintptr_t)addr - (uintptr_t)slot_va(a, (unsigned int)i));
+}
+
+enum lab_iova_mode lab_arena_iova_mode(const struct lab_arena *a)
+{
+	return a->iova_mode;
+}
+
+bool lab_arena_is_huge(const struct lab_arena *a)
+{
+	return a->backing != LAB_BACKING_ANON_4K;
+}
+
+size_t lab_arena_page_size(const struct lab_arena *a)
+{
+	return a->page_size;
+}
+
+const char *lab_arena_name(const struct lab_arena *a)
+{
+	return a->name;
+}
+
+void lab_arena_stats(const struct lab_arena *a, struct lab_arena_stats *st)
+{
+	struct lab_arena *w = (struct lab_arena *)a; /* the lock is not part of the value */
+
+	pthread_mutex_lock(&w->lock);
+	*st = a->st;
+	pthread_mutex_unlock(&w->lock);
+}
+
+int lab_arena_layout(const struct lab_arena *a, size_t cell_size, size_t align,
+		     struct lab_cell_layout *out)
+{
+	size_t unit = (a->backing == LAB_BACKING_ANON_4K && a->iova_mode == LAB_IOVA_PA) ?
+			      SMALL_PAGE : a->page_size;
+	size_t stride;
+
+	if (cell_size == 0 || !LAB_IS_POW2(align) || align < 8) {
+		LAB_LOG(ERR, arena, "arena '%s': bad cell layout: size %zu, align %zu (align "
+			"must be a power of two >= 8)", a->name, cell_size, align);
+		return -EINVAL;
+	}
+	stride = LAB_ALIGN_UP(cell_size, align);
+	if (stride > unit) {
+		LAB_LOG(ERR, arena, "arena '%s': a %zu-byte cell does not fit the %zu-byte "
+			"IOVA-contiguous unit of %s memory (use hugepages, iova=va or smaller "
+			"cells)", a->name, stride, unit, lab_backing_name(a->backing));
+		return -EINVAL;
+	}
+	out->cell_size = cell_size;
+	out->stride = stride;
+	out->unit = unit;
+	out->per_unit = (unsigned int)(unit / stride);
+	out->per_chamber = out->per_unit * (unsigned int)(a->page_size / unit);
+	return 0;
+}
+
+void *lab_arena_cell(const struct lab_arena *a, const struct lab_cell_layout *l,
+		     unsigned int chamber, unsigned int cell, uint64_t *iova)
+{
+	size_t off;
+	char *va;
+
+	if (chamber >= a->max_chambers || cell >= l->per_chamber)
+		return NULL;
+	va = slot_va(a, chamber);
+	if (va == NULL)
+		return NULL;
+	off = (size_t)(cell / l->per_unit) * l->unit + (size_t)(cell % l->per_unit) * l->stride;
+	if (iova != NULL)
+		*iova = chamber_iova(&a->ch[chamber], off);
+	return va + off;
+}
+
+const char *lab_iova_mode_name(enum lab_iova_mode m)
+{
+	switch (m) {
+	case LAB_IOVA_PA:
+		return "pa";
+	case LAB_IOVA_VA:
+		return "va";
+	case LAB_IOVA_AUTO:
+		break;
+	}
+	return "auto";
+}
+
+int lab_iova_mode_parse(const char *s)
+{
+	if (strcasecmp(s, "auto") == 0)
+		return LAB_IOVA_AUTO;
+	if (strcasecmp(s, "pa") == 0)
+		return LAB_IOVA_PA;
+	if (strcasecmp(s, "va") == 0)
+		return LAB_IOVA_VA;
+	return -EINVAL;
+}
+
+const char *lab_backing_name(enum lab_backing b)
+{
+	switch (b) {
+	case LAB_BACKING_HUGETLBFS:
+		return "hugetlbfs";
+	case LAB_BACKING_MEMFD:
+		return "memfd";
+	case LAB_BACKING_ANON_4K:
+		break;
+	}
+	return "4k-fallback";
+}

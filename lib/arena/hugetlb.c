@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Hugepage sources: a hugetlbfs mount (as DPDK's EAL uses) or a hugetlb memfd.
+ * Either way the backing file is mode 0600 and gone from the namespace as soon
+ * as it is mapped, so nothing is left behind if the process dies.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/memfd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "arena_internal.h"
+
+static size_t default_huge_size(void)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[128];
+	size_t kb = 0;
+
+	if (f == NULL)
+		return 2 * LAB_MIB;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "Hugepagesize: %zu kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb ? kb * LAB_KIB : 2 * LAB_MIB;
+}
+
+/* Page size of a hugetlbfs mount from its options ("pagesize=2M"). */
+static size_t mount_page_size(const char *opts)
+{
+	const char *p = strstr(opts, "pagesize=");
+	uint64_t sz;
+	char val[32];
+	size_t n;
+
+	if (p == NULL)
+		return default_huge_size();
+	p += strlen("pagesize=");
+	n = strcspn(p, ",");
+	if (n >= sizeof(val))
+		return 0;
+	memcpy(val, p, n);
+	val[n] = '\0';
+	return lab_parse_size(val, &sz) == 0 ? sz : 0;
+}
+
+int hugetlbfs_find_mount(size_t page_size, char *dir, size_t dirlen)
+{
+	FILE *f = fopen("/proc/mounts", "r");
+	char dev[256], mnt[256], type[64], opts[512];
+	int rc = -ENOENT;
+
+	if (f == NULL)
+		return -errno;
+	while (fscanf(f, "%255s %255s %63s %511s %*d %*d", dev, mnt, type, opts) == 4) {
+		if (strcmp(type, "hugetlbfs") != 0 || mount_page_size(opts) != page_size)
+			continue;
+		if (access(mnt, W_OK) != 0)
+			continue;
+		snprintf(dir, dirlen, "%s", mnt);
+		rc = 0;
+		break;
+	}
+	fclose(f);
+	return rc;
+}
+
+static long read_hp_counter(size_t page_size, const char *what)
+{
+	char path[128];
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/kernel/mm/hugepages/hugepages-%zukB/%s",
+		 page_size / LAB_KIB, what);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	if (fscanf(f, "%ld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+long hugepages_free(size_t page_size)
+{
+	return read_hp_counter(page_size, "free_hugepages");
+}
+
+long hugepages_total(size_t page_size)
+{
+	return read_hp_counter(page_size, "nr_hugepages");
+}
+
+static void *map_fd(int fd, size_t len, int *err)
+{
+	void *va;
+
+	if (ftruncate(fd, (off_t)len) != 0) {
+		*err = -errno;
+		return NULL;
+	}
+	/* hugetlbfs reserves the pages at mmap time, so a shortage fails here
+	 * with ENOMEM instead of a SIGBUS on first touch. */
+	va = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (va == MAP_FAILED) {
+		*err = -errno;
+		return NULL;
+	}
+	return va;
+}
+
+void *huge_map_file(const char *dir, const char *name, unsigned int seq, size_t len, int *err)
+{
+	char path[512];
+	void *va;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/labyrinth-%s-%d-%u", dir, name, (int)getpid(), seq);
+	fd = open(path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		*err = -errno;
+		return NULL;
+	}
+	va = map_fd(fd, len, err);
+	unlink(path);
+	close(fd);
+	return va;
+}
+
+void *huge_map_memfd(const char *name, size_t len, int *err)
+{
+	unsigned int shift = (unsigned int)__builtin_ctzll(len);
+	void *va;
+	int fd;
+
+	fd = memfd_create(name, MFD_CLOEXEC | MFD_HUGETLB | (shift << MFD_HUGE_SHIFT));
+	if (fd < 0) {
+		*err = -errno;
+		return NULL;
+	}
+	va = map_fd(fd, len, err);
+	close(fd);
+	return va;
+}

@@ -1,0 +1,299 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Config keys are one table; the file reader (libinih) and command-line
+ * overrides both go through set_key(), so a key means the same in both places.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config_internal.h"
+
+LAB_LOG_REGISTER(config, NOTICE)
+
+enum kind { K_NAME, K_COUNT, K_SIZE, K_WMARK, K_PAGESIZE, K_IOVA, K_HUGE, K_NODE, K_QUALITY };
+
+struct key {
+	const char *section;
+	const char *key;
+	enum kind kind;
+	size_t off;
+	uint64_t min, max;
+};
+
+#define F(m) offsetof(struct lab_config, m)
+static const struct key keys[] = {
+	{ "pool", "name", K_NAME, F(name), 0, 0 },
+	{ "pool", "size", K_COUNT, F(pool_size), 1, 1u << 30 },
+	{ "pool", "max", K_COUNT, F(pool_max), 1, 1u << 30 },
+	{ "pool", "cell_size", K_SIZE, F(cell_size), 64, 1u << 30 },
+	{ "pool", "headroom", K_SIZE, F(headroom), 0, 1u << 30 },
+	{ "pool", "min", K_WMARK, F(wm_min), 0, 1u << 30 },
+	{ "pool", "low", K_WMARK, F(wm_low), 0, 1u << 30 },
+	{ "pool", "high", K_WMARK, F(wm_high), 0, 1u << 30 },
+	{ "pool", "reserve", K_WMARK, F(reserve), 0, 1u << 30 },
+	{ "arena", "page_size", K_PAGESIZE, F(page_size), 0, 0 },
+	{ "arena", "iova", K_IOVA, F(iova_mode), 0, 0 },
+	{ "arena", "hugepages", K_HUGE, F(hugepages), 0, 0 },
+	{ "arena", "numa_node", K_NODE, F(numa_node), 0, 0 },
+	{ "quality", "level", K_QUALITY, F(quality), 0, 0 },
+	{ "quality", "sample_rate", K_COUNT, F(sample_rate), 1, 1u << 30 },
+};
+#undef F
+
+static __thread char cfg_err[512];
+
+const char *lab_config_error(void)
+{
+	return cfg_err;
+}
+
+char *config_error_buf(size_t *len)
+{
+	*len = sizeof(cfg_err);
+	return cfg_err;
+}
+
+__attribute__((format(printf, 1, 2))) static int fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cfg_err, sizeof(cfg_err), fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+void lab_config_defaults(struct lab_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->size = sizeof(*cfg);
+	snprintf(cfg->name, sizeof(cfg->name), "labyrinth");
+	cfg->pool_size = 8192;
+	cfg->pool_max = 65536;
+	cfg->cell_size = 2176; /* 2048 data room + 128 headroom, as RTE_MBUF_DEFAULT_BUF_SIZE */
+	cfg->headroom = 128;
+	cfg->wm_min = (struct lab_count){ 2, true };
+	cfg->wm_low = (struct lab_count){ 10, true };
+	cfg->wm_high = (struct lab_count){ 25, true };
+	cfg->reserve = (struct lab_count){ 2, true };
+	cfg->page_size = 2 * LAB_MIB;
+	cfg->iova_mode = LAB_IOVA_AUTO;
+	cfg->hugepages = LAB_HUGEPAGES_AUTO;
+	cfg->numa_node = -1;
+	cfg->quality = LAB_QUALITY_SAMPLED;
+	cfg->sample_rate = 1024;
+}
+
+const char *lab_quality_name(enum lab_quality q)
+{
+	static const char *const names[] = { "off", "sampled", "full" };
+
+	return (unsigned int)q <= LAB_QUALITY_FULL ? names[q] : "?";
+}
+
+int lab_quality_parse(const char *s)
+{
+	for (int q = LAB_QUALITY_OFF; q <= LAB_QUALITY_FULL; q++)
+		if (strcasecmp(s, lab_quality_name(q)) == 0)
+			return q;
+	return -EINVAL;
+}
+
+static int parse_number(const struct key *k, const char *v, uint64_t *out)
+{
+	int rc = lab_parse_size(v, out);
+
+	if (rc < 0 || *out < k->min || *out > k->max)
+		return fail("key '%s.%s': '%s' is not %s between %llu and %llu", k->section,
+			    k->key, v, k->kind == K_SIZE ? "a size (bytes, or with K/M/G)" :
+			    "a whole number", (unsigned long long)k->min,
+			    (unsigned long long)k->max);
+	return 0;
+}
+
+static int parse_wmark(const struct key *k, const char *v, struct lab_count *c)
+{
+	size_t n = strlen(v);
+	char num[32];
+
+	if (n > 0 && n < sizeof(num) && v[n - 1] == '%') {
+		memcpy(num, v, n - 1);
+		num[n - 1] = '\0';
+		if (lab_parse_size(num, &c->value) < 0 || c->value > 100)
+			return fail("key '%s.%s': '%s' is not a percent from 0%% to 100%%",
+				    k->section, k->key, v);
+		c->percent = true;
+		return 0;
+	}
+	c->percent = false;
+	return parse_number(k, v, &c->value);
+}
+
+static int parse_enum(const struct key *k, const char *v, void *field)
+{
+	static const char *const huge[] = { "auto", "require", "off" };
+	int r = -EINVAL;
+
+	switch (k->kind) {
+	case K_IOVA:
+		if ((r = lab_iova_mode_parse(v)) < 0)
+			return fail("key '%s.%s': '%s' is not one of auto, pa, va", k->section,
+				    k->key, v);
+		break;
+	case K_QUALITY:
+		if ((r = lab_quality_parse(v)) < 0)
+			return fail("key '%s.%s': '%s' is not one of off, sampled, full",
+				    k->section, k->key, v);
+		break;
+	default:
+		for (int i = 0; i < 3; i++)
+			if (strcasecmp(v, huge[i]) == 0)
+				r = i;
+		if (r < 0)
+			return fail("key '%s.%s': '%s' is not one of auto, require, off",
+				    k->section, k->key, v);
+		break;
+	}
+	*(int *)field = r;
+	return 0;
+}
+
+static int parse_value(const struct key *k, const char *v, void *field)
+{
+	uint64_t n;
+	char *end;
+	long node;
+
+	switch (k->kind) {
+	case K_NAME:
+		if (v[0] == '\0' || strlen(v) >= 32 || strchr(v, '/') != NULL)
+			return fail("key '%s.%s': '%s' must be 1 to 31 characters, without '/'",
+				    k->section, k->key, v);
+		strcpy(field, v);
+		return 0;
+	case K_COUNT:
+	case K_SIZE:
+		return parse_number(k, v, field);
+	case K_WMARK:
+		return parse_wmark(k, v, field);
+	case K_PAGESIZE:
+		if (lab_parse_size(v, &n) < 0 || (n != 2 * LAB_MIB && n != LAB_GIB))
+			return fail("key '%s.%s': '%s' is not a supported page size (2M or 1G)",
+				    k->section, k->key, v);
+		*(uint64_t *)field = n;
+		return 0;
+	case K_NODE:
+		node = strtol(v, &end, 10);
+		if (strcasecmp(v, "any") == 0)
+			node = -1;
+		else if (v[0] == '\0' || *end != '\0' || node < -1 || node > 1023)
+			return fail("key '%s.%s': '%s' is not a NUMA node (-1 or 'any' for no "
+				    "placement, else 0-1023)", k->section, k->key, v);
+		*(int *)field = (int)node;
+		return 0;
+	default:
+		return parse_enum(k, v, field);
+	}
+}
+
+/* [log] takes "default" and one key per registered log type. */
+static int set_log(struct lab_config *cfg, const char *name, const char *v)
+{
+	size_t used = strlen(cfg->log_levels);
+	int n;
+
+	if (lab_log_level_parse(v) < 0)
+		return fail("key 'log.%s': '%s' is not a level (err, warning, notice, info, "
+			    "debug)", name, v);
+	if (strcmp(name, "default") != 0 && lab_log_get_level(name) < 0)
+		return fail("key 'log.%s': no log type is called '%s'", name, name);
+	n = snprintf(cfg->log_levels + used, sizeof(cfg->log_levels) - used, "%s%s:%s",
+		     used ? "," : "", strcmp(name, "default") == 0 ? "*" : name, v);
+	if (n < 0 || (size_t)n >= sizeof(cfg->log_levels) - used) {
+		cfg->log_levels[used] = '\0';
+		return fail("key 'log.%s': too many log settings", name);
+	}
+	return 0;
+}
+
+int config_set_key(struct lab_config *cfg, const char *section, const char *key, const char *v)
+{
+	if (strcmp(section, "log") == 0)
+		return set_log(cfg, key, v);
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].key, key) == 0)
+			return parse_value(&keys[i], v, (char *)cfg + keys[i].off);
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(keys[i].section, section) == 0) {
+			fail("key '%s.%s': unknown key in section [%s]", section, key, section);
+			return -ENOENT;
+		}
+	fail("key '%s.%s': unknown section [%s] (sections: pool, arena, quality, log)", section,
+	     key, section);
+	return -ENOENT;
+}
+
+int lab_config_set(struct lab_config *cfg, const char *key, const char *value)
+{
+	const char *dot = strchr(key, '.');
+	char section[32];
+
+	cfg_err[0] = '\0';
+	if (dot == NULL || dot == key || (size_t)(dot - key) >= sizeof(section)) {
+		fail("key '%s': expected section.key (for example pool.size)", key);
+		return -ENOENT;
+	}
+	memcpy(section, key, dot - key);
+	section[dot - key] = '\0';
+	return config_set_key(cfg, section, dot + 1, value);
+}
+
+int lab_config_set_arg(struct lab_config *cfg, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	char key[64];
+
+	if (eq == NULL || (size_t)(eq - arg) >= sizeof(key))
+		return fail("override '%s': expected section.key=value", arg);
+	memcpy(key, arg, eq - arg);
+	key[eq - arg] = '\0';
+	return lab_config_set(cfg, key, eq + 1);
+}
+
+uint64_t lab_count_resolve(const struct lab_count *c, uint64_t pool_size)
+{
+	return c->percent ? pool_size * c->value / 100 : c->value;
+}
+
+int lab_config_validate(const struct lab_config *cfg)
+{
+	uint64_t n = cfg->pool_size;
+	uint64_t mn = lab_count_resolve(&cfg->wm_min, n), lo = lab_count_resolve(&cfg->wm_low, n);
+	uint64_t hi = lab_count_resolve(&cfg->wm_high, n), rs = lab_count_resolve(&cfg->reserve, n);
+
+	cfg_err[0] = '\0';
+	if (cfg->headroom >= cfg->cell_size)
+		return fail("pool.headroom %llu must be smaller than pool.cell_size %llu",
+			    (unsigned long long)cfg->headroom, (unsigned long long)cfg->cell_size);
+	if (n > cfg->pool_max)
+		return fail("pool.size %llu exceeds pool.max %llu", (unsigned long long)n,
+			    (unsigned long long)cfg->pool_max);
+	if (mn > lo || lo > hi || hi > n)
+		return fail("watermarks must satisfy min <= low <= high <= size: min %llu, low "
+			    "%llu, high %llu, size %llu", (unsigned long long)mn,
+			    (unsigned long long)lo, (unsigned long long)hi, (unsigned long long)n);
+	if (rs > n)
+		return fail("pool.reserve %llu exceeds pool.size %llu", (unsigned long long)rs,
+			    (unsigned long long)n);
+	return 0;
+}
+
+int lab_config_apply_logs(const struct lab_config *cfg)
+{
+	return cfg->log_levels[0] ? lab_log_set_levels(cfg->log_levels) : 0;
+}

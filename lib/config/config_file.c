@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Reading and writing config files. libinih does the INI syntax; we feed it
+ * lines through our own reader so that an error can name its line even though
+ * inih's handler is not told the line number (INI_HANDLER_LINENO is 0 in
+ * Debian's build).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#ifdef LAB_HAVE_INIH
+#include <ini.h>
+#endif
+
+#include "config_internal.h"
+
+struct load_ctx {
+	struct lab_config *cfg;
+	FILE *f;
+	const char *path;
+	int line;      /* line last handed to inih */
+	int err_line;  /* line of the first handler error, 0 if none */
+	int err;
+	char msg[512]; /* message of the first handler error */
+};
+
+#ifdef LAB_HAVE_INIH
+static char *read_line(char *str, int num, void *stream)
+{
+	struct load_ctx *c = stream;
+	char *r = fgets(str, num, c->f);
+
+	if (r != NULL)
+		c->line++;
+	return r;
+}
+
+static int on_key(void *user, const char *section, const char *key, const char *value)
+{
+	struct load_ctx *c = user;
+	size_t len;
+	int rc;
+
+	if (c->err_line)
+		return 0; /* keep only the first error */
+	rc = config_set_key(c->cfg, section[0] ? section : "(none)", key, value);
+	if (rc == 0)
+		return 1;
+	c->err_line = c->line;
+	c->err = rc;
+	snprintf(c->msg, sizeof(c->msg), "%s", config_error_buf(&len));
+	return 0;
+}
+
+int lab_config_load(struct lab_config *cfg, const char *path)
+{
+	struct load_ctx c = { .cfg = cfg, .path = path };
+	char *err;
+	size_t len;
+	int rc;
+
+	err = config_error_buf(&len);
+	err[0] = '\0';
+	c.f = fopen(path, "r");
+	if (c.f == NULL) {
+		rc = -errno;
+		snprintf(err, len, "%s: cannot open config file: %s", path, strerror(-rc));
+		LAB_LOG(ERR, config, "%s", err);
+		return rc;
+	}
+	rc = ini_parse_stream(read_line, &c, on_key, &c);
+	fclose(c.f);
+	if (rc == 0)
+		return 0;
+	if (rc > 0 && rc == c.err_line)
+		snprintf(err, len, "%s:%d: %s", path, rc, c.msg);
+	else if (rc > 0)
+		snprintf(err, len, "%s:%d: syntax error: expected '[section]' or 'key = value'",
+			 path, rc);
+	else
+		snprintf(err, len, "%s: cannot read config file (out of memory)", path);
+	LAB_LOG(ERR, config, "%s", err);
+	return -EINVAL;
+}
+#else
+int lab_config_load(struct lab_config *cfg, const char *path)
+{
+	size_t len;
+	char *err = config_error_buf(&len);
+
+	(void)cfg;
+	snprintf(err, len, "%s: cannot read config files: labyrinth was built without libinih "
+		 "(install libinih-dev and rebuild)", path);
+	LAB_LOG(ERR, config, "%s", err);
+	return -ENOTSUP;
+}
+#endif
+
+static void dump_count(FILE *f, const char *key, const struct lab_count *c)
+{
+	fprintf(f, "%s = %llu%s\n", key, (unsigned long long)c->value, c->percent ? "%" : "");
+}
+
+void lab_config_dump(const struct lab_config *cfg, FILE *f)
+{
+	static const char *const huge[] = { "auto", "require", "off" };
+
+	fprintf(f, "[pool]\nname = %s\nsize = %llu\nmax = %llu\ncell_size = %llu\n"
+		"headroom = %llu\n", cfg->name, (unsigned long long)cfg->pool_size,
+		(unsigned long long)cfg->pool_max, (unsigned long long)cfg->cell_size,
+		(unsigned long long)cfg->headroom);
+	dump_count(f, "min", &cfg->wm_min);
+	dump_count(f, "low", &cfg->wm_low);
+	dump_count(f, "high", &cfg->wm_high);
+	dump_count(f, "reserve", &cfg->reserve);
+	fprintf(f, "\n[arena]\npage_size = %lluK\niova = %s\nhugepages = %s\nnuma_node = %d\n",
+		(unsigned long long)(cfg->page_size / LAB_KIB), lab_iova_mode_name(cfg->iova_mode),
+		huge[cfg->hugepages], cfg->numa_node);
+	fprintf(f, "\n[quality]\nlevel = %s\nsample_rate = %llu\n", lab_quality_name(cfg->quality),
+		(unsigned long long)cfg->sample_rate);
+	if (cfg->log_levels[0] != '\0') {
+		char copy[LAB_CONFIG_LOG_LEN], *save = NULL, *tok;
+
+		fprintf(f, "\n[log]\n");
+		snprintf(copy, sizeof(copy), "%s", cfg->log_levels);
+		for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			char *colon = strchr(tok, ':');
+
+			*colon = '\0';
+			fprintf(f, "%s = %s\n", strcmp(tok, "*") == 0 ? "default" : tok, colon + 1);
+		}
+	}
+}

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <stdio.h>
+
+#include <CUnit/Basic.h>
+
+#include "lab_test.h"
+
+static unsigned int count(const struct lab_test *tests)
+{
+	unsigned int n = 0;
+
+	while (tests[n].name != NULL)
+		n++;
+	return n;
+}
+
+int lab_test_run(const char *suite, const struct lab_test *tests)
+{
+	unsigned int run, failed, asserts_failed;
+	CU_pSuite s;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	s = CU_add_suite(suite, NULL, NULL);
+	for (unsigned int i = 0; s != NULL && tests[i].name != NULL; i++)
+		if (CU_add_test(s, tests[i].name, tests[i].fn) == NULL)
+			s = NULL;
+	if (s == NULL) {
+		fprintf(stderr, "%s: cannot register tests: %s\n", suite, CU_get_error_msg());
+		CU_cleanup_registry();
+		return 1;
+	}
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	run = CU_get_number_of_tests_run();
+	failed = CU_get_number_of_tests_failed();
+	asserts_failed = CU_get_number_of_failures();
+	CU_cleanup_registry();
+	printf("\nLAB-RESULT suite=%s passed=%u failed=%u skipped=0\n", suite, run - failed,
+	       failed);
+	fflush(stdout);
+	return (failed || asserts_failed || run != count(tests)) ? 1 : 0;
+}
+
+int lab_test_skip(const char *suite, const struct lab_test *tests, const char *reason)
+{
+	printf("%s: SKIPPED %u test(s): %s\n", suite, count(tests), reason);
+	printf("LAB-RESULT suite=%s passed=0 failed=0 skipped=%u\n", suite, count(tests));
+	fflush(stdout);
+	return LAB_TEST_SKIP;
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * A thin CUnit runner shared by every suite: it runs the basic runner in
+ * verbose mode (so `make test` shows CUnit's run summaries), prints one
+ * machine-readable LAB-RESULT line for scripts/test-summary.py, and turns the
+ * outcome into an exit code, which CUnit's basic runner does not set.
+ */
+#ifndef LAB_TEST_H
+#define LAB_TEST_H
+
+#include <CUnit/CUnit.h>
+
+struct lab_test {
+	const char *name;
+	void (*fn)(void);
+};
+
+#define LAB_TEST(fn) { #fn, fn }
+#define LAB_TEST_END { NULL, NULL }
+
+/** Exit code that tells meson a suite was skipped. */
+#define LAB_TEST_SKIP 77
+
+/** Run @p tests as suite @p suite; returns the process exit code. */
+int lab_test_run(const char *suite, const struct lab_test *tests);
+
+/** Report every test of @p tests skipped for @p reason; returns LAB_TEST_SKIP. */
+int lab_test_skip(const char *suite, const struct lab_test *tests, const char *reason);
+
+#endif

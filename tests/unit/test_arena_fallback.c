@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The arena on ordinary 4 KiB pages: the fallback every machine has. These
+ * tests always run, hugepages or not.
+ */
+#include <sys/resource.h>
+
+#include "arena_helpers.h"
+
+static struct lab_arena *make(size_t page, unsigned int flags, enum lab_iova_mode mode,
+			      unsigned int max)
+{
+	struct lab_arena_opts o;
+
+	lab_arena_opts_init(&o);
+	o.name = "fb";
+	o.page_size = page;
+	o.flags = flags;
+	o.iova_mode = mode;
+	o.max_chambers = max;
+	return lab_arena_create(&o);
+}
+
+static long sysfs_long(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	long v = -1;
+
+	if (f != NULL) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+static void test_fallback_by_option(void)
+{
+	struct lab_arena_stats st;
+	struct lab_arena *a;
+
+	log_capture();
+	a = make(0, LAB_ARENA_F_NO_HUGE, LAB_IOVA_AUTO, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT_FALSE(lab_arena_is_huge(a));
+	CU_ASSERT_EQUAL(lab_arena_iova_mode(a), LAB_IOVA_VA);
+	CU_ASSERT_EQUAL(lab_arena_page_size(a), 2 * LAB_MIB);
+	lab_arena_stats(a, &st);
+	CU_ASSERT_EQUAL(st.chambers, 1);
+	CU_ASSERT_EQUAL(st.bytes, 2 * LAB_MIB);
+	CU_ASSERT_EQUAL(st.max_chambers, LAB_ARENA_DEFAULT_MAX_CHAMBERS);
+	/* Asked for explicitly, so no notice. */
+	CU_ASSERT_PTR_NULL(strstr(log_text(), "falling back"));
+	lab_arena_destroy(a);
+	log_release();
+}
+
+/* No 1 GiB page is reserved here (the machine guide keeps that pool at 0), so a
+ * 1 GiB arena shows the real fallback path and its one-line notice. */
+static void test_fallback_notice_without_hugepages(void)
+{
+	long total = sysfs_long("/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages");
+	struct lab_arena *a;
+	const char *nl;
+
+	log_capture();
+	a = make(LAB_GIB, 0, LAB_IOVA_AUTO, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	if (total > 0) {
+		fprintf(stderr, "note: %ld 1 GiB pages reserved; checking the huge path\n", total);
+		CU_ASSERT_TRUE(lab_arena_is_huge(a));
+	} else {
+		CU_ASSERT_FALSE(lab_arena_is_huge(a));
+		CU_ASSERT_PTR_NOT_NULL(strstr(log_text(), "no 1 GiB hugepages"));
+		CU_ASSERT_PTR_NOT_NULL(strstr(log_text(), "falling back to 4 KiB pages"));
+		CU_ASSERT_PTR_NOT_NULL(strstr(log_text(), "nr_hugepages"));
+		nl = strchr(log_text(), '\n');
+		CU_ASSERT(nl != NULL && nl[1] == '\0'); /* exactly one line */
+	}
+	lab_arena_destroy(a);
+	log_release();
+}
+
+static void test_huge_only_fails_clearly(void)
+{
+	long total = sysfs_long("/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages");
+	struct lab_arena *a;
+
+	if (total > 0) {
+		fprintf(stderr, "note: 1 GiB pages reserved; -ENOMEM path covered by the "
+			"hugepage suite\n");
+		return;
+	}
+	log_capture();
+	lab_errno = 0;
+	a = make(LAB_GIB, LAB_ARENA_F_HUGE_ONLY, LAB_IOVA_AUTO, 0);
+	CU_ASSERT_PTR_NULL(a);
+	CU_ASSERT_EQUAL(lab_errno, ENOMEM);
+	CU_ASSERT_PTR_NOT_NULL(strstr(log_text(), "1 GiB hugepage chamber"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(log_text(), "asked for 1 page, 0 of 0 free"));
+	log_release();
+}
+
+static void test_cells_va(void)
+{
+	struct lab_arena *a = make(0, LAB_ARENA_F_NO_HUGE, LAB_IOVA_VA, 0);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT(lab_arena_grow(a) >= 0);
+	CU_ASSERT(lab_arena_grow(a) >= 0);
+	CU_ASSERT_EQUAL(check_all_cells(a, 2176, 64), 3 * (2 * LAB_MIB / 2176));
+	CU_ASSERT_EQUAL(check_all_cells(a, 9000, 128), 3 * (2 * LAB_MIB / 9088));
+	CU_ASSERT_EQUAL(check_all_cells(a, 64, 64), 3 * (2 * LAB_MIB / 64));
+	lab_arena_destroy(a);
+}
+
+static void test_cells_pa(void)
+{
+	struct lab_cell_layout l;
+	struct lab_arena *a;
+	uint64_t pa;
+	int probe = 0;
+
+	log_capture();
+	a = make(0, LAB_ARENA_F_NO_HUGE, LAB_IOVA_PA, 0);
+	if (test_pa(&probe, &pa) != 0) {
+		/* Not allowed to see PFNs: pa must be refused, clearly. */
+		CU_ASSERT_PTR_NULL(a);
+		CU_ASSERT_EQUAL(lab_errno, EPERM);
+		CU_ASSERT_PTR_NOT_NULL(strstr(log_text(), "use iova=va"));
+		log_release();
+		return;
+	}
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT_EQUAL(lab_arena_iova_mode(a), LAB_IOVA_PA);
+	CU_ASSERT(lab_arena_grow(a) >= 0);
+	/* 4 KiB pages are not physically contiguous: a cell must fit in one. */
+	CU_ASSERT_EQUAL(lab_arena_layout(a, 2176, 64, &l), 0);
+	CU_ASSERT_EQUAL(l.unit, 4096);
+	CU_ASSERT_EQUAL(l.per_chamber, 512);
+	CU_ASSERT_EQUAL(check_all_cells(a, 2176, 64), 2 * 512);
+	CU_ASSERT_EQUAL(lab_arena_layout(a, 5000, 64, &l), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(log_text(), "does not fit the 4096-byte"));
+	lab_arena_destroy(a);
+	log_release();
+}
+
+static long vm_bytes(void)
+{
+	long pages = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	if (f != NULL) {
+		if (fscanf(f, "%ld", &pages) != 1)
+			pages = 0;
+		fclose(f);
+	}
+	return pages * sysconf(_SC_PAGESIZE);
+}
+
+/* Make the system run out (an address-space limit), not an arena limit. */
+static void test_grow_to_exhaustion(void)
+{
+	struct lab_arena *a = make(0, LAB_ARENA_F_NO_HUGE, LAB_IOVA_VA, 0);
+	struct rlimit old, lim;
+	int rc = 0, grown = 0, idx;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	log_capture();
+	log_text();
+	CU_ASSERT_EQUAL_FATAL(getrlimit(RLIMIT_AS, &old), 0);
+	lim = old;
+	lim.rlim_cur = (rlim_t)vm_bytes() + 16 * LAB_MIB;
+	CU_ASSERT_EQUAL_FATAL(setrlimit(RLIMIT_AS, &lim), 0);
+	while (grown < 100 && (rc = lab_arena_grow(a)) >= 0)
+		grown++;
+	CU_ASSERT_EQUAL(rc, -ENOMEM);
+	CU_ASSERT(grown >= 1 && grown <= 8);
+	CU_ASSERT_PTR_NOT_NULL(strstr(log_text(), "cannot map a 2 MiB chamber of 4 KiB pages"));
+	/* Still usable while exhausted: give one back and take it again. */
+	CU_ASSERT_EQUAL(lab_arena_release(a, 1), 0);
+	idx = lab_arena_grow(a);
+	CU_ASSERT_EQUAL(idx, 1);
+	CU_ASSERT_EQUAL(setrlimit(RLIMIT_AS, &old), 0);
+	CU_ASSERT(lab_arena_grow(a) >= 0);
+	CU_ASSERT(check_all_cells(a, 2048, 64) > 0);
+	log_release();
+	lab_arena_destroy(a);
+}
+
+static void test_chamber_limit(void)
+{
+	struct lab_arena_stats st;
+	struct lab_arena *a = make(0, LAB_ARENA_F_NO_HUGE, LAB_IOVA_AUTO, 2);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	log_capture();
+	CU_ASSERT_EQUAL(lab_arena_grow(a), 1);
+	CU_ASSERT_EQUAL(lab_arena_grow(a), -ENOSPC);
+	CU_ASSERT_PTR_NOT_NULL(strstr(log_text(), "limit of 2 chambers"));
+	lab_arena_stats(a, &st);
+	CU_ASSERT_EQUAL(st.chambers, 2);
+	CU_ASSERT_EQUAL(st.grow_failures, 1);
+	CU_ASSERT_EQUAL(st.grows, 2);
+	log_release();
+	lab_arena_destroy(a);
+}
+
+static void test_release_and_lookup(void)
+{
+	struct lab_arena *a = make(0, LAB_ARENA_F_NO_HUGE, LAB_IOVA_AUTO, 8);
+	struct lab_chamber_info ci;
+	int local = 0;
+	char *va1;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT_EQUAL(lab_arena_grow(a), 1);
+	CU_ASSERT_EQUAL(lab_arena_grow(a), 2);
+	CU_ASSERT_EQUAL(lab_arena_chamber(a, 1, &ci), 0);
+	va1 = ci.va;
+	CU_ASSERT_EQUAL(lab_arena_find(a, va1 + 100), 1);
+	CU_ASSERT_EQUAL(lab_arena_iova(a, va1 + 100), ci.iova + 100);
+	CU_ASSERT_EQUAL(lab_arena_iova(a, &local), LAB_IOVA_BAD);
+	CU_ASSERT_EQUAL(lab_arena_find(a, &local), -ENOENT);
+	CU_ASSERT_EQUAL(lab_arena_release(a, 1), 0);
+	CU_ASSERT_EQUAL(lab_arena_release(a, 1), -ENOENT);
+	CU_ASSERT_EQUAL(lab_arena_release(a, 8), -EINVAL);
+	CU_ASSERT_EQUAL(lab_arena_chamber(a, 1, &ci), -ENOENT);
+	CU_ASSERT_EQUAL(lab_arena_chamber(a, 99, &ci), -EINVAL);
+	CU_ASSERT_EQUAL(lab_arena_find(a, va1 + 100), -ENOENT);
+	CU_ASSERT_EQUAL(lab_arena_chamber_slots(a), 3);
+	/* The freed slot is reused first. */
+	CU_ASSERT_EQUAL(lab_arena_grow(a), 1);
+	CU_ASSERT_EQUAL(lab_arena_grow(a), 3);
+	lab_arena_destroy(a);
+	lab_arena_destroy(NULL);
+}
+
+static void test_bad_options(void)
+{
+	struct lab_arena_opts o;
+
+	log_capture();
+	lab_arena_opts_init(&o);
+	o.page_size = 4096;
+	CU_ASSERT_PTR_NULL(lab_arena_create(&o));
+	CU_ASSERT_EQUAL(lab_errno, EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(log_text(), "page size 4096 is not supported"));
+
+	lab_arena_opts_init(&o);
+	o.initial_chambers = 5;
+	o.max_chambers = 2;
+	CU_ASSERT_PTR_NULL(lab_arena_create(&o));
+	CU_ASSERT_PTR_NOT_NULL(strstr(log_text(), "initial_chambers 5 exceeds max_chambers 2"));
+
+	lab_arena_opts_init(&o);
+	o.size = 0;
+	CU_ASSERT_PTR_NULL(lab_arena_create(&o));
+	CU_ASSERT_EQUAL(lab_errno, EINVAL);
+
+	lab_arena_opts_init(&o);
+	o.name = "a/b";
+	CU_ASSERT_PTR_NULL(lab_arena_create(&o));
+	CU_ASSERT_EQUAL(lab_errno, EINVAL);
+
+	lab_arena_opts_init(&o);
+	o.iova_mode = (enum lab_iova_mode)9;
+	CU_ASSERT_PTR_NULL(lab_arena_create(&o));
+	CU_ASSERT_EQUAL(lab_errno, EINVAL);
+
+	lab_arena_opts_init(&o);
+	o.numa_node = 4000;
+	CU_ASSERT_PTR_NULL(lab_arena_create(&o));
+	CU_ASSERT(lab_errno == EINVAL || lab_errno == ENOTSUP);
+	CU_ASSERT_PTR_NOT_NULL(strstr(log_text(), "NUMA node 4000"));
+	log_release();
+}
+
+static void test_numa_placement(void)
+{
+	struct lab_chamber_info ci;
+	struct lab_arena_opts o;
+	struct lab_arena *a;
+
+	lab_arena_opts_init(&o);
+	o.flags = LAB_ARENA_F_NO_HUGE;
+	o.numa_node = 0;
+	a = lab_arena_create(&o);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT_EQUAL(lab_arena_chamber(a, 0, &ci), 0);
+#ifdef LAB_HAVE_NUMA
+	CU_ASSERT_EQUAL(ci.numa_node, 0);
+#else
+	CU_ASSERT_EQUAL(ci.numa_node, -1);
+#endif
+	lab_arena_destroy(a);
+}
+
+int main(void)
+{
+	static const struct lab_test tests[] = {
+		LAB_TEST(test_fallback_by_option),
+		LAB_TEST(test_fallback_notice_without_hugepages),
+		LAB_TEST(test_huge_only_fails_clearly),
+		LAB_TEST(test_cells_va),
+		LAB_TEST(test_cells_pa),
+		LAB_TEST(test_grow_to_exhaustion),
+		LAB_TEST(test_chamber_limit),
+		LAB_TEST(test_release_and_lookup),
+		LAB_TEST(test_bad_options),
+		LAB_TEST(test_numa_placement),
+		LAB_TEST_END,
+	};
+
+	return lab_test_run("arena_fallback", tests);
+}

@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The arena on 2 MiB hugepages. Skipped, with the reason, when no hugepage is
+ * free (make test reserves them with scripts/hugepages.sh).
+ */
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include "arena_helpers.h"
+
+static long hp_free(void)
+{
+	FILE *f = fopen("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages", "r");
+	long v = 0;
+
+	if (f != NULL) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v;
+}
+
+static struct lab_arena *make(unsigned int flags, unsigned int max)
+{
+	struct lab_arena_opts o;
+
+	lab_arena_opts_init(&o);
+	o.name = "hp";
+	o.flags = LAB_ARENA_F_HUGE_ONLY | flags;
+	o.max_chambers = max;
+	return lab_arena_create(&o);
+}
+
+/* Count our files left in any hugetlbfs directory (there must be none). */
+static int leftover_files(const char *dir)
+{
+	struct dirent *e;
+	DIR *d = opendir(dir);
+	int n = 0;
+
+	if (d == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL)
+		n += strncmp(e->d_name, "labyrinth-hp-", 13) == 0;
+	closedir(d);
+	return n;
+}
+
+/* Mode of the mapping that holds @p va, from /proc/self/map_files (root only). */
+static int mapping_mode(const void *va, mode_t *mode)
+{
+	char line[512], path[128];
+	unsigned long lo, hi;
+	struct stat st;
+	FILE *f = fopen("/proc/self/maps", "r");
+	int rc = -1;
+
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, "%lx-%lx", &lo, &hi) != 2 || (uintptr_t)va < lo ||
+		    (uintptr_t)va >= hi)
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", lo, hi);
+		if (stat(path, &st) == 0) {
+			*mode = st.st_mode & 07777;
+			rc = 0;
+		}
+		break;
+	}
+	if (f != NULL)
+		fclose(f);
+	return rc;
+}
+
+static void test_huge_chambers(void)
+{
+	struct lab_chamber_info ci;
+	struct lab_arena *a = make(0, 0);
+	mode_t mode;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT_TRUE(lab_arena_is_huge(a));
+	CU_ASSERT_EQUAL(lab_arena_chamber(a, 0, &ci), 0);
+	CU_ASSERT_EQUAL(ci.len, 2 * LAB_MIB);
+	CU_ASSERT_EQUAL(ci.contig, 2 * LAB_MIB);
+	CU_ASSERT_EQUAL((uintptr_t)ci.va % (2 * LAB_MIB), 0);
+	CU_ASSERT(ci.backing == LAB_BACKING_HUGETLBFS || ci.backing == LAB_BACKING_MEMFD);
+	/* The backing file is already unlinked, and was created 0600. */
+	CU_ASSERT_EQUAL(leftover_files("/dev/hugepages"), 0);
+	if (mapping_mode(ci.va, &mode) == 0)
+		CU_ASSERT_EQUAL(mode & 0777, 0600);
+	lab_arena_destroy(a);
+}
+
+static void test_memfd_backing(void)
+{
+	struct lab_chamber_info ci;
+	struct lab_arena *a = make(LAB_ARENA_F_MEMFD, 0);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT_EQUAL(lab_arena_chamber(a, 0, &ci), 0);
+	CU_ASSERT_EQUAL(ci.backing, LAB_BACKING_MEMFD);
+	CU_ASSERT(check_all_cells(a, 2176, 64) == 2 * LAB_MIB / 2176);
+	lab_arena_destroy(a);
+}
+
+/* Every 4 KiB page of a chamber sits at chamber IOVA + offset: the chamber is
+ * physically contiguous. Each chamber gets its own IOVA from pagemap; nothing
+ * assumes two chambers are adjacent in physical memory. */
+static void test_iova_contiguous_within_never_across(void)
+{
+	struct lab_arena *a = make(0, 0);
+	struct lab_chamber_info ci[4];
+	unsigned int adjacent = 0;
+	uint64_t pa;
+	int probe = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	for (int i = 1; i < 4; i++)
+		CU_ASSERT_EQUAL(lab_arena_grow(a), i);
+	if (test_pa(&probe, &pa) != 0) {
+		CU_ASSERT_EQUAL(lab_arena_iova_mode(a), LAB_IOVA_VA);
+		lab_arena_destroy(a);
+		return;
+	}
+	CU_ASSERT_EQUAL(lab_arena_iova_mode(a), LAB_IOVA_PA);
+	for (unsigned int i = 0; i < 4; i++) {
+		CU_ASSERT_EQUAL_FATAL(lab_arena_chamber(a, i, &ci[i]), 0);
+		for (size_t off = 0; off < ci[i].len; off += 4096) {
+			CU_ASSERT_EQUAL_FATAL(test_pa((char *)ci[i].va + off, &pa), 0);
+			CU_ASSERT_EQUAL(pa, ci[i].iova + off);
+			CU_ASSERT_EQUAL(lab_arena_iova(a, (char *)ci[i].va + off), pa);
+		}
+	}
+	for (unsigned int i = 1; i < 4; i++)
+		adjacent += ci[i].iova == ci[i - 1].iova + ci[i - 1].len;
+	printf("  (%u of 3 chamber pairs happened to be physically adjacent)\n", adjacent);
+	CU_ASSERT_EQUAL(check_all_cells(a, 2176, 64), 4 * (2 * LAB_MIB / 2176));
+	CU_ASSERT_EQUAL(check_all_cells(a, 9216, 4096), 4 * (2 * LAB_MIB / 12288));
+	lab_arena_destroy(a);
+}
+
+static void test_exhaustion_enomem_and_recovery(void)
+{
+	long before = hp_free();
+	struct lab_arena_stats st;
+	struct lab_arena *a = make(0, 0);
+	char want[64];
+	int rc = 0, n = 1;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	log_capture();
+	while (n < 4096 && (rc = lab_arena_grow(a)) >= 0)
+		n++;
+	CU_ASSERT_EQUAL(rc, -ENOMEM);
+	CU_ASSERT_EQUAL(n, before);
+	CU_ASSERT_EQUAL(hp_free(), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(log_text(), "cannot map a 2 MiB hugepage chamber"));
+	snprintf(want, sizeof(want), "asked for 1 page, 0 of ");
+	CU_ASSERT_PTR_NOT_NULL(strstr(log_text(), want));
+	lab_arena_stats(a, &st);
+	CU_ASSERT_EQUAL(st.chambers, (unsigned int)n);
+	CU_ASSERT_EQUAL(st.grow_failures, 1);
+	/* Usable while exhausted: release, regrow, carve. */
+	CU_ASSERT_EQUAL(lab_arena_release(a, 2), 0);
+	CU_ASSERT_EQUAL(hp_free(), 1);
+	CU_ASSERT_EQUAL(lab_arena_grow(a), 2);
+	CU_ASSERT(check_all_cells(a, 2048, 2048) == (unsigned long)n * 1024);
+	log_release();
+	lab_arena_destroy(a);
+	CU_ASSERT_EQUAL(hp_free(), before);
+}
+
+int main(void)
+{
+	static const struct lab_test tests[] = {
+		LAB_TEST(test_huge_chambers),
+		LAB_TEST(test_memfd_backing),
+		LAB_TEST(test_iova_contiguous_within_never_across),
+		LAB_TEST(test_exhaustion_enomem_and_recovery),
+		LAB_TEST_END,
+	};
+	char reason[160];
+	long n = hp_free();
+
+	if (n < 4) {
+		snprintf(reason, sizeof(reason), "needs at least 4 free 2 MiB hugepages, %ld free "
+			 "(reserve them with scripts/hugepages.sh)", n < 0 ? 0 : n);
+		return lab_test_skip("arena_huge", tests, reason);
+	}
+	return lab_test_run("arena_huge", tests);
+}

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <string.h>
+
+#include <labyrinth/lab_common.h>
+
+#include "../lab_test.h"
+
+static void test_parse_size_suffixes(void)
+{
+	uint64_t v;
+
+	CU_ASSERT_EQUAL(lab_parse_size("4096", &v), 0);
+	CU_ASSERT_EQUAL(v, 4096);
+	CU_ASSERT_EQUAL(lab_parse_size("2K", &v), 0);
+	CU_ASSERT_EQUAL(v, 2048);
+	CU_ASSERT_EQUAL(lab_parse_size("2M", &v), 0);
+	CU_ASSERT_EQUAL(v, 2 * LAB_MIB);
+	CU_ASSERT_EQUAL(lab_parse_size("2MiB", &v), 0);
+	CU_ASSERT_EQUAL(v, 2 * LAB_MIB);
+	CU_ASSERT_EQUAL(lab_parse_size("1g", &v), 0);
+	CU_ASSERT_EQUAL(v, LAB_GIB);
+	CU_ASSERT_EQUAL(lab_parse_size(" 16 KB", &v), 0);
+	CU_ASSERT_EQUAL(v, 16 * LAB_KIB);
+	CU_ASSERT_EQUAL(lab_parse_size("0x100", &v), 0);
+	CU_ASSERT_EQUAL(v, 256);
+	/* A leading zero is decimal, not octal: "010" in a config means ten. */
+	CU_ASSERT_EQUAL(lab_parse_size("010", &v), 0);
+	CU_ASSERT_EQUAL(v, 10);
+}
+
+static void test_parse_size_rejects(void)
+{
+	uint64_t v = 7;
+
+	CU_ASSERT_EQUAL(lab_parse_size("", &v), -EINVAL);
+	CU_ASSERT_EQUAL(lab_parse_size("abc", &v), -EINVAL);
+	CU_ASSERT_EQUAL(lab_parse_size("-1", &v), -EINVAL);
+	CU_ASSERT_EQUAL(lab_parse_size("12X", &v), -EINVAL);
+	CU_ASSERT_EQUAL(lab_parse_size("2 M B", &v), -EINVAL);
+	CU_ASSERT_EQUAL(lab_parse_size(NULL, &v), -EINVAL);
+	CU_ASSERT_EQUAL(lab_parse_size("99999999999999999999", &v), -ERANGE);
+	CU_ASSERT_EQUAL(lab_parse_size("17179869184G", &v), -ERANGE);
+	CU_ASSERT_EQUAL(v, 7); /* untouched on error */
+}
+
+static void test_strerror_either_sign(void)
+{
+	CU_ASSERT_STRING_EQUAL(lab_strerror(-ENOMEM), strerror(ENOMEM));
+	CU_ASSERT_STRING_EQUAL(lab_strerror(ENOMEM), strerror(ENOMEM));
+}
+
+int main(void)
+{
+	static const struct lab_test tests[] = {
+		LAB_TEST(test_parse_size_suffixes),
+		LAB_TEST(test_parse_size_rejects),
+		LAB_TEST(test_strerror_either_sign),
+		LAB_TEST_END,
+	};
+
+	return lab_test_run("common", tests);
+}

@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <labyrinth/lab_config.h>
+#include <labyrinth/lab_log.h>
+
+#include "../lab_test.h"
+
+static char path[64];
+
+/* Write @p text to a fresh temporary file; its name is in path. */
+static const char *write_conf(const char *text)
+{
+	int fd;
+
+	snprintf(path, sizeof(path), "/tmp/labcfg-XXXXXX");
+	fd = mkstemp(path);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_FATAL(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+	close(fd);
+	return path;
+}
+
+/* Load @p text and expect -EINVAL with a message holding each of the needles. */
+static void expect_bad(const char *text, int line, const char *n1, const char *n2)
+{
+	struct lab_config cfg;
+	char where[96];
+
+	lab_config_defaults(&cfg);
+	write_conf(text);
+	CU_ASSERT_EQUAL(lab_config_load(&cfg, path), -EINVAL);
+	snprintf(where, sizeof(where), "%s:%d: ", path, line);
+	CU_ASSERT_PTR_NOT_NULL(strstr(lab_config_error(), where));
+	if (strstr(lab_config_error(), where) == NULL)
+		fprintf(stderr, "want '%s' in '%s'\n", where, lab_config_error());
+	CU_ASSERT_PTR_NOT_NULL(strstr(lab_config_error(), n1));
+	if (n2 != NULL)
+		CU_ASSERT_PTR_NOT_NULL(strstr(lab_config_error(), n2));
+	unlink(path);
+}
+
+static void test_shipped_default_file(void)
+{
+	struct lab_config file, builtin;
+
+	lab_config_defaults(&builtin);
+	lab_config_defaults(&file);
+	CU_ASSERT_EQUAL_FATAL(lab_config_load(&file, LAB_SOURCE_ROOT "/config/labyrinth.conf"), 0);
+	CU_ASSERT_EQUAL(lab_config_validate(&file), 0);
+	/* The shipped file and the built-in defaults say the same thing. */
+	CU_ASSERT_EQUAL(file.pool_size, builtin.pool_size);
+	CU_ASSERT_EQUAL(file.pool_max, builtin.pool_max);
+	CU_ASSERT_EQUAL(file.cell_size, builtin.cell_size);
+	CU_ASSERT_EQUAL(file.headroom, builtin.headroom);
+	CU_ASSERT(memcmp(&file.wm_low, &builtin.wm_low, sizeof(file.wm_low)) == 0);
+	CU_ASSERT_EQUAL(file.page_size, builtin.page_size);
+	CU_ASSERT_EQUAL(file.quality, builtin.quality);
+	CU_ASSERT_STRING_EQUAL(file.log_levels, "*:notice");
+}
+
+static void test_good_file_every_kind(void)
+{
+	struct lab_config cfg;
+
+	lab_config_defaults(&cfg);
+	write_conf("# comment\n[pool]\nname = rxpool\nsize = 4096\nmax = 16K\n"
+		   "cell_size = 4K\nheadroom = 256 ; inline comment\nmin = 64\nlow = 10%\n"
+		   "high = 50%\nreserve = 32\n\n[arena]\npage_size = 1G\niova = va\n"
+		   "hugepages = off\nnuma_node = 0\n[quality]\nlevel = full\nsample_rate = 7\n"
+		   "[log]\narena = debug\ndefault = warning\n");
+	CU_ASSERT_EQUAL_FATAL(lab_config_load(&cfg, path), 0);
+	CU_ASSERT_STRING_EQUAL(cfg.name, "rxpool");
+	CU_ASSERT_EQUAL(cfg.pool_size, 4096);
+	CU_ASSERT_EQUAL(cfg.pool_max, 16384);
+	CU_ASSERT_EQUAL(cfg.cell_size, 4096);
+	CU_ASSERT_EQUAL(cfg.headroom, 256);
+	CU_ASSERT(!cfg.wm_min.percent && cfg.wm_min.value == 64);
+	CU_ASSERT(cfg.wm_low.percent && cfg.wm_low.value == 10);
+	CU_ASSERT_EQUAL(lab_count_resolve(&cfg.wm_high, cfg.pool_size), 2048);
+	CU_ASSERT_EQUAL(cfg.page_size, LAB_GIB);
+	CU_ASSERT_EQUAL(cfg.iova_mode, LAB_IOVA_VA);
+	CU_ASSERT_EQUAL(cfg.hugepages, LAB_HUGEPAGES_OFF);
+	CU_ASSERT_EQUAL(cfg.numa_node, 0);
+	CU_ASSERT_EQUAL(cfg.quality, LAB_QUALITY_FULL);
+	CU_ASSERT_EQUAL(cfg.sample_rate, 7);
+	CU_ASSERT_STRING_EQUAL(cfg.log_levels, "arena:debug,*:warning");
+	CU_ASSERT_EQUAL(lab_config_validate(&cfg), 0);
+	unlink(path);
+}
+
+static void test_bad_files_name_line_and_key(void)
+{
+	expect_bad("[pool]\nsize = 10\n\nsizee = 10\n", 4, "pool.sizee", "unknown key");
+	expect_bad("[pool]\nsize = lots\n", 2, "pool.size", "'lots'");
+	expect_bad("[pool]\nsize = 0\n", 2, "pool.size", "between 1");
+	expect_bad("[pool]\nlow = 150%\n", 2, "pool.low", "percent");
+	expect_bad("[arena]\niova = physical\n", 2, "arena.iova", "auto, pa, va");
+	expect_bad("[arena]\npage_size = 4K\n", 2, "arena.page_size", "2M or 1G");
+	expect_bad("[arena]\nhugepages = maybe\n", 2, "arena.hugepages", "require");
+	expect_bad("[arena]\nnuma_node = -7\n", 2, "arena.numa_node", NULL);
+	expect_bad("[quality]\nlevel = paranoid\n", 2, "quality.level", "sampled");
+	expect_bad("[nosuch]\nkey = 1\n", 2, "unknown section [nosuch]", NULL);
+	expect_bad("size = 1\n", 1, "unknown section", NULL);
+	expect_bad("[log]\narena = loud\n", 2, "log.arena", "not a level");
+	expect_bad("[log]\nnobody = debug\n", 2, "log.nobody", "no log type");
+	expect_bad("[pool]\nname = a/b\n", 2, "pool.name", "without '/'");
+	expect_bad("[pool]\nsize = 10\njust some words\n", 3, "syntax error", NULL);
+	expect_bad("[pool\nsize = 10\n", 1, "syntax error", NULL);
+}
+
+static void test_first_error_wins(void)
+{
+	expect_bad("[pool]\nsize = x\nmax = y\n", 2, "pool.size", NULL);
+}
+
+static void test_missing_file(void)
+{
+	struct lab_config cfg;
+
+	lab_config_defaults(&cfg);
+	CU_ASSERT_EQUAL(lab_config_load(&cfg, "/nonexistent/labyrinth.conf"), -ENOENT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(lab_config_error(), "/nonexistent/labyrinth.conf"));
+}
+
+static void test_command_line_overrides(void)
+{
+	struct lab_config cfg;
+
+	lab_config_defaults(&cfg);
+	write_conf("[pool]\nsize = 4096\n");
+	CU_ASSERT_EQUAL_FATAL(lab_config_load(&cfg, path), 0);
+	CU_ASSERT_EQUAL(lab_config_set_arg(&cfg, "pool.size=1024"), 0);
+	CU_ASSERT_EQUAL(cfg.pool_size, 1024);
+	CU_ASSERT_EQUAL(lab_config_set(&cfg, "quality.level", "off"), 0);
+	CU_ASSERT_EQUAL(cfg.quality, LAB_QUALITY_OFF);
+	CU_ASSERT_EQUAL(lab_config_set(&cfg, "log.config", "debug"), 0);
+	CU_ASSERT_EQUAL(lab_config_set(&cfg, "pool.nokey", "1"), -ENOENT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(lab_config_error(), "pool.nokey"));
+	CU_ASSERT_EQUAL(lab_config_set(&cfg, "size", "1"), -ENOENT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(lab_config_error(), "section.key"));
+	CU_ASSERT_EQUAL(lab_config_set_arg(&cfg, "pool.size"), -EINVAL);
+	CU_ASSERT_EQUAL(lab_config_set_arg(&cfg, "pool.size=-3"), -EINVAL);
+	CU_ASSERT_EQUAL(cfg.pool_size, 1024); /* a refused value changes nothing */
+	unlink(path);
+}
+
+static void test_validate_names_values(void)
+{
+	struct lab_config cfg;
+
+	lab_config_defaults(&cfg);
+	cfg.wm_min = (struct lab_count){ 500, false };
+	cfg.wm_low = (struct lab_count){ 100, false };
+	CU_ASSERT_EQUAL(lab_config_validate(&cfg), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(lab_config_error(), "min 500, low 100"));
+
+	lab_config_defaults(&cfg);
+	cfg.reserve = (struct lab_count){ 9000, false };
+	CU_ASSERT_EQUAL(lab_config_validate(&cfg), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(lab_config_error(), "reserve 9000 exceeds pool.size 8192"));
+
+	lab_config_defaults(&cfg);
+	cfg.headroom = 4096;
+	CU_ASSERT_EQUAL(lab_config_validate(&cfg), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(lab_config_error(), "headroom 4096"));
+
+	lab_config_defaults(&cfg);
+	cfg.pool_size = 100000;
+	CU_ASSERT_EQUAL(lab_config_validate(&cfg), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(lab_config_error(), "exceeds pool.max"));
+}
+
+static void test_dump_reads_back(void)
+{
+	struct lab_config a, b;
+	FILE *f;
+
+	lab_config_defaults(&a);
+	lab_config_set(&a, "pool.size", "1000");
+	lab_config_set(&a, "pool.low", "77");
+	lab_config_set(&a, "arena.iova", "pa");
+	lab_config_set(&a, "arena.page_size", "1G");
+	lab_config_set(&a, "log.arena", "info");
+	write_conf("");
+	f = fopen(path, "w");
+	CU_ASSERT_FATAL(f != NULL);
+	lab_config_dump(&a, f);
+	fclose(f);
+	lab_config_defaults(&b);
+	CU_ASSERT_EQUAL_FATAL(lab_config_load(&b, path), 0);
+	CU_ASSERT_EQUAL(memcmp(&a, &b, sizeof(a)), 0);
+	unlink(path);
+}
+
+static void test_apply_logs(void)
+{
+	struct lab_config cfg;
+
+	lab_config_defaults(&cfg);
+	CU_ASSERT_EQUAL(lab_config_set(&cfg, "log.default", "err"), 0);
+	CU_ASSERT_EQUAL(lab_config_set(&cfg, "log.arena", "debug"), 0);
+	CU_ASSERT_EQUAL(lab_config_apply_logs(&cfg), 0);
+	CU_ASSERT_EQUAL(lab_log_get_level("config"), LAB_LOG_ERR);
+	CU_ASSERT_EQUAL(lab_log_get_level("arena"), LAB_LOG_DEBUG);
+	lab_log_set_levels("notice");
+}
+
+int main(void)
+{
+	static const struct lab_test tests[] = {
+		LAB_TEST(test_shipped_default_file),
+		LAB_TEST(test_good_file_every_kind),
+		LAB_TEST(test_bad_files_name_line_and_key),
+		LAB_TEST(test_first_error_wins),
+		LAB_TEST(test_missing_file),
+		LAB_TEST(test_command_line_overrides),
+		LAB_TEST(test_validate_names_values),
+		LAB_TEST(test_dump_reads_back),
+		LAB_TEST(test_apply_logs),
+		LAB_TEST_END,
+	};
+
+	/* Errors are expected here; keep the run summary readable. */
+	lab_log_set_level("config", LAB_LOG_ERR + 0);
+	lab_log_set_stream(fopen("/dev/null", "w"));
+	return lab_test_run("config", tests);
+}
