@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Pool create/destroy, chamber growth and shrinking (warden context), owner
+ * caches. Everything here is control path: it may lock, allocate and log.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pool_internal.h"
+
+LAB_LOG_REGISTER(pool, NOTICE)
+
+static_assert(offsetof(struct lab_pool, hot) == 0, "the fast path casts lab_pool to its hot part");
+
+uint64_t pool_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void lab_pool_opts_init(struct lab_pool_opts *o)
+{
+	struct lab_config cfg;
+
+	lab_config_defaults(&cfg);
+	lab_pool_opts_from_config(o, &cfg);
+}
+
+void lab_pool_opts_from_config(struct lab_pool_opts *o, const struct lab_config *cfg)
+{
+	memset(o, 0, sizeof(*o));
+	o->size = sizeof(*o);
+	o->name = cfg->name;
+	o->cell_size = (uint32_t)cfg->cell_size;
+	o->headroom = (uint32_t)cfg->headroom;
+	o->initial = (uint32_t)cfg->pool_size;
+	o->max = (uint32_t)cfg->pool_max;
+	o->wm_min = cfg->wm_min;
+	o->wm_low = cfg->wm_low;
+	o->wm_high = cfg->wm_high;
+	o->reserve = cfg->reserve;
+	o->page_size = cfg->page_size;
+	o->iova_mode = cfg->iova_mode;
+	o->numa_node = cfg->numa_node;
+	o->hugepages = cfg->hugepages;
+	o->shrink_delay_ms = 1000;
+}
+
+/* Resolve and check the options; the message names the values. */
+static int check_opts(const struct lab_pool_opts *o, uint32_t *mn, uint32_t *lo, uint32_t *hi,
+		      uint32_t *rs)
+{
+	const char *name = o->name ? o->name : "pool";
+
+	if (o->size < sizeof(*o)) {
+		LAB_LOG(ERR, pool, "pool '%s': options size %zu, want sizeof(struct lab_pool_opts) "
+			"= %zu", name, o->size, sizeof(*o));
+		return -EINVAL;
+	}
+	if (o->cell_size <= HDR_SIZE + o->headroom || o->headroom > UINT16_MAX) {
+		LAB_LOG(ERR, pool, "pool '%s': cell_size %u leaves no data room after the %u-byte "
+			"header and headroom %u", name, o->cell_size, HDR_SIZE, o->headroom);
+		return -EINVAL;
+	}
+	if (o->initial == 0 || o->initial > o->max) {
+		LAB_LOG(ERR, pool, "pool '%s': initial %u buffers must be 1..max (%u)", name,
+			o->initial, o->max);
+		return -EINVAL;
+	}
+	*mn = (uint32_t)lab_count_resolve(&o->wm_min, o->initial);
+	*lo = (uint32_t)lab_count_resolve(&o->wm_low, o->initial);
+	*hi = (uint32_t)lab_count_resolve(&o->wm_high, o->initial);
+	*rs = (uint32_t)lab_count_resolve(&o->reserve, o->initial);
+	if (*mn > *lo || *lo > *hi || *hi > o->max) {
+		LAB_LOG(ERR, pool, "pool '%s': watermarks must satisfy min <= low <= high <= max: "
+			"min %u, low %u, high %u, max %u", name, *mn, *lo, *hi, o->max);
+		return -EINVAL;
+	}
+	if (*rs > o->initial || *rs > *mn) {
+		LAB_LOG(ERR, pool, "pool '%s': reserve %u must not exceed min %u (it is the part "
+			"below min that atomic callers may use) nor the size %u", name, *rs, *mn,
+			o->initial);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Chambers max buffers can need under the worst layout (4 KiB units in the
+ * fallback with iova=pa), before the backing is known. */
+static uint32_t arena_chamber_bound(const struct lab_pool_opts *o)
+{
+	size_t stride = LAB_ALIGN_UP((size_t)o->cell_size, LAB_CACHE_LINE);
+	size_t page = o->page_size ? o->page_size : 2 * LAB_MIB;
+	size_t per = page / (stride > 4096 ? stride : 4096);
+
+	return (uint32_t)((o->max + per - 1) / per + 1);
+}
+
+static struct lab_arena *open_arena(const struct lab_pool_opts *o, uint32_t max_chambers)
+{
+	struct lab_arena_opts ao;
+
+	lab_arena_opts_init(&ao);
+	ao.name = o->name ? o->name : "pool";
+	ao.page_size = o->page_size;
+	ao.iova_mode = o->iova_mode;
+	ao.numa_node = o->numa_node;
+	ao.max_chambers = max_chambers;
+	if (o->hugepages == LAB_HUGEPAGES_OFF)
+		ao.flags |= LAB_ARENA_F_NO_HUGE;
+	else if (o->hugepages == LAB_HUGEPAGES_REQUIRE)
+		ao.flags |= LAB_ARENA_F_HUGE_ONLY;
+	return lab_arena_create(&ao);
+}
+
+/* Write the headers of a new chamber's cells and put them in the free ring. */
+static void carve_chamber(struct lab_pool *p, int ch)
+{
+	const struct lab_cell_layout *l = &p->layout;
+	unsigned int batch = 0;
+
+	for (unsigned int c = 0; c < l->per_chamber; c++) {
+		uint64_t iova;
+		struct lab_buf *b = lab_arena_cell(p->arena, l, (unsigned int)ch, c, &iova);
+
+		memset(b, 0, sizeof(*b));
+		b->buf_addr = (char *)b + HDR_SIZE;
+		b->buf_iova = iova + HDR_SIZE;
+		b->pool = p;
+		b->idx = (uint32_t)ch * l->per_chamber + c;
+		b->buf_len = p->cell_size - HDR_SIZE;
+		b->data_off = (uint16_t)p->headroom;
+		p->scratch[batch++] = b;
+	}
+	lab_pool_put(p, p->scratch, batch);
+}
+
+/* Warden context: move the overflow list back into the ring. */
+void pool_drain_overflow(struct lab_pool *p)
+{
+	struct lab_buf *b = atomic_exchange_explicit(&p->overflow, NULL, memory_order_acquire);
+	unsigned int n = 0;
+
+	while (b != NULL) {
+		p->scratch[n++] = b;
+		b = b->next;
+	}
+	atomic_fetch_sub_explicit(&p->overflow_count, n, memory_order_relaxed);
+	lab_pool_put(p, p->scratch, n);
+}
+
+/* Warden context (or create): map one chamber and free its cells. */
+int pool_grow_chamber(struct lab_pool *p)
+{
+	uint64_t total = atomic_load(&p->total);
+	int ch;
+
+	if (total + p->layout.per_chamber > (uint64_t)p->max_chambers * p->layout.per_chamber)
+		return -ENOSPC;
+	ch = lab_arena_grow(p->arena);
+	if (ch < 0) {
+		p->grow_failures++;
+		return ch;
+	}
+	carve_chamber(p, ch);
+	atomic_fetch_add(&p->total, p->layout.per_chamber);
+	return 0;
+}
+
+/*
+ * Warden context: with free above high, take the surplus (never below high)
+ * out of the ring, release every chamber all of whose cells are in hand, and
+ * put the rest back. Chambers below min_chambers are kept.
+ */
+void pool_try_shrink(struct lab_pool *p)
+{
+	uint32_t free = lab_ring_count(p->hot.ring), per = p->layout.per_chamber;
+	unsigned int got, kept = 0, slots = lab_arena_chamber_slots(p->arena);
+	uint32_t chambers = (uint32_t)(atomic_load(&p->total) / per);
+
+	if (free <= p->wm_high || free - p->wm_high < per || chambers <= p->min_chambers)
+		return;
+	got = lab_ring_dequeue_burst(p->hot.ring, (void **)p->scratch, free - p->wm_high);
+	memset(p->chamber_count, 0, slots * sizeof(uint32_t));
+	for (unsigned int i = 0; i < got; i++)
+		p->chamber_count[p->scratch[i]->idx / per]++;
+	for (unsigned int ch = slots; ch-- > 0 && chambers > p->min_chambers;) {
+		if (p->chamber_count[ch] != per)
+			continue;
+		p->chamber_count[ch] = UINT32_MAX; /* mark: released */
+		chambers--;
+	}
+	for (unsigned int i = 0; i < got; i++)
+		if (p->chamber_count[p->scratch[i]->idx / per] != UINT32_MAX)
+			p->scratch[kept++] = p->scratch[i];
+	lab_pool_put(p, p->scratch, kept);
+	for (unsigned int ch = 0; ch < slots; ch++) {
+		if (p->chamber_count[ch] != UINT32_MAX)
+			continue;
+		atomic_fetch_sub(&p->total, per);
+		lab_arena_release(p->arena, ch);
+		p->shrinks++;
+		LAB_LOG(DEBUG, pool, "pool '%s': chamber %u released", p->name, ch);
+	}
+}
+
+static int setup_hot(struct lab_pool *p, uint32_t mn, uint32_t lo, uint32_t rs)
+{
+	uint64_t cap = (uint64_t)p->max_chambers * p->layout.per_chamber;
+
+	p->hot.ring = lab_ring_create((uint32_t)cap);
+	p->scratch = calloc(cap, sizeof(*p->scratch));
+	p->chamber_count = calloc(p->max_chambers + 1, sizeof(uint32_t));
+	if (p->hot.ring == NULL || p->scratch == NULL || p->chamber_count == NULL)
+		return -ENOMEM;
+	p->hot.wm_min = mn;
+	p->hot.wm_atomic = mn - rs;
+	p->hot.wm_low = lo;
+	return 0;
+}
+
+static void pool_free(struct lab_pool *p)
+{
+	lab_arena_destroy(p->arena);
+	lab_ring_free(p->hot.ring);
+	free(p->scratch);
+	free(p->chamber_count);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
+
+struct lab_pool *lab_pool_create(const struct lab_pool_opts *o)
+{
+	uint32_t mn, lo, hi, rs;
+	struct lab_pool *p;
+	int rc;
+
+	if (o == NULL || (rc = check_opts(o, &mn, &lo, &hi, &rs)) < 0) {
+		lab_errno = EINVAL;
+		return NULL;
+	}
+	p = aligned_alloc(LAB_CACHE_LINE, LAB_ALIGN_UP(sizeof(*p), LAB_CACHE_LINE));
+	if (p == NULL) {
+		lab_errno = ENOMEM;
+		return NULL;
+	}
+	memset(p, 0, sizeof(*p));
+	pthread_mutex_init(&p->lock, NULL);
+	snprintf(p->name, sizeof(p->name), "%s", o->name ? o->name : "pool");
+	p->cell_size = o->cell_size;
+	p->headroom = o->headroom;
+	p->wm_high = hi;
+	p->shrink_delay_ms = o->shrink_delay_ms;
+	p->arena = open_arena(o, arena_chamber_bound(o));
+	if (p->arena == NULL)
+		goto err;
+	if ((rc = lab_arena_layout(p->arena, o->cell_size, LAB_CACHE_LINE, &p->layout)) < 0) {
+		lab_errno = -rc;
+		goto err;
+	}
+	p->max_chambers = (o->max + p->layout.per_chamber - 1) / p->layout.per_chamber;
+	p->min_chambers = (o->initial + p->layout.per_chamber - 1) / p->layout.per_chamber;
+	p->max_bufs = p->max_chambers * p->layout.per_chamber;
+	if ((rc = setup_hot(p, mn, lo, rs)) < 0) {
+		lab_errno = -rc;
+		goto err;
+	}
+	/* The arena mapped one chamber at create; carve it, then grow the rest. */
+	carve_chamber(p, 0);
+	atomic_store(&p->total, p->layout.per_chamber);
+	for (uint32_t i = 1; i < p->min_chambers; i++) {
+		if ((rc = pool_grow_chamber(p)) < 0) {
+			LAB_LOG(ERR, pool, "pool '%s': cannot map the %u chambers of its initial %u "
+				"buffers: %s", p->name, p->min_chambers, o->initial, strerror(-rc));
+			lab_errno = -rc;
+			goto err;
+		}
+	}
+	p->grows = 0;
+	if ((rc = warden_attach(p)) < 0) {
+		lab_errno = -rc;
+		goto err;
+	}
+	LAB_LOG(INFO, pool, "pool '%s': %llu buffers of %u bytes in %u chambers (max %u), "
+		"min %u low %u high %u reserve %u", p->name,
+		(unsigned long long)atomic_load(&p->total), p->cell_size, p->min_chambers,
+		p->max_bufs, mn, lo, hi, rs);
+	return p;
+err:
+	pool_free(p);
+	return NULL;
+}

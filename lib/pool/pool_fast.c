@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The out-of-line halves of the atomic path: cache refills from the shared
+ * ring, spills to it, and the no-cache path. No system call, no lock, no log,
+ * no wait: a caller that cannot be served gets a short count and a miss.
+ */
+#include "pool_internal.h"
+
+static inline void maybe_kick(struct lab_pool_hot *h, uint32_t free_after)
+{
+	/* Load first so a kicked pool's flag line is not written by every caller. */
+	if (free_after < h->wm_low && !atomic_load_explicit(&h->kick, memory_order_relaxed))
+		atomic_store_explicit(&h->kick, 1, memory_order_release);
+}
+
+/*
+ * Take up to @p want buffers from the ring without taking free below the
+ * caller's floor (min, or min - reserve for atomic callers). The count check
+ * and the dequeue are not one step, so concurrent callers may overshoot the
+ * floor by a burst each, as the kernel's watermark checks may.
+ */
+static unsigned int ring_take(struct lab_pool_hot *h, struct lab_buf **objs, unsigned int want,
+			      unsigned int flags, uint64_t *reserve_uses)
+{
+	uint32_t floor = (flags & LAB_ALLOC_ATOMIC) ? h->wm_atomic : h->wm_min;
+	uint32_t free = lab_ring_count(h->ring);
+	unsigned int got;
+
+	if (free <= floor) {
+		maybe_kick(h, free);
+		return 0;
+	}
+	if (want > free - floor)
+		want = free - floor;
+	got = lab_ring_dequeue_burst(h->ring, (void **)objs, want);
+	free = free > got ? free - got : 0;
+	if (free < h->wm_min && got)
+		*reserve_uses += got < h->wm_min - free ? got : h->wm_min - free;
+	maybe_kick(h, free);
+	return got;
+}
+
+static inline void stamp(struct lab_buf *b, uint16_t owner, uint16_t headroom)
+{
+	b->owner = owner;
+	b->data_off = headroom;
+	b->data_len = 0;
+}
+
+unsigned int lab_cache_refill_alloc(struct lab_cache *c, struct lab_buf **bufs, unsigned int n,
+				    unsigned int flags)
+{
+	struct lab_pool_hot *h = &c->pool->hot;
+	unsigned int want, got, give;
+
+	if (n > c->size) {
+		/* A burst larger than the cache bypasses it, as DPDK's does. */
+		got = ring_take(h, bufs, n, flags, &c->st.reserve_uses);
+		for (unsigned int i = 0; i < got; i++)
+			stamp(bufs[i], c->owner, c->headroom);
+		c->st.ring_refills += got != 0;
+		c->st.allocs += got;
+		c->st.misses += n - got;
+		return got;
+	}
+	/* Refill to size/2 after serving n (at most size + size/2 = flush). */
+	want = n - c->len + c->size / 2;
+	got = ring_take(h, &c->objs[c->len], want, flags, &c->st.reserve_uses);
+	if (got)
+		c->st.ring_refills++;
+	c->len += got;
+	give = c->len < n ? c->len : n;
+	for (unsigned int i = 0; i < give; i++) {
+		bufs[i] = c->objs[--c->len];
+		stamp(bufs[i], c->owner, c->headroom);
+	}
+	c->st.allocs += give;
+	c->st.misses += n - give;
+	return give;
+}
+
+void lab_cache_spill_free(struct lab_cache *c, struct lab_buf *const *bufs, unsigned int n)
+{
+	unsigned int keep = c->size / 2, done = 0;
+
+	/* Spill the older half of the cache plus what does not fit. The ring has
+	 * room for every buffer the pool owns, so this never fails. */
+	while (done < n) {
+		unsigned int room = c->flush - c->len, take = n - done < room ? n - done : room;
+
+		for (unsigned int i = 0; i < take; i++)
+			c->objs[c->len++] = bufs[done + i];
+		done += take;
+		if (c->len > keep) {
+			unsigned int out = c->len - keep;
+
+			lab_pool_put(c->pool, &c->objs[0], out);
+			for (unsigned int i = 0; i < keep; i++)
+				c->objs[i] = c->objs[out + i];
+			c->len = keep;
+			c->st.ring_flushes++;
+		}
+	}
+	c->st.frees += n;
+}
+
+/*
+ * Put buffers in the free ring. The ring has room for every buffer, but a
+ * consumer preempted between claim and finish holds the tail back; what does
+ * not fit then goes on the overflow list (a lock-free push; only the warden
+ * pops, all at once, so there is no ABA) instead of being waited for or lost.
+ */
+void lab_pool_put(struct lab_pool *p, struct lab_buf *const *bufs, unsigned int n)
+{
+	unsigned int k = lab_ring_enqueue_burst(p->hot.ring, (void *const *)bufs, n);
+	struct lab_buf *first, *last, *head;
+
+	if (lab_likely(k == n))
+		return;
+	first = bufs[k];
+	last = first;
+	for (unsigned int i = k + 1; i < n; i++) {
+		last->next = bufs[i];
+		last = bufs[i];
+	}
+	head = atomic_load_explicit(&p->overflow, memory_order_relaxed);
+	do
+		last->next = head;
+	while (!atomic_compare_exchange_weak_explicit(&p->overflow, &head, first,
+						      memory_order_release, memory_order_relaxed));
+	atomic_fetch_add_explicit(&p->overflow_count, n - k, memory_order_relaxed);
+}
+
+unsigned int lab_pool_ring_alloc(struct lab_pool *p, struct lab_buf **bufs, unsigned int n,
+				 unsigned int flags)
+{
+	uint64_t reserve = 0;
+	unsigned int got = ring_take(&p->hot, bufs, n, flags, &reserve);
+
+	for (unsigned int i = 0; i < got; i++)
+		stamp(bufs[i], 0, (uint16_t)p->headroom);
+	atomic_fetch_add_explicit(&p->nocache.allocs, got, memory_order_relaxed);
+	if (got)
+		atomic_fetch_add_explicit(&p->nocache.ring_refills, 1, memory_order_relaxed);
+	if (reserve)
+		atomic_fetch_add_explicit(&p->nocache.reserve_uses, reserve, memory_order_relaxed);
+	if (got < n)
+		atomic_fetch_add_explicit(&p->nocache.misses, n - got, memory_order_relaxed);
+	return got;
+}
+
+void lab_pool_ring_free(struct lab_buf *const *bufs, unsigned int n)
+{
+	struct lab_pool *p;
+
+	if (n == 0)
+		return;
+	p = bufs[0]->pool;
+	lab_pool_put(p, bufs, n);
+	atomic_fetch_add_explicit(&p->nocache.frees, n, memory_order_relaxed);
+	atomic_fetch_add_explicit(&p->nocache.ring_flushes, 1, memory_order_relaxed);
+}

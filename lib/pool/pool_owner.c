@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Owner caches, stats and destroy: control path. The owners table is guarded
+ * by the pool lock, which the data path never takes.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pool_internal.h"
+
+struct lab_cache *lab_cache_create(struct lab_pool *p, const char *name, unsigned int size)
+{
+	struct lab_cache *c;
+	unsigned int flush, id;
+
+	if (size == 0)
+		size = 256;
+	if (size > LAB_BURST_MAX) {
+		LAB_LOG(ERR, pool, "pool '%s': cache size %u exceeds %u", p->name, size,
+			LAB_BURST_MAX);
+		lab_errno = EINVAL;
+		return NULL;
+	}
+	flush = size + size / 2;
+	c = aligned_alloc(LAB_CACHE_LINE,
+			  LAB_ALIGN_UP(sizeof(*c) + (flush + 1) * sizeof(c->objs[0]),
+				       LAB_CACHE_LINE));
+	if (c == NULL) {
+		lab_errno = ENOMEM;
+		return NULL;
+	}
+	memset(c, 0, sizeof(*c));
+	c->pool = p;
+	c->size = size;
+	c->flush = flush;
+	c->headroom = (uint16_t)p->headroom;
+	pthread_mutex_lock(&p->lock);
+	for (id = 1; id < POOL_MAX_OWNERS && p->owners[id] != NULL; id++)
+		;
+	if (id < POOL_MAX_OWNERS) {
+		p->owners[id] = c;
+		snprintf(p->owner_names[id], sizeof(p->owner_names[id]), "%s", name ? name : "?");
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (id == POOL_MAX_OWNERS) {
+		LAB_LOG(ERR, pool, "pool '%s': all %d owner slots in use", p->name,
+			POOL_MAX_OWNERS - 1);
+		free(c);
+		lab_errno = ENOSPC;
+		return NULL;
+	}
+	c->owner = (uint16_t)id;
+	return c;
+}
+
+void lab_cache_flush(struct lab_cache *c)
+{
+	if (c->len) {
+		lab_pool_put(c->pool, c->objs, c->len);
+		c->st.ring_flushes++;
+		c->len = 0;
+	}
+}
+
+static void add_stats(struct lab_owner_stats *to, const struct lab_owner_stats *s)
+{
+	to->allocs += s->allocs;
+	to->frees += s->frees;
+	to->cache_hits += s->cache_hits;
+	to->ring_refills += s->ring_refills;
+	to->ring_flushes += s->ring_flushes;
+	to->reserve_uses += s->reserve_uses;
+	to->misses += s->misses;
+}
+
+void lab_cache_destroy(struct lab_cache *c)
+{
+	struct lab_pool *p;
+
+	if (c == NULL)
+		return;
+	p = c->pool;
+	lab_cache_flush(c);
+	pthread_mutex_lock(&p->lock);
+	add_stats(&p->retired, &c->st);
+	p->owners[c->owner] = NULL;
+	pthread_mutex_unlock(&p->lock);
+	free(c);
+}
+
+/* Sum every owner's counters; the caller holds the pool lock. */
+static void sum_owners(struct lab_pool *p, struct lab_owner_stats *sum, uint64_t *cached,
+		       uint32_t *owners)
+{
+	*sum = p->retired;
+	sum->allocs += atomic_load(&p->nocache.allocs);
+	sum->frees += atomic_load(&p->nocache.frees);
+	sum->ring_refills += atomic_load(&p->nocache.ring_refills);
+	sum->ring_flushes += atomic_load(&p->nocache.ring_flushes);
+	sum->reserve_uses += atomic_load(&p->nocache.reserve_uses);
+	sum->misses += atomic_load(&p->nocache.misses);
+	*cached = 0;
+	*owners = 0;
+	for (unsigned int i = 1; i < POOL_MAX_OWNERS; i++) {
+		struct lab_cache *c = p->owners[i];
+
+		if (c == NULL)
+			continue;
+		/* Plain reads of another thread's counters: a snapshot, exact when quiet. */
+		add_stats(sum, &c->st);
+		*cached += __atomic_load_n(&c->len, __ATOMIC_RELAXED);
+		(*owners)++;
+	}
+}
+
+void lab_pool_stats(struct lab_pool *p, struct lab_pool_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&p->lock);
+	sum_owners(p, &st->sum, &st->cached, &st->owners);
+	st->total = atomic_load(&p->total);
+	st->free = lab_ring_count(p->hot.ring) + atomic_load(&p->overflow_count);
+	st->in_flight = st->total >= st->free + st->cached ? st->total - st->free - st->cached : 0;
+	st->chambers = st->total / p->layout.per_chamber;
+	st->grows = p->grows;
+	st->shrinks = p->shrinks;
+	st->grow_failures = p->grow_failures;
+	st->kicks = p->kicks;
+	pthread_mutex_unlock(&p->lock);
+	st->wm_min = p->hot.wm_min;
+	st->wm_low = p->hot.wm_low;
+	st->wm_high = p->wm_high;
+	st->wm_atomic = p->hot.wm_atomic;
+	st->per_chamber = p->layout.per_chamber;
+}
+
+static void json_owner(FILE *f, const char *name, const struct lab_owner_stats *s)
+{
+	fprintf(f, "{\"owner\":\"%s\",\"allocs\":%llu,\"frees\":%llu,\"cache_hits\":%llu,"
+		"\"ring_refills\":%llu,\"ring_flushes\":%llu,\"reserve_uses\":%llu,\"misses\":%llu}",
+		name, (unsigned long long)s->allocs, (unsigned long long)s->frees,
+		(unsigned long long)s->cache_hits, (unsigned long long)s->ring_refills,
+		(unsigned long long)s->ring_flushes, (unsigned long long)s->reserve_uses,
+		(unsigned long long)s->misses);
+}
+
+void lab_pool_stats_json(struct lab_pool *p, FILE *f)
+{
+	struct lab_pool_stats st;
+	bool first = true;
+
+	lab_pool_stats(p, &st);
+	fprintf(f, "{\"pool\":\"%s\",\"total\":%llu,\"free\":%llu,\"cached\":%llu,"
+		"\"in_flight\":%llu,\"chambers\":%llu,\"per_chamber\":%u,\"grows\":%llu,"
+		"\"shrinks\":%llu,\"grow_failures\":%llu,\"kicks\":%llu,\"wm_min\":%u,"
+		"\"wm_low\":%u,\"wm_high\":%u,\"wm_atomic\":%u,\"sum\":", p->name,
+		(unsigned long long)st.total, (unsigned long long)st.free,
+		(unsigned long long)st.cached, (unsigned long long)st.in_flight,
+		(unsigned long long)st.chambers, st.per_chamber, (unsigned long long)st.grows,
+		(unsigned long long)st.shrinks, (unsigned long long)st.grow_failures,
+		(unsigned long long)st.kicks, st.wm_min, st.wm_low, st.wm_high, st.wm_atomic);
+	json_owner(f, "*", &st.sum);
+	fprintf(f, ",\"owners\":[");
+	pthread_mutex_lock(&p->lock);
+	for (unsigned int i = 1; i < POOL_MAX_OWNERS; i++) {
+		if (p->owners[i] == NULL)
+			continue;
+		fprintf(f, "%s", first ? "" : ",");
+		json_owner(f, p->owner_names[i], &p->owners[i]->st);
+		first = false;
+	}
+	pthread_mutex_unlock(&p->lock);
+	fprintf(f, "]}\n");
+}
+
+/* Report which owners hold the in-flight buffers: every buffer not in the
+ * ring is in flight once no cache exists. Needs a quiet pool; the warden is
+ * detached. */
+static void report_in_flight(struct lab_pool *p, uint64_t in_flight)
+{
+	uint32_t per = p->layout.per_chamber, held[POOL_MAX_OWNERS] = { 0 };
+	unsigned int got = lab_ring_dequeue_burst(p->hot.ring, (void **)p->scratch, UINT32_MAX >> 1);
+	unsigned int slots = lab_arena_chamber_slots(p->arena);
+	uint8_t *seen = calloc((size_t)slots * per, 1);
+	struct lab_chamber_info ci;
+
+	for (unsigned int i = 0; seen != NULL && i < got; i++)
+		seen[p->scratch[i]->idx] = 1;
+	for (unsigned int ch = 0; seen != NULL && ch < slots; ch++) {
+		if (lab_arena_chamber(p->arena, ch, &ci) < 0)
+			continue;
+		for (unsigned int c = 0; c < per; c++) {
+			struct lab_buf *b = lab_arena_cell(p->arena, &p->layout, ch, c, NULL);
+
+			if (!seen[ch * per + c])
+				held[b->owner < POOL_MAX_OWNERS ? b->owner : 0]++;
+		}
+	}
+	lab_pool_put(p, p->scratch, got);
+	free(seen);
+	LAB_LOG(ERR, pool, "pool '%s': not destroyed: %llu buffer(s) still in flight", p->name,
+		(unsigned long long)in_flight);
+	for (unsigned int i = 0; i < POOL_MAX_OWNERS; i++)
+		if (held[i])
+			LAB_LOG(ERR, pool, "pool '%s':   %u held by %s (last allocated by owner %u)",
+				p->name, held[i], i ? p->owner_names[i] : "callers without a cache",
+				i);
+}
+
+int lab_pool_destroy(struct lab_pool *p)
+{
+	struct lab_pool_stats st;
+
+	if (p == NULL)
+		return -EINVAL;
+	warden_detach(p);
+	pool_drain_overflow(p);
+	lab_pool_stats(p, &st);
+	if (st.owners) {
+		LAB_LOG(ERR, pool, "pool '%s': not destroyed: %u owner cache(s) still exist; "
+			"destroy them first", p->name, st.owners);
+		warden_attach(p);
+		return -EBUSY;
+	}
+	if (st.in_flight) {
+		report_in_flight(p, st.in_flight);
+		warden_attach(p);
+		return -EBUSY;
+	}
+	LAB_LOG(INFO, pool, "pool '%s': destroyed; all %llu buffers accounted for", p->name,
+		(unsigned long long)st.total);
+	lab_arena_destroy(p->arena);
+	lab_ring_free(p->hot.ring);
+	free(p->scratch);
+	free(p->chamber_count);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+	return 0;
+}
+
+const char *lab_pool_name(const struct lab_pool *p)
+{
+	return p->name;
+}
+
+uint32_t lab_pool_data_room(const struct lab_pool *p)
+{
+	return p->cell_size - HDR_SIZE - p->headroom;
+}
+
+struct lab_arena *lab_pool_arena(const struct lab_pool *p)
+{
+	return p->arena;
+}

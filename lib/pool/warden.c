@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The warden: one control-plane thread per process, started with the first
+ * pool and stopped with the last. The data path cannot wake it (waking would
+ * be a system call), so it polls every pool's kick flag on a short period
+ * (WARDEN_PERIOD_US) and does its slower housekeeping (shrinking) on the same
+ * tick when due. It may block, map memory and log; it never touches an owner
+ * cache, and nothing on the data path waits for it.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pool_internal.h"
+
+#define WARDEN_PERIOD_US 200
+
+/* One per started thread, so a warden being stopped cannot be confused with
+ * the next one started by a new pool while it winds down. */
+struct warden_thread {
+	pthread_t tid;
+	_Atomic bool stop;
+};
+
+static struct {
+	pthread_mutex_t lock; /* the pool list; held while tending, never by the data path */
+	struct lab_pool *pools;
+	unsigned int npools;
+	struct warden_thread *cur;
+} W = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* Refill toward high by growing, one chamber at a time, up to max. */
+static void refill(struct lab_pool *p)
+{
+	int rc;
+
+	while (lab_ring_count(p->hot.ring) < p->wm_high) {
+		rc = pool_grow_chamber(p);
+		if (rc < 0) {
+			if (rc != -ENOSPC)
+				LAB_LOG(WARNING, pool, "pool '%s': warden cannot grow: %s", p->name,
+					strerror(-rc));
+			return;
+		}
+		p->grows++;
+	}
+}
+
+void warden_tend(struct lab_pool *p, uint64_t now)
+{
+	uint32_t free;
+
+	if (atomic_load_explicit(&p->overflow_count, memory_order_relaxed))
+		pool_drain_overflow(p);
+	free = lab_ring_count(p->hot.ring);
+	if (atomic_load_explicit(&p->hot.kick, memory_order_acquire)) {
+		atomic_store_explicit(&p->hot.kick, 0, memory_order_relaxed);
+		p->kicks++;
+		refill(p);
+	} else if (free < p->hot.wm_low) {
+		refill(p);
+	}
+	free = lab_ring_count(p->hot.ring);
+	if (free <= p->wm_high) {
+		p->above_high_since_ns = 0;
+	} else if (p->above_high_since_ns == 0) {
+		p->above_high_since_ns = now;
+	} else if (now - p->above_high_since_ns >= (uint64_t)p->shrink_delay_ms * 1000000) {
+		pool_try_shrink(p);
+		p->above_high_since_ns = now;
+	}
+}
+
+static void *warden_main(void *arg)
+{
+	struct timespec period = { 0, WARDEN_PERIOD_US * 1000 };
+	struct warden_thread *self = arg;
+
+	while (!atomic_load(&self->stop)) {
+		uint64_t now = pool_now_ns();
+
+		pthread_mutex_lock(&W.lock);
+		for (struct lab_pool *p = W.pools; p != NULL; p = p->next) {
+			/* Stats snapshots read grows/kicks under the pool lock. */
+			pthread_mutex_lock(&p->lock);
+			warden_tend(p, now);
+			pthread_mutex_unlock(&p->lock);
+		}
+		pthread_mutex_unlock(&W.lock);
+		nanosleep(&period, NULL);
+	}
+	return NULL;
+}
+
+int warden_attach(struct lab_pool *p)
+{
+	struct warden_thread *t;
+	int rc = 0;
+
+	pthread_mutex_lock(&W.lock);
+	if (W.cur == NULL) {
+		t = calloc(1, sizeof(*t));
+		rc = t == NULL ? -ENOMEM : -pthread_create(&t->tid, NULL, warden_main, t);
+		if (rc == 0) {
+			pthread_setname_np(t->tid, "lab-warden");
+			W.cur = t;
+		} else {
+			free(t);
+			LAB_LOG(ERR, pool, "cannot start the warden thread: %s", strerror(-rc));
+		}
+	}
+	if (rc == 0) {
+		p->next = W.pools;
+		W.pools = p;
+		W.npools++;
+	}
+	pthread_mutex_unlock(&W.lock);
+	return rc;
+}
+
+void warden_detach(struct lab_pool *p)
+{
+	struct warden_thread *t = NULL;
+
+	pthread_mutex_lock(&W.lock);
+	for (struct lab_pool **pp = &W.pools; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == p) {
+			*pp = p->next;
+			W.npools--;
+			break;
+		}
+	}
+	if (W.npools == 0 && W.cur != NULL) {
+		t = W.cur;
+		W.cur = NULL;
+		atomic_store(&t->stop, true);
+	}
+	pthread_mutex_unlock(&W.lock);
+	if (t != NULL) {
+		pthread_join(t->tid, NULL);
+		free(t);
+	}
+}

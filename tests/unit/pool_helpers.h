@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef POOL_HELPERS_H
+#define POOL_HELPERS_H
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <labyrinth/lab_arena.h>
+#include <labyrinth/lab_log.h>
+#include <labyrinth/lab_pool.h>
+
+#include "../lab_test.h"
+
+/* A small pool on 4 KiB pages (runs anywhere): 1024 cells of 2048 per chamber. */
+static inline struct lab_pool *small_pool(uint32_t initial, uint32_t max, uint32_t mn,
+					  uint32_t lo, uint32_t hi, uint32_t rs)
+{
+	struct lab_pool_opts o;
+
+	lab_pool_opts_init(&o);
+	o.name = "t";
+	o.cell_size = 2048;
+	o.headroom = 128;
+	o.initial = initial;
+	o.max = max;
+	o.wm_min = (struct lab_count){ mn, false };
+	o.wm_low = (struct lab_count){ lo, false };
+	o.wm_high = (struct lab_count){ hi, false };
+	o.reserve = (struct lab_count){ rs, false };
+	o.hugepages = LAB_HUGEPAGES_OFF;
+	o.shrink_delay_ms = 50;
+	return lab_pool_create(&o);
+}
+
+/* The accounting identity at a quiet point. */
+static inline void assert_accounting(struct lab_pool *p)
+{
+	struct lab_pool_stats st;
+
+	lab_pool_stats(p, &st);
+	CU_ASSERT_EQUAL(st.total, st.free + st.cached + st.in_flight);
+	CU_ASSERT_EQUAL(st.in_flight, st.sum.allocs - st.sum.frees);
+	CU_ASSERT_EQUAL(st.total, st.chambers * st.per_chamber);
+	if (st.in_flight != st.sum.allocs - st.sum.frees)
+		fprintf(stderr, "accounting: total %llu free %llu cached %llu in flight %llu, "
+			"allocs %llu frees %llu\n", (unsigned long long)st.total,
+			(unsigned long long)st.free, (unsigned long long)st.cached,
+			(unsigned long long)st.in_flight, (unsigned long long)st.sum.allocs,
+			(unsigned long long)st.sum.frees);
+}
+
+static inline void sleep_ms(unsigned int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+#endif

@@ -1,0 +1,350 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <pthread.h>
+
+#include "pool_helpers.h"
+
+static char *logbuf;
+static size_t loglen;
+static FILE *logmem;
+
+static void log_capture(void)
+{
+	logmem = open_memstream(&logbuf, &loglen);
+	lab_log_set_stream(logmem);
+}
+
+static const char *log_text(void)
+{
+	fflush(logmem);
+	return logbuf ? logbuf : "";
+}
+
+static void log_release(void)
+{
+	lab_log_set_stream(NULL);
+	fclose(logmem);
+	free(logbuf);
+	logbuf = NULL;
+}
+
+static void test_refuses_inconsistent_options(void)
+{
+	struct lab_pool_opts o;
+
+	log_capture();
+	CU_ASSERT_PTR_NULL(small_pool(1024, 1024, 300, 200, 400, 10));
+	CU_ASSERT_EQUAL(lab_errno, EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(log_text(), "min 300, low 200, high 400"));
+	CU_ASSERT_PTR_NULL(small_pool(1024, 1024, 100, 200, 400, 150));
+	CU_ASSERT_PTR_NOT_NULL(strstr(log_text(), "reserve 150 must not exceed min 100"));
+	CU_ASSERT_PTR_NULL(small_pool(2048, 1024, 10, 20, 30, 5));
+	CU_ASSERT_PTR_NOT_NULL(strstr(log_text(), "initial 2048 buffers must be 1..max (1024)"));
+	lab_pool_opts_init(&o);
+	o.cell_size = 256;
+	o.headroom = 192;
+	CU_ASSERT_PTR_NULL(lab_pool_create(&o));
+	CU_ASSERT_PTR_NOT_NULL(strstr(log_text(), "cell_size 256 leaves no data room"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(log_text(), "headroom 192"));
+	lab_pool_opts_init(&o);
+	o.size = 8;
+	CU_ASSERT_PTR_NULL(lab_pool_create(&o));
+	CU_ASSERT_EQUAL(lab_errno, EINVAL);
+	log_release();
+}
+
+static void test_headers_and_single_thread(void)
+{
+	struct lab_pool *p = small_pool(1024, 1024, 10, 20, 30, 5);
+	struct lab_buf *b[256];
+	struct lab_cache *c;
+	struct lab_pool_stats st;
+	unsigned int n;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	c = lab_cache_create(p, "main", 64);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_EQUAL(lab_pool_data_room(p), 2048 - 64 - 128);
+	n = lab_alloc_bulk(p, c, b, 256, 0);
+	CU_ASSERT_EQUAL(n, 256);
+	for (unsigned int i = 0; i < n; i++) {
+		CU_ASSERT_PTR_EQUAL(b[i]->pool, p);
+		CU_ASSERT_PTR_EQUAL(b[i]->buf_addr, (char *)b[i] + 64);
+		CU_ASSERT_EQUAL(b[i]->buf_iova, lab_arena_iova(lab_pool_arena(p), b[i]->buf_addr));
+		CU_ASSERT_EQUAL(b[i]->data_off, 128);
+		CU_ASSERT_EQUAL(b[i]->data_len, 0);
+		CU_ASSERT_EQUAL(b[i]->buf_len, 2048 - 64);
+		CU_ASSERT(b[i]->idx < 1024);
+		CU_ASSERT_EQUAL(lab_buf_data_iova(b[i]), b[i]->buf_iova + 128);
+		for (unsigned int j = 0; j < i; j++)
+			CU_ASSERT_PTR_NOT_EQUAL(b[i], b[j]);
+		memset(lab_buf_data(b[i]), 0xab, lab_pool_data_room(p));
+	}
+	assert_accounting(p);
+	lab_pool_stats(p, &st);
+	CU_ASSERT_EQUAL(st.in_flight, 256);
+	lab_free_bulk(c, b, 100);
+	for (unsigned int i = 100; i < 256; i++)
+		lab_free(c, b[i]);
+	b[0] = lab_alloc(p, c);
+	CU_ASSERT_PTR_NOT_NULL(b[0]);
+	lab_free(c, b[0]);
+	assert_accounting(p);
+	lab_pool_stats(p, &st);
+	CU_ASSERT_EQUAL(st.in_flight, 0);
+	CU_ASSERT(st.sum.cache_hits > 0);
+	CU_ASSERT(st.sum.ring_refills > 0);
+	lab_cache_destroy(c);
+	lab_pool_stats(p, &st);
+	CU_ASSERT_EQUAL(st.free, st.total);
+	CU_ASSERT_EQUAL(lab_pool_destroy(p), 0);
+}
+
+static void test_no_cache_path(void)
+{
+	struct lab_pool *p = small_pool(1024, 1024, 10, 20, 30, 5);
+	struct lab_buf *b[64];
+	struct lab_pool_stats st;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL(lab_alloc_bulk(p, NULL, b, 64, 0), 64);
+	CU_ASSERT_EQUAL(b[0]->owner, 0);
+	assert_accounting(p);
+	lab_free_bulk(NULL, b, 64);
+	lab_pool_stats(p, &st);
+	CU_ASSERT_EQUAL(st.sum.allocs, 64);
+	CU_ASSERT_EQUAL(st.sum.frees, 64);
+	CU_ASSERT_EQUAL(st.free, st.total);
+	CU_ASSERT_EQUAL(lab_pool_destroy(p), 0);
+}
+
+/* No growth allowed (max = initial): ordinary callers stop at min, atomic
+ * callers get the reserve below it, then everyone gets NULL at once. */
+static void test_exhaustion_and_reserve(void)
+{
+	struct lab_pool *p = small_pool(1024, 1024, 100, 200, 300, 60);
+	struct lab_buf **held = calloc(1024, sizeof(*held));
+	struct lab_pool_stats st;
+	struct lab_cache *rx;
+	unsigned int n = 0, ordinary, atomic;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	rx = lab_cache_create(p, "rxq0", 32);
+	while ((held[n] = lab_alloc(p, NULL)) != NULL)
+		n++;
+	ordinary = n;
+	CU_ASSERT_EQUAL(ordinary, 1024 - 100);
+	CU_ASSERT_PTR_NULL(lab_alloc(p, NULL));
+	while ((held[n] = lab_alloc_atomic(p, rx)) != NULL)
+		n++;
+	atomic = n - ordinary;
+	CU_ASSERT_EQUAL(atomic, 60);
+	CU_ASSERT_PTR_NULL(lab_alloc_atomic(p, rx));
+	CU_ASSERT_PTR_NULL(lab_alloc_atomic(p, NULL));
+	CU_ASSERT_EQUAL(lab_alloc_bulk(p, rx, held + n, 32, LAB_ALLOC_ATOMIC), 0);
+	lab_pool_stats(p, &st);
+	CU_ASSERT_EQUAL(st.free, 40);
+	CU_ASSERT_EQUAL(st.sum.reserve_uses, 60);
+	CU_ASSERT(st.sum.misses >= 2 + 32 + 1);
+	CU_ASSERT(st.kicks >= 1 || atomic_load(&((struct lab_pool_hot *)p)->kick));
+	CU_ASSERT_EQUAL(st.grows, 0);
+	assert_accounting(p);
+	lab_free_bulk(NULL, held, n);
+	lab_cache_destroy(rx);
+	assert_accounting(p);
+	CU_ASSERT_EQUAL(lab_pool_destroy(p), 0);
+	free(held);
+}
+
+/* Sustained demand: the warden grows the pool toward max; idle, it shrinks. */
+static void test_warden_grows_and_shrinks(void)
+{
+	struct lab_pool *p = small_pool(1024, 4096, 64, 256, 512, 32);
+	struct lab_buf **held = calloc(4096, sizeof(*held));
+	struct lab_pool_stats st;
+	struct lab_cache *c;
+	unsigned int n = 0, tries = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	c = lab_cache_create(p, "worker", 64);
+	while (n < 3000 && tries < 5000) {
+		unsigned int got = lab_alloc_bulk(p, c, held + n, 32, 0);
+
+		n += got;
+		if (got < 32) {
+			tries++;
+			sleep_ms(1);
+		}
+	}
+	lab_pool_stats(p, &st);
+	CU_ASSERT(n >= 3000);
+	CU_ASSERT(st.grows >= 2);
+	CU_ASSERT(st.chambers >= 3);
+	CU_ASSERT(st.kicks >= 1);
+	CU_ASSERT(st.total <= 4096);
+	assert_accounting(p);
+	lab_free_bulk(c, held, n);
+	lab_cache_destroy(c);
+	for (tries = 0; tries < 300; tries++) {
+		lab_pool_stats(p, &st);
+		if (st.chambers == 1)
+			break;
+		sleep_ms(10);
+	}
+	CU_ASSERT_EQUAL(st.chambers, 1);
+	CU_ASSERT(st.shrinks >= 2);
+	assert_accounting(p);
+	CU_ASSERT_EQUAL(lab_pool_destroy(p), 0);
+	free(held);
+}
+
+#define MT_THREADS 4
+#define MT_ROUNDS 20000
+
+struct mt {
+	struct lab_pool *p;
+	struct lab_ring *handoff;
+	_Atomic uint8_t *held; /* per buffer index: 1 while someone holds it */
+	_Atomic unsigned long dup, cross;
+	int id;
+};
+
+static void *mt_worker(void *arg)
+{
+	struct mt *m = arg;
+	struct lab_cache *c = lab_cache_create(m->p, "mt", 128);
+	struct lab_buf *b[64];
+	unsigned int seed = (unsigned int)m->id * 7919u + 1;
+
+	for (int r = 0; r < MT_ROUNDS; r++) {
+		unsigned int want = 1 + rand_r(&seed) % 48, n, k, give;
+
+		n = lab_alloc_bulk(m->p, c, b, want, rand_r(&seed) % 2 ? LAB_ALLOC_ATOMIC : 0);
+		for (unsigned int i = 0; i < n; i++)
+			if (atomic_exchange(&m->held[b[i]->idx], 1) != 0)
+				atomic_fetch_add(&m->dup, 1);
+		/* Hand a few to another thread; free what others handed us. */
+		give = n / 4;
+		k = lab_ring_enqueue_burst(m->handoff, (void *const *)b, give);
+		for (unsigned int i = k; i < n; i++)
+			atomic_store(&m->held[b[i]->idx], 0);
+		lab_free_bulk(c, b + k, n - k);
+		n = lab_ring_dequeue_burst(m->handoff, (void **)b, 16);
+		for (unsigned int i = 0; i < n; i++)
+			atomic_store(&m->held[b[i]->idx], 0);
+		lab_free_bulk(c, b, n);
+		atomic_fetch_add(&m->cross, n);
+	}
+	lab_cache_destroy(c);
+	return NULL;
+}
+
+static void test_multithread_cross_frees(void)
+{
+	struct lab_pool *p = small_pool(2048, 4096, 32, 128, 256, 16);
+	struct mt shared = { 0 }, m[MT_THREADS];
+	pthread_t t[MT_THREADS];
+	struct lab_buf *b[64];
+	unsigned long cross = 0;
+	unsigned int n;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	shared.p = p;
+	shared.handoff = lab_ring_create(8192);
+	shared.held = calloc(8192, 1);
+	for (int i = 0; i < MT_THREADS; i++) {
+		m[i] = shared;
+		m[i].id = i;
+	}
+	for (int i = 0; i < MT_THREADS; i++)
+		pthread_create(&t[i], NULL, mt_worker, &m[i]);
+	for (int i = 0; i < MT_THREADS; i++)
+		pthread_join(t[i], NULL);
+	/* Whatever is left in the handoff ring is still in flight: free it. */
+	while ((n = lab_ring_dequeue_burst(shared.handoff, (void **)b, 64)) > 0)
+		lab_free_bulk(NULL, b, n);
+	for (int i = 0; i < MT_THREADS; i++) {
+		CU_ASSERT_EQUAL(atomic_load(&m[i].dup), 0);
+		cross += atomic_load(&m[i].cross);
+	}
+	CU_ASSERT(cross > 0); /* buffers did cross threads */
+	assert_accounting(p);
+	CU_ASSERT_EQUAL(lab_pool_destroy(p), 0);
+	lab_ring_free(shared.handoff);
+	free((void *)shared.held);
+}
+
+static void test_destroy_refuses_and_names_holders(void)
+{
+	struct lab_pool *p = small_pool(1024, 1024, 10, 20, 30, 5);
+	struct lab_buf *a[5], *b[3];
+	struct lab_cache *rx;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	rx = lab_cache_create(p, "rxq0", 32);
+	CU_ASSERT_EQUAL(lab_alloc_bulk(p, rx, a, 5, 0), 5);
+	CU_ASSERT_EQUAL(lab_alloc_bulk(p, NULL, b, 3, 0), 3);
+	log_capture();
+	CU_ASSERT_EQUAL(lab_pool_destroy(p), -EBUSY);
+	CU_ASSERT_PTR_NOT_NULL(strstr(log_text(), "1 owner cache(s) still exist"));
+	lab_cache_destroy(rx);
+	CU_ASSERT_EQUAL(lab_pool_destroy(p), -EBUSY);
+	CU_ASSERT_PTR_NOT_NULL(strstr(log_text(), "8 buffer(s) still in flight"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(log_text(), "5 held by rxq0"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(log_text(), "3 held by callers without a cache"));
+	log_release();
+	/* Refused means intact: the pool still works and accounts. */
+	assert_accounting(p);
+	lab_free_bulk(NULL, a, 5);
+	lab_free_bulk(NULL, b, 3);
+	assert_accounting(p);
+	CU_ASSERT_EQUAL(lab_pool_destroy(p), 0);
+	CU_ASSERT_EQUAL(lab_pool_destroy(NULL), -EINVAL);
+}
+
+static void test_stats_json(void)
+{
+	struct lab_pool *p = small_pool(1024, 1024, 10, 20, 30, 5);
+	struct lab_cache *c = lab_cache_create(p, "rxq7", 32);
+	struct lab_buf *b = lab_alloc(p, c);
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	lab_pool_stats_json(p, f);
+	fclose(f);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "{\"pool\":\"t\",\"total\":1024,"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"in_flight\":1,"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"owner\":\"rxq7\",\"allocs\":1,"));
+	CU_ASSERT_EQUAL(out[len - 1], '\n');
+	free(out);
+	lab_free(c, b);
+	lab_cache_destroy(c);
+	CU_ASSERT_EQUAL(lab_pool_destroy(p), 0);
+}
+
+static void test_cache_size_limits(void)
+{
+	struct lab_pool *p = small_pool(1024, 1024, 10, 20, 30, 5);
+
+	CU_ASSERT_PTR_NULL(lab_cache_create(p, "big", LAB_BURST_MAX + 1));
+	CU_ASSERT_EQUAL(lab_errno, EINVAL);
+	CU_ASSERT_EQUAL(lab_pool_destroy(p), 0);
+}
+
+int main(void)
+{
+	static const struct lab_test tests[] = {
+		LAB_TEST(test_refuses_inconsistent_options),
+		LAB_TEST(test_headers_and_single_thread),
+		LAB_TEST(test_no_cache_path),
+		LAB_TEST(test_exhaustion_and_reserve),
+		LAB_TEST(test_warden_grows_and_shrinks),
+		LAB_TEST(test_multithread_cross_frees),
+		LAB_TEST(test_destroy_refuses_and_names_holders),
+		LAB_TEST(test_stats_json),
+		LAB_TEST(test_cache_size_limits),
+		LAB_TEST_END,
+	};
+
+	return lab_test_run("pool", tests);
+}
