@@ -52,7 +52,7 @@ struct lab_buf {
 	uint32_t idx;          /**< buffer index in the pool: chamber * per_chamber + cell */
 	uint32_t buf_len;      /**< bytes from buf_addr: headroom + data room */
 	uint16_t data_off;     /**< data start from buf_addr (the headroom when handed out) */
-	uint16_t owner;        /**< owner id of the holder (0: no-cache callers) */
+	uint16_t owner;        /**< for the holder's use (quality checks keep theirs in shadow) */
 	uint32_t data_len;     /**< bytes of data */
 	uint16_t port;         /**< port it arrived on or leaves by */
 	uint16_t queue;        /**< queue on that port */
@@ -75,11 +75,21 @@ static inline uint64_t lab_buf_data_iova(const struct lab_buf *b)
 	return b->buf_iova + b->data_off;
 }
 
+/** Set data_off to the headroom, data_len to 0 and clear the chain (drivers
+ * call it when they fill a buffer; the pool itself never touches buffers). */
+static inline void lab_buf_reset(struct lab_buf *b, uint16_t headroom)
+{
+	b->data_off = headroom;
+	b->data_len = 0;
+	b->next = NULL;
+}
+
 /** Counters kept by one owner, on its own cache lines. */
 struct lab_owner_stats {
 	uint64_t allocs;       /**< buffers handed out */
 	uint64_t frees;        /**< buffers given back */
-	uint64_t cache_hits;   /**< allocations served from the owner cache */
+	uint64_t cache_hits;   /**< allocations served from the owner cache (in snapshots) */
+	uint64_t ring_allocs;  /**< allocations served straight from the ring */
 	uint64_t ring_refills; /**< bulk refills from the shared ring */
 	uint64_t ring_flushes; /**< bulk spills to the shared ring */
 	uint64_t reserve_uses; /**< buffers taken below min (atomic callers only) */
@@ -98,8 +108,8 @@ struct lab_cache {
 	uint32_t len;   /**< buffers cached now */
 	uint32_t size;  /**< refill target */
 	uint32_t flush; /**< spill threshold */
-	uint16_t owner; /**< owner id stamped on handed-out buffers */
-	uint16_t headroom; /**< data_off of handed-out buffers */
+	uint16_t owner; /**< owner id, for reports */
+	uint16_t headroom; /**< the pool's headroom */
 	struct lab_owner_stats st __attribute__((aligned(LAB_CACHE_LINE)));
 	struct lab_buf *objs[] __attribute__((aligned(LAB_CACHE_LINE)));
 };
@@ -132,7 +142,9 @@ void lab_pool_put(struct lab_pool *p, struct lab_buf *const *bufs, unsigned int 
  * @param c     the caller's owner cache of @p p, or NULL for the shared-ring path
  * @param flags 0, or LAB_ALLOC_ATOMIC for RX refill (may use the reserve)
  * @return buffers written to @p bufs: n, fewer (the rest counted as misses),
- *         or 0; never waits. Each buffer has data_off = headroom, data_len 0.
+ *         or 0; never waits. The pool does not touch the buffers: header
+ *         fields other than buf_addr, buf_iova, pool, idx and buf_len hold what
+ *         the last holder left; call lab_buf_reset() before filling one.
  */
 static inline unsigned int lab_alloc_bulk(struct lab_pool *p, struct lab_cache *c,
 					  struct lab_buf **bufs, unsigned int n, unsigned int flags)
@@ -142,17 +154,12 @@ static inline unsigned int lab_alloc_bulk(struct lab_pool *p, struct lab_cache *
 	if (lab_likely(c->len >= n)) {
 		uint32_t len = c->len;
 
-		for (unsigned int i = 0; i < n; i++) {
-			struct lab_buf *b = c->objs[--len];
-
-			b->owner = c->owner;
-			b->data_off = c->headroom;
-			b->data_len = 0;
-			bufs[i] = b;
-		}
-		c->len = len;
+		/* Pointers only: the pool never touches buffer memory on the
+		 * fast path (a cold header would cost a cache miss per buffer). */
+		for (unsigned int i = 0; i < n; i++)
+			bufs[i] = c->objs[len - 1 - i];
+		c->len = len - n;
 		c->st.allocs += n;
-		c->st.cache_hits += n;
 		return n;
 	}
 	return lab_cache_refill_alloc(c, bufs, n, flags);

@@ -40,13 +40,6 @@ static unsigned int ring_take(struct lab_pool_hot *h, struct lab_buf **objs, uns
 	return got;
 }
 
-static inline void stamp(struct lab_buf *b, uint16_t owner, uint16_t headroom)
-{
-	b->owner = owner;
-	b->data_off = headroom;
-	b->data_len = 0;
-}
-
 unsigned int lab_cache_refill_alloc(struct lab_cache *c, struct lab_buf **bufs, unsigned int n,
 				    unsigned int flags)
 {
@@ -56,10 +49,9 @@ unsigned int lab_cache_refill_alloc(struct lab_cache *c, struct lab_buf **bufs, 
 	if (n > c->size) {
 		/* A burst larger than the cache bypasses it, as DPDK's does. */
 		got = ring_take(h, bufs, n, flags, &c->st.reserve_uses);
-		for (unsigned int i = 0; i < got; i++)
-			stamp(bufs[i], c->owner, c->headroom);
 		c->st.ring_refills += got != 0;
 		c->st.allocs += got;
+		c->st.ring_allocs += got;
 		c->st.misses += n - got;
 		return got;
 	}
@@ -70,10 +62,8 @@ unsigned int lab_cache_refill_alloc(struct lab_cache *c, struct lab_buf **bufs, 
 		c->st.ring_refills++;
 	c->len += got;
 	give = c->len < n ? c->len : n;
-	for (unsigned int i = 0; i < give; i++) {
+	for (unsigned int i = 0; i < give; i++)
 		bufs[i] = c->objs[--c->len];
-		stamp(bufs[i], c->owner, c->headroom);
-	}
 	c->st.allocs += give;
 	c->st.misses += n - give;
 	return give;
@@ -137,8 +127,6 @@ unsigned int lab_pool_ring_alloc(struct lab_pool *p, struct lab_buf **bufs, unsi
 	uint64_t reserve = 0;
 	unsigned int got = ring_take(&p->hot, bufs, n, flags, &reserve);
 
-	for (unsigned int i = 0; i < got; i++)
-		stamp(bufs[i], 0, (uint16_t)p->headroom);
 	atomic_fetch_add_explicit(&p->nocache.allocs, got, memory_order_relaxed);
 	if (got)
 		atomic_fetch_add_explicit(&p->nocache.ring_refills, 1, memory_order_relaxed);

@@ -43,6 +43,11 @@ struct lab_pool {
 	struct lab_cache *owners[POOL_MAX_OWNERS];
 	char owner_names[POOL_MAX_OWNERS][24];
 	struct lab_owner_stats retired; /* counters of destroyed caches */
+	struct {
+		char name[24];
+		int64_t net; /* allocations minus frees, at its destroy */
+	} departed[POOL_MAX_OWNERS];
+	unsigned int ndeparted;
 	struct lab_pool *next;        /* warden's list */
 };
 

@@ -67,11 +67,32 @@ static void add_stats(struct lab_owner_stats *to, const struct lab_owner_stats *
 {
 	to->allocs += s->allocs;
 	to->frees += s->frees;
-	to->cache_hits += s->cache_hits;
+	to->cache_hits += s->allocs - s->ring_allocs;
+	to->ring_allocs += s->ring_allocs;
 	to->ring_refills += s->ring_refills;
 	to->ring_flushes += s->ring_flushes;
 	to->reserve_uses += s->reserve_uses;
 	to->misses += s->misses;
+}
+
+/* Remember what a departing owner still holds on balance (pool lock held). */
+static void note_departed(struct lab_pool *p, const char *name, int64_t net)
+{
+	unsigned int i;
+
+	if (net == 0)
+		return;
+	for (i = 0; i < p->ndeparted; i++)
+		if (strcmp(p->departed[i].name, name) == 0)
+			break;
+	if (i == p->ndeparted) {
+		if (i == POOL_MAX_OWNERS)
+			i--; /* the last slot absorbs the rest */
+		else
+			p->ndeparted++;
+		memcpy(p->departed[i].name, name, sizeof(p->departed[i].name));
+	}
+	p->departed[i].net += net;
 }
 
 void lab_cache_destroy(struct lab_cache *c)
@@ -84,6 +105,7 @@ void lab_cache_destroy(struct lab_cache *c)
 	lab_cache_flush(c);
 	pthread_mutex_lock(&p->lock);
 	add_stats(&p->retired, &c->st);
+	note_departed(p, p->owner_names[c->owner], (int64_t)(c->st.allocs - c->st.frees));
 	p->owners[c->owner] = NULL;
 	pthread_mutex_unlock(&p->lock);
 	free(c);
@@ -174,38 +196,45 @@ void lab_pool_stats_json(struct lab_pool *p, FILE *f)
 	fprintf(f, "]}\n");
 }
 
-/* Report which owners hold the in-flight buffers: every buffer not in the
- * ring is in flight once no cache exists. Needs a quiet pool; the warden is
- * detached. */
+/*
+ * Report the in-flight buffers: which ones (every buffer not in the ring, once
+ * no cache exists) and, per owner, how many more it allocated than it freed.
+ * The net counts say who took them; exact per-buffer holders need the shadow
+ * metadata of the quality checks. Needs a quiet pool; the warden is detached.
+ */
 static void report_in_flight(struct lab_pool *p, uint64_t in_flight)
 {
-	uint32_t per = p->layout.per_chamber, held[POOL_MAX_OWNERS] = { 0 };
+	uint32_t per = p->layout.per_chamber, shown = 0;
 	unsigned int got = lab_ring_dequeue_burst(p->hot.ring, (void **)p->scratch, UINT32_MAX >> 1);
 	unsigned int slots = lab_arena_chamber_slots(p->arena);
 	uint8_t *seen = calloc((size_t)slots * per, 1);
-	struct lab_chamber_info ci;
+	char idx[128] = "";
+	int64_t nocache;
 
 	for (unsigned int i = 0; seen != NULL && i < got; i++)
 		seen[p->scratch[i]->idx] = 1;
-	for (unsigned int ch = 0; seen != NULL && ch < slots; ch++) {
-		if (lab_arena_chamber(p->arena, ch, &ci) < 0)
-			continue;
-		for (unsigned int c = 0; c < per; c++) {
-			struct lab_buf *b = lab_arena_cell(p->arena, &p->layout, ch, c, NULL);
+	for (unsigned int i = 0; seen != NULL && i < slots * per && shown < 8; i++) {
+		struct lab_chamber_info ci;
 
-			if (!seen[ch * per + c])
-				held[b->owner < POOL_MAX_OWNERS ? b->owner : 0]++;
-		}
+		if (seen[i] || lab_arena_chamber(p->arena, i / per, &ci) < 0)
+			continue;
+		snprintf(idx + strlen(idx), sizeof(idx) - strlen(idx), "%s%u", shown ? "," : "", i);
+		shown++;
 	}
 	lab_pool_put(p, p->scratch, got);
 	free(seen);
-	LAB_LOG(ERR, pool, "pool '%s': not destroyed: %llu buffer(s) still in flight", p->name,
-		(unsigned long long)in_flight);
-	for (unsigned int i = 0; i < POOL_MAX_OWNERS; i++)
-		if (held[i])
-			LAB_LOG(ERR, pool, "pool '%s':   %u held by %s (last allocated by owner %u)",
-				p->name, held[i], i ? p->owner_names[i] : "callers without a cache",
-				i);
+	LAB_LOG(ERR, pool, "pool '%s': not destroyed: %llu buffer(s) still in flight (indices %s%s)",
+		p->name, (unsigned long long)in_flight, idx, in_flight > shown ? ",..." : "");
+	pthread_mutex_lock(&p->lock);
+	for (unsigned int i = 0; i < p->ndeparted; i++)
+		if (p->departed[i].net > 0)
+			LAB_LOG(ERR, pool, "pool '%s':   %lld net held by %s", p->name,
+				(long long)p->departed[i].net, p->departed[i].name);
+	nocache = (int64_t)(atomic_load(&p->nocache.allocs) - atomic_load(&p->nocache.frees));
+	if (nocache > 0)
+		LAB_LOG(ERR, pool, "pool '%s':   %lld net held by callers without a cache", p->name,
+			(long long)nocache);
+	pthread_mutex_unlock(&p->lock);
 }
 
 int lab_pool_destroy(struct lab_pool *p)

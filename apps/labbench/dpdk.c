@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * DPDK's rte_mempool as the peer: the same object size and bursts, user-owned
+ * caches of 512 objects (rte_mempool_cache_create, which is what an lcore's
+ * default cache is) for the cached cases, no cache for the others.
+ */
+#include <stdio.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_mempool.h>
+
+#include "bench.h"
+
+static void *d_cache_new(void *pool)
+{
+	(void)pool;
+	return rte_mempool_cache_create(512, SOCKET_ID_ANY);
+}
+
+static void d_cache_free(void *pool, void *cache)
+{
+	rte_mempool_cache_flush(cache, pool);
+	rte_mempool_cache_free(cache);
+}
+
+static unsigned int d_get(void *pool, void *cache, void **objs, unsigned int n)
+{
+	return rte_mempool_generic_get(pool, objs, n, cache) == 0 ? n : 0;
+}
+
+static void d_put(void *pool, void *cache, void **objs, unsigned int n)
+{
+	rte_mempool_generic_put(pool, objs, n, cache);
+}
+
+static int eal_up;
+
+int dpdk_setup(unsigned int nobjs, const char *ops, struct impl *im, struct impl *unused)
+{
+	char prefix[64], name[32];
+	char *argv[] = { "labbench", "--no-huge", "--no-pci", "-m", "1024", "-l", "0",
+			 "--log-level=*:error", "--no-telemetry", prefix, NULL };
+	struct rte_mempool *mp;
+
+	(void)unused;
+	snprintf(prefix, sizeof(prefix), "--file-prefix=labbench-%d", (int)getpid());
+	if (!eal_up) {
+		if (rte_eal_init(10, argv) < 0) {
+			fprintf(stderr, "labbench: DPDK EAL init failed: %s\n",
+				rte_strerror(rte_errno));
+			return -1;
+		}
+		eal_up = 1;
+	}
+	snprintf(name, sizeof(name), "b_%s", ops);
+	mp = rte_mempool_create_empty(name, nobjs, 2048, 0, 0, SOCKET_ID_ANY, 0);
+	if (mp == NULL || rte_mempool_set_ops_byname(mp, ops, NULL) != 0 ||
+	    rte_mempool_populate_default(mp) < 0) {
+		fprintf(stderr, "labbench: DPDK mempool '%s' failed: %s\n", ops,
+			rte_strerror(rte_errno));
+		return -1;
+	}
+	im->cache_new = d_cache_new;
+	im->cache_free = d_cache_free;
+	im->get = d_get;
+	im->put = d_put;
+	im->pool = mp;
+	return 0;
+}

@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * labbench pool: the page pool's speed beside DPDK's rte_mempool, printed as
+ * one JSON object per line (figures, never pass/fail). See
+ * docs/performance.md for how to read and reproduce them.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <x86intrin.h>
+
+#include <labyrinth/lab_log.h>
+#include <labyrinth/lab_pool.h>
+
+#include "bench.h"
+
+#define NOBJS 16384u
+
+static void *l_cache_new(void *pool)
+{
+	return lab_cache_create(pool, "bench", 512);
+}
+
+static void l_cache_free(void *pool, void *cache)
+{
+	(void)pool;
+	lab_cache_destroy(cache);
+}
+
+static unsigned int l_get(void *pool, void *cache, void **objs, unsigned int n)
+{
+	return lab_alloc_bulk(pool, cache, (struct lab_buf **)objs, n, 0);
+}
+
+static void l_put(void *pool, void *cache, void **objs, unsigned int n)
+{
+	(void)pool;
+	lab_free_bulk(cache, (struct lab_buf *const *)objs, n);
+}
+
+static struct lab_pool *make_pool(uint32_t initial, uint32_t max, uint32_t lo, uint32_t hi,
+				  uint32_t shrink_ms)
+{
+	struct lab_pool_opts o;
+
+	lab_pool_opts_init(&o);
+	o.name = "bench";
+	o.cell_size = 2048;
+	o.headroom = 128;
+	o.initial = initial;
+	o.max = max;
+	o.wm_min = (struct lab_count){ lo / 4, false };
+	o.wm_low = (struct lab_count){ lo, false };
+	o.wm_high = (struct lab_count){ hi, false };
+	o.reserve = (struct lab_count){ lo / 8, false };
+	o.shrink_delay_ms = shrink_ms;
+	return lab_pool_create(&o);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* TSC ticks per ns, against CLOCK_MONOTONIC over 50 ms. */
+static double tsc_per_ns(void)
+{
+	uint64_t t0 = now_ns(), c0 = __rdtsc();
+
+	while (now_ns() - t0 < 50000000)
+		;
+	return (double)(__rdtsc() - c0) / (double)(now_ns() - t0);
+}
+
+/* Latency of lab_alloc_atomic while the warden grows and shrinks the pool:
+ * fill up to 14 of 16 chambers (the warden grows behind us), free it all
+ * (the warden shrinks after 5 ms above high), repeat. */
+static void run_latency(void)
+{
+	enum { SAMPLES = 2000000, HOLD = 14000 };
+	struct lab_pool *p = make_pool(1024, 16384, 512, 1024, 5);
+	struct lab_cache *c = lab_cache_create(p, "rx", 64);
+	uint64_t *lat = malloc(SAMPLES * sizeof(*lat));
+	struct lab_buf **held = malloc(HOLD * sizeof(*held));
+	double tpn = tsc_per_ns();
+	struct lab_pool_stats st;
+	unsigned int s = 0, n;
+
+	while (s < SAMPLES) {
+		for (n = 0; n < HOLD && s < SAMPLES;) {
+			uint64_t t0 = __rdtsc();
+			struct lab_buf *b = lab_alloc_atomic(p, c);
+
+			lat[s++] = __rdtsc() - t0;
+			if (b != NULL) {
+				held[n++] = b;
+				continue;
+			}
+			/* A miss returns at once (and is measured); give the
+			 * warden time to grow before the next sample. */
+			for (uint64_t t = now_ns(); now_ns() - t < 50000;)
+				;
+		}
+		lab_free_bulk(c, held, n);
+		lab_cache_flush(c);
+		for (uint64_t t = now_ns(); now_ns() - t < 8000000;)
+			; /* idle long enough for the warden to shrink */
+	}
+	qsort(lat, SAMPLES, sizeof(*lat), cmp_u64);
+	lab_pool_stats(p, &st);
+	printf("{\"bench\":\"pool\",\"case\":\"latency\",\"impl\":\"labyrinth\",\"burst\":1,"
+	       "\"threads\":1,\"samples\":%u,\"p50_ns\":%.0f,\"p99_ns\":%.0f,\"p999_ns\":%.0f,"
+	       "\"p9999_ns\":%.0f,\"max_ns\":%.0f,\"grows\":%llu,\"shrinks\":%llu,"
+	       "\"misses\":%llu}\n", SAMPLES, lat[SAMPLES / 2] / tpn, lat[SAMPLES / 100 * 99] / tpn,
+	       lat[SAMPLES / 1000 * 999] / tpn, lat[SAMPLES / 10000 * 9999] / tpn,
+	       lat[SAMPLES - 1] / tpn, (unsigned long long)st.grows,
+	       (unsigned long long)st.shrinks, (unsigned long long)st.sum.misses);
+	lab_cache_destroy(c);
+	lab_pool_destroy(p);
+	free(lat);
+	free(held);
+}
+
+static void run_peers(void)
+{
+#ifdef LAB_HAVE_DPDK
+	static const char *const ops[] = { "ring_mp_mc", "stack" };
+
+	for (int i = 0; i < 2; i++) {
+		struct impl d = { 0 };
+		char name[32];
+
+		snprintf(name, sizeof(name), "dpdk_%s", ops[i]);
+		d.name = name;
+		if (dpdk_setup(NOBJS, ops[i], &d, NULL) != 0)
+			continue;
+		run_throughput(&d, 1);
+		run_throughput(&d, 0);
+		run_cross(&d);
+	}
+#else
+	fprintf(stderr, "labbench: built without libdpdk: no DPDK figures beside ours\n");
+#endif
+}
+
+int main(int argc, char **argv)
+{
+	struct impl lab = { "labyrinth", l_cache_new, l_cache_free, l_get, l_put, NULL, NULL };
+
+	if (argc < 2 || strcmp(argv[1], "pool") != 0) {
+		fprintf(stderr, "usage: labbench pool\n"
+			"  prints one JSON object per line: {\"bench\":\"pool\",\"case\":...,"
+			"\"impl\":...,\"burst\":...,\"threads\":...,\"ns_per_buf\":...,\"mops\":...}\n");
+		return 1;
+	}
+	lab_log_set_levels("pool:warning");
+	pin_cpu(0); /* as DPDK's EAL pins its main thread with -l 0 */
+	lab.pool = make_pool(NOBJS, NOBJS, 64, 128, 1000);
+	if (lab.pool == NULL)
+		return 1;
+	run_throughput(&lab, 1);
+	run_throughput(&lab, 0);
+	run_cross(&lab);
+	lab_pool_destroy(lab.pool);
+	run_latency();
+	run_peers();
+	return 0;
+}

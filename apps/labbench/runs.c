@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The measured loops, the same for every implementation. */
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+
+#include <labyrinth/lab_ring.h>
+
+#include "bench.h"
+
+#define TOTAL_BUFS 8000000u
+#define REPEATS 3
+
+/* Best of REPEATS runs of alloc+free bursts on one thread: ns per buffer. */
+static double one_thread(struct impl *im, void *cache, unsigned int burst)
+{
+	void *objs[64];
+	double best = 1e30;
+
+	for (int r = 0; r < REPEATS; r++) {
+		unsigned int loops = TOTAL_BUFS / burst, got;
+		uint64_t t0 = now_ns();
+
+		for (unsigned int i = 0; i < loops; i++) {
+			got = im->get(im->pool, cache, objs, burst);
+			im->put(im->pool, cache, objs, got);
+		}
+		double ns = (double)(now_ns() - t0) / ((double)loops * burst);
+
+		if (ns < best)
+			best = ns;
+	}
+	return best;
+}
+
+void run_throughput(struct impl *im, int cached)
+{
+	static const unsigned int bursts[] = { 1, 32 };
+	void *cache = cached ? im->cache_new(im->pool) : NULL;
+
+	for (unsigned int i = 0; i < 2; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "%s_b%u", cached ? "cache" : "nocache", bursts[i]);
+		emit(name, im->name, bursts[i], 1, one_thread(im, cache, bursts[i]));
+	}
+	if (cache != NULL)
+		im->cache_free(im->pool, cache);
+}
+
+/* Two threads, each with its own cache, passing half of what they allocate
+ * to the other, which frees it: cross-thread frees. */
+struct cross_arg {
+	struct impl *im;
+	struct lab_ring *out, *in;
+	unsigned long bufs;
+	_Atomic int *go;
+	int cpu;
+};
+
+/* Pin the calling thread to one CPU. Every implementation's threads are
+ * pinned the same way (DPDK's EAL pins its main thread to -l 0, and threads
+ * it starts would inherit that, putting both "cross" threads on one core). */
+void pin_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+static void *cross_thread(void *arg)
+{
+	struct cross_arg *a = arg;
+	void *cache;
+	void *objs[64];
+
+	pin_cpu(a->cpu);
+	cache = a->im->cache_new(a->im->pool);
+	while (!atomic_load(a->go))
+		;
+	for (unsigned int i = 0; i < TOTAL_BUFS / 2 / 32; i++) {
+		unsigned int got = a->im->get(a->im->pool, cache, objs, 32), sent;
+
+		a->bufs += got;
+		sent = lab_ring_enqueue_burst(a->out, objs, got / 2);
+		a->im->put(a->im->pool, cache, objs + sent, got - sent);
+		got = lab_ring_dequeue_burst(a->in, objs, 32);
+		a->im->put(a->im->pool, cache, objs, got);
+	}
+	a->im->cache_free(a->im->pool, cache);
+	return NULL;
+}
+
+void run_cross(struct impl *im)
+{
+	struct lab_ring *r1 = lab_ring_create(4096), *r2 = lab_ring_create(4096);
+	struct cross_arg a[2] = { { im, r1, r2, 0, NULL, 0 }, { im, r2, r1, 0, NULL, 1 } };
+	double best = 1e30;
+	void *objs[64];
+	_Atomic int go;
+	pthread_t t[2];
+
+	for (int r = 0; r < REPEATS; r++) {
+		uint64_t t0;
+		unsigned int n;
+
+		atomic_store(&go, 0);
+		a[0].bufs = a[1].bufs = 0;
+		a[0].go = a[1].go = &go;
+		pthread_create(&t[0], NULL, cross_thread, &a[0]);
+		pthread_create(&t[1], NULL, cross_thread, &a[1]);
+		t0 = now_ns();
+		atomic_store(&go, 1);
+		pthread_join(t[0], NULL);
+		pthread_join(t[1], NULL);
+		double ns = (double)(now_ns() - t0) / (double)(a[0].bufs + a[1].bufs);
+
+		if (ns < best)
+			best = ns;
+		for (struct lab_ring *q = r1; q != NULL; q = q == r1 ? r2 : NULL)
+			while ((n = lab_ring_dequeue_burst(q, objs, 64)) > 0)
+				im->put(im->pool, NULL, objs, n);
+	}
+	emit("cross_b32", im->name, 32, 2, best);
+	lab_ring_free(r1);
+	lab_ring_free(r2);
+}
