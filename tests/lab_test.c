@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <stdio.h>
+#include <stdlib.h>
+
+#include <labyrinth/lab_log.h>
 
 #include <CUnit/Basic.h>
 
@@ -48,4 +51,28 @@ int lab_test_skip(const char *suite, const struct lab_test *tests, const char *r
 	printf("LAB-RESULT suite=%s passed=0 failed=0 skipped=%u\n", suite, count(tests));
 	fflush(stdout);
 	return LAB_TEST_SKIP;
+}
+
+static char *logbuf;
+static size_t loglen;
+static FILE *logmem;
+
+void lab_test_log_capture(void)
+{
+	logmem = open_memstream(&logbuf, &loglen);
+	lab_log_set_stream(logmem);
+}
+
+const char *lab_test_log_text(void)
+{
+	fflush(logmem);
+	return logbuf ? logbuf : "";
+}
+
+void lab_test_log_release(void)
+{
+	lab_log_set_stream(NULL);
+	fclose(logmem);
+	free(logbuf);
+	logbuf = NULL;
 }

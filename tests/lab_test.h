@@ -27,4 +27,11 @@ int lab_test_run(const char *suite, const struct lab_test *tests);
 /** Report every test of @p tests skipped for @p reason; returns LAB_TEST_SKIP. */
 int lab_test_skip(const char *suite, const struct lab_test *tests, const char *reason);
 
+/* Capture labyrinth log output in memory (tests check messages). */
+void lab_test_log_capture(void);
+/* The text captured so far ("" if none). */
+const char *lab_test_log_text(void);
+/* Stop capturing and send logs to stderr again. */
+void lab_test_log_release(void);
+
 #endif

@@ -223,7 +223,7 @@ static int setup_hot(struct lab_pool *p, uint32_t mn, uint32_t lo, uint32_t rs)
 	return 0;
 }
 
-static void pool_free(struct lab_pool *p)
+void pool_free(struct lab_pool *p)
 {
 	lab_arena_destroy(p->arena);
 	lab_ring_free(p->hot.ring);

@@ -58,6 +58,7 @@ static inline struct lab_pool *pool_of(struct lab_pool_hot *h)
 
 /* pool.c */
 int pool_grow_chamber(struct lab_pool *p);
+void pool_free(struct lab_pool *p);
 void pool_try_shrink(struct lab_pool *p);
 uint64_t pool_now_ns(void);
 

@@ -259,12 +259,7 @@ int lab_pool_destroy(struct lab_pool *p)
 	}
 	LAB_LOG(INFO, pool, "pool '%s': destroyed; all %llu buffers accounted for", p->name,
 		(unsigned long long)st.total);
-	lab_arena_destroy(p->arena);
-	lab_ring_free(p->hot.ring);
-	free(p->scratch);
-	free(p->chamber_count);
-	pthread_mutex_destroy(&p->lock);
-	free(p);
+	pool_free(p);
 	return 0;
 }
 

@@ -15,29 +15,9 @@
 
 #include "../lab_test.h"
 
-static char *logbuf;
-static size_t loglen;
-static FILE *logmem;
-
-static inline void log_capture(void)
-{
-	logmem = open_memstream(&logbuf, &loglen);
-	lab_log_set_stream(logmem);
-}
-
-static inline const char *log_text(void)
-{
-	fflush(logmem);
-	return logbuf ? logbuf : "";
-}
-
-static inline void log_release(void)
-{
-	lab_log_set_stream(NULL);
-	fclose(logmem);
-	free(logbuf);
-	logbuf = NULL;
-}
+#define log_capture lab_test_log_capture
+#define log_text lab_test_log_text
+#define log_release lab_test_log_release
 
 /* Physical address of @p va straight from pagemap, independent of the arena code. */
 static inline int test_pa(const void *va, uint64_t *pa)

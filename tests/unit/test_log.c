@@ -11,29 +11,9 @@
 LAB_LOG_REGISTER(testcomp, NOTICE)
 LAB_LOG_REGISTER(othercomp, WARNING)
 
-static char *buf;
-static size_t len;
-static FILE *mem;
-
-static void capture(void)
-{
-	mem = open_memstream(&buf, &len);
-	lab_log_set_stream(mem);
-}
-
-static const char *captured(void)
-{
-	fflush(mem);
-	return buf;
-}
-
-static void release(void)
-{
-	lab_log_set_stream(NULL);
-	fclose(mem);
-	free(buf);
-	buf = NULL;
-}
+#define capture lab_test_log_capture
+#define captured lab_test_log_text
+#define release lab_test_log_release
 
 static void test_register_and_default_level(void)
 {

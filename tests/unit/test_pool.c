@@ -3,29 +3,9 @@
 
 #include "pool_helpers.h"
 
-static char *logbuf;
-static size_t loglen;
-static FILE *logmem;
-
-static void log_capture(void)
-{
-	logmem = open_memstream(&logbuf, &loglen);
-	lab_log_set_stream(logmem);
-}
-
-static const char *log_text(void)
-{
-	fflush(logmem);
-	return logbuf ? logbuf : "";
-}
-
-static void log_release(void)
-{
-	lab_log_set_stream(NULL);
-	fclose(logmem);
-	free(logbuf);
-	logbuf = NULL;
-}
+#define log_capture lab_test_log_capture
+#define log_text lab_test_log_text
+#define log_release lab_test_log_release
 
 static void test_refuses_inconsistent_options(void)
 {
