@@ -15,7 +15,6 @@ struct impl {
 	unsigned int (*get)(void *pool, void *cache, void **objs, unsigned int n);
 	void (*put)(void *pool, void *cache, void **objs, unsigned int n);
 	void *pool;
-	void *pool_nocache; /* a second pool without cache where the impl needs one */
 };
 
 static inline uint64_t now_ns(void)
@@ -39,6 +38,6 @@ void run_throughput(struct impl *im, int cached);
 void run_cross(struct impl *im);
 
 /* dpdk.c */
-int dpdk_setup(unsigned int nobjs, const char *ops, struct impl *cached, struct impl *nocache);
+int dpdk_setup(unsigned int nobjs, const char *ops, struct impl *im);
 
 #endif

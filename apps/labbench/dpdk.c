@@ -38,14 +38,13 @@ static void d_put(void *pool, void *cache, void **objs, unsigned int n)
 
 static int eal_up;
 
-int dpdk_setup(unsigned int nobjs, const char *ops, struct impl *im, struct impl *unused)
+int dpdk_setup(unsigned int nobjs, const char *ops, struct impl *im)
 {
 	char prefix[64], name[32];
 	char *argv[] = { "labbench", "--no-huge", "--no-pci", "-m", "1024", "-l", "0",
 			 "--log-level=*:error", "--no-telemetry", prefix, NULL };
 	struct rte_mempool *mp;
 
-	(void)unused;
 	snprintf(prefix, sizeof(prefix), "--file-prefix=labbench-%d", (int)getpid());
 	if (!eal_up) {
 		if (rte_eal_init(10, argv) < 0) {

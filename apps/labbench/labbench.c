@@ -133,7 +133,7 @@ static void run_peers(void)
 
 		snprintf(name, sizeof(name), "dpdk_%s", ops[i]);
 		d.name = name;
-		if (dpdk_setup(NOBJS, ops[i], &d, NULL) != 0)
+		if (dpdk_setup(NOBJS, ops[i], &d) != 0)
 			continue;
 		run_throughput(&d, 1);
 		run_throughput(&d, 0);
@@ -146,7 +146,7 @@ static void run_peers(void)
 
 int main(int argc, char **argv)
 {
-	struct impl lab = { "labyrinth", l_cache_new, l_cache_free, l_get, l_put, NULL, NULL };
+	struct impl lab = { "labyrinth", l_cache_new, l_cache_free, l_get, l_put, NULL };
 
 	if (argc < 2 || strcmp(argv[1], "pool") != 0) {
 		fprintf(stderr, "usage: labbench pool\n"

@@ -47,10 +47,7 @@ static struct lab_arena *open_arena(const struct lab_config *cfg, unsigned int m
 	o.iova_mode = cfg->iova_mode;
 	o.numa_node = cfg->numa_node;
 	o.max_chambers = max;
-	if (cfg->hugepages == LAB_HUGEPAGES_OFF)
-		o.flags |= LAB_ARENA_F_NO_HUGE;
-	else if (cfg->hugepages == LAB_HUGEPAGES_REQUIRE)
-		o.flags |= LAB_ARENA_F_HUGE_ONLY;
+	o.flags = lab_hugepages_arena_flags(cfg->hugepages);
 	return lab_arena_create(&o);
 }
 

@@ -54,6 +54,9 @@ enum lab_hugepages {
 	LAB_HUGEPAGES_OFF,      /**< always 4 KiB pages */
 };
 
+/** The lab_arena_opts::flags that carry out a hugepages setting. */
+unsigned int lab_hugepages_arena_flags(enum lab_hugepages h);
+
 /** A watermark or reserve: an absolute count or a percent of the pool size. */
 struct lab_count {
 	uint64_t value;

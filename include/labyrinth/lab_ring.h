@@ -13,7 +13,8 @@
  * its claim only delays when the other side sees the slots, and callers see a
  * short count instead of waiting. One CAS per burst, not per object, is why it
  * is used rather than ConcurrencyKit's ck_ring, whose MPMC calls move one
- * object per CAS (docs/performance.md has the comparison).
+ * object per CAS (a count of CAS, not yet a measurement: see
+ * docs/performance.md).
  */
 #ifndef LAB_RING_H
 #define LAB_RING_H
@@ -67,15 +68,6 @@ struct lab_ring *lab_ring_create(uint32_t count);
 
 /** Free a ring made by lab_ring_create(). */
 void lab_ring_free(struct lab_ring *r);
-
-static inline void lab_cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ volatile("yield");
-#endif
-}
 
 static inline uint32_t lab_ring_pos(_Atomic uint64_t *w, memory_order mo)
 {

@@ -89,6 +89,15 @@ void lab_config_defaults(struct lab_config *cfg)
 	cfg->sample_rate = 1024;
 }
 
+unsigned int lab_hugepages_arena_flags(enum lab_hugepages h)
+{
+	if (h == LAB_HUGEPAGES_OFF)
+		return LAB_ARENA_F_NO_HUGE;
+	if (h == LAB_HUGEPAGES_REQUIRE)
+		return LAB_ARENA_F_HUGE_ONLY;
+	return 0;
+}
+
 const char *lab_quality_name(enum lab_quality q)
 {
 	static const char *const names[] = { "off", "sampled", "full" };

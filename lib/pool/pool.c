@@ -110,10 +110,7 @@ static struct lab_arena *open_arena(const struct lab_pool_opts *o, uint32_t max_
 	ao.iova_mode = o->iova_mode;
 	ao.numa_node = o->numa_node;
 	ao.max_chambers = max_chambers;
-	if (o->hugepages == LAB_HUGEPAGES_OFF)
-		ao.flags |= LAB_ARENA_F_NO_HUGE;
-	else if (o->hugepages == LAB_HUGEPAGES_REQUIRE)
-		ao.flags |= LAB_ARENA_F_HUGE_ONLY;
+	ao.flags = lab_hugepages_arena_flags(o->hugepages);
 	return lab_arena_create(&ao);
 }
 
@@ -264,7 +261,6 @@ struct lab_pool *lab_pool_create(const struct lab_pool_opts *o)
 	}
 	p->max_chambers = (o->max + p->layout.per_chamber - 1) / p->layout.per_chamber;
 	p->min_chambers = (o->initial + p->layout.per_chamber - 1) / p->layout.per_chamber;
-	p->max_bufs = p->max_chambers * p->layout.per_chamber;
 	if ((rc = setup_hot(p, mn, lo, rs)) < 0) {
 		lab_errno = -rc;
 		goto err;
@@ -280,7 +276,6 @@ struct lab_pool *lab_pool_create(const struct lab_pool_opts *o)
 			goto err;
 		}
 	}
-	p->grows = 0;
 	if ((rc = warden_attach(p)) < 0) {
 		lab_errno = -rc;
 		goto err;
@@ -288,7 +283,7 @@ struct lab_pool *lab_pool_create(const struct lab_pool_opts *o)
 	LAB_LOG(INFO, pool, "pool '%s': %llu buffers of %u bytes in %u chambers (max %u), "
 		"min %u low %u high %u reserve %u", p->name,
 		(unsigned long long)atomic_load(&p->total), p->cell_size, p->min_chambers,
-		p->max_bufs, mn, lo, hi, rs);
+		p->max_chambers * p->layout.per_chamber, mn, lo, hi, rs);
 	return p;
 err:
 	pool_free(p);

@@ -31,7 +31,7 @@ struct lab_pool {
 	struct lab_arena *arena;
 	struct lab_cell_layout layout;
 	uint32_t cell_size, headroom;
-	uint32_t max_bufs, min_chambers, max_chambers;
+	uint32_t min_chambers, max_chambers;
 	uint32_t wm_high;
 	uint32_t shrink_delay_ms;
 	_Atomic uint64_t total;
@@ -51,11 +51,6 @@ struct lab_pool {
 	struct lab_pool *next;        /* warden's list */
 };
 
-static inline struct lab_pool *pool_of(struct lab_pool_hot *h)
-{
-	return (struct lab_pool *)h;
-}
-
 /* pool.c */
 int pool_grow_chamber(struct lab_pool *p);
 void pool_free(struct lab_pool *p);
@@ -67,6 +62,5 @@ void pool_drain_overflow(struct lab_pool *p);
 /* warden.c */
 int warden_attach(struct lab_pool *p);
 void warden_detach(struct lab_pool *p);
-void warden_tend(struct lab_pool *p, uint64_t now);
 
 #endif

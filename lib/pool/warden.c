@@ -47,7 +47,7 @@ static void refill(struct lab_pool *p)
 	}
 }
 
-void warden_tend(struct lab_pool *p, uint64_t now)
+static void warden_tend(struct lab_pool *p, uint64_t now)
 {
 	uint32_t free;
 
