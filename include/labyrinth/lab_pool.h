@@ -88,7 +88,8 @@ static inline void lab_buf_reset(struct lab_buf *b, uint16_t headroom)
 struct lab_owner_stats {
 	uint64_t allocs;       /**< buffers handed out */
 	uint64_t frees;        /**< buffers given back */
-	uint64_t cache_hits;   /**< allocations served from the owner cache (in snapshots) */
+	uint64_t cache_hits;   /**< allocations served from the owner cache: filled in by
+				 *   lab_pool_stats() as allocs - ring_allocs; owners do not count it */
 	uint64_t ring_allocs;  /**< allocations served straight from the ring */
 	uint64_t ring_refills; /**< bulk refills from the shared ring */
 	uint64_t ring_flushes; /**< bulk spills to the shared ring */

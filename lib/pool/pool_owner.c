@@ -117,6 +117,7 @@ static void sum_owners(struct lab_pool *p, struct lab_owner_stats *sum, uint64_t
 {
 	*sum = p->retired;
 	sum->allocs += atomic_load(&p->nocache.allocs);
+	sum->ring_allocs += atomic_load(&p->nocache.allocs); /* no cache: all from the ring */
 	sum->frees += atomic_load(&p->nocache.frees);
 	sum->ring_refills += atomic_load(&p->nocache.ring_refills);
 	sum->ring_flushes += atomic_load(&p->nocache.ring_flushes);
@@ -162,7 +163,7 @@ static void json_owner(FILE *f, const char *name, const struct lab_owner_stats *
 	fprintf(f, "{\"owner\":\"%s\",\"allocs\":%llu,\"frees\":%llu,\"cache_hits\":%llu,"
 		"\"ring_refills\":%llu,\"ring_flushes\":%llu,\"reserve_uses\":%llu,\"misses\":%llu}",
 		name, (unsigned long long)s->allocs, (unsigned long long)s->frees,
-		(unsigned long long)s->cache_hits, (unsigned long long)s->ring_refills,
+		(unsigned long long)(s->allocs - s->ring_allocs), (unsigned long long)s->ring_refills,
 		(unsigned long long)s->ring_flushes, (unsigned long long)s->reserve_uses,
 		(unsigned long long)s->misses);
 }

@@ -285,7 +285,7 @@ static void test_stats_json(void)
 {
 	struct lab_pool *p = small_pool(1024, 1024, 10, 20, 30, 5);
 	struct lab_cache *c = lab_cache_create(p, "rxq7", 32);
-	struct lab_buf *b = lab_alloc(p, c);
+	struct lab_buf *b = lab_alloc(p, c), *b2 = lab_alloc(p, c);
 	char *out = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&out, &len);
@@ -293,11 +293,13 @@ static void test_stats_json(void)
 	lab_pool_stats_json(p, f);
 	fclose(f);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "{\"pool\":\"t\",\"total\":1024,"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"in_flight\":1,"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"owner\":\"rxq7\",\"allocs\":1,"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"in_flight\":2,"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"owner\":\"rxq7\",\"allocs\":2,\"frees\":0,"
+					   "\"cache_hits\":2,")); /* served from the refilled cache */
 	CU_ASSERT_EQUAL(out[len - 1], '\n');
 	free(out);
 	lab_free(c, b);
+	lab_free(c, b2);
 	lab_cache_destroy(c);
 	CU_ASSERT_EQUAL(lab_pool_destroy(p), 0);
 }
