@@ -37,7 +37,11 @@ void pin_cpu(int cpu);
 void run_throughput(struct impl *im, int cached);
 void run_cross(struct impl *im);
 
+/* ring.c: labbench ring */
+int run_ring_bench(void);
+
 /* dpdk.c */
+int dpdk_eal_init(void);
 int dpdk_setup(unsigned int nobjs, const char *ops, struct impl *im);
 
 #endif

@@ -36,24 +36,32 @@ static void d_put(void *pool, void *cache, void **objs, unsigned int n)
 	rte_mempool_generic_put(pool, objs, n, cache);
 }
 
-static int eal_up;
+/* Start DPDK's EAL once: no hugepages, no PCI, its own file prefix. */
+int dpdk_eal_init(void)
+{
+	static int eal_up;
+	char prefix[64];
+	char *argv[] = { "labbench", "--no-huge", "--no-pci", "-m", "1024", "-l", "0",
+			 "--log-level=*:error", "--no-telemetry", prefix, NULL };
+
+	if (eal_up)
+		return 0;
+	snprintf(prefix, sizeof(prefix), "--file-prefix=labbench-%d", (int)getpid());
+	if (rte_eal_init(10, argv) < 0) {
+		fprintf(stderr, "labbench: DPDK EAL init failed: %s\n", rte_strerror(rte_errno));
+		return -1;
+	}
+	eal_up = 1;
+	return 0;
+}
 
 int dpdk_setup(unsigned int nobjs, const char *ops, struct impl *im)
 {
-	char prefix[64], name[32];
-	char *argv[] = { "labbench", "--no-huge", "--no-pci", "-m", "1024", "-l", "0",
-			 "--log-level=*:error", "--no-telemetry", prefix, NULL };
+	char name[32];
 	struct rte_mempool *mp;
 
-	snprintf(prefix, sizeof(prefix), "--file-prefix=labbench-%d", (int)getpid());
-	if (!eal_up) {
-		if (rte_eal_init(10, argv) < 0) {
-			fprintf(stderr, "labbench: DPDK EAL init failed: %s\n",
-				rte_strerror(rte_errno));
-			return -1;
-		}
-		eal_up = 1;
-	}
+	if (dpdk_eal_init() != 0)
+		return -1;
 	snprintf(name, sizeof(name), "b_%s", ops);
 	mp = rte_mempool_create_empty(name, nobjs, 2048, 0, 0, SOCKET_ID_ANY, 0);
 	if (mp == NULL || rte_mempool_set_ops_byname(mp, ops, NULL) != 0 ||
