@@ -127,6 +127,18 @@ static inline unsigned int lab_ring_claim(struct lab_ring_headtail *ht,
 	return n;
 }
 
+/* Copy n pointers 16 bytes at a time (rte_ring copies unrolled likewise). */
+static inline void lab_ring_copy(void **dst, void *const *src, unsigned int n)
+{
+	typedef uint64_t lab_ring_v2 __attribute__((vector_size(16), aligned(8), may_alias));
+	unsigned int i = 0;
+
+	for (; i + 2 <= n; i += 2)
+		*(lab_ring_v2 *)(void *)&dst[i] = *(const lab_ring_v2 *)(const void *)&src[i];
+	if (i < n)
+		dst[i] = src[i];
+}
+
 /**
  * Enqueue up to @p n objects (multi-producer safe, never waits).
  *
@@ -136,13 +148,15 @@ static inline unsigned int lab_ring_claim(struct lab_ring_headtail *ht,
 static inline unsigned int lab_ring_enqueue_burst(struct lab_ring *r, void *const *objs,
 						  unsigned int n)
 {
-	uint32_t start;
+	uint32_t start, idx, first;
 
 	n = lab_ring_claim(&r->prod, &r->cons.tail, r->capacity, n, &start);
 	if (n == 0)
 		return 0;
-	for (unsigned int i = 0; i < n; i++)
-		r->slots[(start + i) & r->mask] = objs[i];
+	idx = start & r->mask;
+	first = n < r->size - idx ? n : r->size - idx;
+	lab_ring_copy(&r->slots[idx], objs, first);
+	lab_ring_copy(&r->slots[0], objs + first, n - first);
 	lab_ring_finish(&r->prod);
 	return n;
 }
@@ -155,13 +169,15 @@ static inline unsigned int lab_ring_enqueue_burst(struct lab_ring *r, void *cons
  */
 static inline unsigned int lab_ring_dequeue_burst(struct lab_ring *r, void **objs, unsigned int n)
 {
-	uint32_t start;
+	uint32_t start, idx, first;
 
 	n = lab_ring_claim(&r->cons, &r->prod.tail, 0, n, &start);
 	if (n == 0)
 		return 0;
-	for (unsigned int i = 0; i < n; i++)
-		objs[i] = r->slots[(start + i) & r->mask];
+	idx = start & r->mask;
+	first = n < r->size - idx ? n : r->size - idx;
+	lab_ring_copy(objs, &r->slots[idx], first);
+	lab_ring_copy(objs + first, &r->slots[0], n - first);
 	lab_ring_finish(&r->cons);
 	return n;
 }

@@ -121,30 +121,65 @@ void lab_pool_put(struct lab_pool *p, struct lab_buf *const *bufs, unsigned int 
 	atomic_fetch_add_explicit(&p->overflow_count, n - k, memory_order_relaxed);
 }
 
+/*
+ * Thread stripes for the no-cache counters. A thread gets a stripe of its own
+ * on first use (one atomic add, no system call: initial-exec TLS); the first
+ * POOL_NOCACHE_STRIPES - 1 threads do, later ones share stripe 0.
+ */
+static __thread unsigned int my_stripe __attribute__((tls_model("initial-exec")));
+static _Atomic unsigned int stripes_given = 1;
+
+unsigned int nocache_stripe(void)
+{
+	unsigned int s = my_stripe;
+
+	if (lab_unlikely(s == 0)) {
+		s = atomic_fetch_add_explicit(&stripes_given, 1, memory_order_relaxed);
+		if (s >= POOL_NOCACHE_STRIPES)
+			s = POOL_NOCACHE_STRIPES; /* shared */
+		my_stripe = s;
+	}
+	return s == POOL_NOCACHE_STRIPES ? 0 : s;
+}
+
+static inline void stripe_add(_Atomic uint64_t *ctr, uint64_t n, unsigned int stripe)
+{
+	if (stripe != 0)
+		atomic_store_explicit(ctr, atomic_load_explicit(ctr, memory_order_relaxed) + n,
+				      memory_order_relaxed);
+	else
+		atomic_fetch_add_explicit(ctr, n, memory_order_relaxed);
+}
+
 unsigned int lab_pool_ring_alloc(struct lab_pool *p, struct lab_buf **bufs, unsigned int n,
 				 unsigned int flags)
 {
 	uint64_t reserve = 0;
-	unsigned int got = ring_take(&p->hot, bufs, n, flags, &reserve);
+	unsigned int got = ring_take(&p->hot, bufs, n, flags, &reserve), s = nocache_stripe();
+	struct nocache_stripe *st = &p->nocache[s];
 
-	atomic_fetch_add_explicit(&p->nocache.allocs, got, memory_order_relaxed);
+	stripe_add(&st->allocs, got, s);
 	if (got)
-		atomic_fetch_add_explicit(&p->nocache.ring_refills, 1, memory_order_relaxed);
+		stripe_add(&st->ring_refills, 1, s);
 	if (reserve)
-		atomic_fetch_add_explicit(&p->nocache.reserve_uses, reserve, memory_order_relaxed);
+		stripe_add(&st->reserve_uses, reserve, s);
 	if (got < n)
-		atomic_fetch_add_explicit(&p->nocache.misses, n - got, memory_order_relaxed);
+		stripe_add(&st->misses, n - got, s);
 	return got;
 }
 
 void lab_pool_ring_free(struct lab_buf *const *bufs, unsigned int n)
 {
+	struct nocache_stripe *st;
 	struct lab_pool *p;
+	unsigned int s;
 
 	if (n == 0)
 		return;
 	p = bufs[0]->pool;
 	lab_pool_put(p, bufs, n);
-	atomic_fetch_add_explicit(&p->nocache.frees, n, memory_order_relaxed);
-	atomic_fetch_add_explicit(&p->nocache.ring_flushes, 1, memory_order_relaxed);
+	s = nocache_stripe();
+	st = &p->nocache[s];
+	stripe_add(&st->frees, n, s);
+	stripe_add(&st->ring_flushes, 1, s);
 }

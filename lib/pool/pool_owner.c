@@ -116,13 +116,13 @@ static void sum_owners(struct lab_pool *p, struct lab_owner_stats *sum, uint64_t
 		       uint32_t *owners)
 {
 	*sum = p->retired;
-	sum->allocs += atomic_load(&p->nocache.allocs);
-	sum->ring_allocs += atomic_load(&p->nocache.allocs); /* no cache: all from the ring */
-	sum->frees += atomic_load(&p->nocache.frees);
-	sum->ring_refills += atomic_load(&p->nocache.ring_refills);
-	sum->ring_flushes += atomic_load(&p->nocache.ring_flushes);
-	sum->reserve_uses += atomic_load(&p->nocache.reserve_uses);
-	sum->misses += atomic_load(&p->nocache.misses);
+	sum->allocs += NOCACHE_SUM(p, allocs);
+	sum->ring_allocs += NOCACHE_SUM(p, allocs); /* no cache: all from the ring */
+	sum->frees += NOCACHE_SUM(p, frees);
+	sum->ring_refills += NOCACHE_SUM(p, ring_refills);
+	sum->ring_flushes += NOCACHE_SUM(p, ring_flushes);
+	sum->reserve_uses += NOCACHE_SUM(p, reserve_uses);
+	sum->misses += NOCACHE_SUM(p, misses);
 	*cached = 0;
 	*owners = 0;
 	for (unsigned int i = 1; i < POOL_MAX_OWNERS; i++) {
@@ -231,7 +231,7 @@ static void report_in_flight(struct lab_pool *p, uint64_t in_flight)
 		if (p->departed[i].net > 0)
 			LAB_LOG(ERR, pool, "pool '%s':   %lld net held by %s", p->name,
 				(long long)p->departed[i].net, p->departed[i].name);
-	nocache = (int64_t)(atomic_load(&p->nocache.allocs) - atomic_load(&p->nocache.frees));
+	nocache = (int64_t)(NOCACHE_SUM(p, allocs) - NOCACHE_SUM(p, frees));
 	if (nocache > 0)
 		LAB_LOG(ERR, pool, "pool '%s':   %lld net held by callers without a cache", p->name,
 			(long long)nocache);
