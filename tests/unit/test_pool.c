@@ -96,6 +96,48 @@ static void test_no_cache_path(void)
 	CU_ASSERT_EQUAL(lab_pool_destroy(p), 0);
 }
 
+/* Threads without a cache count on per-thread stripes; past the stripes they
+ * share one atomic stripe. 72 threads use both kinds; every count must add up. */
+#define NC_THREADS 72
+#define NC_ROUNDS 500
+
+static void *nocache_worker(void *arg)
+{
+	struct lab_pool *p = arg;
+	struct lab_buf *b[8];
+
+	for (int r = 0; r < NC_ROUNDS; r++) {
+		unsigned int n = lab_alloc_bulk(p, NULL, b, 1 + r % 8, 0);
+
+		lab_free_bulk(NULL, b, n);
+	}
+	return NULL;
+}
+
+static void test_no_cache_threads_count_exactly(void)
+{
+	struct lab_pool *p = small_pool(2048, 2048, 10, 20, 30, 5);
+	uint64_t want = 0;
+	struct lab_pool_stats st;
+	pthread_t t[NC_THREADS];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	for (int r = 0; r < NC_ROUNDS; r++)
+		want += 1 + r % 8;
+	for (int i = 0; i < NC_THREADS; i++)
+		CU_ASSERT_EQUAL_FATAL(pthread_create(&t[i], NULL, nocache_worker, p), 0);
+	for (int i = 0; i < NC_THREADS; i++)
+		pthread_join(t[i], NULL);
+	lab_pool_stats(p, &st);
+	/* 72 x 8 buffers at most in flight at once: nobody can miss. */
+	CU_ASSERT_EQUAL(st.sum.misses, 0);
+	CU_ASSERT_EQUAL(st.sum.allocs, want * NC_THREADS);
+	CU_ASSERT_EQUAL(st.sum.frees, want * NC_THREADS);
+	CU_ASSERT_EQUAL(st.free, st.total);
+	assert_accounting(p);
+	CU_ASSERT_EQUAL(lab_pool_destroy(p), 0);
+}
+
 /* No growth allowed (max = initial): ordinary callers stop at min, atomic
  * callers get the reserve below it, then everyone gets NULL at once. */
 static void test_exhaustion_and_reserve(void)
@@ -319,6 +361,7 @@ int main(void)
 		LAB_TEST(test_refuses_inconsistent_options),
 		LAB_TEST(test_headers_and_single_thread),
 		LAB_TEST(test_no_cache_path),
+		LAB_TEST(test_no_cache_threads_count_exactly),
 		LAB_TEST(test_exhaustion_and_reserve),
 		LAB_TEST(test_warden_grows_and_shrinks),
 		LAB_TEST(test_multithread_cross_frees),
