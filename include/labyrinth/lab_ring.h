@@ -11,10 +11,11 @@
  * particular thread, so a preempted thread (the warden, or a worker on a busy
  * core) cannot make others spin as it can in rte_ring's default MP/MC mode:
  * its claim only delays when the other side sees the slots, and callers see a
- * short count instead of waiting. One CAS per burst, not per object, is why it
- * is used rather than ConcurrencyKit's ck_ring, whose MPMC calls move one
- * object per CAS (a count of CAS, not yet a measurement: see
- * docs/performance.md).
+ * short count instead of waiting. (DPDK's RTS mode still waits when heads
+ * run too far ahead of tails; this ring does not.) The price is a second CAS
+ * per call; `labbench ring` measures it against rte_ring's mp/mc, RTS and HTS
+ * modes and ck_ring, including with threads preempted mid-claim: see
+ * docs/performance.md.
  */
 #ifndef LAB_RING_H
 #define LAB_RING_H
