@@ -27,6 +27,31 @@ extern "C" {
 #define lab_likely(x) __builtin_expect(!!(x), 1)
 #define lab_unlikely(x) __builtin_expect(!!(x), 0)
 
+/**
+ * Copy @p n pointers from @p src to @p dst (arrays of any pointer type, not
+ * overlapping), 16 bytes at a time, inline and call-free: the owner cache and
+ * the shared ring move pointers with it (rte_mempool and rte_ring copy with
+ * unrolled or vector code for the same reason). One pointer is a single move.
+ */
+static inline void lab_ptr_copy(void *dst, const void *src, unsigned int n)
+{
+	typedef uintptr_t lab_p1 __attribute__((may_alias));
+	typedef uintptr_t lab_p2 __attribute__((vector_size(2 * sizeof(uintptr_t)),
+						aligned(sizeof(uintptr_t)), may_alias));
+	lab_p1 *d = dst;
+	const lab_p1 *s = src;
+	unsigned int i = 0;
+
+	if (n == 1) {
+		d[0] = s[0];
+		return;
+	}
+	for (; i + 2 <= n; i += 2)
+		*(lab_p2 *)(void *)&d[i] = *(const lab_p2 *)(const void *)&s[i];
+	if (i < n)
+		d[i] = s[i];
+}
+
 #define LAB_KIB ((size_t)1 << 10)
 #define LAB_MIB ((size_t)1 << 20)
 #define LAB_GIB ((size_t)1 << 30)

@@ -30,7 +30,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <string.h>
 
 #include <labyrinth/lab_common.h>
 #include <labyrinth/lab_config.h>
@@ -104,25 +103,6 @@ struct lab_owner_stats {
 /** Largest burst one call moves. */
 #define LAB_BURST_MAX 512u
 
-/* Copy n buffer pointers, 16 bytes at a time (rte_mempool's cache copies with
- * rte_memcpy for the same reason); inline and call-free, so the cache-hit
- * path needs no stack frame. */
-static inline void lab_buf_ptr_copy(struct lab_buf **dst, struct lab_buf *const *src,
-				    unsigned int n)
-{
-	typedef uint64_t lab_v2 __attribute__((vector_size(16), aligned(8), may_alias));
-	unsigned int i = 0;
-
-	if (n == 1) {
-		dst[0] = src[0];
-		return;
-	}
-	for (; i + 2 <= n; i += 2)
-		*(lab_v2 *)(void *)&dst[i] = *(const lab_v2 *)(const void *)&src[i];
-	if (i < n)
-		dst[i] = src[i];
-}
-
 /** An owner cache. Only its owner thread may touch it. */
 struct lab_cache {
 	struct lab_pool *pool;
@@ -178,7 +158,7 @@ static inline unsigned int lab_alloc_bulk(struct lab_pool *p, struct lab_cache *
 		/* Pointers only: the pool never touches buffer memory on the
 		 * fast path (a cold header would cost a cache miss per buffer).
 		 * The top n: the most recently freed, the cache-hot ones. */
-		lab_buf_ptr_copy(bufs, &c->objs[len], n);
+		lab_ptr_copy(bufs, &c->objs[len], n);
 		c->len = len;
 		c->st.allocs += n;
 		return n;
@@ -217,7 +197,7 @@ static inline void lab_free_bulk(struct lab_cache *c, struct lab_buf *const *buf
 		return;
 	}
 	if (lab_likely(c->len + n <= c->flush)) {
-		lab_buf_ptr_copy(&c->objs[c->len], bufs, n);
+		lab_ptr_copy(&c->objs[c->len], bufs, n);
 		c->len += n;
 		c->st.frees += n;
 		return;

@@ -128,18 +128,6 @@ static inline unsigned int lab_ring_claim(struct lab_ring_headtail *ht,
 	return n;
 }
 
-/* Copy n pointers 16 bytes at a time (rte_ring copies unrolled likewise). */
-static inline void lab_ring_copy(void **dst, void *const *src, unsigned int n)
-{
-	typedef uint64_t lab_ring_v2 __attribute__((vector_size(16), aligned(8), may_alias));
-	unsigned int i = 0;
-
-	for (; i + 2 <= n; i += 2)
-		*(lab_ring_v2 *)(void *)&dst[i] = *(const lab_ring_v2 *)(const void *)&src[i];
-	if (i < n)
-		dst[i] = src[i];
-}
-
 /**
  * Enqueue up to @p n objects (multi-producer safe, never waits).
  *
@@ -156,8 +144,8 @@ static inline unsigned int lab_ring_enqueue_burst(struct lab_ring *r, void *cons
 		return 0;
 	idx = start & r->mask;
 	first = n < r->size - idx ? n : r->size - idx;
-	lab_ring_copy(&r->slots[idx], objs, first);
-	lab_ring_copy(&r->slots[0], objs + first, n - first);
+	lab_ptr_copy(&r->slots[idx], objs, first);
+	lab_ptr_copy(&r->slots[0], objs + first, n - first);
 	lab_ring_finish(&r->prod);
 	return n;
 }
@@ -177,8 +165,8 @@ static inline unsigned int lab_ring_dequeue_burst(struct lab_ring *r, void **obj
 		return 0;
 	idx = start & r->mask;
 	first = n < r->size - idx ? n : r->size - idx;
-	lab_ring_copy(objs, &r->slots[idx], first);
-	lab_ring_copy(objs + first, &r->slots[0], n - first);
+	lab_ptr_copy(objs, &r->slots[idx], first);
+	lab_ptr_copy(objs + first, &r->slots[0], n - first);
 	lab_ring_finish(&r->cons);
 	return n;
 }
