@@ -129,7 +129,7 @@ void lab_pool_put(struct lab_pool *p, struct lab_buf *const *bufs, unsigned int 
 static __thread unsigned int my_stripe __attribute__((tls_model("initial-exec")));
 static _Atomic unsigned int stripes_given = 1;
 
-unsigned int nocache_stripe(void)
+static unsigned int nocache_stripe(void)
 {
 	unsigned int s = my_stripe;
 

@@ -20,7 +20,7 @@ struct lab_pool {
 	/* Counters of callers without an owner cache, striped per thread:
 	 * stripe 0 is shared (atomic read-modify-write), every other stripe has
 	 * one writing thread (plain add through relaxed atomics: a locked add
-	 * here cost ~10 ns per alloc+free). See nocache_stripe(). */
+	 * here cost ~10 ns per alloc+free). See pool_fast.c. */
 	struct nocache_stripe {
 		_Atomic uint64_t allocs, frees, ring_refills, ring_flushes, reserve_uses, misses;
 	} __attribute__((aligned(LAB_CACHE_LINE))) nocache[POOL_NOCACHE_STRIPES];
@@ -54,18 +54,6 @@ struct lab_pool {
 	unsigned int ndeparted;
 	struct lab_pool *next;        /* warden's list */
 };
-
-/* pool_fast.c: the calling thread's no-cache stripe (0: the shared one). */
-unsigned int nocache_stripe(void);
-/* Sum of one no-cache counter over every stripe. */
-#define NOCACHE_SUM(p, field)                                                   \
-	({                                                                      \
-		uint64_t sum_ = 0;                                              \
-		for (unsigned int i_ = 0; i_ < POOL_NOCACHE_STRIPES; i_++)      \
-			sum_ += atomic_load_explicit(&(p)->nocache[i_].field,   \
-						     memory_order_relaxed);     \
-		sum_;                                                           \
-	})
 
 /* pool.c */
 int pool_grow_chamber(struct lab_pool *p);

@@ -111,18 +111,32 @@ void lab_cache_destroy(struct lab_cache *c)
 	free(c);
 }
 
+/* The no-cache counters, summed over every stripe in one pass. */
+static void nocache_totals(struct lab_pool *p, struct lab_owner_stats *t)
+{
+	memset(t, 0, sizeof(*t));
+	for (unsigned int i = 0; i < POOL_NOCACHE_STRIPES; i++) {
+		const struct nocache_stripe *s = &p->nocache[i];
+
+		t->allocs += atomic_load_explicit(&s->allocs, memory_order_relaxed);
+		t->frees += atomic_load_explicit(&s->frees, memory_order_relaxed);
+		t->ring_refills += atomic_load_explicit(&s->ring_refills, memory_order_relaxed);
+		t->ring_flushes += atomic_load_explicit(&s->ring_flushes, memory_order_relaxed);
+		t->reserve_uses += atomic_load_explicit(&s->reserve_uses, memory_order_relaxed);
+		t->misses += atomic_load_explicit(&s->misses, memory_order_relaxed);
+	}
+	t->ring_allocs = t->allocs; /* no cache: all from the ring */
+}
+
 /* Sum every owner's counters; the caller holds the pool lock. */
 static void sum_owners(struct lab_pool *p, struct lab_owner_stats *sum, uint64_t *cached,
 		       uint32_t *owners)
 {
+	struct lab_owner_stats nc;
+
 	*sum = p->retired;
-	sum->allocs += NOCACHE_SUM(p, allocs);
-	sum->ring_allocs += NOCACHE_SUM(p, allocs); /* no cache: all from the ring */
-	sum->frees += NOCACHE_SUM(p, frees);
-	sum->ring_refills += NOCACHE_SUM(p, ring_refills);
-	sum->ring_flushes += NOCACHE_SUM(p, ring_flushes);
-	sum->reserve_uses += NOCACHE_SUM(p, reserve_uses);
-	sum->misses += NOCACHE_SUM(p, misses);
+	nocache_totals(p, &nc);
+	add_stats(sum, &nc);
 	*cached = 0;
 	*owners = 0;
 	for (unsigned int i = 1; i < POOL_MAX_OWNERS; i++) {
@@ -210,6 +224,7 @@ static void report_in_flight(struct lab_pool *p, uint64_t in_flight)
 	unsigned int slots = lab_arena_chamber_slots(p->arena);
 	uint8_t *seen = calloc((size_t)slots * per, 1);
 	char idx[128] = "";
+	struct lab_owner_stats nc;
 	int64_t nocache;
 
 	for (unsigned int i = 0; seen != NULL && i < got; i++)
@@ -231,7 +246,8 @@ static void report_in_flight(struct lab_pool *p, uint64_t in_flight)
 		if (p->departed[i].net > 0)
 			LAB_LOG(ERR, pool, "pool '%s':   %lld net held by %s", p->name,
 				(long long)p->departed[i].net, p->departed[i].name);
-	nocache = (int64_t)(NOCACHE_SUM(p, allocs) - NOCACHE_SUM(p, frees));
+	nocache_totals(p, &nc);
+	nocache = (int64_t)(nc.allocs - nc.frees);
 	if (nocache > 0)
 		LAB_LOG(ERR, pool, "pool '%s':   %lld net held by callers without a cache", p->name,
 			(long long)nocache);
