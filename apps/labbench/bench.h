@@ -25,14 +25,26 @@ static inline uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static inline void emit(const char *c, const char *impl, unsigned int burst, unsigned int threads,
-			double ns)
+/* One figure as a JSON line: bench "pool" reports ns_per_buf, bench "ring"
+ * ns_per_obj. */
+static inline void emit_bench(const char *bench, const char *c, const char *impl,
+			      unsigned int burst, unsigned int threads, double ns)
 {
-	printf("{\"bench\":\"pool\",\"case\":\"%s\",\"impl\":\"%s\",\"burst\":%u,\"threads\":%u,"
-	       "\"ns_per_buf\":%.2f,\"mops\":%.2f}\n", c, impl, burst, threads, ns, 1000.0 / ns);
+	printf("{\"bench\":\"%s\",\"case\":\"%s\",\"impl\":\"%s\",\"burst\":%u,\"threads\":%u,"
+	       "\"%s\":%.2f,\"mops\":%.2f}\n", bench, c, impl, burst, threads,
+	       bench[0] == 'r' ? "ns_per_obj" : "ns_per_buf", ns, 1000.0 / ns);
 	fflush(stdout);
 }
 
+static inline void emit(const char *c, const char *impl, unsigned int burst, unsigned int threads,
+			double ns)
+{
+	emit_bench("pool", c, impl, burst, threads, ns);
+}
+
+/* runs.c */
+int cmp_u64(const void *a, const void *b); /* for qsort of latency samples */
+double tsc_per_ns(void);                   /* TSC ticks per ns */
 void pin_cpu(int cpu);
 void run_throughput(struct impl *im, int cached);
 void run_cross(struct impl *im);

@@ -56,23 +56,6 @@ static struct lab_pool *make_pool(uint32_t initial, uint32_t max, uint32_t lo, u
 	return lab_pool_create(&o);
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* TSC ticks per ns, against CLOCK_MONOTONIC over 50 ms. */
-static double tsc_per_ns(void)
-{
-	uint64_t t0 = now_ns(), c0 = __rdtsc();
-
-	while (now_ns() - t0 < 50000000)
-		;
-	return (double)(__rdtsc() - c0) / (double)(now_ns() - t0);
-}
-
 /* Latency of lab_alloc_atomic while the warden grows and shrinks the pool:
  * fill up to 14 of 16 chambers (the warden grows behind us), free it all
  * (the warden shrinks after 5 ms above high), repeat. */

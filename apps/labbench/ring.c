@@ -95,14 +95,6 @@ static unsigned int c_deq(void *r, void **objs, unsigned int n)
 }
 #endif
 
-static void emit_ring(const char *c, const char *impl, unsigned int burst, unsigned int threads,
-		      double ns)
-{
-	printf("{\"bench\":\"ring\",\"case\":\"%s\",\"impl\":\"%s\",\"burst\":%u,\"threads\":%u,"
-	       "\"ns_per_obj\":%.2f,\"mops\":%.2f}\n", c, impl, burst, threads, ns, 1000.0 / ns);
-	fflush(stdout);
-}
-
 /* Fill to half: the objects are fake, 64-byte aligned, never dereferenced. */
 static void fill_half(struct ring_impl *ri)
 {
@@ -170,13 +162,6 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* n threads on the given CPUs; ns per object over all of them. */
 static double run_threads(struct ring_impl *ri, unsigned int n, const int *cpus, int timed,
 			  uint64_t **lat, unsigned int *nlat)
@@ -204,16 +189,6 @@ static double run_threads(struct ring_impl *ri, unsigned int n, const int *cpus,
 			nlat[i] = w[i].nlat;
 	}
 	return (double)(now_ns() - t0) / (double)objs;
-}
-
-/* TSC ticks per ns, against CLOCK_MONOTONIC over 50 ms. */
-static double ticks_per_ns(void)
-{
-	uint64_t t0 = now_ns(), c0 = __rdtsc();
-
-	while (now_ns() - t0 < 50000000)
-		;
-	return (double)(__rdtsc() - c0) / (double)(now_ns() - t0);
 }
 
 static void run_oversub(struct ring_impl *ri, double tpn)
@@ -249,15 +224,15 @@ static void run_ring_impl(struct ring_impl *ri, double tpn)
 	static const int two[] = { 0, 1 };
 
 	fill_half(ri);
-	emit_ring("st_b1", ri->name, 1, 1, one_thread(ri, 1));
-	emit_ring("st_b32", ri->name, 32, 1, one_thread(ri, 32));
-	emit_ring("mt_b32", ri->name, 32, 2, run_threads(ri, 2, two, 0, NULL, NULL));
+	emit_bench("ring", "st_b1", ri->name, 1, 1, one_thread(ri, 1));
+	emit_bench("ring", "st_b32", ri->name, 32, 1, one_thread(ri, 32));
+	emit_bench("ring", "mt_b32", ri->name, 32, 2, run_threads(ri, 2, two, 0, NULL, NULL));
 	run_oversub(ri, tpn);
 }
 
 int run_ring_bench(void)
 {
-	double tpn = ticks_per_ns();
+	double tpn = tsc_per_ns();
 	struct ring_impl lab = { "labyrinth_rts", lab_ring_create(RING_SLOTS), l_enq, l_deq };
 
 	if (lab.r == NULL)

@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <x86intrin.h>
 
 #include <labyrinth/lab_ring.h>
 
@@ -57,6 +58,23 @@ struct cross_arg {
 	_Atomic int *go;
 	int cpu;
 };
+
+int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* TSC ticks per ns, against CLOCK_MONOTONIC over 50 ms. */
+double tsc_per_ns(void)
+{
+	uint64_t t0 = now_ns(), c0 = __rdtsc();
+
+	while (now_ns() - t0 < 50000000)
+		;
+	return (double)(__rdtsc() - c0) / (double)(now_ns() - t0);
+}
 
 /* Pin the calling thread to one CPU. Every implementation's threads are
  * pinned the same way (DPDK's EAL pins its main thread to -l 0, and threads
