@@ -15,6 +15,9 @@ struct impl {
 	unsigned int (*get)(void *pool, void *cache, void **objs, unsigned int n);
 	void (*put)(void *pool, void *cache, void **objs, unsigned int n);
 	void *pool;
+	/* Hand objects from one cache's holder to another's before passing
+	 * them (labyrinth's exclusive ownership); NULL where there is none. */
+	void (*handoff)(void *from, void *to, void **objs, unsigned int n);
 };
 
 static inline uint64_t now_ns(void)

@@ -37,6 +37,11 @@ static void l_put(void *pool, void *cache, void **objs, unsigned int n)
 	lab_free_bulk(cache, (struct lab_buf *const *)objs, n);
 }
 
+static void l_handoff(void *from, void *to, void **objs, unsigned int n)
+{
+	lab_buf_transfer(from, to, (struct lab_buf *const *)objs, n);
+}
+
 static struct lab_pool *make_pool(uint32_t initial, uint32_t max, uint32_t lo, uint32_t hi,
 				  uint32_t shrink_ms)
 {
@@ -131,7 +136,7 @@ static void run_peers(void)
 
 int main(int argc, char **argv)
 {
-	struct impl lab = { "labyrinth", l_cache_new, l_cache_free, l_get, l_put, NULL };
+	struct impl lab = { "labyrinth", l_cache_new, l_cache_free, l_get, l_put, NULL, l_handoff };
 
 	if (argc < 2 || (strcmp(argv[1], "pool") != 0 && strcmp(argv[1], "ring") != 0)) {
 		fprintf(stderr, "usage: labbench pool|ring\n"

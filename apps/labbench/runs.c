@@ -57,6 +57,9 @@ struct cross_arg {
 	unsigned long bufs;
 	_Atomic int *go;
 	int cpu;
+	struct cross_arg *peer;
+	void *_Atomic cache; /* this thread's, once made */
+	_Atomic int *done;   /* threads past their loop: caches live until both are */
 };
 
 int cmp_u64(const void *a, const void *b)
@@ -91,22 +94,34 @@ void pin_cpu(int cpu)
 static void *cross_thread(void *arg)
 {
 	struct cross_arg *a = arg;
-	void *cache;
+	void *cache, *peer;
 	void *objs[64];
 
 	pin_cpu(a->cpu);
 	cache = a->im->cache_new(a->im->pool);
-	while (!atomic_load(a->go))
+	atomic_store(&a->cache, cache);
+	while (!atomic_load(a->go) || atomic_load(&a->peer->cache) == NULL)
 		;
+	peer = atomic_load(&a->peer->cache);
 	for (unsigned int i = 0; i < TOTAL_BUFS / 2 / 32; i++) {
 		unsigned int got = a->im->get(a->im->pool, cache, objs, 32), sent;
 
 		a->bufs += got;
+		/* The receiver is known: hand the half we send over to it first. */
+		if (a->im->handoff != NULL)
+			a->im->handoff(cache, peer, objs, got / 2);
 		sent = lab_ring_enqueue_burst(a->out, objs, got / 2);
+		if (a->im->handoff != NULL && sent < got / 2) /* not sent: take back */
+			a->im->handoff(peer, cache, objs + sent, got / 2 - sent);
 		a->im->put(a->im->pool, cache, objs + sent, got - sent);
 		got = lab_ring_dequeue_burst(a->in, objs, 32);
 		a->im->put(a->im->pool, cache, objs, got);
 	}
+	/* The peer may still hand buffers over to this cache: keep it until
+	 * both loops are done. */
+	atomic_fetch_add(a->done, 1);
+	while (atomic_load(a->done) < 2)
+		;
 	a->im->cache_free(a->im->pool, cache);
 	return NULL;
 }
@@ -114,10 +129,11 @@ static void *cross_thread(void *arg)
 void run_cross(struct impl *im)
 {
 	struct lab_ring *r1 = lab_ring_create(4096), *r2 = lab_ring_create(4096);
-	struct cross_arg a[2] = { { im, r1, r2, 0, NULL, 0 }, { im, r2, r1, 0, NULL, 1 } };
+	struct cross_arg a[2] = { { im, r1, r2, 0, NULL, 0, NULL, NULL, NULL },
+				  { im, r2, r1, 0, NULL, 1, NULL, NULL, NULL } };
 	double best = 1e30;
 	void *objs[64];
-	_Atomic int go;
+	_Atomic int go, done;
 	pthread_t t[2];
 
 	for (int r = 0; r < REPEATS; r++) {
@@ -127,6 +143,12 @@ void run_cross(struct impl *im)
 		atomic_store(&go, 0);
 		a[0].bufs = a[1].bufs = 0;
 		a[0].go = a[1].go = &go;
+		atomic_store(&done, 0);
+		a[0].done = a[1].done = &done;
+		a[0].peer = &a[1];
+		a[1].peer = &a[0];
+		atomic_store(&a[0].cache, NULL);
+		atomic_store(&a[1].cache, NULL);
 		pthread_create(&t[0], NULL, cross_thread, &a[0]);
 		pthread_create(&t[1], NULL, cross_thread, &a[1]);
 		t0 = now_ns();

@@ -22,6 +22,9 @@
  * [quality]
  * level = sampled      ; off | sampled | full
  * sample_rate = 1024   ; one buffer in N under sampled
+ * quarantine = 4M      ; byte budget of the quarantine FIFO
+ * leak_age_ms = 0      ; report buffers in flight longer than this (0: never)
+ * policy = report      ; report | retire | abort
  * [log]
  * default = notice     ; every log type
  * arena = info         ; one key per log type
@@ -57,6 +60,19 @@ enum lab_hugepages {
 /** The lab_arena_opts::flags that carry out a hugepages setting. */
 unsigned int lab_hugepages_arena_flags(enum lab_hugepages h);
 
+/** What a pool does with a finding, besides reporting it. */
+enum lab_quality_policy {
+	LAB_POLICY_REPORT = 0, /**< report and carry on (a suspect buffer still goes back) */
+	LAB_POLICY_RETIRE,     /**< report; a buffer whose memory was found damaged is retired */
+	LAB_POLICY_ABORT,      /**< report, then abort() (for debugging only) */
+};
+
+/** "report", "retire" or "abort". */
+const char *lab_quality_policy_name(enum lab_quality_policy p);
+
+/** Parse a policy name. @return the policy or -EINVAL. */
+int lab_quality_policy_parse(const char *s);
+
 /** A watermark or reserve: an absolute count or a percent of the pool size. */
 struct lab_count {
 	uint64_t value;
@@ -82,6 +98,9 @@ struct lab_config {
 	enum lab_quality quality;
 	uint64_t sample_rate;
 	char log_levels[LAB_CONFIG_LOG_LEN]; /**< "type:level,..." in file order */
+	uint64_t quarantine_bytes;           /**< [quality] quarantine: byte budget */
+	uint64_t leak_age_ms;                /**< [quality] leak_age_ms: 0 = no leak reports */
+	enum lab_quality_policy policy;      /**< [quality] policy */
 };
 
 /** Fill @p cfg with the built-in defaults (the values of config/labyrinth.conf). */

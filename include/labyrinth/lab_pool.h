@@ -109,107 +109,271 @@ struct lab_cache {
 	uint32_t len;   /**< buffers cached now */
 	uint32_t size;  /**< refill target */
 	uint32_t flush; /**< spill threshold */
-	uint16_t owner; /**< owner id, for reports */
+	uint16_t owner; /**< owner id, for reports and the shadow */
 	uint16_t headroom; /**< the pool's headroom */
+	int32_t sample_left; /**< frees until the next sampled one (quality "sampled") */
 	struct lab_owner_stats st __attribute__((aligned(LAB_CACHE_LINE)));
 	struct lab_buf *objs[] __attribute__((aligned(LAB_CACHE_LINE)));
 };
+
+/** Where a buffer is, as its shadow word records it. */
+enum lab_buf_state {
+	LAB_BUF_FREE = 0,    /**< in the shared ring (or its overflow list) */
+	LAB_BUF_CACHED,      /**< in an owner cache */
+	LAB_BUF_IN_FLIGHT,   /**< held by its owner */
+	LAB_BUF_QUARANTINED, /**< waiting for the warden's checks (or retired) */
+};
+
+/*
+ * Shadow metadata of one buffer, indexed by buffer index and kept outside the
+ * arena (no device can DMA over it), as KASAN keeps its shadow apart. The hot
+ * part is one 64-bit word, so the data path writes one word per buffer:
+ *
+ *   bits  0..1   state (enum lab_buf_state)
+ *   bits  2..7   owner id (0: callers without an owner cache, and the pool)
+ *   bits  8..15  generation: frees so far, modulo 256
+ *   bits 16..63  site: the code address of the last allocation while the
+ *                buffer is in flight, of the last free otherwise (user space
+ *                addresses fit in 47 bits)
+ *
+ * @c buf is the buffer the index belongs to: a pointer whose header gives an
+ * index whose shadow names another buffer is refused as a bad buffer.
+ */
+struct lab_shadow {
+	_Atomic uint64_t w;
+	struct lab_buf *buf;
+};
+
+#define LAB_SH_STATE 0x3ull
+#define LAB_SH_OWNER_SHIFT 2
+#define LAB_SH_OWNER (0x3full << LAB_SH_OWNER_SHIFT)
+#define LAB_SH_GEN_SHIFT 8
+#define LAB_SH_GEN (0xffull << LAB_SH_GEN_SHIFT)
+#define LAB_SH_SITE_SHIFT 16
+/** Owner and state bits of a shadow word. */
+#define LAB_SH_KEY(owner, state) (((uint64_t)(owner) << LAB_SH_OWNER_SHIFT) | (uint64_t)(state))
+/** Site bits of a shadow word. */
+#define LAB_SH_SITE(site) ((uint64_t)(uintptr_t)(site) << LAB_SH_SITE_SHIFT)
 
 /**
  * The part of the pool the inline fast path reads. struct lab_pool starts
  * with it; never use it directly.
  */
 struct lab_pool_hot {
-	struct lab_ring *ring; /**< shared free ring */
-	uint32_t wm_min;       /**< ordinary callers keep free >= this */
-	uint32_t wm_atomic;    /**< atomic callers keep free >= this (min - reserve) */
-	uint32_t wm_low;       /**< below this the warden is kicked */
+	struct lab_ring *ring;     /**< shared free ring */
+	uint32_t wm_min;           /**< ordinary callers keep free >= this */
+	uint32_t wm_atomic;        /**< atomic callers keep free >= this (min - reserve) */
+	uint32_t wm_low;           /**< below this the warden is kicked */
+	uint32_t shadow_cap;       /**< shadow entries: the most buffers the pool can map */
+	struct lab_shadow *shadow; /**< per buffer index */
+	_Atomic uint32_t quality;  /**< enum lab_quality, switchable at run time */
+	_Atomic int32_t sample_rate; /**< under "sampled": one free in this many */
 	_Atomic uint32_t kick __attribute__((aligned(LAB_CACHE_LINE)));
 };
 
-/* Out-of-line halves of the fast path (lib/pool/pool_fast.c). */
+/** A code address in the caller: where an allocation or free was made
+ * (resolved to symbol+offset only when a finding is reported). The address of
+ * the instruction itself: a label's address may be moved or merged by the
+ * optimizer, so two call sites could report as one. */
+#if defined(__x86_64__)
+#define LAB_SITE() ({ const void *lab_s_; __asm__ volatile("lea 0(%%rip), %0" : "=r"(lab_s_)); lab_s_; })
+#elif defined(__aarch64__)
+#define LAB_SITE() ({ const void *lab_s_; __asm__ volatile("adr %0, ." : "=r"(lab_s_)); lab_s_; })
+#else
+#define LAB_SITE() ({ __label__ lab_here_; lab_here_: (const void *)&&lab_here_; })
+#endif
+
+/* Out-of-line halves of the fast path (lib/pool/pool_fast.c, quality.c). */
 unsigned int lab_cache_refill_alloc(struct lab_cache *c, struct lab_buf **bufs, unsigned int n,
 				    unsigned int flags);
 void lab_cache_spill_free(struct lab_cache *c, struct lab_buf *const *bufs, unsigned int n);
 unsigned int lab_pool_ring_alloc(struct lab_pool *p, struct lab_buf **bufs, unsigned int n,
-				 unsigned int flags);
-void lab_pool_ring_free(struct lab_buf *const *bufs, unsigned int n);
+				 unsigned int flags, const void *site);
+unsigned int lab_pool_ring_free(struct lab_buf *const *bufs, unsigned int n, const void *site);
 void lab_pool_put(struct lab_pool *p, struct lab_buf *const *bufs, unsigned int n);
+unsigned int lab_free_slow(struct lab_pool *p, struct lab_cache *c, struct lab_buf *const *bufs, unsigned int n,
+			   unsigned int ok, const void *site);
+
+/*
+ * Mark buffers from the owner's own cache in flight: no check (they were
+ * checked on their way into the cache), one load and one store each.
+ */
+static inline void lab_shadow_alloc(const struct lab_pool_hot *h, struct lab_buf *const *bufs,
+				    unsigned int n, uint64_t key_site)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		uint32_t idx = bufs[i]->idx;
+
+		if (lab_likely(idx < h->shadow_cap)) {
+			struct lab_shadow *sh = &h->shadow[idx];
+			uint64_t w = atomic_load_explicit(&sh->w, memory_order_relaxed);
+
+			atomic_store_explicit(&sh->w, (w & LAB_SH_GEN) | key_site,
+					      memory_order_relaxed);
+		}
+	}
+}
+
+/*
+ * Check frees against the shadow and mark them: each buffer must be this
+ * pool's, in flight and held by the owner @p key names. Marks as it goes, so a
+ * buffer given twice in one burst fails at its second appearance. Returns how
+ * many leading buffers passed; lab_free_slow() takes the rest.
+ */
+static inline unsigned int lab_shadow_free(const struct lab_pool_hot *h,
+					   struct lab_buf *const *bufs, unsigned int n,
+					   uint64_t key, uint64_t mark)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		struct lab_buf *b = bufs[i];
+		uint32_t idx = b->idx;
+		struct lab_shadow *sh;
+		uint64_t w;
+
+		if (lab_unlikely(idx >= h->shadow_cap))
+			break;
+		sh = &h->shadow[idx];
+		w = atomic_load_explicit(&sh->w, memory_order_relaxed);
+		if (lab_unlikely(sh->buf != b || (w & (LAB_SH_OWNER | LAB_SH_STATE)) != key))
+			break;
+		atomic_store_explicit(&sh->w, ((w + (1ull << LAB_SH_GEN_SHIFT)) & LAB_SH_GEN) | mark,
+				      memory_order_relaxed);
+	}
+	return i;
+}
 
 /**
- * Allocate up to @p n buffers (atomic path).
+ * Allocate up to @p n buffers (atomic path). Called as lab_alloc_bulk(p, c,
+ * bufs, n, flags); the _at form takes the call site explicitly.
  *
  * @param p     the pool
  * @param c     the caller's owner cache of @p p, or NULL for the shared-ring path
  * @param flags 0, or LAB_ALLOC_ATOMIC for RX refill (may use the reserve)
  * @return buffers written to @p bufs: n, fewer (the rest counted as misses),
- *         or 0; never waits. The pool does not touch the buffers: header
- *         fields other than buf_addr, buf_iova, pool, idx and buf_len hold what
- *         the last holder left; call lab_buf_reset() before filling one.
+ *         or 0; never waits. Each buffer is now owned by @p c (with NULL, by
+ *         "callers without a cache"). The pool does not write the buffers:
+ *         header fields other than buf_addr, buf_iova, pool, idx and buf_len
+ *         hold what the last holder left (buffers that went through quarantine
+ *         come back with a zeroed data room); call lab_buf_reset() before
+ *         filling one.
  */
-static inline unsigned int lab_alloc_bulk(struct lab_pool *p, struct lab_cache *c,
-					  struct lab_buf **bufs, unsigned int n, unsigned int flags)
+static inline unsigned int lab_alloc_bulk_at(struct lab_pool *p, struct lab_cache *c,
+					     struct lab_buf **bufs, unsigned int n,
+					     unsigned int flags, const void *site)
 {
 	if (lab_unlikely(c == NULL))
-		return lab_pool_ring_alloc(p, bufs, n, flags);
+		return lab_pool_ring_alloc(p, bufs, n, flags, site);
 	if (lab_likely(c->len >= n)) {
 		uint32_t len = c->len - n;
 
-		/* Pointers only: the pool never touches buffer memory on the
-		 * fast path (a cold header would cost a cache miss per buffer).
-		 * The top n: the most recently freed, the cache-hot ones. */
+		/* The top n: the most recently freed, the cache-hot ones. */
 		lab_ptr_copy(bufs, &c->objs[len], n);
 		c->len = len;
 		c->st.allocs += n;
+#ifndef LAB_POOL_UNCHECKED
+		lab_shadow_alloc((const struct lab_pool_hot *)p, bufs, n,
+				 LAB_SH_SITE(site) | LAB_SH_KEY(c->owner, LAB_BUF_IN_FLIGHT));
+#endif
 		return n;
 	}
-	return lab_cache_refill_alloc(c, bufs, n, flags);
+	n = lab_cache_refill_alloc(c, bufs, n, flags);
+#ifndef LAB_POOL_UNCHECKED
+	lab_shadow_alloc((const struct lab_pool_hot *)p, bufs, n,
+			 LAB_SH_SITE(site) | LAB_SH_KEY(c->owner, LAB_BUF_IN_FLIGHT));
+#endif
+	return n;
 }
+
+#define lab_alloc_bulk(p, c, bufs, n, flags) lab_alloc_bulk_at(p, c, bufs, n, flags, LAB_SITE())
 
 /** One buffer for an atomic caller (RX refill), or NULL at once. */
-static inline struct lab_buf *lab_alloc_atomic(struct lab_pool *p, struct lab_cache *c)
-{
-	struct lab_buf *b = NULL;
-
-	lab_alloc_bulk(p, c, &b, 1, LAB_ALLOC_ATOMIC);
-	return b;
-}
+#define lab_alloc_atomic(p, c)                                                       \
+	({                                                                           \
+		struct lab_buf *lab_b_ = NULL;                                       \
+		lab_alloc_bulk_at(p, c, &lab_b_, 1, LAB_ALLOC_ATOMIC, LAB_SITE());   \
+		lab_b_;                                                              \
+	})
 
 /** One buffer for an ordinary caller (fails at min), or NULL at once. */
-static inline struct lab_buf *lab_alloc(struct lab_pool *p, struct lab_cache *c)
-{
-	struct lab_buf *b = NULL;
-
-	lab_alloc_bulk(p, c, &b, 1, 0);
-	return b;
-}
+#define lab_alloc(p, c)                                                              \
+	({                                                                           \
+		struct lab_buf *lab_b_ = NULL;                                       \
+		lab_alloc_bulk_at(p, c, &lab_b_, 1, 0, LAB_SITE());                  \
+		lab_b_;                                                              \
+	})
 
 /**
- * Give back @p n buffers of the cache's pool. Never fails, never waits.
+ * Give back @p n buffers. Never fails, never waits. Called as
+ * lab_free_bulk(c, bufs, n); the _at form takes the call site explicitly.
+ *
+ * Every buffer is checked against its shadow word first, at every quality
+ * level: a buffer that is not in flight (a double free), is held by another
+ * owner (a foreign free), or is not a buffer of the pool is not put back; the
+ * finding is counted and queued for the warden to report (no system call
+ * here). Under "sampled" one free in N, under "full" every free, poisons the
+ * buffer and puts it in quarantine for the warden's checks instead.
  *
  * @param c the caller's owner cache, or NULL for the shared-ring path (then
  *          all buffers must come from one pool).
+ * @return buffers accepted (n unless findings).
  */
-static inline void lab_free_bulk(struct lab_cache *c, struct lab_buf *const *bufs, unsigned int n)
+static inline unsigned int lab_free_bulk_at(struct lab_cache *c, struct lab_buf *const *bufs,
+					    unsigned int n, const void *site)
 {
-	if (lab_unlikely(c == NULL)) {
-		lab_pool_ring_free(bufs, n);
-		return;
-	}
+#ifndef LAB_POOL_UNCHECKED
+	const struct lab_pool_hot *h;
+	unsigned int ok;
+#endif
+
+	if (lab_unlikely(c == NULL))
+		return lab_pool_ring_free(bufs, n, site);
+#ifndef LAB_POOL_UNCHECKED
+	h = (const struct lab_pool_hot *)c->pool;
+	if (lab_unlikely(atomic_load_explicit(&h->quality, memory_order_relaxed) !=
+			 LAB_QUALITY_OFF) &&
+	    (atomic_load_explicit(&h->quality, memory_order_relaxed) == LAB_QUALITY_FULL ||
+	     (c->sample_left -= (int32_t)n) <= 0))
+		return lab_free_slow(c->pool, c, bufs, n, 0, site);
+	ok = lab_shadow_free(h, bufs, n, LAB_SH_KEY(c->owner, LAB_BUF_IN_FLIGHT),
+			     LAB_SH_SITE(site) | LAB_SH_KEY(c->owner, LAB_BUF_CACHED));
+	if (lab_unlikely(ok != n))
+		return lab_free_slow(c->pool, c, bufs, n, ok, site);
+#else
+	(void)site;
+#endif
 	if (lab_likely(c->len + n <= c->flush)) {
 		lab_ptr_copy(&c->objs[c->len], bufs, n);
 		c->len += n;
 		c->st.frees += n;
-		return;
+		return n;
 	}
 	lab_cache_spill_free(c, bufs, n);
+	return n;
 }
 
-/** Give back one buffer. */
-static inline void lab_free(struct lab_cache *c, struct lab_buf *b)
-{
-	lab_free_bulk(c, &b, 1);
-}
+#define lab_free_bulk(c, bufs, n) lab_free_bulk_at(c, bufs, n, LAB_SITE())
+
+/** Give back one buffer. @return 1, or 0 if the free was refused (a finding). */
+#define lab_free(c, b)                                                               \
+	({                                                                           \
+		struct lab_buf *lab_fb_ = (b);                                       \
+		lab_free_bulk_at(c, &lab_fb_, 1, LAB_SITE());                        \
+	})
+
+/**
+ * Hand buffers held by owner @p from to owner @p to (RX queue to TX queue,
+ * worker to worker): afterwards only @p to may free them. NULL means "callers
+ * without a cache". The holder calls it, before it passes the pointers on. A
+ * buffer @p from does not hold is not handed on; the finding is counted and
+ * queued. No system call.
+ *
+ * @return buffers handed on.
+ */
+unsigned int lab_buf_transfer_at(struct lab_cache *from, struct lab_cache *to,
+				 struct lab_buf *const *bufs, unsigned int n, const void *site);
+#define lab_buf_transfer(from, to, bufs, n) lab_buf_transfer_at(from, to, bufs, n, LAB_SITE())
 
 /** Pool creation options. Grows only at the end; set @c size to sizeof. */
 struct lab_pool_opts {
@@ -228,6 +392,11 @@ struct lab_pool_opts {
 	int numa_node;                /**< -1: no placement */
 	enum lab_hugepages hugepages; /**< auto, require or off */
 	uint32_t shrink_delay_ms;     /**< free above high this long before a chamber goes */
+	enum lab_quality quality;     /**< off, sampled or full (switchable: lab_pool_set_quality) */
+	uint32_t sample_rate;         /**< under sampled, one free in this many is checked */
+	size_t quarantine_bytes;      /**< byte budget of the quarantine FIFO */
+	uint32_t leak_age_ms;         /**< report buffers in flight longer than this (0: never) */
+	enum lab_quality_policy policy; /**< what a finding does besides being reported */
 };
 
 /** Defaults: the values of config/labyrinth.conf. */
@@ -271,12 +440,94 @@ void lab_cache_flush(struct lab_cache *c);
 /** Flush and free an owner cache. Control path; owner thread or after it stopped. */
 void lab_cache_destroy(struct lab_cache *c);
 
+/** Kinds of quality finding. */
+enum lab_finding_kind {
+	LAB_FIND_DOUBLE_FREE,      /**< freed while not in flight */
+	LAB_FIND_FOREIGN_FREE,     /**< freed by an owner that does not hold it */
+	LAB_FIND_BAD_BUFFER,       /**< not a buffer of this pool (or its header's index is) */
+	LAB_FIND_FOREIGN_TRANSFER, /**< handed on by an owner that does not hold it */
+	LAB_FIND_USE_AFTER_FREE,   /**< its data room changed while in quarantine */
+	LAB_FIND_OVERRUN,          /**< the redzone after its data room was written */
+	LAB_FIND_HEADER,           /**< its header's fixed fields were overwritten (an underrun,
+				    *   or the overrun of the buffer before it) */
+	LAB_FIND_LEAK,             /**< in flight longer than the leak age */
+	LAB_FIND_KINDS
+};
+
+/** One finding, as the warden reports it. */
+struct lab_finding {
+	enum lab_finding_kind kind;
+	const struct lab_pool *pool;
+	const struct lab_buf *buf; /**< the pointer given, or the buffer checked */
+	uint32_t idx;              /**< buffer index (UINT32_MAX if not a buffer of the pool) */
+	uint16_t holder;           /**< owner id the shadow records */
+	uint16_t caller;           /**< owner id of the caller (bad frees and transfers) */
+	uint8_t state;             /**< enum lab_buf_state the shadow records */
+	uint8_t gen;               /**< the buffer's generation (frees modulo 256) */
+	const void *site;          /**< where the bad call was made (bad frees, transfers) */
+	const void *alloc_site;    /**< where the buffer was last allocated, if known */
+	const void *free_site;     /**< where it was last freed, if known */
+	uint32_t offset;           /**< use-after-free: first byte changed, from buf_addr;
+				    *   overrun: bytes past the data room it reached;
+				    *   header: first byte changed, from the header's start */
+	uint32_t bytes;            /**< bytes found changed */
+	uint64_t age_ms;           /**< leak: how long it has been in flight (at least) */
+};
+
+/** "double-free", "foreign-free", "bad-buffer", "foreign-transfer", "use-after-free",
+ *  "overrun", "header", "leak". */
+const char *lab_finding_kind_name(enum lab_finding_kind k);
+
+/** Called for every finding after it is logged, on the thread that reports it (the
+ * warden, or a caller of lab_pool_report_findings / lab_pool_quality_check). */
+typedef void (*lab_finding_cb)(const struct lab_finding *f, void *arg);
+
+/** Set the pool's finding callback (NULL: none). Control path. */
+void lab_pool_set_finding_cb(struct lab_pool *p, lab_finding_cb cb, void *arg);
+
+/**
+ * Switch the quality level at run time. Takes effect for the next free of
+ * every owner; buffers already in quarantine are still checked.
+ *
+ * @param sample_rate under sampled, one free in this many (1..2^30); 0 keeps it
+ * @return 0, or -EINVAL (naming the value) for a bad level or rate.
+ */
+int lab_pool_set_quality(struct lab_pool *p, enum lab_quality level, uint32_t sample_rate);
+
+/** The current quality level. */
+enum lab_quality lab_pool_quality(const struct lab_pool *p);
+
+/** Set the policy for findings. Control path. @return 0 or -EINVAL. */
+int lab_pool_set_policy(struct lab_pool *p, enum lab_quality_policy policy);
+
+/** Set the leak age (0: no leak reports). Control path. */
+void lab_pool_set_leak_age(struct lab_pool *p, uint32_t ms);
+
+/**
+ * Report queued findings now (the warden does it every period). Control
+ * path: logs one line per finding, calls the callback.
+ *
+ * @return findings reported.
+ */
+unsigned int lab_pool_report_findings(struct lab_pool *p);
+
+/**
+ * Do the warden's quality work now, without waiting for it: check every
+ * buffer in quarantine (poison, redzone, header), zero and release it, scan
+ * for leaks older than the leak age, and report every finding. Control path.
+ *
+ * @return buffers released from quarantine.
+ */
+unsigned int lab_pool_quality_check(struct lab_pool *p);
+
 /** Pool-wide figures (a snapshot; the accounting identity is exact at quiet points). */
 struct lab_pool_stats {
 	uint64_t total;       /**< buffers in mapped chambers */
 	uint64_t free;        /**< in the shared ring (and its overflow list) */
 	uint64_t cached;      /**< in owner caches */
-	uint64_t in_flight;   /**< held by owners: total - free - cached */
+	uint64_t quarantined; /**< waiting for the warden's checks */
+	uint64_t retired;     /**< taken out of use by the retire policy */
+	uint64_t in_flight;   /**< held by owners: total - free - cached - quarantined - retired */
 	uint64_t chambers;    /**< mapped chambers */
 	uint64_t grows;       /**< chambers added by the warden */
 	uint64_t shrinks;     /**< chambers released by the warden */
@@ -286,6 +537,12 @@ struct lab_pool_stats {
 	uint32_t per_chamber; /**< buffers per chamber */
 	uint32_t owners;      /**< owner caches */
 	struct lab_owner_stats sum; /**< all owners, including no-cache callers */
+	enum lab_quality quality;   /**< current level */
+	uint32_t sample_rate;
+	uint64_t findings[LAB_FIND_KINDS]; /**< quality findings by kind */
+	uint64_t findings_dropped;  /**< records lost to a full queue (still counted above) */
+	uint64_t quarantine_skipped; /**< frees that should have been quarantined but the FIFO
+				      *   was full (the warden behind): they went back unchecked */
 };
 
 /** Take a snapshot of the pool's figures. Control path. */

@@ -15,7 +15,7 @@
 
 LAB_LOG_REGISTER(config, NOTICE)
 
-enum kind { K_NAME, K_COUNT, K_SIZE, K_WMARK, K_PAGESIZE, K_IOVA, K_HUGE, K_NODE, K_QUALITY };
+enum kind { K_NAME, K_COUNT, K_SIZE, K_WMARK, K_PAGESIZE, K_IOVA, K_HUGE, K_NODE, K_QUALITY, K_POLICY };
 
 struct key {
 	const char *section;
@@ -42,6 +42,9 @@ static const struct key keys[] = {
 	{ "arena", "numa_node", K_NODE, F(numa_node), 0, 0 },
 	{ "quality", "level", K_QUALITY, F(quality), 0, 0 },
 	{ "quality", "sample_rate", K_COUNT, F(sample_rate), 1, 1u << 30 },
+	{ "quality", "quarantine", K_SIZE, F(quarantine_bytes), 0, 1ull << 40 },
+	{ "quality", "leak_age_ms", K_COUNT, F(leak_age_ms), 0, UINT32_MAX },
+	{ "quality", "policy", K_POLICY, F(policy), 0, 0 },
 };
 #undef F
 
@@ -87,6 +90,9 @@ void lab_config_defaults(struct lab_config *cfg)
 	cfg->numa_node = -1;
 	cfg->quality = LAB_QUALITY_SAMPLED;
 	cfg->sample_rate = 1024;
+	cfg->quarantine_bytes = 4 * LAB_MIB;
+	cfg->leak_age_ms = 0;
+	cfg->policy = LAB_POLICY_REPORT;
 }
 
 unsigned int lab_hugepages_arena_flags(enum lab_hugepages h)
@@ -103,6 +109,21 @@ const char *lab_quality_name(enum lab_quality q)
 	static const char *const names[] = { "off", "sampled", "full" };
 
 	return (unsigned int)q <= LAB_QUALITY_FULL ? names[q] : "?";
+}
+
+static const char *const policy_names[] = { "report", "retire", "abort" };
+
+const char *lab_quality_policy_name(enum lab_quality_policy p)
+{
+	return (unsigned int)p < 3 ? policy_names[p] : "unknown";
+}
+
+int lab_quality_policy_parse(const char *s)
+{
+	for (int i = 0; s != NULL && i < 3; i++)
+		if (strcasecmp(s, policy_names[i]) == 0)
+			return i;
+	return -EINVAL;
 }
 
 int lab_quality_parse(const char *s)
@@ -157,6 +178,11 @@ static int parse_enum(const struct key *k, const char *v, void *field)
 	case K_QUALITY:
 		if ((r = lab_quality_parse(v)) < 0)
 			return fail("key '%s.%s': '%s' is not one of off, sampled, full",
+				    k->section, k->key, v);
+		break;
+	case K_POLICY:
+		if ((r = lab_quality_policy_parse(v)) < 0)
+			return fail("key '%s.%s': '%s' is not one of report, retire, abort",
 				    k->section, k->key, v);
 		break;
 	default:

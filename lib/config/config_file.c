@@ -117,8 +117,11 @@ void lab_config_dump(const struct lab_config *cfg, FILE *f)
 	fprintf(f, "\n[arena]\npage_size = %lluK\niova = %s\nhugepages = %s\nnuma_node = %d\n",
 		(unsigned long long)(cfg->page_size / LAB_KIB), lab_iova_mode_name(cfg->iova_mode),
 		huge[cfg->hugepages], cfg->numa_node);
-	fprintf(f, "\n[quality]\nlevel = %s\nsample_rate = %llu\n", lab_quality_name(cfg->quality),
-		(unsigned long long)cfg->sample_rate);
+	fprintf(f, "\n[quality]\nlevel = %s\nsample_rate = %llu\nquarantine = %lluK\n"
+		"leak_age_ms = %llu\npolicy = %s\n", lab_quality_name(cfg->quality),
+		(unsigned long long)cfg->sample_rate,
+		(unsigned long long)(cfg->quarantine_bytes / LAB_KIB),
+		(unsigned long long)cfg->leak_age_ms, lab_quality_policy_name(cfg->policy));
 	if (cfg->log_levels[0] != '\0') {
 		char copy[LAB_CONFIG_LOG_LEN], *save = NULL, *tok;
 

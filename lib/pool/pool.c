@@ -48,6 +48,26 @@ void lab_pool_opts_from_config(struct lab_pool_opts *o, const struct lab_config 
 	o->numa_node = cfg->numa_node;
 	o->hugepages = cfg->hugepages;
 	o->shrink_delay_ms = 1000;
+	o->quality = cfg->quality;
+	o->sample_rate = (uint32_t)cfg->sample_rate;
+	o->quarantine_bytes = cfg->quarantine_bytes;
+	o->leak_age_ms = cfg->leak_age_ms;
+	o->policy = cfg->policy;
+}
+
+/* Index of a buffer from its address alone (its header may be damaged). */
+uint32_t pool_buf_index(struct lab_pool *p, const struct lab_buf *b)
+{
+	const struct lab_cell_layout *l = &p->layout;
+	struct lab_chamber_info ci;
+	int ch = lab_arena_find(p->arena, b);
+	size_t off;
+
+	if (ch < 0 || lab_arena_chamber(p->arena, (unsigned int)ch, &ci) < 0)
+		return UINT32_MAX;
+	off = (size_t)((const char *)b - (const char *)ci.va);
+	return (uint32_t)ch * l->per_chamber + (uint32_t)(off / l->unit) * l->per_unit +
+	       (uint32_t)(off % l->unit / l->stride);
 }
 
 /* Resolve and check the options; the message names the values. */
@@ -93,7 +113,7 @@ static int check_opts(const struct lab_pool_opts *o, uint32_t *mn, uint32_t *lo,
  * fallback with iova=pa), before the backing is known. */
 static uint32_t arena_chamber_bound(const struct lab_pool_opts *o)
 {
-	size_t stride = LAB_ALIGN_UP((size_t)o->cell_size, LAB_CACHE_LINE);
+	size_t stride = LAB_ALIGN_UP((size_t)o->cell_size + POOL_REDZONE, LAB_CACHE_LINE);
 	size_t page = o->page_size ? o->page_size : 2 * LAB_MIB;
 	size_t per = page / (stride > 4096 ? stride : 4096);
 
@@ -131,6 +151,7 @@ static void carve_chamber(struct lab_pool *p, int ch)
 		b->idx = (uint32_t)ch * l->per_chamber + c;
 		b->buf_len = p->cell_size - HDR_SIZE;
 		b->data_off = (uint16_t)p->headroom;
+		quality_init_cell(p, b);
 		p->scratch[batch++] = b;
 	}
 	lab_pool_put(p, p->scratch, batch);
@@ -199,6 +220,8 @@ void pool_try_shrink(struct lab_pool *p)
 		if (p->chamber_count[ch] != UINT32_MAX)
 			continue;
 		atomic_fetch_sub(&p->total, per);
+		for (uint32_t i = ch * per; i < (ch + 1) * per; i++)
+			p->hot.shadow[i].buf = NULL; /* stale pointers are now bad buffers */
 		lab_arena_release(p->arena, ch);
 		p->shrinks++;
 		LAB_LOG(DEBUG, pool, "pool '%s': chamber %u released", p->name, ch);
@@ -226,6 +249,7 @@ void pool_free(struct lab_pool *p)
 	lab_ring_free(p->hot.ring);
 	free(p->scratch);
 	free(p->chamber_count);
+	quality_free(p);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
 }
@@ -247,6 +271,8 @@ struct lab_pool *lab_pool_create(const struct lab_pool_opts *o)
 	}
 	memset(p, 0, sizeof(*p));
 	pthread_mutex_init(&p->lock, NULL);
+	pthread_mutex_init(&p->quality_lock, NULL);
+	pthread_mutex_init(&p->findings_lock, NULL);
 	snprintf(p->name, sizeof(p->name), "%s", o->name ? o->name : "pool");
 	p->cell_size = o->cell_size;
 	p->headroom = o->headroom;
@@ -255,13 +281,15 @@ struct lab_pool *lab_pool_create(const struct lab_pool_opts *o)
 	p->arena = open_arena(o, arena_chamber_bound(o));
 	if (p->arena == NULL)
 		goto err;
-	if ((rc = lab_arena_layout(p->arena, o->cell_size, LAB_CACHE_LINE, &p->layout)) < 0) {
+	/* Every cell has a redzone after its data room, for the overrun checks. */
+	if ((rc = lab_arena_layout(p->arena, o->cell_size + POOL_REDZONE, LAB_CACHE_LINE,
+				   &p->layout)) < 0) {
 		lab_errno = -rc;
 		goto err;
 	}
 	p->max_chambers = (o->max + p->layout.per_chamber - 1) / p->layout.per_chamber;
 	p->min_chambers = (o->initial + p->layout.per_chamber - 1) / p->layout.per_chamber;
-	if ((rc = setup_hot(p, mn, lo, rs)) < 0) {
+	if ((rc = setup_hot(p, mn, lo, rs)) < 0 || (rc = quality_setup(p, o)) < 0) {
 		lab_errno = -rc;
 		goto err;
 	}

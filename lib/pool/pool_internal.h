@@ -13,6 +13,26 @@ LAB_LOG_DECLARE(pool);
 #define POOL_MAX_OWNERS 64
 #define POOL_NOCACHE_STRIPES 64
 #define HDR_SIZE ((uint32_t)sizeof(struct lab_buf))
+#define POOL_FINDINGS_QUEUE 1024
+/* Bytes of redzone after every data room (outside the cell size asked for). */
+#define POOL_REDZONE 64u
+#define QUARANTINE_HOLD_MS 100u
+#define POOL_POISON 0x6bu  /* freed data room under quarantine (the kernel's POISON_FREE) */
+#define POOL_CANARY 0xa5u  /* redzone */
+
+/*
+ * Quality metadata of one buffer that only slow paths touch: sites kept when
+ * the buffer entered quarantine (its shadow word then holds the free site
+ * only), and the warden's leak-scan memory. Outside the arena, like the shadow.
+ */
+struct shadow_cold {
+	const void *alloc_site;
+	const void *free_site;
+	uint64_t seen_w;    /* shadow word at the last leak scan (0: not in flight) */
+	uint64_t since_ms;  /* when the scan first saw that word */
+	uint8_t leak_reported;
+	uint8_t retired;
+};
 
 struct lab_pool {
 	struct lab_pool_hot hot; /* first: the inline fast path casts to it */
@@ -29,6 +49,29 @@ struct lab_pool {
 	 * holds its tail back): a lock-free list the warden moves to the ring. */
 	_Atomic(struct lab_buf *) overflow __attribute__((aligned(LAB_CACHE_LINE)));
 	_Atomic uint64_t overflow_count;
+
+	/* Quality: counters per kind, and a bounded queue the data path fills
+	 * (one CAS, no system call) and the warden empties and reports. */
+	_Atomic uint64_t findings[LAB_FIND_KINDS] __attribute__((aligned(LAB_CACHE_LINE)));
+	_Atomic uint64_t findings_dropped;
+	_Atomic uint64_t quarantined, retired_bufs, quarantine_skipped;
+	_Atomic uint64_t fq_head, fq_tail;
+	struct finding_slot {
+		_Atomic uint64_t seq; /* pos + 1 once the record at pos is written */
+		struct lab_finding f;
+	} fq[POOL_FINDINGS_QUEUE];
+	struct lab_ring *quarantine;   /* FIFO of poisoned buffers awaiting checks */
+	uint32_t quarantine_cap;       /* entries the byte budget allows */
+	struct shadow_cold *cold;      /* per buffer index */
+	_Atomic uint32_t policy;       /* enum lab_quality_policy */
+	_Atomic uint32_t leak_age_ms;
+	uint64_t last_leak_scan_ms;
+	uint64_t q_hold_tick_ns;       /* warden: last quarantine hold tick */
+	uint32_t q_aged;               /* warden: entries already there at that tick */
+	pthread_mutex_t quality_lock;  /* quarantine checks and leak scans: one at a time */
+	pthread_mutex_t findings_lock; /* one reporter at a time (warden or caller) */
+	lab_finding_cb finding_cb;
+	void *finding_arg;
 
 	/* Control path from here on. */
 	char name[32];
@@ -55,11 +98,27 @@ struct lab_pool {
 	struct lab_pool *next;        /* warden's list */
 };
 
+/* quality.c */
+LAB_LOG_DECLARE(quality);
+void quality_record(struct lab_pool *p, enum lab_finding_kind kind, struct lab_buf *b,
+		    uint32_t idx, uint16_t caller, const void *site);
+unsigned int quality_tend(struct lab_pool *p, uint64_t now_ns, bool drain);
+void quality_init_cell(struct lab_pool *p, struct lab_buf *b);
+int quality_setup(struct lab_pool *p, const struct lab_pool_opts *o);
+void quality_free(struct lab_pool *p);
+void quality_report_in_flight(struct lab_pool *p);
+void quality_cache_init(struct lab_cache *c);
+
+/* pool_fast.c */
+void pool_nocache_put(struct lab_pool *p, struct lab_buf *const *bufs, unsigned int n);
+void pool_nocache_frees(struct lab_pool *p, unsigned int n);
+
 /* pool.c */
 int pool_grow_chamber(struct lab_pool *p);
 void pool_free(struct lab_pool *p);
 void pool_try_shrink(struct lab_pool *p);
 uint64_t pool_now_ns(void);
+uint32_t pool_buf_index(struct lab_pool *p, const struct lab_buf *b);
 
 void pool_drain_overflow(struct lab_pool *p);
 

@@ -51,12 +51,22 @@ struct lab_cache *lab_cache_create(struct lab_pool *p, const char *name, unsigne
 		return NULL;
 	}
 	c->owner = (uint16_t)id;
+	quality_cache_init(c);
 	return c;
 }
 
 void lab_cache_flush(struct lab_cache *c)
 {
 	if (c->len) {
+		struct lab_pool_hot *h = &c->pool->hot;
+
+		for (unsigned int i = 0; i < c->len; i++) {
+			uint32_t idx = c->objs[i]->idx;
+			uint64_t w = atomic_load_explicit(&h->shadow[idx].w, memory_order_relaxed);
+
+			atomic_store_explicit(&h->shadow[idx].w, (w & ~(LAB_SH_OWNER | LAB_SH_STATE)) |
+					      LAB_SH_KEY(0, LAB_BUF_FREE), memory_order_relaxed);
+		}
 		lab_pool_put(c->pool, c->objs, c->len);
 		c->st.ring_flushes++;
 		c->len = 0;
@@ -103,6 +113,16 @@ void lab_cache_destroy(struct lab_cache *c)
 		return;
 	p = c->pool;
 	lab_cache_flush(c);
+	/* What it still holds passes to owner 0 ("no-cache"): its id will be
+	 * reused, and the next holder of the id must not be able to free them. */
+	for (uint32_t i = 0; i < p->hot.shadow_cap; i++) {
+		struct lab_shadow *sh = &p->hot.shadow[i];
+		uint64_t w = atomic_load_explicit(&sh->w, memory_order_relaxed);
+
+		if (sh->buf != NULL && (w & LAB_SH_OWNER) == LAB_SH_KEY(c->owner, 0) &&
+		    (w & LAB_SH_STATE) != LAB_BUF_FREE)
+			atomic_store_explicit(&sh->w, w & ~LAB_SH_OWNER, memory_order_relaxed);
+	}
 	pthread_mutex_lock(&p->lock);
 	add_stats(&p->retired, &c->st);
 	note_departed(p, p->owner_names[c->owner], (int64_t)(c->st.allocs - c->st.frees));
@@ -158,7 +178,10 @@ void lab_pool_stats(struct lab_pool *p, struct lab_pool_stats *st)
 	sum_owners(p, &st->sum, &st->cached, &st->owners);
 	st->total = atomic_load(&p->total);
 	st->free = lab_ring_count(p->hot.ring) + atomic_load(&p->overflow_count);
-	st->in_flight = st->total >= st->free + st->cached ? st->total - st->free - st->cached : 0;
+	st->quarantined = atomic_load(&p->quarantined);
+	st->retired = atomic_load(&p->retired_bufs);
+	st->in_flight = st->total >= st->free + st->cached + st->quarantined + st->retired
+			? st->total - st->free - st->cached - st->quarantined - st->retired : 0;
 	st->chambers = st->total / p->layout.per_chamber;
 	st->grows = p->grows;
 	st->shrinks = p->shrinks;
@@ -170,6 +193,12 @@ void lab_pool_stats(struct lab_pool *p, struct lab_pool_stats *st)
 	st->wm_high = p->wm_high;
 	st->wm_atomic = p->hot.wm_atomic;
 	st->per_chamber = p->layout.per_chamber;
+	st->quality = lab_pool_quality(p);
+	st->sample_rate = (uint32_t)atomic_load(&p->hot.sample_rate);
+	for (unsigned int k = 0; k < LAB_FIND_KINDS; k++)
+		st->findings[k] = atomic_load_explicit(&p->findings[k], memory_order_relaxed);
+	st->findings_dropped = atomic_load(&p->findings_dropped);
+	st->quarantine_skipped = atomic_load(&p->quarantine_skipped);
 }
 
 static void json_owner(FILE *f, const char *name, const struct lab_owner_stats *s)
@@ -198,6 +227,14 @@ void lab_pool_stats_json(struct lab_pool *p, FILE *f)
 		(unsigned long long)st.shrinks, (unsigned long long)st.grow_failures,
 		(unsigned long long)st.kicks, st.wm_min, st.wm_low, st.wm_high, st.wm_atomic);
 	json_owner(f, "*", &st.sum);
+	fprintf(f, ",\"quality\":\"%s\",\"sample_rate\":%u,\"quarantined\":%llu,\"retired\":%llu,"
+		"\"quarantine_skipped\":%llu,\"findings\":{", lab_quality_name(st.quality),
+		st.sample_rate, (unsigned long long)st.quarantined, (unsigned long long)st.retired,
+		(unsigned long long)st.quarantine_skipped);
+	for (unsigned int k = 0; k < LAB_FIND_KINDS; k++)
+		fprintf(f, "\"%s\":%llu,", lab_finding_kind_name(k),
+			(unsigned long long)st.findings[k]);
+	fprintf(f, "\"dropped\":%llu}", (unsigned long long)st.findings_dropped);
 	fprintf(f, ",\"owners\":[");
 	pthread_mutex_lock(&p->lock);
 	for (unsigned int i = 1; i < POOL_MAX_OWNERS; i++) {
@@ -212,39 +249,23 @@ void lab_pool_stats_json(struct lab_pool *p, FILE *f)
 }
 
 /*
- * Report the in-flight buffers: which ones (every buffer not in the ring, once
- * no cache exists) and, per owner, how many more it allocated than it freed.
- * The net counts say who took them; exact per-buffer holders need the shadow
- * metadata of the quality checks. Needs a quiet pool; the warden is detached.
+ * Report the in-flight buffers, grouped by owner and allocation site from the
+ * shadow (buffers of a destroyed cache appear under "no-cache"), then, per
+ * departed owner, how many more it allocated than it freed. Needs a quiet
+ * pool; the warden is detached.
  */
 static void report_in_flight(struct lab_pool *p, uint64_t in_flight)
 {
-	uint32_t per = p->layout.per_chamber, shown = 0;
-	unsigned int got = lab_ring_dequeue_burst(p->hot.ring, (void **)p->scratch, UINT32_MAX >> 1);
-	unsigned int slots = lab_arena_chamber_slots(p->arena);
-	uint8_t *seen = calloc((size_t)slots * per, 1);
-	char idx[128] = "";
 	struct lab_owner_stats nc;
 	int64_t nocache;
 
-	for (unsigned int i = 0; seen != NULL && i < got; i++)
-		seen[p->scratch[i]->idx] = 1;
-	for (unsigned int i = 0; seen != NULL && i < slots * per && shown < 8; i++) {
-		struct lab_chamber_info ci;
-
-		if (seen[i] || lab_arena_chamber(p->arena, i / per, &ci) < 0)
-			continue;
-		snprintf(idx + strlen(idx), sizeof(idx) - strlen(idx), "%s%u", shown ? "," : "", i);
-		shown++;
-	}
-	lab_pool_put(p, p->scratch, got);
-	free(seen);
-	LAB_LOG(ERR, pool, "pool '%s': not destroyed: %llu buffer(s) still in flight (indices %s%s)",
-		p->name, (unsigned long long)in_flight, idx, in_flight > shown ? ",..." : "");
+	LAB_LOG(ERR, pool, "pool '%s': not destroyed: %llu buffer(s) still in flight", p->name,
+		(unsigned long long)in_flight);
+	quality_report_in_flight(p);
 	pthread_mutex_lock(&p->lock);
 	for (unsigned int i = 0; i < p->ndeparted; i++)
 		if (p->departed[i].net > 0)
-			LAB_LOG(ERR, pool, "pool '%s':   %lld net held by %s", p->name,
+			LAB_LOG(ERR, pool, "pool '%s':   %lld net held by %s (destroyed)", p->name,
 				(long long)p->departed[i].net, p->departed[i].name);
 	nocache_totals(p, &nc);
 	nocache = (int64_t)(nc.allocs - nc.frees);
@@ -262,6 +283,7 @@ int lab_pool_destroy(struct lab_pool *p)
 		return -EINVAL;
 	warden_detach(p);
 	pool_drain_overflow(p);
+	quality_tend(p, pool_now_ns(), true); /* empty the quarantine, report findings */
 	lab_pool_stats(p, &st);
 	if (st.owners) {
 		LAB_LOG(ERR, pool, "pool '%s': not destroyed: %u owner cache(s) still exist; "

@@ -86,6 +86,9 @@ static void *warden_main(void *arg)
 			pthread_mutex_lock(&p->lock);
 			warden_tend(p, now);
 			pthread_mutex_unlock(&p->lock);
+			/* Outside the pool lock: checks touch buffer memory, and the
+			 * finding callback may take stats. */
+			quality_tend(p, now, false);
 		}
 		pthread_mutex_unlock(&W.lock);
 		nanosleep(&period, NULL);

@@ -62,6 +62,8 @@ static void one_cycle(unsigned int *seed)
 			got = lab_alloc_bulk(pool, c, held + n, 1 + kind % 32,
 					     (kind & 16) ? LAB_ALLOC_ATOMIC : 0);
 		}
+		if (c == NULL) /* what callers without a cache took, the cache will free */
+			lab_buf_transfer(NULL, cache, held + n, got);
 		n += got;
 		res.allocs += got;
 		if (got != 0)
@@ -81,8 +83,10 @@ static void one_cycle(unsigned int *seed)
 
 		if (k == 1 || (i & 1))
 			lab_free(cache, held[i]), k = 1;
+		else if (i & 2)
+			lab_buf_transfer(cache, NULL, held + i, k), lab_free_bulk(NULL, held + i, k);
 		else
-			lab_free_bulk((i & 2) ? NULL : cache, held + i, k);
+			lab_free_bulk(cache, held + i, k);
 		i += k;
 		res.frees += k;
 	}
@@ -104,18 +108,39 @@ static void *filtered(void *arg)
 	return NULL;
 }
 
+static _Atomic bool filtered_done;
+
+/* Switch the quality level under the filtered thread's feet: off, sampled
+ * (1 in 8) and full, so every free path (check only, countdown, poison and
+ * quarantine) runs under the filter. */
+static void *switcher(void *arg)
+{
+	unsigned int i = 0;
+
+	(void)arg;
+	while (!atomic_load(&filtered_done)) {
+		lab_pool_set_quality(pool, (enum lab_quality)(i++ % 3), 8);
+		sleep_ms(2);
+	}
+	return NULL;
+}
+
 static int child(void)
 {
 	struct lab_pool_stats st;
-	pthread_t t;
+	pthread_t t, s;
 
 	lab_log_set_levels("pool:err");
 	pool = small_pool(1024, 8192, 64, 256, 1024, 32);
 	if (pool == NULL)
 		return 5;
 	cache = lab_cache_create(pool, "filtered", 64);
+	pthread_create(&s, NULL, switcher, NULL);
 	pthread_create(&t, NULL, filtered, NULL);
 	pthread_join(t, NULL);
+	atomic_store(&filtered_done, true);
+	pthread_join(s, NULL);
+	lab_pool_quality_check(pool);
 	lab_pool_stats(pool, &st);
 	printf("  filtered thread: %lu allocs + %lu frees in %lu cycles, %lu exhaustions; "
 	       "pool: %llu grows, %llu kicks, %llu reserve uses, %llu misses\n", res.allocs,
@@ -128,6 +153,9 @@ static int child(void)
 		return 6;
 	if (st.in_flight != 0 || st.total != st.free + st.cached)
 		return 7;
+	for (int k = 0; k < LAB_FIND_KINDS; k++)
+		if (st.findings[k] != 0)
+			return 9;
 	lab_cache_destroy(cache);
 	return lab_pool_destroy(pool) == 0 ? 0 : 8;
 }

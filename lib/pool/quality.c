@@ -1,0 +1,807 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Buffer quality: exclusive ownership checked on every free and transfer (the
+ * shadow word, see lab_pool.h), quarantine with poison, redzone and header
+ * checks, leak scans, and findings.
+ *
+ * The data path only checks the shadow word, poisons a buffer it quarantines
+ * and queues a finding (one CAS, no system call). Everything slow runs in the
+ * warden (or in lab_pool_quality_check): verifying poison and redzones,
+ * zeroing, leak scans, resolving code addresses with dladdr and logging.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pool_internal.h"
+
+LAB_LOG_REGISTER(quality, NOTICE)
+
+static const char *const kind_names[LAB_FIND_KINDS] = {
+	[LAB_FIND_DOUBLE_FREE] = "double-free",
+	[LAB_FIND_FOREIGN_FREE] = "foreign-free",
+	[LAB_FIND_BAD_BUFFER] = "bad-buffer",
+	[LAB_FIND_FOREIGN_TRANSFER] = "foreign-transfer",
+	[LAB_FIND_USE_AFTER_FREE] = "use-after-free",
+	[LAB_FIND_OVERRUN] = "overrun",
+	[LAB_FIND_HEADER] = "header",
+	[LAB_FIND_LEAK] = "leak",
+};
+
+static const char *const state_names[] = { "free", "cached", "in-flight", "quarantined" };
+
+const char *lab_finding_kind_name(enum lab_finding_kind k)
+{
+	return (unsigned int)k < LAB_FIND_KINDS ? kind_names[k] : "unknown";
+}
+
+
+static inline const void *word_site(uint64_t w)
+{
+	return (const void *)(uintptr_t)(w >> LAB_SH_SITE_SHIFT);
+}
+
+static inline uint16_t word_owner(uint64_t w)
+{
+	return (uint16_t)((w & LAB_SH_OWNER) >> LAB_SH_OWNER_SHIFT);
+}
+
+/* Under "sampled": frees until the next one checked, uniform on 1..2N-1 (mean
+ * N) so a fixed burst pattern cannot hide a buffer from the sampler. */
+static __thread uint64_t rng_state __attribute__((tls_model("initial-exec")));
+
+static int32_t next_sample(int32_t rate)
+{
+	uint64_t x = rng_state;
+
+	if (rate <= 1)
+		return 1;
+	if (x == 0)
+		x = (uint64_t)(uintptr_t)&rng_state * 0x9e3779b97f4a7c15ull | 1;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	rng_state = x;
+	return 1 + (int32_t)(x % (uint64_t)(2 * rate - 1));
+}
+
+void quality_cache_init(struct lab_cache *c)
+{
+	c->sample_left = next_sample(atomic_load_explicit(&c->pool->hot.sample_rate,
+							  memory_order_relaxed));
+}
+
+/* ------------------------------------------------------------------ findings */
+
+static void site_name(const void *site, char *out, size_t len)
+{
+	Dl_info di;
+
+	if (site == NULL) {
+		snprintf(out, len, "-");
+	} else if (dladdr(site, &di) != 0 && di.dli_sname != NULL) {
+		snprintf(out, len, "%s+0x%lx", di.dli_sname,
+			 (unsigned long)((const char *)site - (const char *)di.dli_saddr));
+	} else if (dladdr(site, &di) != 0 && di.dli_fname != NULL) {
+		const char *base = strrchr(di.dli_fname, '/');
+
+		snprintf(out, len, "%s+0x%lx", base != NULL ? base + 1 : di.dli_fname,
+			 (unsigned long)((const char *)site - (const char *)di.dli_fbase));
+	} else {
+		snprintf(out, len, "%p", site);
+	}
+}
+
+static const char *owner_name(struct lab_pool *p, uint16_t id)
+{
+	if (id == 0)
+		return "no-cache";
+	return id < POOL_MAX_OWNERS && p->owner_names[id][0] ? p->owner_names[id] : "?";
+}
+
+/* Log one finding as one line of key=value pairs (findings_lock held). */
+static void log_finding(struct lab_pool *p, const struct lab_finding *f)
+{
+	char site[128], asite[128], fsite[128];
+
+	site_name(f->site, site, sizeof(site));
+	site_name(f->alloc_site, asite, sizeof(asite));
+	site_name(f->free_site, fsite, sizeof(fsite));
+	switch (f->kind) {
+	case LAB_FIND_BAD_BUFFER:
+		LAB_LOG(ERR, quality, "finding kind=bad-buffer pool=%s buf=%p idx=%s caller=%s "
+			"site=%s (not a buffer of this pool, or its header was overwritten)",
+			p->name, (const void *)f->buf, f->idx == UINT32_MAX ? "-" : "?",
+			owner_name(p, f->caller), site);
+		break;
+	case LAB_FIND_DOUBLE_FREE:
+	case LAB_FIND_FOREIGN_FREE:
+	case LAB_FIND_FOREIGN_TRANSFER:
+		LAB_LOG(ERR, quality, "finding kind=%s pool=%s buf=%u gen=%u state=%s owner=%s "
+			"caller=%s site=%s %s=%s", kind_names[f->kind], p->name, f->idx, f->gen,
+			state_names[f->state & 3], owner_name(p, f->holder),
+			owner_name(p, f->caller), site,
+			f->state == LAB_BUF_IN_FLIGHT ? "alloc_site" : "free_site",
+			f->state == LAB_BUF_IN_FLIGHT ? asite : fsite);
+		break;
+	case LAB_FIND_USE_AFTER_FREE:
+	case LAB_FIND_OVERRUN:
+	case LAB_FIND_HEADER:
+		LAB_LOG(ERR, quality, "finding kind=%s pool=%s buf=%u gen=%u owner=%s offset=%u "
+			"bytes=%u alloc_site=%s free_site=%s", kind_names[f->kind], p->name,
+			f->idx, f->gen, owner_name(p, f->holder), f->offset, f->bytes, asite,
+			fsite);
+		break;
+	case LAB_FIND_LEAK:
+	default:
+		LAB_LOG(DEBUG, quality, "finding kind=%s pool=%s buf=%u owner=%s age_ms=%llu "
+			"alloc_site=%s", kind_names[f->kind], p->name, f->idx,
+			owner_name(p, f->holder), (unsigned long long)f->age_ms, asite);
+		break;
+	}
+}
+
+/* Report one finding made on a control path (findings_lock held). */
+static void report(struct lab_pool *p, const struct lab_finding *f)
+{
+	log_finding(p, f);
+	if (p->finding_cb != NULL)
+		p->finding_cb(f, p->finding_arg);
+	if (atomic_load_explicit(&p->policy, memory_order_relaxed) == LAB_POLICY_ABORT) {
+		LAB_LOG(ERR, quality, "pool '%s': policy abort: aborting on this finding", p->name);
+		abort();
+	}
+}
+
+/* Fill the shadow part of a finding for buffer index @p idx. */
+static void fill_from_shadow(struct lab_pool *p, struct lab_finding *f, uint32_t idx)
+{
+	uint64_t w = atomic_load_explicit(&p->hot.shadow[idx].w, memory_order_relaxed);
+
+	f->idx = idx;
+	f->buf = p->hot.shadow[idx].buf;
+	f->holder = word_owner(w);
+	f->state = (uint8_t)(w & LAB_SH_STATE);
+	f->gen = (uint8_t)((w & LAB_SH_GEN) >> LAB_SH_GEN_SHIFT);
+	if (f->state == LAB_BUF_IN_FLIGHT) {
+		f->alloc_site = word_site(w);
+	} else {
+		f->free_site = word_site(w);
+		if (f->state == LAB_BUF_QUARANTINED)
+			f->alloc_site = p->cold[idx].alloc_site;
+	}
+}
+
+/*
+ * Data path: count the finding and queue its record. One CAS claims a slot (a
+ * full queue drops the record, never the count); no system call, no lock, no
+ * wait. Under the abort policy the finding is logged and abort() called here,
+ * so the core shows the bad caller.
+ */
+void quality_record(struct lab_pool *p, enum lab_finding_kind kind, struct lab_buf *b,
+		    uint32_t idx, uint16_t caller, const void *site)
+{
+	uint64_t pos = atomic_load_explicit(&p->fq_head, memory_order_relaxed);
+	struct lab_finding f = { .kind = kind, .pool = p, .buf = b, .idx = UINT32_MAX,
+				 .caller = caller, .site = site };
+	struct finding_slot *slot;
+
+	atomic_fetch_add_explicit(&p->findings[kind], 1, memory_order_relaxed);
+	if (idx != UINT32_MAX) {
+		fill_from_shadow(p, &f, idx);
+		f.buf = b;
+	}
+	if (atomic_load_explicit(&p->policy, memory_order_relaxed) == LAB_POLICY_ABORT) {
+		pthread_mutex_lock(&p->findings_lock);
+		report(p, &f);
+		pthread_mutex_unlock(&p->findings_lock);
+	}
+	do {
+		if (pos - atomic_load_explicit(&p->fq_tail, memory_order_acquire) >=
+		    POOL_FINDINGS_QUEUE) {
+			atomic_fetch_add_explicit(&p->findings_dropped, 1, memory_order_relaxed);
+			return;
+		}
+	} while (!atomic_compare_exchange_weak_explicit(&p->fq_head, &pos, pos + 1,
+							memory_order_relaxed,
+							memory_order_relaxed));
+	slot = &p->fq[pos % POOL_FINDINGS_QUEUE];
+	slot->f = f;
+	atomic_store_explicit(&slot->seq, pos + 1, memory_order_release);
+}
+
+/* Report what the data path queued (findings_lock held). */
+static unsigned int report_queued(struct lab_pool *p)
+{
+	uint64_t tail = atomic_load_explicit(&p->fq_tail, memory_order_relaxed);
+	unsigned int n = 0;
+
+	for (;; tail++) {
+		struct finding_slot *slot = &p->fq[tail % POOL_FINDINGS_QUEUE];
+		struct lab_finding f;
+
+		if (atomic_load_explicit(&slot->seq, memory_order_acquire) != tail + 1)
+			break;
+		f = slot->f;
+		atomic_store_explicit(&p->fq_tail, tail + 1, memory_order_release);
+		report(p, &f);
+		n++;
+	}
+	return n;
+}
+
+unsigned int lab_pool_report_findings(struct lab_pool *p)
+{
+	unsigned int n;
+
+	if (p == NULL)
+		return 0;
+	pthread_mutex_lock(&p->findings_lock);
+	n = report_queued(p);
+	pthread_mutex_unlock(&p->findings_lock);
+	return n;
+}
+
+void lab_pool_set_finding_cb(struct lab_pool *p, lab_finding_cb cb, void *arg)
+{
+	pthread_mutex_lock(&p->findings_lock);
+	p->finding_cb = cb;
+	p->finding_arg = arg;
+	pthread_mutex_unlock(&p->findings_lock);
+}
+
+/* ------------------------------------------------------------ checked frees */
+
+/*
+ * Check one free or transfer and, if it passes, replace the owner/state with
+ * @p mark (and bump the generation for a free). Callers without a cache share
+ * owner id 0, so two of them could free one buffer at the same instant: they
+ * use a CAS. Owners with a cache are the only writers of their buffers' words.
+ * @return 0, or the finding kind + 1.
+ */
+static int check_one(struct lab_pool_hot *h, struct lab_buf *b, uint64_t key, uint64_t mark,
+		     uint64_t gen_step, bool cas, uint64_t *old)
+{
+	uint32_t idx = b->idx;
+	struct lab_shadow *sh;
+	uint64_t w;
+
+	if (idx >= h->shadow_cap || h->shadow[idx].buf != b)
+		return LAB_FIND_BAD_BUFFER + 1;
+	sh = &h->shadow[idx];
+	w = atomic_load_explicit(&sh->w, memory_order_relaxed);
+	do {
+		if ((w & (LAB_SH_OWNER | LAB_SH_STATE)) != key)
+			return ((w & LAB_SH_STATE) != LAB_BUF_IN_FLIGHT ? LAB_FIND_DOUBLE_FREE
+									 : LAB_FIND_FOREIGN_FREE) + 1;
+		*old = w;
+		if (!cas) {
+			atomic_store_explicit(&sh->w, ((w + gen_step) & LAB_SH_GEN) | mark,
+					      memory_order_relaxed);
+			return 0;
+		}
+	} while (!atomic_compare_exchange_weak_explicit(&sh->w, &w,
+							((w + gen_step) & LAB_SH_GEN) | mark,
+							memory_order_relaxed,
+							memory_order_relaxed));
+	return 0;
+}
+
+/*
+ * Poison a buffer that passed its free check and queue it for the warden.
+ * @return false if the quarantine FIFO is full (the caller frees it the
+ * ordinary way; counted).
+ */
+static bool quarantine_push(struct lab_pool *p, struct lab_buf *b, uint64_t old,
+			    uint16_t owner, const void *site)
+{
+	struct lab_shadow *sh = &p->hot.shadow[b->idx];
+	struct shadow_cold *cold = &p->cold[b->idx];
+	uint64_t gen = atomic_load_explicit(&sh->w, memory_order_relaxed) & LAB_SH_GEN;
+
+	memset(b->buf_addr, POOL_POISON, b->buf_len);
+	cold->alloc_site = word_site(old);
+	cold->free_site = site;
+	atomic_store_explicit(&sh->w, gen | LAB_SH_SITE(site) |
+			      LAB_SH_KEY(owner, LAB_BUF_QUARANTINED), memory_order_relaxed);
+	atomic_fetch_add_explicit(&p->quarantined, 1, memory_order_relaxed);
+	if (lab_ring_enqueue_burst(p->quarantine, (void *const *)&b, 1) == 1)
+		return true;
+	atomic_fetch_sub_explicit(&p->quarantined, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&p->quarantine_skipped, 1, memory_order_relaxed);
+	return false;
+}
+
+/* Free accepted buffers the ordinary way. */
+static void put_good(struct lab_pool *p, struct lab_cache *c, struct lab_buf *const *good,
+		     unsigned int n)
+{
+	if (n == 0)
+		return;
+	if (c == NULL) {
+		pool_nocache_put(p, good, n);
+	} else if (c->len + n <= c->flush) {
+		lab_ptr_copy(&c->objs[c->len], good, n);
+		c->len += n;
+		c->st.frees += n;
+	} else {
+		lab_cache_spill_free(c, good, n);
+	}
+}
+
+static __thread int32_t nocache_sample_left __attribute__((tls_model("initial-exec")));
+
+/*
+ * The rest of a free: bufs[0..ok) passed the inline check already. Check the
+ * others one by one, queue a finding for each refused buffer (it is not put
+ * back), quarantine the ones the level picks, and free the rest the ordinary
+ * way, in chunks.
+ */
+unsigned int lab_free_slow(struct lab_pool *p, struct lab_cache *c, struct lab_buf *const *bufs,
+			   unsigned int n, unsigned int ok, const void *site)
+{
+	struct lab_pool_hot *h = &p->hot;
+	uint16_t owner = c != NULL ? c->owner : 0;
+	uint64_t key = LAB_SH_KEY(owner, LAB_BUF_IN_FLIGHT);
+	uint64_t mark = LAB_SH_SITE(site) |
+			LAB_SH_KEY(owner, c != NULL ? LAB_BUF_CACHED : LAB_BUF_FREE);
+	uint32_t q = atomic_load_explicit(&h->quality, memory_order_relaxed);
+	int32_t rate = atomic_load_explicit(&h->sample_rate, memory_order_relaxed);
+	int32_t *left = c != NULL ? &c->sample_left : &nocache_sample_left;
+	struct lab_buf *good[64];
+	unsigned int ngood = 0, done = 0;
+
+	/* The inline path took n off the countdown before coming here. */
+	if (q == LAB_QUALITY_SAMPLED && c != NULL)
+		*left += (int32_t)n;
+	for (unsigned int i = 0; i < n; i++) {
+		struct lab_buf *b = bufs[i];
+		uint64_t old = 0;
+		int bad = 0;
+
+		if (i >= ok)
+			bad = check_one(h, b, key, mark, 1ull << LAB_SH_GEN_SHIFT, c == NULL, &old);
+		if (bad) {
+			quality_record(p, (enum lab_finding_kind)(bad - 1), b,
+				       bad - 1 == LAB_FIND_BAD_BUFFER ? UINT32_MAX : b->idx, owner,
+				       site);
+			continue;
+		}
+		if (i >= ok && (q == LAB_QUALITY_FULL ||
+				(q == LAB_QUALITY_SAMPLED && --*left <= 0))) {
+			if (q == LAB_QUALITY_SAMPLED)
+				*left = next_sample(rate);
+			if (quarantine_push(p, b, old, owner, site)) {
+				/* Given back by its owner: a free, in the warden's hands. */
+				if (c != NULL)
+					c->st.frees++;
+				else
+					pool_nocache_frees(p, 1);
+				done++;
+				continue;
+			}
+			atomic_store_explicit(&h->shadow[b->idx].w,
+					      ((old + (1ull << LAB_SH_GEN_SHIFT)) & LAB_SH_GEN) |
+					      mark, memory_order_relaxed);
+		}
+		good[ngood++] = b;
+		if (ngood == 64) {
+			put_good(p, c, good, ngood);
+			done += ngood;
+			ngood = 0;
+		}
+	}
+	put_good(p, c, good, ngood);
+	return done + ngood;
+}
+
+unsigned int lab_buf_transfer_at(struct lab_cache *from, struct lab_cache *to,
+				 struct lab_buf *const *bufs, unsigned int n, const void *site)
+{
+	uint16_t src = from != NULL ? from->owner : 0, dst = to != NULL ? to->owner : 0;
+	uint64_t key = LAB_SH_KEY(src, LAB_BUF_IN_FLIGHT);
+	unsigned int done = 0;
+
+	for (unsigned int i = 0; i < n; i++) {
+		struct lab_buf *b = bufs[i];
+		struct lab_pool *p = from != NULL ? from->pool : to != NULL ? to->pool : b->pool;
+		uint64_t old;
+		int bad;
+
+		if (to != NULL && from != NULL && to->pool != from->pool) {
+			quality_record(p, LAB_FIND_BAD_BUFFER, b, UINT32_MAX, src, site);
+			continue;
+		}
+		bad = check_one(&p->hot, b, key, 0, 0, src == 0, &old);
+		if (bad == 0) {
+			/* check_one wrote the generation only; now the rest. */
+			atomic_store_explicit(&p->hot.shadow[b->idx].w,
+					      (old & ~LAB_SH_OWNER) |
+					      ((uint64_t)dst << LAB_SH_OWNER_SHIFT),
+					      memory_order_relaxed);
+			done++;
+			continue;
+		}
+		quality_record(p, bad - 1 == LAB_FIND_BAD_BUFFER ? LAB_FIND_BAD_BUFFER
+								 : LAB_FIND_FOREIGN_TRANSFER,
+			       b, bad - 1 == LAB_FIND_BAD_BUFFER ? UINT32_MAX : b->idx, src, site);
+	}
+	return done;
+}
+
+/* ------------------------------------------------------- the warden's checks */
+
+/* First differing byte and count of differing bytes of [m, m+len) against
+ * the byte @p v. @return len if none differ. */
+static size_t scan_pattern(const uint8_t *m, size_t len, uint8_t v, uint32_t *changed,
+			   size_t *last)
+{
+	uint64_t pat = 0x0101010101010101ull * v;
+	size_t first = len, i = 0;
+
+	*changed = 0;
+	*last = 0;
+	for (; i + 8 <= len; i += 8) {
+		uint64_t x;
+
+		memcpy(&x, m + i, 8);
+		if (lab_likely(x == pat))
+			continue;
+		for (size_t j = i; j < i + 8; j++) {
+			if (m[j] != v) {
+				first = first < j ? first : j;
+				*last = j;
+				(*changed)++;
+			}
+		}
+	}
+	for (; i < len; i++) {
+		if (m[i] != v) {
+			first = first < i ? first : i;
+			*last = i;
+			(*changed)++;
+		}
+	}
+	return first;
+}
+
+/* The fixed header fields, as the pool wrote them. */
+static void expected_header(struct lab_pool *p, struct lab_buf *b, uint32_t idx,
+			    struct lab_buf *e)
+{
+	*e = *b;
+	e->buf_addr = (char *)b + HDR_SIZE;
+	e->buf_iova = lab_arena_iova(p->arena, b) + HDR_SIZE;
+	e->pool = p;
+	e->idx = idx;
+	e->buf_len = p->cell_size - HDR_SIZE;
+}
+
+/* Check one buffer out of quarantine. @return true if it is sound. */
+static bool check_quarantined(struct lab_pool *p, struct lab_buf *b, uint32_t idx)
+{
+	struct lab_finding f = { .pool = p };
+	struct lab_buf e;
+	const uint8_t *room, *rz;
+	uint32_t changed, hdr_changed = 0, room_len;
+	size_t first, last, hdr_first = SIZE_MAX;
+	bool sound = true;
+
+	fill_from_shadow(p, &f, idx);
+	f.buf = b;
+	f.free_site = p->cold[idx].free_site;
+	f.alloc_site = p->cold[idx].alloc_site;
+	/* The header first: the buffer's own fields say where its room is. */
+	expected_header(p, b, idx, &e);
+	for (size_t i = 0; i < offsetof(struct lab_buf, data_off); i++) {
+		if (((const uint8_t *)b)[i] != ((const uint8_t *)&e)[i]) {
+			hdr_first = hdr_first < i ? hdr_first : i;
+			hdr_changed++;
+		}
+	}
+	if (hdr_changed) {
+		f.kind = LAB_FIND_HEADER;
+		f.offset = (uint32_t)hdr_first;
+		f.bytes = hdr_changed;
+		atomic_fetch_add_explicit(&p->findings[f.kind], 1, memory_order_relaxed);
+		report(p, &f);
+		memcpy(b, &e, offsetof(struct lab_buf, data_off)); /* repair it */
+		sound = false;
+	}
+	room = (const uint8_t *)b + HDR_SIZE;
+	room_len = p->cell_size - HDR_SIZE;
+	first = scan_pattern(room, room_len, POOL_POISON, &changed, &last);
+	if (changed) {
+		f.kind = LAB_FIND_USE_AFTER_FREE;
+		f.offset = (uint32_t)first;
+		f.bytes = changed;
+		atomic_fetch_add_explicit(&p->findings[f.kind], 1, memory_order_relaxed);
+		report(p, &f);
+		sound = false;
+	}
+	rz = room + room_len;
+	scan_pattern(rz, POOL_REDZONE, POOL_CANARY, &changed, &last);
+	if (changed) {
+		f.kind = LAB_FIND_OVERRUN;
+		f.offset = (uint32_t)last + 1;
+		f.bytes = changed;
+		atomic_fetch_add_explicit(&p->findings[f.kind], 1, memory_order_relaxed);
+		report(p, &f);
+		memset((uint8_t *)rz, POOL_CANARY, POOL_REDZONE);
+		sound = false;
+	}
+	return sound;
+}
+
+/* Leak scan: buffers whose shadow word has not changed, in flight, since at
+ * least the leak age; reported per buffer and logged grouped by owner and
+ * allocation site (findings_lock held). */
+struct leak_group {
+	uint16_t owner;
+	const void *site;
+	uint32_t count;
+	uint64_t oldest_ms;
+	char idx[96];
+};
+
+static void log_groups(struct lab_pool *p, struct leak_group *g, unsigned int ng,
+		       const char *what)
+{
+	for (unsigned int i = 0; i < ng; i++) {
+		char site[128];
+
+		site_name(g[i].site, site, sizeof(site));
+		LAB_LOG(ERR, quality, "pool '%s': %s owner=%s alloc_site=%s count=%u "
+			"oldest_ms=%llu bufs=%s%s", p->name, what, owner_name(p, g[i].owner), site,
+			g[i].count, (unsigned long long)g[i].oldest_ms, g[i].idx,
+			strlen(g[i].idx) >= sizeof(g[i].idx) - 12 ? ",..." : "");
+	}
+}
+
+static unsigned int group_add(struct leak_group *g, unsigned int ng, unsigned int max,
+			      uint16_t owner, const void *site, uint32_t idx, uint64_t age)
+{
+	unsigned int i;
+
+	for (i = 0; i < ng; i++)
+		if (g[i].owner == owner && g[i].site == site)
+			break;
+	if (i == ng) {
+		if (ng == max)
+			i = max - 1; /* the last group absorbs the rest */
+		else
+			memset(&g[ng++], 0, sizeof(*g));
+		g[i].owner = owner;
+		g[i].site = site;
+	}
+	g[i].count++;
+	g[i].oldest_ms = g[i].oldest_ms > age ? g[i].oldest_ms : age;
+	if (strlen(g[i].idx) < sizeof(g[i].idx) - 12)
+		snprintf(g[i].idx + strlen(g[i].idx), sizeof(g[i].idx) - strlen(g[i].idx), "%s%u",
+			 g[i].idx[0] ? "," : "", idx);
+	return ng;
+}
+
+static unsigned int leak_scan(struct lab_pool *p, uint64_t now_ms, uint32_t age_ms)
+{
+	struct leak_group g[16];
+	unsigned int ng = 0, found = 0;
+	uint32_t slots = lab_arena_chamber_slots(p->arena) * p->layout.per_chamber;
+
+	for (uint32_t i = 0; i < slots && i < p->hot.shadow_cap; i++) {
+		struct shadow_cold *cold = &p->cold[i];
+		uint64_t w = atomic_load_explicit(&p->hot.shadow[i].w, memory_order_relaxed);
+		struct lab_finding f = { .kind = LAB_FIND_LEAK, .pool = p };
+
+		if (p->hot.shadow[i].buf == NULL || (w & LAB_SH_STATE) != LAB_BUF_IN_FLIGHT) {
+			cold->seen_w = 0;
+			continue;
+		}
+		if (cold->seen_w != w) {
+			cold->seen_w = w;
+			cold->since_ms = now_ms;
+			cold->leak_reported = 0;
+			continue;
+		}
+		if (cold->leak_reported || now_ms - cold->since_ms < age_ms)
+			continue;
+		cold->leak_reported = 1;
+		fill_from_shadow(p, &f, i);
+		f.age_ms = now_ms - cold->since_ms;
+		atomic_fetch_add_explicit(&p->findings[LAB_FIND_LEAK], 1, memory_order_relaxed);
+		report(p, &f);
+		ng = group_add(g, ng, 16, f.holder, f.alloc_site, i, f.age_ms);
+		found++;
+	}
+	log_groups(p, g, ng, "leak:");
+	return found;
+}
+
+/*
+ * The warden's quality work, every period (or all of it now, with @p drain):
+ * release the oldest quarantined buffers beyond half the budget (all of them
+ * when free runs below low), each checked, zeroed and put back or retired;
+ * scan for leaks; report what the data path queued.
+ */
+unsigned int quality_tend(struct lab_pool *p, uint64_t now_ns, bool drain)
+{
+	uint32_t inq = lab_ring_count(p->quarantine), out = 0;
+	uint32_t age = atomic_load_explicit(&p->leak_age_ms, memory_order_relaxed);
+	uint64_t now_ms = now_ns / 1000000;
+	struct lab_buf *batch[64];
+
+	/* FIFO: the oldest first. Beyond half the budget they go at once; the
+	 * rest after QUARANTINE_HOLD_MS to 2x that (the ones already there at the
+	 * previous hold tick), so an idle pool gets its buffers back. */
+	if (drain || lab_ring_count(p->hot.ring) < p->hot.wm_low)
+		out = inq;
+	else if (inq > p->quarantine_cap / 2)
+		out = inq - p->quarantine_cap / 2;
+	if (now_ns - p->q_hold_tick_ns >= QUARANTINE_HOLD_MS * 1000000ull) {
+		out = out > p->q_aged ? out : p->q_aged < inq ? p->q_aged : inq;
+		p->q_aged = inq - out;
+		p->q_hold_tick_ns = now_ns;
+	} else {
+		p->q_aged = p->q_aged > out ? p->q_aged - out : 0;
+	}
+	pthread_mutex_lock(&p->quality_lock);
+	pthread_mutex_lock(&p->findings_lock);
+	report_queued(p);
+	for (uint32_t done = 0; done < out;) {
+		unsigned int got = lab_ring_dequeue_burst(p->quarantine, (void **)batch,
+							  out - done < 64 ? out - done : 64);
+		unsigned int keep = 0;
+
+		if (got == 0)
+			break;
+		for (unsigned int i = 0; i < got; i++) {
+			struct lab_buf *b = batch[i];
+			/* From the address: the header may be what was overwritten. */
+			uint32_t idx = pool_buf_index(p, b);
+			struct lab_shadow *sh;
+			uint64_t w;
+
+			if (idx >= p->hot.shadow_cap) { /* cannot happen: it came from the pool */
+				LAB_LOG(ERR, quality, "pool '%s': quarantined %p is not in the "
+					"arena; dropped", p->name, (void *)b);
+				atomic_fetch_sub_explicit(&p->quarantined, 1, memory_order_relaxed);
+				continue;
+			}
+			sh = &p->hot.shadow[idx];
+			if (!check_quarantined(p, b, idx) &&
+			    atomic_load_explicit(&p->policy, memory_order_relaxed) ==
+			    LAB_POLICY_RETIRE) {
+				p->cold[idx].retired = 1;
+				atomic_fetch_add_explicit(&p->retired_bufs, 1, memory_order_relaxed);
+				atomic_fetch_sub_explicit(&p->quarantined, 1, memory_order_relaxed);
+				continue;
+			}
+			memset(b->buf_addr, 0, b->buf_len);
+			w = atomic_load_explicit(&sh->w, memory_order_relaxed);
+			atomic_store_explicit(&sh->w, (w & ~(LAB_SH_OWNER | LAB_SH_STATE)) |
+					      LAB_SH_KEY(0, LAB_BUF_FREE), memory_order_relaxed);
+			batch[keep++] = b;
+		}
+		lab_pool_put(p, batch, keep);
+		atomic_fetch_sub_explicit(&p->quarantined, keep, memory_order_relaxed);
+		done += got;
+	}
+	if (age != 0 && (drain || now_ms - p->last_leak_scan_ms >= (age / 4 < 1000 ? age / 4 : 1000))) {
+		p->last_leak_scan_ms = now_ms;
+		leak_scan(p, now_ms, age);
+	}
+	pthread_mutex_unlock(&p->findings_lock);
+	pthread_mutex_unlock(&p->quality_lock);
+	return out;
+}
+
+unsigned int lab_pool_quality_check(struct lab_pool *p)
+{
+	return p == NULL ? 0 : quality_tend(p, pool_now_ns(), true);
+}
+
+/* Destroy: list what is still in flight, grouped by owner and alloc site. */
+void quality_report_in_flight(struct lab_pool *p)
+{
+	struct leak_group g[16];
+	unsigned int ng = 0;
+	uint32_t slots = lab_arena_chamber_slots(p->arena) * p->layout.per_chamber;
+
+	for (uint32_t i = 0; i < slots && i < p->hot.shadow_cap; i++) {
+		uint64_t w = atomic_load_explicit(&p->hot.shadow[i].w, memory_order_relaxed);
+
+		if (p->hot.shadow[i].buf != NULL && (w & LAB_SH_STATE) == LAB_BUF_IN_FLIGHT)
+			ng = group_add(g, ng, 16, word_owner(w), word_site(w), i, 0);
+	}
+	log_groups(p, g, ng, "  in flight:");
+}
+
+/* ----------------------------------------------------------- configuration */
+
+int lab_pool_set_quality(struct lab_pool *p, enum lab_quality level, uint32_t sample_rate)
+{
+	if ((unsigned int)level > LAB_QUALITY_FULL || sample_rate > (1u << 30)) {
+		LAB_LOG(ERR, quality, "pool '%s': bad quality setting: level %d (want off, "
+			"sampled or full), sample_rate %u (want 1..%u, or 0 to keep)", p->name,
+			(int)level, sample_rate, 1u << 30);
+		return -EINVAL;
+	}
+	if (sample_rate != 0)
+		atomic_store_explicit(&p->hot.sample_rate, (int32_t)sample_rate,
+				      memory_order_relaxed);
+	atomic_store_explicit(&p->hot.quality, (uint32_t)level, memory_order_relaxed);
+	LAB_LOG(INFO, quality, "pool '%s': quality %s, sample rate 1/%d", p->name,
+		lab_quality_name(level),
+		atomic_load_explicit(&p->hot.sample_rate, memory_order_relaxed));
+	return 0;
+}
+
+enum lab_quality lab_pool_quality(const struct lab_pool *p)
+{
+	return (enum lab_quality)atomic_load_explicit(&p->hot.quality, memory_order_relaxed);
+}
+
+int lab_pool_set_policy(struct lab_pool *p, enum lab_quality_policy policy)
+{
+	if ((unsigned int)policy > LAB_POLICY_ABORT) {
+		LAB_LOG(ERR, quality, "pool '%s': bad policy %d (want report, retire or abort)",
+			p->name, (int)policy);
+		return -EINVAL;
+	}
+	atomic_store_explicit(&p->policy, (uint32_t)policy, memory_order_relaxed);
+	return 0;
+}
+
+void lab_pool_set_leak_age(struct lab_pool *p, uint32_t ms)
+{
+	atomic_store_explicit(&p->leak_age_ms, ms, memory_order_relaxed);
+}
+
+/* A new cell: its shadow entry and its redzone. */
+void quality_init_cell(struct lab_pool *p, struct lab_buf *b)
+{
+	struct lab_shadow *sh = &p->hot.shadow[b->idx];
+
+	sh->buf = b;
+	atomic_store_explicit(&sh->w, LAB_SH_KEY(0, LAB_BUF_FREE), memory_order_relaxed);
+	memset(&p->cold[b->idx], 0, sizeof(p->cold[0]));
+	memset((char *)b + p->cell_size, POOL_CANARY, POOL_REDZONE);
+}
+
+int quality_setup(struct lab_pool *p, const struct lab_pool_opts *o)
+{
+	uint64_t cap = (uint64_t)p->max_chambers * p->layout.per_chamber;
+	size_t qbytes = o->quarantine_bytes ? o->quarantine_bytes : 4 * LAB_MIB;
+	uint64_t qn = qbytes / p->layout.stride;
+
+	if (o->sample_rate > (1u << 30) || (unsigned int)o->quality > LAB_QUALITY_FULL ||
+	    (unsigned int)o->policy > LAB_POLICY_ABORT) {
+		LAB_LOG(ERR, quality, "pool '%s': bad quality options: level %d, sample_rate %u "
+			"(1..%u), policy %d", p->name, (int)o->quality, o->sample_rate,
+			1u << 30, (int)o->policy);
+		return -EINVAL;
+	}
+	/* The shadow lives outside the arena: no device can DMA over it. */
+	p->hot.shadow = calloc(cap, sizeof(*p->hot.shadow));
+	p->cold = calloc(cap, sizeof(*p->cold));
+	p->hot.shadow_cap = (uint32_t)cap;
+	p->quarantine_cap = (uint32_t)(qn < 16 ? 16 : qn > cap ? cap : qn);
+	p->quarantine = lab_ring_create(p->quarantine_cap);
+	if (p->hot.shadow == NULL || p->cold == NULL || p->quarantine == NULL)
+		return -ENOMEM;
+	atomic_store(&p->hot.quality, (uint32_t)o->quality);
+	atomic_store(&p->hot.sample_rate, (int32_t)(o->sample_rate ? o->sample_rate : 1024));
+	atomic_store(&p->policy, (uint32_t)o->policy);
+	atomic_store(&p->leak_age_ms, o->leak_age_ms);
+	return 0;
+}
+
+void quality_free(struct lab_pool *p)
+{
+	free(p->hot.shadow);
+	free(p->cold);
+	lab_ring_free(p->quarantine);
+	pthread_mutex_destroy(&p->quality_lock);
+	pthread_mutex_destroy(&p->findings_lock);
+}
