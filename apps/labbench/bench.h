@@ -52,6 +52,14 @@ void pin_cpu(int cpu);
 void run_throughput(struct impl *im, int cached);
 void run_cross(struct impl *im);
 
+/* quality.c, quality_raw.c: labbench quality */
+struct lab_pool;
+struct lab_cache;
+struct lab_buf;
+int run_quality_bench(void);
+unsigned int raw_alloc(struct lab_pool *p, struct lab_cache *c, struct lab_buf **b, unsigned int n);
+void raw_free(struct lab_cache *c, struct lab_buf **b, unsigned int n);
+
 /* ring.c: labbench ring */
 int run_ring_bench(void);
 

@@ -138,19 +138,25 @@ int main(int argc, char **argv)
 {
 	struct impl lab = { "labyrinth", l_cache_new, l_cache_free, l_get, l_put, NULL, l_handoff };
 
-	if (argc < 2 || (strcmp(argv[1], "pool") != 0 && strcmp(argv[1], "ring") != 0)) {
-		fprintf(stderr, "usage: labbench pool|ring\n"
+	if (argc < 2 || (strcmp(argv[1], "pool") != 0 && strcmp(argv[1], "ring") != 0 &&
+			 strcmp(argv[1], "quality") != 0)) {
+		fprintf(stderr, "usage: labbench pool|ring|quality\n"
 			"  pool: the page pool beside DPDK's rte_mempool, one JSON object per line:\n"
 			"    {\"bench\":\"pool\",\"case\":...,\"impl\":...,\"burst\":...,"
 			"\"threads\":...,\"ns_per_buf\":...,\"mops\":...}\n"
 			"  ring: the shared free ring beside rte_ring (mp/mc, rts, hts) and ck_ring:\n"
-			"    {\"bench\":\"ring\",\"case\":...,\"impl\":...,\"ns_per_obj\":...}\n");
+			"    {\"bench\":\"ring\",\"case\":...,\"impl\":...,\"ns_per_obj\":...}\n"
+			"  quality: the owner-cache path at each quality level beside raw (checks\n"
+			"    compiled out): {\"bench\":\"quality\",\"level\":...,\"case\":...,"
+			"\"ns_per_buf\":...,\"ratio_vs_raw\":...}\n");
 		return 1;
 	}
 	lab_log_set_levels("pool:warning");
 	pin_cpu(0); /* as DPDK's EAL pins its main thread with -l 0 */
 	if (strcmp(argv[1], "ring") == 0)
 		return run_ring_bench() == 0 ? 0 : 1;
+	if (strcmp(argv[1], "quality") == 0)
+		return run_quality_bench() == 0 ? 0 : 1;
 	lab.pool = make_pool(NOBJS, NOBJS, 64, 128, 1000);
 	if (lab.pool == NULL)
 		return 1;

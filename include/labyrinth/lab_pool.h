@@ -397,6 +397,9 @@ struct lab_pool_opts {
 	size_t quarantine_bytes;      /**< byte budget of the quarantine FIFO */
 	uint32_t leak_age_ms;         /**< report buffers in flight longer than this (0: never) */
 	enum lab_quality_policy policy; /**< what a finding does besides being reported */
+	uint32_t quarantine_hold_ms;  /**< a quarantined buffer waits this to 2x this before
+				       *   the warden checks it, unless the budget is half
+				       *   used or free is below low (0: 100 ms) */
 };
 
 /** Defaults: the values of config/labyrinth.conf. */

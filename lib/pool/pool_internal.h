@@ -16,7 +16,7 @@ LAB_LOG_DECLARE(pool);
 #define POOL_FINDINGS_QUEUE 1024
 /* Bytes of redzone after every data room (outside the cell size asked for). */
 #define POOL_REDZONE 64u
-#define QUARANTINE_HOLD_MS 100u
+#define QUARANTINE_HOLD_MS 100u /* default */
 #define POOL_POISON 0x6bu  /* freed data room under quarantine (the kernel's POISON_FREE) */
 #define POOL_CANARY 0xa5u  /* redzone */
 
@@ -68,6 +68,7 @@ struct lab_pool {
 	uint64_t last_leak_scan_ms;
 	uint64_t q_hold_tick_ns;       /* warden: last quarantine hold tick */
 	uint32_t q_aged;               /* warden: entries already there at that tick */
+	uint32_t q_hold_ms;
 	pthread_mutex_t quality_lock;  /* quarantine checks and leak scans: one at a time */
 	pthread_mutex_t findings_lock; /* one reporter at a time (warden or caller) */
 	lab_finding_cb finding_cb;

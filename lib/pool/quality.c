@@ -633,12 +633,13 @@ unsigned int quality_tend(struct lab_pool *p, uint64_t now_ns, bool drain)
 
 	/* FIFO: the oldest first. Beyond half the budget they go at once; the
 	 * rest after QUARANTINE_HOLD_MS to 2x that (the ones already there at the
-	 * previous hold tick), so an idle pool gets its buffers back. */
+	 * previous hold tick; quarantine_hold_ms), so an idle pool gets its buffers
+	 * back. */
 	if (drain || lab_ring_count(p->hot.ring) < p->hot.wm_low)
 		out = inq;
 	else if (inq > p->quarantine_cap / 2)
 		out = inq - p->quarantine_cap / 2;
-	if (now_ns - p->q_hold_tick_ns >= QUARANTINE_HOLD_MS * 1000000ull) {
+	if (now_ns - p->q_hold_tick_ns >= p->q_hold_ms * 1000000ull) {
 		out = out > p->q_aged ? out : p->q_aged < inq ? p->q_aged : inq;
 		p->q_aged = inq - out;
 		p->q_hold_tick_ns = now_ns;
@@ -794,6 +795,7 @@ int quality_setup(struct lab_pool *p, const struct lab_pool_opts *o)
 	atomic_store(&p->hot.sample_rate, (int32_t)(o->sample_rate ? o->sample_rate : 1024));
 	atomic_store(&p->policy, (uint32_t)o->policy);
 	atomic_store(&p->leak_age_ms, o->leak_age_ms);
+	p->q_hold_ms = o->quarantine_hold_ms ? o->quarantine_hold_ms : QUARANTINE_HOLD_MS;
 	return 0;
 }
 
