@@ -1,0 +1,654 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Quality fault injection: double frees, foreign frees, writes after free,
+ * overruns and leaks, injected from several threads; every one must be found
+ * with the right kind and buffer index at "full", in proportion at
+ * "sampled", and double/foreign frees at "off". No false positives on a clean
+ * run; the accounting identity holds after every round of faults.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <sys/wait.h>
+
+#include "pool_helpers.h"
+
+#define log_capture lab_test_log_capture
+#define log_text lab_test_log_text
+#define log_release lab_test_log_release
+
+#define POISON 0x6b
+#define CANARY 0xa5
+#define THREADS 4
+#define ROUNDS 250 /* per thread: THREADS * ROUNDS = 1000 faults of each kind */
+
+/* What the callback saw: per kind, per buffer index, how many findings, and
+ * the last offset reported. */
+struct seen {
+	_Atomic uint32_t count[LAB_FIND_KINDS][4096];
+	_Atomic uint32_t offset[LAB_FIND_KINDS][4096];
+	_Atomic uint32_t total[LAB_FIND_KINDS];
+	_Atomic uint32_t bad_details;
+};
+
+static void seen_cb(const struct lab_finding *f, void *arg)
+{
+	struct seen *s = arg;
+
+	atomic_fetch_add(&s->total[f->kind], 1);
+	if (f->idx >= 4096) {
+		atomic_fetch_add(&s->bad_details, 1);
+		return;
+	}
+	atomic_fetch_add(&s->count[f->kind][f->idx], 1);
+	atomic_store(&s->offset[f->kind][f->idx], f->offset);
+	/* Every finding names the buffer, and the bad frees their sites. */
+	if (f->buf == NULL || f->buf->idx != f->idx ||
+	    ((f->kind == LAB_FIND_DOUBLE_FREE || f->kind == LAB_FIND_FOREIGN_FREE) &&
+	     (f->site == NULL || (f->alloc_site == NULL && f->free_site == NULL))))
+		atomic_fetch_add(&s->bad_details, 1);
+}
+
+static struct lab_pool *quality_pool(enum lab_quality q, uint32_t rate)
+{
+	struct lab_pool_opts o;
+
+	lab_pool_opts_init(&o);
+	o.name = "q";
+	o.cell_size = 2048 - 64;
+	o.headroom = 128;
+	o.initial = 4096;
+	o.max = 4096;
+	o.wm_min = (struct lab_count){ 0, false };
+	o.wm_low = (struct lab_count){ 1, false };
+	o.wm_high = (struct lab_count){ 2, false };
+	o.reserve = (struct lab_count){ 0, false };
+	o.hugepages = LAB_HUGEPAGES_OFF;
+	o.quality = q;
+	o.sample_rate = rate;
+	o.quarantine_bytes = 64 * LAB_MIB; /* more than the pool: the budget never forces a release */
+	o.quarantine_hold_ms = 600000;     /* checks happen when the test asks */
+	return lab_pool_create(&o);
+}
+
+static struct seen *seen_new(void)
+{
+	return calloc(1, sizeof(struct seen));
+}
+
+/* ------------------------------------------------ full: every fault found */
+
+struct inj {
+	struct lab_pool *p;
+	pthread_barrier_t *bar;
+	unsigned int seed;
+	/* what this thread injected, per round: buffer indices */
+	uint32_t dfree[ROUNDS], ffree[ROUNDS], uaf[ROUNDS], over[ROUNDS];
+	uint32_t uaf_off[ROUNDS], over_len[ROUNDS];
+};
+
+static void *inj_worker(void *arg)
+{
+	struct inj *in = arg;
+	struct lab_cache *c = lab_cache_create(in->p, "inj", 32);
+	struct lab_cache *other = lab_cache_create(in->p, "other", 32);
+	uint32_t room = lab_pool_data_room(in->p) + 128; /* buf_len: headroom + data */
+
+	for (int r = 0; r < ROUNDS; r++) {
+		struct lab_buf *b;
+		uint8_t *m;
+
+		/* double free */
+		b = lab_alloc(in->p, c);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+		in->dfree[r] = b->idx;
+		CU_ASSERT_EQUAL(lab_free(c, b), 1);
+		CU_ASSERT_EQUAL(lab_free(c, b), 0);
+		/* foreign free: another owner frees it; then the owner does */
+		b = lab_alloc(in->p, c);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+		in->ffree[r] = b->idx;
+		CU_ASSERT_EQUAL(lab_free(other, b), 0);
+		CU_ASSERT_EQUAL(lab_free(c, b), 1);
+		/* write after free, at a random offset of the data room */
+		b = lab_alloc(in->p, c);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+		in->uaf[r] = b->idx;
+		in->uaf_off[r] = rand_r(&in->seed) % room;
+		m = b->buf_addr;
+		CU_ASSERT_EQUAL(lab_free(c, b), 1);
+		m[in->uaf_off[r]] = POISON ^ 0x5a;
+		/* overrun by 1..64 bytes past the data room */
+		b = lab_alloc(in->p, c);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+		in->over[r] = b->idx;
+		in->over_len[r] = 1 + rand_r(&in->seed) % 64;
+		memset((uint8_t *)b->buf_addr + b->buf_len, CANARY ^ 0x0f, in->over_len[r]);
+		CU_ASSERT_EQUAL(lab_free(c, b), 1);
+		/* the main thread checks the quarantine and the accounting now */
+		pthread_barrier_wait(in->bar);
+		pthread_barrier_wait(in->bar);
+	}
+	lab_cache_destroy(other);
+	lab_cache_destroy(c);
+	return NULL;
+}
+
+static void test_full_finds_every_fault(void)
+{
+	struct lab_pool *p = quality_pool(LAB_QUALITY_FULL, 0);
+	struct seen *s = seen_new();
+	static struct inj in[THREADS];
+	pthread_barrier_t bar;
+	pthread_t t[THREADS];
+	struct lab_pool_stats st;
+	unsigned int missed = 0, wrong_offset = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	log_capture(); /* 4000 finding lines: kept out of the test output */
+	lab_pool_set_finding_cb(p, seen_cb, s);
+	pthread_barrier_init(&bar, NULL, THREADS + 1);
+	for (int i = 0; i < THREADS; i++) {
+		in[i] = (struct inj){ .p = p, .bar = &bar, .seed = 17u + (unsigned int)i };
+		CU_ASSERT_EQUAL_FATAL(pthread_create(&t[i], NULL, inj_worker, &in[i]), 0);
+	}
+	for (int r = 0; r < ROUNDS; r++) {
+		pthread_barrier_wait(&bar);
+		/* Quiet point: every thread waits. Check, then the identity. */
+		lab_pool_quality_check(p);
+		assert_accounting(p);
+		lab_pool_stats(p, &st);
+		CU_ASSERT_EQUAL(st.quarantined, 0);
+		pthread_barrier_wait(&bar);
+	}
+	for (int i = 0; i < THREADS; i++)
+		pthread_join(t[i], NULL);
+	lab_pool_quality_check(p);
+	lab_pool_stats(p, &st);
+	CU_ASSERT_EQUAL(st.findings[LAB_FIND_DOUBLE_FREE], THREADS * ROUNDS);
+	CU_ASSERT_EQUAL(st.findings[LAB_FIND_FOREIGN_FREE], THREADS * ROUNDS);
+	CU_ASSERT_EQUAL(st.findings[LAB_FIND_USE_AFTER_FREE], THREADS * ROUNDS);
+	CU_ASSERT_EQUAL(st.findings[LAB_FIND_OVERRUN], THREADS * ROUNDS);
+	CU_ASSERT_EQUAL(st.findings[LAB_FIND_BAD_BUFFER], 0);
+	CU_ASSERT_EQUAL(st.findings[LAB_FIND_HEADER], 0);
+	CU_ASSERT_EQUAL(st.findings_dropped, 0);
+	/* Each injected fault was reported with its kind and buffer index (and,
+	 * for memory faults, the offset: where the write landed, or how far past
+	 * the data room the overrun went). */
+	for (int i = 0; i < THREADS; i++) {
+		for (int r = 0; r < ROUNDS; r++) {
+			missed += atomic_load(&s->count[LAB_FIND_DOUBLE_FREE][in[i].dfree[r]]) == 0;
+			missed += atomic_load(&s->count[LAB_FIND_FOREIGN_FREE][in[i].ffree[r]]) == 0;
+			missed += atomic_load(&s->count[LAB_FIND_USE_AFTER_FREE][in[i].uaf[r]]) == 0;
+			missed += atomic_load(&s->count[LAB_FIND_OVERRUN][in[i].over[r]]) == 0;
+		}
+		/* the last round's offsets are the ones the callback kept */
+		wrong_offset += atomic_load(&s->offset[LAB_FIND_USE_AFTER_FREE]
+					    [in[i].uaf[ROUNDS - 1]]) != in[i].uaf_off[ROUNDS - 1];
+		wrong_offset += atomic_load(&s->offset[LAB_FIND_OVERRUN][in[i].over[ROUNDS - 1]]) !=
+				in[i].over_len[ROUNDS - 1];
+	}
+	CU_ASSERT_EQUAL(missed, 0);
+	CU_ASSERT_EQUAL(wrong_offset, 0);
+	CU_ASSERT_EQUAL(atomic_load(&s->bad_details), 0);
+	CU_ASSERT_EQUAL(st.free, st.total); /* nothing put back twice, nothing lost */
+	assert_accounting(p);
+	log_release();
+	CU_ASSERT_EQUAL(lab_pool_destroy(p), 0);
+	pthread_barrier_destroy(&bar);
+	free(s);
+}
+
+/* Every offset of a write after free and every overrun length is reported
+ * exactly (one thread, so each finding can be matched to its fault). */
+static void test_full_reports_offsets(void)
+{
+	struct lab_pool *p = quality_pool(LAB_QUALITY_FULL, 0);
+	struct seen *s = seen_new();
+	struct lab_cache *c;
+	unsigned int wrong = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	log_capture();
+	lab_pool_set_finding_cb(p, seen_cb, s);
+	c = lab_cache_create(p, "one", 32);
+	for (uint32_t k = 1; k <= 64; k++) {
+		struct lab_buf *b = lab_alloc(p, c);
+		struct lab_buf *u = lab_alloc(p, c);
+		uint32_t off = (k * 131) % u->buf_len;
+		uint8_t *m = u->buf_addr;
+
+		memset((uint8_t *)b->buf_addr + b->buf_len, 0, k);
+		lab_free(c, b);
+		lab_free(c, u);
+		m[off] = 0;
+		m[u->buf_len - 1] = 0;
+		lab_pool_quality_check(p);
+		wrong += atomic_load(&s->offset[LAB_FIND_OVERRUN][b->idx]) != k;
+		wrong += atomic_load(&s->offset[LAB_FIND_USE_AFTER_FREE][u->idx]) != off;
+	}
+	CU_ASSERT_EQUAL(wrong, 0);
+	CU_ASSERT_EQUAL(atomic_load(&s->total[LAB_FIND_OVERRUN]), 64);
+	CU_ASSERT_EQUAL(atomic_load(&s->total[LAB_FIND_USE_AFTER_FREE]), 64);
+	lab_cache_destroy(c);
+	log_release();
+	CU_ASSERT_EQUAL(lab_pool_destroy(p), 0);
+	free(s);
+}
+
+/* ------------------------------------------------ a clean run: no findings */
+
+struct clean {
+	struct lab_pool *p;
+	struct lab_ring *to_peer, *from_peer;
+	struct lab_cache *_Atomic mine, *_Atomic *peer;
+	_Atomic int *done;
+	unsigned long ops;
+};
+
+static void *clean_worker(void *arg)
+{
+	struct clean *w = arg;
+	struct lab_cache *c = lab_cache_create(w->p, "clean", 64), *peer;
+	struct lab_buf *b[32];
+
+	atomic_store(&w->mine, c);
+	while ((peer = atomic_load(w->peer)) == NULL)
+		sched_yield();
+	while (w->ops < 500000) {
+		unsigned int n = lab_alloc_bulk(w->p, c, b, 1 + w->ops % 32, 0), k;
+
+		if (n == 0) /* all in quarantine: let the warden (same two cores) check some */
+			sched_yield();
+		for (unsigned int i = 0; i < n; i++) {
+			/* legal writes: the whole room, header fields for drivers */
+			lab_buf_reset(b[i], 128);
+			memset(b[i]->buf_addr, (int)(w->ops + i), b[i]->buf_len);
+			b[i]->data_len = 60;
+		}
+		w->ops += n;
+		/* hand a quarter to the peer, by ownership transfer */
+		k = lab_buf_transfer(c, peer, b, n / 4);
+		if (k != n / 4)
+			CU_FAIL("transfer refused on a clean run");
+		k = lab_ring_enqueue_burst(w->to_peer, (void *const *)b, n / 4);
+		lab_buf_transfer(peer, c, b + k, n / 4 - k);
+		lab_free_bulk(c, b + k, n - k);
+		n = lab_ring_dequeue_burst(w->from_peer, (void **)b, 32);
+		lab_free_bulk(c, b, n);
+	}
+	/* The peer may still hand buffers to this cache: keep taking them. */
+	atomic_fetch_add(w->done, 1);
+	while (atomic_load(w->done) < 2) {
+		unsigned int n = lab_ring_dequeue_burst(w->from_peer, (void **)b, 32);
+
+		lab_free_bulk(c, b, n);
+		sched_yield();
+	}
+	lab_cache_destroy(c);
+	return NULL;
+}
+
+static void test_full_clean_run_no_false_positives(void)
+{
+	struct lab_pool *p = quality_pool(LAB_QUALITY_FULL, 0);
+	struct lab_ring *r1 = lab_ring_create(4096), *r2 = lab_ring_create(4096);
+	struct clean w[2] = { 0 };
+	time_t t0;
+	_Atomic int done = 0;
+	struct lab_pool_stats st;
+	struct lab_buf *b[64];
+	pthread_t t[2];
+	unsigned int n;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	/* the warden keeps up by itself: short hold, a budget of half the pool */
+	lab_pool_destroy(p);
+	{
+		struct lab_pool_opts o;
+
+		lab_pool_opts_init(&o);
+		o.name = "clean";
+		o.cell_size = 2048 - 64;
+		o.initial = o.max = 4096;
+		o.hugepages = LAB_HUGEPAGES_OFF;
+		o.quality = LAB_QUALITY_FULL;
+		o.quarantine_bytes = 4 * LAB_MIB;
+		o.quarantine_hold_ms = 1;
+		p = lab_pool_create(&o);
+	}
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	w[0] = (struct clean){ p, r1, r2, NULL, &w[1].mine, &done, 0 };
+	w[1] = (struct clean){ p, r2, r1, NULL, &w[0].mine, &done, 0 };
+	t0 = time(NULL);
+	for (int i = 0; i < 2; i++)
+		pthread_create(&t[i], NULL, clean_worker, &w[i]);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	for (struct lab_ring *q = r1; q != NULL; q = q == r1 ? r2 : NULL)
+		while ((n = lab_ring_dequeue_burst(q, (void **)b, 64)) > 0)
+			lab_free_bulk(NULL, b, n);
+	lab_pool_quality_check(p);
+	lab_pool_stats(p, &st);
+	CU_ASSERT(st.sum.allocs >= 1000000);
+	for (int k = 0; k < LAB_FIND_KINDS; k++) {
+		CU_ASSERT_EQUAL(st.findings[k], 0);
+		if (st.findings[k])
+			fprintf(stderr, "false positives: %llu %s\n",
+				(unsigned long long)st.findings[k], lab_finding_kind_name(k));
+	}
+	printf("  clean run at full: %llu allocs in %lld s, %llu frees went back unchecked "
+	       "(quarantine full)\n", (unsigned long long)st.sum.allocs,
+	       (long long)(time(NULL) - t0), (unsigned long long)st.quarantine_skipped);
+	CU_ASSERT_EQUAL(st.free, st.total);
+	assert_accounting(p);
+	CU_ASSERT_EQUAL(lab_pool_destroy(p), 0);
+	lab_ring_free(r1);
+	lab_ring_free(r2);
+}
+
+/* Buffers that went through quarantine come back zeroed. */
+static void test_full_zeroes_before_reuse(void)
+{
+	struct lab_pool *p = quality_pool(LAB_QUALITY_FULL, 0);
+	struct lab_buf *b[64];
+	unsigned int dirty = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL(lab_alloc_bulk(p, NULL, b, 64, 0), 64);
+	for (int i = 0; i < 64; i++)
+		memset(b[i]->buf_addr, 0xee, b[i]->buf_len);
+	lab_free_bulk(NULL, b, 64);
+	CU_ASSERT_EQUAL(lab_pool_quality_check(p), 64);
+	/* the ring is FIFO: drain it to reach those 64 again */
+	for (unsigned int round = 0; round < 4096 / 64; round++) {
+		CU_ASSERT_EQUAL_FATAL(lab_alloc_bulk(p, NULL, b, 64, 0), 64);
+		for (int i = 0; i < 64; i++)
+			for (uint32_t j = 0; j < b[i]->buf_len; j++)
+				dirty += ((uint8_t *)b[i]->buf_addr)[j] == 0xee;
+		lab_free_bulk(NULL, b, 64);
+		lab_pool_quality_check(p);
+	}
+	CU_ASSERT_EQUAL(dirty, 0);
+	CU_ASSERT_EQUAL(lab_pool_destroy(p), 0);
+}
+
+/* ------------------------------------------- sampled: in proportion to 1/N */
+
+static void test_sampled_rate(void)
+{
+	enum { N = 16, FAULTS = 4000 };
+	struct lab_pool *p = quality_pool(LAB_QUALITY_SAMPLED, N);
+	struct lab_cache *c = lab_cache_create(p, "s", 32);
+	struct lab_pool_stats st;
+	double expect = (double)FAULTS / N, sd = sqrt(FAULTS * (1.0 / N) * (1.0 - 1.0 / N));
+	uint64_t found;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	log_capture();
+	for (int i = 0; i < FAULTS; i++) {
+		struct lab_buf *b = lab_alloc(p, c), *d = lab_alloc(p, c);
+		uint8_t *m = b->buf_addr;
+
+		lab_free(c, b);
+		m[i % b->buf_len] ^= 0xff; /* after free: found only if this free was sampled */
+		lab_free(c, d);
+		lab_free(c, d); /* double free: found at every level */
+		if (i % 64 == 63)
+			lab_pool_quality_check(p);
+	}
+	lab_pool_quality_check(p);
+	lab_pool_stats(p, &st);
+	found = st.findings[LAB_FIND_USE_AFTER_FREE];
+	printf("  sampled 1/%d: %llu of %d writes after free found (expected %.0f +- %.1f)\n", N,
+	       (unsigned long long)found, FAULTS, expect, sd);
+	/* The sampler picks one accepted free in N (refused ones do not count);
+	 * the victim's free is one of them, so FAULTS / N are expected. Within
+	 * five standard deviations of the binomial. */
+	CU_ASSERT((double)found >= expect - 5 * sd && (double)found <= expect + 5 * sd);
+	CU_ASSERT_EQUAL(st.findings[LAB_FIND_DOUBLE_FREE], FAULTS);
+	lab_cache_destroy(c);
+	lab_pool_quality_check(p);
+	assert_accounting(p);
+	log_release();
+	CU_ASSERT_EQUAL(lab_pool_destroy(p), 0);
+}
+
+/* ------------------------------- off: ownership still checked, nothing else */
+
+static void *off_worker(void *arg)
+{
+	struct lab_pool *p = arg;
+	struct lab_cache *c = lab_cache_create(p, "off", 32), *o = lab_cache_create(p, "o2", 32);
+
+	for (int r = 0; r < ROUNDS; r++) {
+		struct lab_buf *b = lab_alloc(p, c);
+
+		CU_ASSERT_EQUAL(lab_free(c, b), 1);
+		CU_ASSERT_EQUAL(lab_free(c, b), 0);           /* double */
+		b = lab_alloc(p, c);
+		CU_ASSERT_EQUAL(lab_free(o, b), 0);           /* foreign, cache */
+		CU_ASSERT_EQUAL(lab_free_bulk(NULL, &b, 1), 0); /* foreign, no cache */
+		CU_ASSERT_EQUAL(lab_free(c, b), 1);
+		if (r % 32 == 0)
+			lab_pool_report_findings(p);
+	}
+	lab_cache_destroy(o);
+	lab_cache_destroy(c);
+	return NULL;
+}
+
+static void test_off_still_checks_ownership(void)
+{
+	struct lab_pool *p = quality_pool(LAB_QUALITY_OFF, 0);
+	struct lab_pool_stats st;
+	pthread_t t[THREADS];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	log_capture();
+	for (int i = 0; i < THREADS; i++)
+		pthread_create(&t[i], NULL, off_worker, p);
+	for (int i = 0; i < THREADS; i++)
+		pthread_join(t[i], NULL);
+	lab_pool_stats(p, &st);
+	CU_ASSERT_EQUAL(st.findings[LAB_FIND_DOUBLE_FREE], THREADS * ROUNDS);
+	CU_ASSERT_EQUAL(st.findings[LAB_FIND_FOREIGN_FREE], 2 * THREADS * ROUNDS);
+	CU_ASSERT_EQUAL(st.quarantined, 0);
+	CU_ASSERT_EQUAL(st.free, st.total);
+	assert_accounting(p);
+	lab_pool_report_findings(p);
+	log_release();
+	CU_ASSERT_EQUAL(lab_pool_destroy(p), 0);
+}
+
+/* Report lines: one per finding, with kind, pool, index, owner and sites. */
+static void test_report_lines(void)
+{
+	struct lab_pool *p = quality_pool(LAB_QUALITY_FULL, 0);
+	struct lab_cache *c = lab_cache_create(p, "rxq0", 32), *t = lab_cache_create(p, "txq0", 32);
+	struct lab_buf *b = lab_alloc(p, c), *u = lab_alloc(p, c), fake, *fp = &fake;
+	char want[128];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	log_capture();
+	CU_ASSERT_EQUAL(lab_buf_transfer(c, t, &b, 1), 1);
+	CU_ASSERT_EQUAL(lab_free(c, b), 0);                /* rxq0 no longer holds it */
+	CU_ASSERT_EQUAL(lab_buf_transfer(c, t, &b, 1), 0); /* nor may hand it on */
+	CU_ASSERT_EQUAL(lab_free(t, b), 1);
+	CU_ASSERT_EQUAL(lab_free(t, b), 0);
+	fake = *u;
+	CU_ASSERT_EQUAL(lab_free(c, fp), 0);               /* a copy is not a buffer */
+	memset((uint8_t *)u->buf_addr + u->buf_len, 0, 3);
+	CU_ASSERT_EQUAL(lab_free(c, u), 1);
+	lab_pool_quality_check(p);
+	snprintf(want, sizeof(want), "finding kind=foreign-free pool=q buf=%u ", b->idx);
+	CU_ASSERT_PTR_NOT_NULL(strstr(log_text(), want));
+	CU_ASSERT_PTR_NOT_NULL(strstr(log_text(), "owner=txq0 caller=rxq0 site=test_quality+"));
+	snprintf(want, sizeof(want), "finding kind=foreign-transfer pool=q buf=%u ", b->idx);
+	CU_ASSERT_PTR_NOT_NULL(strstr(log_text(), want));
+	snprintf(want, sizeof(want), "finding kind=double-free pool=q buf=%u ", b->idx);
+	CU_ASSERT_PTR_NOT_NULL(strstr(log_text(), want));
+	CU_ASSERT_PTR_NOT_NULL(strstr(log_text(), "state=quarantined owner=txq0 caller=txq0"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(log_text(), "free_site=test_quality+"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(log_text(), "finding kind=bad-buffer pool=q"));
+	snprintf(want, sizeof(want), "finding kind=overrun pool=q buf=%u ", u->idx);
+	CU_ASSERT_PTR_NOT_NULL(strstr(log_text(), want));
+	CU_ASSERT_PTR_NOT_NULL(strstr(log_text(), "offset=3 bytes=3 alloc_site=test_quality+"));
+	log_release();
+	lab_cache_destroy(t);
+	lab_cache_destroy(c);
+	CU_ASSERT_EQUAL(lab_pool_destroy(p), 0);
+}
+
+/* ------------------------------------------------------------------ leaks */
+
+static void test_leaks_found_grouped(void)
+{
+	struct lab_pool *p = quality_pool(LAB_QUALITY_OFF, 0);
+	struct seen *s = seen_new();
+	struct lab_cache *c[THREADS];
+	struct lab_buf *held[THREADS][ROUNDS], *brief;
+	struct lab_pool_stats st;
+	unsigned int missed = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	lab_pool_set_finding_cb(p, seen_cb, s);
+	lab_pool_set_leak_age(p, 30);
+	for (int i = 0; i < THREADS; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "leaky%d", i);
+		c[i] = lab_cache_create(p, name, 32);
+		CU_ASSERT_EQUAL(lab_alloc_bulk(p, c[i], held[i], ROUNDS, 0), ROUNDS);
+	}
+	brief = lab_alloc(p, c[0]);
+	lab_pool_quality_check(p); /* first sight of each */
+	lab_free(c[0], brief);     /* gone before the age: not a leak */
+	log_capture();             /* the warden may report them first */
+	sleep_ms(40);
+	lab_pool_quality_check(p); /* older than 30 ms now */
+	CU_ASSERT_PTR_NOT_NULL(strstr(log_text(), "leak: owner=leaky0 alloc_site=test_quality+"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(log_text(), "count=250 "));
+	log_release();
+	lab_pool_quality_check(p); /* reported once per allocation, not per scan */
+	lab_pool_stats(p, &st);
+	CU_ASSERT_EQUAL(st.findings[LAB_FIND_LEAK], THREADS * ROUNDS);
+	for (int i = 0; i < THREADS; i++)
+		for (int r = 0; r < ROUNDS; r++)
+			missed += atomic_load(&s->count[LAB_FIND_LEAK][held[i][r]->idx]) != 1;
+	CU_ASSERT_EQUAL(missed, 0);
+	CU_ASSERT_EQUAL(atomic_load(&s->count[LAB_FIND_LEAK][brief->idx]), 0);
+	/* destroy lists what is still in flight the same way */
+	for (int i = 1; i < THREADS; i++) {
+		lab_free_bulk(c[i], held[i], ROUNDS);
+		lab_cache_destroy(c[i]);
+	}
+	log_capture();
+	CU_ASSERT_EQUAL(lab_pool_destroy(p), -EBUSY);
+	CU_ASSERT_PTR_NOT_NULL(strstr(log_text(), "not destroyed: 1 owner cache(s)"));
+	lab_free_bulk(c[0], held[0], ROUNDS / 2);
+	lab_buf_transfer(c[0], NULL, held[0] + ROUNDS / 2, ROUNDS / 2);
+	lab_cache_destroy(c[0]);
+	CU_ASSERT_EQUAL(lab_pool_destroy(p), -EBUSY);
+	CU_ASSERT_PTR_NOT_NULL(strstr(log_text(), "125 buffer(s) still in flight"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(log_text(), "in flight: owner=no-cache alloc_site=test_quality+"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(log_text(), "count=125 "));
+	log_release();
+	lab_free_bulk(NULL, held[0] + ROUNDS / 2, ROUNDS / 2);
+	assert_accounting(p);
+	CU_ASSERT_EQUAL(lab_pool_destroy(p), 0);
+	free(s);
+}
+
+/* ---------------------------------------------------------------- policies */
+
+static void test_retire_policy(void)
+{
+	struct lab_pool *p = quality_pool(LAB_QUALITY_FULL, 0);
+	struct lab_cache *c = lab_cache_create(p, "r", 32);
+	struct lab_buf *b = lab_alloc(p, c), *x[64];
+	struct lab_pool_stats st;
+	uint32_t victim = b->idx;
+	unsigned int again = 0, n;
+
+	log_capture();
+	CU_ASSERT_EQUAL(lab_pool_set_policy(p, LAB_POLICY_RETIRE), 0);
+	CU_ASSERT_EQUAL(lab_pool_set_policy(p, (enum lab_quality_policy)7), -EINVAL);
+	lab_free(c, b);
+	((uint8_t *)b->buf_addr)[10] = 1;
+	lab_pool_quality_check(p);
+	lab_pool_stats(p, &st);
+	CU_ASSERT_EQUAL(st.retired, 1);
+	CU_ASSERT_EQUAL(st.findings[LAB_FIND_USE_AFTER_FREE], 1);
+	assert_accounting(p);
+	/* never handed out again */
+	for (int r = 0; r < 4096 / 64 + 1; r++) {
+		n = lab_alloc_bulk(p, NULL, x, 64, 0);
+		for (unsigned int i = 0; i < n; i++)
+			again += x[i]->idx == victim;
+		lab_free_bulk(NULL, x, n);
+		lab_pool_quality_check(p);
+	}
+	CU_ASSERT_EQUAL(again, 0);
+	lab_cache_destroy(c);
+	log_release();
+	CU_ASSERT_EQUAL(lab_pool_destroy(p), 0);
+}
+
+/* The library aborts only under the abort policy, after logging the finding. */
+static void test_abort_policy(void)
+{
+	int status = 0;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		struct lab_pool *p = quality_pool(LAB_QUALITY_OFF, 0);
+		struct lab_buf *b = lab_alloc(p, NULL);
+
+		lab_pool_set_policy(p, LAB_POLICY_ABORT);
+		lab_free(NULL, b);
+		lab_free(NULL, b); /* aborts here */
+		_exit(0);
+	}
+	CU_ASSERT_EQUAL_FATAL(waitpid(pid, &status, 0), pid);
+	CU_ASSERT(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+}
+
+static void test_set_quality_checks_input(void)
+{
+	struct lab_pool *p = quality_pool(LAB_QUALITY_OFF, 0);
+
+	log_capture();
+	CU_ASSERT_EQUAL(lab_pool_set_quality(p, (enum lab_quality)9, 0), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(log_text(), "level 9 (want off, sampled or full)"));
+	CU_ASSERT_EQUAL(lab_pool_set_quality(p, LAB_QUALITY_SAMPLED, (1u << 30) + 1), -EINVAL);
+	log_release();
+	CU_ASSERT_EQUAL(lab_pool_set_quality(p, LAB_QUALITY_FULL, 8), 0);
+	CU_ASSERT_EQUAL(lab_pool_quality(p), LAB_QUALITY_FULL);
+	CU_ASSERT_EQUAL(lab_pool_destroy(p), 0);
+}
+
+int main(void)
+{
+	static const struct lab_test tests[] = {
+		LAB_TEST(test_full_finds_every_fault),
+		LAB_TEST(test_full_reports_offsets),
+		LAB_TEST(test_full_clean_run_no_false_positives),
+		LAB_TEST(test_full_zeroes_before_reuse),
+		LAB_TEST(test_sampled_rate),
+		LAB_TEST(test_off_still_checks_ownership),
+		LAB_TEST(test_report_lines),
+		LAB_TEST(test_leaks_found_grouped),
+		LAB_TEST(test_retire_policy),
+		LAB_TEST(test_abort_policy),
+		LAB_TEST(test_set_quality_checks_input),
+		{ NULL, NULL },
+	};
+
+	return lab_test_run("quality", tests);
+}
