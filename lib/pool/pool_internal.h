@@ -54,7 +54,9 @@ struct lab_pool {
 	 * (one CAS, no system call) and the warden empties and reports. */
 	_Atomic uint64_t findings[LAB_FIND_KINDS] __attribute__((aligned(LAB_CACHE_LINE)));
 	_Atomic uint64_t findings_dropped;
-	_Atomic uint64_t quarantined, retired_bufs, quarantine_skipped;
+	/* quarantined = in the FIFO + q_in_check (taken by the warden, not yet
+	 * back): the data path counts nothing here. */
+	_Atomic uint64_t q_in_check, retired_bufs, quarantine_skipped;
 	_Atomic uint64_t fq_head, fq_tail;
 	struct finding_slot {
 		_Atomic uint64_t seq; /* pos + 1 once the record at pos is written */

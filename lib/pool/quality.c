@@ -289,28 +289,21 @@ static int check_one(struct lab_pool_hot *h, struct lab_buf *b, uint64_t key, ui
 }
 
 /*
- * Poison a buffer that passed its free check and queue it for the warden.
- * @return false if the quarantine FIFO is full (the caller frees it the
- * ordinary way; counted).
+ * Poison a buffer that passed its free check (@p old: its word before) and
+ * mark it quarantined; the caller queues it for the warden.
  */
-static bool quarantine_push(struct lab_pool *p, struct lab_buf *b, uint64_t old,
-			    uint16_t owner, const void *site)
+static void quarantine_mark(struct lab_pool *p, struct lab_buf *b, uint64_t old, uint16_t owner,
+			    const void *site)
 {
 	struct lab_shadow *sh = &p->hot.shadow[b->idx];
 	struct shadow_cold *cold = &p->cold[b->idx];
-	uint64_t gen = atomic_load_explicit(&sh->w, memory_order_relaxed) & LAB_SH_GEN;
 
 	memset(b->buf_addr, POOL_POISON, b->buf_len);
-	cold->alloc_site = word_site(old);
+	cold->alloc_site = (old & LAB_SH_STATE) == LAB_BUF_IN_FLIGHT ? word_site(old) : NULL;
 	cold->free_site = site;
-	atomic_store_explicit(&sh->w, gen | LAB_SH_SITE(site) |
-			      LAB_SH_KEY(owner, LAB_BUF_QUARANTINED), memory_order_relaxed);
-	atomic_fetch_add_explicit(&p->quarantined, 1, memory_order_relaxed);
-	if (lab_ring_enqueue_burst(p->quarantine, (void *const *)&b, 1) == 1)
-		return true;
-	atomic_fetch_sub_explicit(&p->quarantined, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&p->quarantine_skipped, 1, memory_order_relaxed);
-	return false;
+	atomic_store_explicit(&sh->w, (((old + (1ull << LAB_SH_GEN_SHIFT)) & LAB_SH_GEN)) |
+			      LAB_SH_SITE(site) | LAB_SH_KEY(owner, LAB_BUF_QUARANTINED),
+			      memory_order_relaxed);
 }
 
 /* Free accepted buffers the ordinary way. */
@@ -330,13 +323,44 @@ static void put_good(struct lab_pool *p, struct lab_cache *c, struct lab_buf *co
 	}
 }
 
+/*
+ * Queue marked buffers for the warden, in one enqueue. What does not fit (the
+ * warden is behind: the FIFO is full) goes back the ordinary way, unchecked,
+ * and is counted. Returns with *nq = 0.
+ */
+static void quarantine_flush(struct lab_pool *p, struct lab_cache *c, struct lab_buf **q,
+			     unsigned int *nq, uint64_t mark)
+{
+	unsigned int n = *nq, k;
+
+	if (n == 0)
+		return;
+	*nq = 0;
+	k = lab_ring_enqueue_burst(p->quarantine, (void *const *)q, n);
+	if (c != NULL)
+		c->st.frees += k; /* given back by the owner: a free, in the warden's hands */
+	else
+		pool_nocache_frees(p, k);
+	if (k == n)
+		return;
+	atomic_fetch_add_explicit(&p->quarantine_skipped, n - k, memory_order_relaxed);
+	for (unsigned int i = k; i < n; i++) {
+		struct lab_shadow *sh = &p->hot.shadow[q[i]->idx];
+		uint64_t w = atomic_load_explicit(&sh->w, memory_order_relaxed);
+
+		atomic_store_explicit(&sh->w, (w & LAB_SH_GEN) | mark, memory_order_relaxed);
+	}
+	put_good(p, c, q + k, n - k);
+}
+
 static __thread int32_t nocache_sample_left __attribute__((tls_model("initial-exec")));
 
 /*
- * The rest of a free: bufs[0..ok) passed the inline check already. Check the
- * others one by one, queue a finding for each refused buffer (it is not put
- * back), quarantine the ones the level picks, and free the rest the ordinary
- * way, in chunks.
+ * The rest of a free: bufs[0..ok) passed the inline check already. The others
+ * go in runs: a run of buffers the level does not pick is checked with the
+ * inline checker and freed as one; a picked buffer (every one under "full",
+ * one in N under "sampled") is checked, poisoned and queued for the warden; a
+ * refused buffer gets a finding and is not put back.
  */
 unsigned int lab_free_slow(struct lab_pool *p, struct lab_cache *c, struct lab_buf *const *bufs,
 			   unsigned int n, unsigned int ok, const void *site)
@@ -349,51 +373,67 @@ unsigned int lab_free_slow(struct lab_pool *p, struct lab_cache *c, struct lab_b
 	uint32_t q = atomic_load_explicit(&h->quality, memory_order_relaxed);
 	int32_t rate = atomic_load_explicit(&h->sample_rate, memory_order_relaxed);
 	int32_t *left = c != NULL ? &c->sample_left : &nocache_sample_left;
-	struct lab_buf *good[64];
-	unsigned int ngood = 0, done = 0;
+	struct lab_buf *quar[64];
+	unsigned int nq = 0, done = ok, i = ok, run = 0;
 
 	/* The inline path took n off the countdown before coming here. */
 	if (q == LAB_QUALITY_SAMPLED && c != NULL)
 		*left += (int32_t)n;
-	for (unsigned int i = 0; i < n; i++) {
+	if (q == LAB_QUALITY_SAMPLED && *left <= 0)
+		*left = 1;
+	put_good(p, c, bufs, ok);
+	while (i < n) {
 		struct lab_buf *b = bufs[i];
 		uint64_t old = 0;
-		int bad = 0;
+		int bad;
 
-		if (i >= ok)
-			bad = check_one(h, b, key, mark, 1ull << LAB_SH_GEN_SHIFT, c == NULL, &old);
+		/* A run the level does not pick: the inline checker, then one free.
+		 * (No cache: one CAS per buffer below instead.) */
+		if (c != NULL && q != LAB_QUALITY_FULL) {
+			unsigned int want = n - i, got;
+
+			if (q == LAB_QUALITY_SAMPLED && (unsigned int)(*left - 1) < want)
+				want = (unsigned int)(*left - 1);
+			got = lab_shadow_free(h, bufs + i, want, key, mark);
+			if (q == LAB_QUALITY_SAMPLED)
+				*left -= (int32_t)got;
+			run += got;
+			i += got;
+			if (i == n)
+				break;
+			b = bufs[i];
+		}
+		bad = check_one(h, b, key, mark, 1ull << LAB_SH_GEN_SHIFT, c == NULL, &old);
 		if (bad) {
+			put_good(p, c, bufs + i - run, run);
+			done += run;
+			run = 0;
 			quality_record(p, (enum lab_finding_kind)(bad - 1), b,
 				       bad - 1 == LAB_FIND_BAD_BUFFER ? UINT32_MAX : b->idx, owner,
 				       site);
+			i++;
 			continue;
 		}
-		if (i >= ok && (q == LAB_QUALITY_FULL ||
-				(q == LAB_QUALITY_SAMPLED && --*left <= 0))) {
+		if (q == LAB_QUALITY_FULL || (q == LAB_QUALITY_SAMPLED && --*left <= 0)) {
 			if (q == LAB_QUALITY_SAMPLED)
 				*left = next_sample(rate);
-			if (quarantine_push(p, b, old, owner, site)) {
-				/* Given back by its owner: a free, in the warden's hands. */
-				if (c != NULL)
-					c->st.frees++;
-				else
-					pool_nocache_frees(p, 1);
-				done++;
-				continue;
-			}
-			atomic_store_explicit(&h->shadow[b->idx].w,
-					      ((old + (1ull << LAB_SH_GEN_SHIFT)) & LAB_SH_GEN) |
-					      mark, memory_order_relaxed);
+			put_good(p, c, bufs + i - run, run);
+			done += run;
+			run = 0;
+			quarantine_mark(p, b, old, owner, site);
+			quar[nq++] = b;
+			if (nq == 64)
+				quarantine_flush(p, c, quar, &nq, mark);
+			done++;
+			i++;
+			continue;
 		}
-		good[ngood++] = b;
-		if (ngood == 64) {
-			put_good(p, c, good, ngood);
-			done += ngood;
-			ngood = 0;
-		}
+		run++;
+		i++;
 	}
-	put_good(p, c, good, ngood);
-	return done + ngood;
+	put_good(p, c, bufs + n - run, run);
+	quarantine_flush(p, c, quar, &nq, mark);
+	return done + run;
 }
 
 unsigned int lab_buf_transfer_at(struct lab_cache *from, struct lab_cache *to,
@@ -656,6 +696,8 @@ unsigned int quality_tend(struct lab_pool *p, uint64_t now_ns, bool drain)
 
 		if (got == 0)
 			break;
+		/* Out of the FIFO, not yet back: still counted as quarantined. */
+		atomic_fetch_add_explicit(&p->q_in_check, got, memory_order_relaxed);
 		for (unsigned int i = 0; i < got; i++) {
 			struct lab_buf *b = batch[i];
 			/* From the address: the header may be what was overwritten. */
@@ -666,7 +708,7 @@ unsigned int quality_tend(struct lab_pool *p, uint64_t now_ns, bool drain)
 			if (idx >= p->hot.shadow_cap) { /* cannot happen: it came from the pool */
 				LAB_LOG(ERR, quality, "pool '%s': quarantined %p is not in the "
 					"arena; dropped", p->name, (void *)b);
-				atomic_fetch_sub_explicit(&p->quarantined, 1, memory_order_relaxed);
+				atomic_fetch_sub_explicit(&p->q_in_check, 1, memory_order_relaxed);
 				continue;
 			}
 			sh = &p->hot.shadow[idx];
@@ -675,7 +717,7 @@ unsigned int quality_tend(struct lab_pool *p, uint64_t now_ns, bool drain)
 			    LAB_POLICY_RETIRE) {
 				p->cold[idx].retired = 1;
 				atomic_fetch_add_explicit(&p->retired_bufs, 1, memory_order_relaxed);
-				atomic_fetch_sub_explicit(&p->quarantined, 1, memory_order_relaxed);
+				atomic_fetch_sub_explicit(&p->q_in_check, 1, memory_order_relaxed);
 				continue;
 			}
 			memset(b->buf_addr, 0, b->buf_len);
@@ -685,7 +727,7 @@ unsigned int quality_tend(struct lab_pool *p, uint64_t now_ns, bool drain)
 			batch[keep++] = b;
 		}
 		lab_pool_put(p, batch, keep);
-		atomic_fetch_sub_explicit(&p->quarantined, keep, memory_order_relaxed);
+		atomic_fetch_sub_explicit(&p->q_in_check, keep, memory_order_relaxed);
 		done += got;
 	}
 	if (age != 0 && (drain || now_ms - p->last_leak_scan_ms >= (age / 4 < 1000 ? age / 4 : 1000))) {
