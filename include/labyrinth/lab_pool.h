@@ -195,11 +195,13 @@ unsigned int lab_free_slow(struct lab_pool *p, struct lab_cache *c, struct lab_b
 			   unsigned int ok, const void *site);
 
 /*
- * Mark buffers from the owner's own cache in flight: no check (they were
- * checked on their way into the cache), one load and one store each.
+ * Rewrite the shadow words of buffers the caller holds alone (no check: an
+ * allocation marking its buffers in flight, a buffer moving between a cache
+ * and the ring): keep the bits of @p keep, set @p set. One load and one store
+ * each; before a put, so no other thread can take a buffer mid-write.
  */
-static inline void lab_shadow_alloc(const struct lab_pool_hot *h, struct lab_buf *const *bufs,
-				    unsigned int n, uint64_t key_site)
+static inline void lab_shadow_set(const struct lab_pool_hot *h, struct lab_buf *const *bufs,
+				  unsigned int n, uint64_t keep, uint64_t set)
 {
 	for (unsigned int i = 0; i < n; i++) {
 		uint32_t idx = bufs[i]->idx;
@@ -208,8 +210,7 @@ static inline void lab_shadow_alloc(const struct lab_pool_hot *h, struct lab_buf
 			struct lab_shadow *sh = &h->shadow[idx];
 			uint64_t w = atomic_load_explicit(&sh->w, memory_order_relaxed);
 
-			atomic_store_explicit(&sh->w, (w & LAB_SH_GEN) | key_site,
-					      memory_order_relaxed);
+			atomic_store_explicit(&sh->w, (w & keep) | set, memory_order_relaxed);
 		}
 	}
 }
@@ -273,15 +274,15 @@ static inline unsigned int lab_alloc_bulk_at(struct lab_pool *p, struct lab_cach
 		c->len = len;
 		c->st.allocs += n;
 #ifndef LAB_POOL_UNCHECKED
-		lab_shadow_alloc((const struct lab_pool_hot *)p, bufs, n,
-				 LAB_SH_SITE(site) | LAB_SH_KEY(c->owner, LAB_BUF_IN_FLIGHT));
+		lab_shadow_set((const struct lab_pool_hot *)p, bufs, n, LAB_SH_GEN,
+			       LAB_SH_SITE(site) | LAB_SH_KEY(c->owner, LAB_BUF_IN_FLIGHT));
 #endif
 		return n;
 	}
 	n = lab_cache_refill_alloc(c, bufs, n, flags);
 #ifndef LAB_POOL_UNCHECKED
-	lab_shadow_alloc((const struct lab_pool_hot *)p, bufs, n,
-			 LAB_SH_SITE(site) | LAB_SH_KEY(c->owner, LAB_BUF_IN_FLIGHT));
+	lab_shadow_set((const struct lab_pool_hot *)p, bufs, n, LAB_SH_GEN,
+		       LAB_SH_SITE(site) | LAB_SH_KEY(c->owner, LAB_BUF_IN_FLIGHT));
 #endif
 	return n;
 }
@@ -325,16 +326,16 @@ static inline unsigned int lab_free_bulk_at(struct lab_cache *c, struct lab_buf 
 #ifndef LAB_POOL_UNCHECKED
 	const struct lab_pool_hot *h;
 	unsigned int ok;
+	uint32_t q;
 #endif
 
 	if (lab_unlikely(c == NULL))
 		return lab_pool_ring_free(bufs, n, site);
 #ifndef LAB_POOL_UNCHECKED
 	h = (const struct lab_pool_hot *)c->pool;
-	if (lab_unlikely(atomic_load_explicit(&h->quality, memory_order_relaxed) !=
-			 LAB_QUALITY_OFF) &&
-	    (atomic_load_explicit(&h->quality, memory_order_relaxed) == LAB_QUALITY_FULL ||
-	     (c->sample_left -= (int32_t)n) <= 0))
+	q = atomic_load_explicit(&h->quality, memory_order_relaxed);
+	if (lab_unlikely(q != LAB_QUALITY_OFF) &&
+	    (q == LAB_QUALITY_FULL || (c->sample_left -= (int32_t)n) <= 0))
 		return lab_free_slow(c->pool, c, bufs, n, 0, site);
 	ok = lab_shadow_free(h, bufs, n, LAB_SH_KEY(c->owner, LAB_BUF_IN_FLIGHT),
 			     LAB_SH_SITE(site) | LAB_SH_KEY(c->owner, LAB_BUF_CACHED));

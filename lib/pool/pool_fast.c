@@ -13,25 +13,6 @@ static inline void maybe_kick(struct lab_pool_hot *h, uint32_t free_after)
 		atomic_store_explicit(&h->kick, 1, memory_order_release);
 }
 
-/* Record buffers moving between the shared ring and a cache: owner and state
- * only (the site stays that of the last free). Before a put, so no other
- * thread can take a buffer whose word is still being written. */
-static inline void shadow_mark(struct lab_pool_hot *h, struct lab_buf *const *bufs,
-			       unsigned int n, uint64_t key)
-{
-	for (unsigned int i = 0; i < n; i++) {
-		uint32_t idx = bufs[i]->idx;
-
-		if (lab_likely(idx < h->shadow_cap)) {
-			struct lab_shadow *sh = &h->shadow[idx];
-			uint64_t w = atomic_load_explicit(&sh->w, memory_order_relaxed);
-
-			atomic_store_explicit(&sh->w, (w & ~(LAB_SH_OWNER | LAB_SH_STATE)) | key,
-					      memory_order_relaxed);
-		}
-	}
-}
-
 /*
  * Take up to @p want buffers from the ring without taking free below the
  * caller's floor (min, or min - reserve for atomic callers). The count check
@@ -79,7 +60,9 @@ unsigned int lab_cache_refill_alloc(struct lab_cache *c, struct lab_buf **bufs, 
 	got = ring_take(h, &c->objs[c->len], want, flags, &c->st.reserve_uses);
 	if (got)
 		c->st.ring_refills++;
-	shadow_mark(h, &c->objs[c->len], got, LAB_SH_KEY(c->owner, LAB_BUF_CACHED));
+	/* Owner and state only: the site stays that of the last free. */
+	lab_shadow_set(h, &c->objs[c->len], got, ~(LAB_SH_OWNER | LAB_SH_STATE),
+		       LAB_SH_KEY(c->owner, LAB_BUF_CACHED));
 	c->len += got;
 	give = c->len < n ? c->len : n;
 	for (unsigned int i = 0; i < give; i++)
@@ -104,7 +87,8 @@ void lab_cache_spill_free(struct lab_cache *c, struct lab_buf *const *bufs, unsi
 		if (c->len > keep) {
 			unsigned int out = c->len - keep;
 
-			shadow_mark(&c->pool->hot, &c->objs[0], out, LAB_SH_KEY(0, LAB_BUF_FREE));
+			lab_shadow_set(&c->pool->hot, &c->objs[0], out,
+				       ~(LAB_SH_OWNER | LAB_SH_STATE), LAB_SH_KEY(0, LAB_BUF_FREE));
 			lab_pool_put(c->pool, &c->objs[0], out);
 			for (unsigned int i = 0; i < keep; i++)
 				c->objs[i] = c->objs[out + i];
@@ -178,19 +162,10 @@ unsigned int lab_pool_ring_alloc(struct lab_pool *p, struct lab_buf **bufs, unsi
 	uint64_t reserve = 0;
 	unsigned int got = ring_take(&p->hot, bufs, n, flags, &reserve), s = nocache_stripe();
 	struct nocache_stripe *st = &p->nocache[s];
-	uint64_t key = LAB_SH_SITE(site) | LAB_SH_KEY(0, LAB_BUF_IN_FLIGHT);
 
 	/* Taken from the ring: ours alone, plain stores. */
-	for (unsigned int i = 0; i < got; i++) {
-		uint32_t idx = bufs[i]->idx;
-
-		if (lab_likely(idx < p->hot.shadow_cap)) {
-			struct lab_shadow *sh = &p->hot.shadow[idx];
-			uint64_t w = atomic_load_explicit(&sh->w, memory_order_relaxed);
-
-			atomic_store_explicit(&sh->w, (w & LAB_SH_GEN) | key, memory_order_relaxed);
-		}
-	}
+	lab_shadow_set(&p->hot, bufs, got, LAB_SH_GEN,
+		       LAB_SH_SITE(site) | LAB_SH_KEY(0, LAB_BUF_IN_FLIGHT));
 	stripe_add(&st->allocs, got, s);
 	if (got)
 		stripe_add(&st->ring_refills, 1, s);
@@ -240,20 +215,10 @@ unsigned int lab_pool_ring_free(struct lab_buf *const *bufs, unsigned int n, con
 	if (atomic_load_explicit(&h->quality, memory_order_relaxed) != LAB_QUALITY_OFF)
 		return lab_free_slow(p, NULL, bufs, n, 0, site);
 	for (i = 0; i < n; i++) {
-		struct lab_buf *b = bufs[i];
-		uint32_t idx = b->idx;
-		struct lab_shadow *sh;
-		uint64_t w;
+		uint64_t old;
 
-		if (lab_unlikely(idx >= h->shadow_cap || h->shadow[idx].buf != b))
-			break;
-		sh = &h->shadow[idx];
-		w = atomic_load_explicit(&sh->w, memory_order_relaxed);
-		if (lab_unlikely((w & (LAB_SH_OWNER | LAB_SH_STATE)) != key ||
-				 !atomic_compare_exchange_strong_explicit(
-					 &sh->w, &w,
-					 ((w + (1ull << LAB_SH_GEN_SHIFT)) & LAB_SH_GEN) | mark,
-					 memory_order_relaxed, memory_order_relaxed)))
+		if (lab_unlikely(shadow_check(h, bufs[i], key, mark, 1ull << LAB_SH_GEN_SHIFT, true,
+					      &old) != 0))
 			break;
 	}
 	if (lab_unlikely(i != n))

@@ -101,6 +101,41 @@ struct lab_pool {
 	struct lab_pool *next;        /* warden's list */
 };
 
+/*
+ * Check one free or transfer and, if it passes, replace the owner/state with
+ * @p mark (and bump the generation for a free). Callers without a cache share
+ * owner id 0, so two of them could free one buffer at the same instant: they
+ * use a CAS. Owners with a cache are the only writers of their buffers' words.
+ * @return 0, or the finding kind + 1.
+ */
+static inline int shadow_check(struct lab_pool_hot *h, struct lab_buf *b, uint64_t key,
+			       uint64_t mark, uint64_t gen_step, bool cas, uint64_t *old)
+{
+	uint32_t idx = b->idx;
+	struct lab_shadow *sh;
+	uint64_t w;
+
+	if (idx >= h->shadow_cap || h->shadow[idx].buf != b)
+		return LAB_FIND_BAD_BUFFER + 1;
+	sh = &h->shadow[idx];
+	w = atomic_load_explicit(&sh->w, memory_order_relaxed);
+	do {
+		if ((w & (LAB_SH_OWNER | LAB_SH_STATE)) != key)
+			return ((w & LAB_SH_STATE) != LAB_BUF_IN_FLIGHT ? LAB_FIND_DOUBLE_FREE
+									 : LAB_FIND_FOREIGN_FREE) + 1;
+		*old = w;
+		if (!cas) {
+			atomic_store_explicit(&sh->w, ((w + gen_step) & LAB_SH_GEN) | mark,
+					      memory_order_relaxed);
+			return 0;
+		}
+	} while (!atomic_compare_exchange_weak_explicit(&sh->w, &w,
+							((w + gen_step) & LAB_SH_GEN) | mark,
+							memory_order_relaxed,
+							memory_order_relaxed));
+	return 0;
+}
+
 /* quality.c */
 LAB_LOG_DECLARE(quality);
 void quality_record(struct lab_pool *p, enum lab_finding_kind kind, struct lab_buf *b,

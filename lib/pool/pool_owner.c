@@ -58,15 +58,8 @@ struct lab_cache *lab_cache_create(struct lab_pool *p, const char *name, unsigne
 void lab_cache_flush(struct lab_cache *c)
 {
 	if (c->len) {
-		struct lab_pool_hot *h = &c->pool->hot;
-
-		for (unsigned int i = 0; i < c->len; i++) {
-			uint32_t idx = c->objs[i]->idx;
-			uint64_t w = atomic_load_explicit(&h->shadow[idx].w, memory_order_relaxed);
-
-			atomic_store_explicit(&h->shadow[idx].w, (w & ~(LAB_SH_OWNER | LAB_SH_STATE)) |
-					      LAB_SH_KEY(0, LAB_BUF_FREE), memory_order_relaxed);
-		}
+		lab_shadow_set(&c->pool->hot, c->objs, c->len, ~(LAB_SH_OWNER | LAB_SH_STATE),
+			       LAB_SH_KEY(0, LAB_BUF_FREE));
 		lab_pool_put(c->pool, c->objs, c->len);
 		c->st.ring_flushes++;
 		c->len = 0;

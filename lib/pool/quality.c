@@ -254,41 +254,6 @@ void lab_pool_set_finding_cb(struct lab_pool *p, lab_finding_cb cb, void *arg)
 /* ------------------------------------------------------------ checked frees */
 
 /*
- * Check one free or transfer and, if it passes, replace the owner/state with
- * @p mark (and bump the generation for a free). Callers without a cache share
- * owner id 0, so two of them could free one buffer at the same instant: they
- * use a CAS. Owners with a cache are the only writers of their buffers' words.
- * @return 0, or the finding kind + 1.
- */
-static int check_one(struct lab_pool_hot *h, struct lab_buf *b, uint64_t key, uint64_t mark,
-		     uint64_t gen_step, bool cas, uint64_t *old)
-{
-	uint32_t idx = b->idx;
-	struct lab_shadow *sh;
-	uint64_t w;
-
-	if (idx >= h->shadow_cap || h->shadow[idx].buf != b)
-		return LAB_FIND_BAD_BUFFER + 1;
-	sh = &h->shadow[idx];
-	w = atomic_load_explicit(&sh->w, memory_order_relaxed);
-	do {
-		if ((w & (LAB_SH_OWNER | LAB_SH_STATE)) != key)
-			return ((w & LAB_SH_STATE) != LAB_BUF_IN_FLIGHT ? LAB_FIND_DOUBLE_FREE
-									 : LAB_FIND_FOREIGN_FREE) + 1;
-		*old = w;
-		if (!cas) {
-			atomic_store_explicit(&sh->w, ((w + gen_step) & LAB_SH_GEN) | mark,
-					      memory_order_relaxed);
-			return 0;
-		}
-	} while (!atomic_compare_exchange_weak_explicit(&sh->w, &w,
-							((w + gen_step) & LAB_SH_GEN) | mark,
-							memory_order_relaxed,
-							memory_order_relaxed));
-	return 0;
-}
-
-/*
  * Poison a buffer that passed its free check (@p old: its word before) and
  * mark it quarantined; the caller queues it for the warden.
  */
@@ -344,12 +309,7 @@ static void quarantine_flush(struct lab_pool *p, struct lab_cache *c, struct lab
 	if (k == n)
 		return;
 	atomic_fetch_add_explicit(&p->quarantine_skipped, n - k, memory_order_relaxed);
-	for (unsigned int i = k; i < n; i++) {
-		struct lab_shadow *sh = &p->hot.shadow[q[i]->idx];
-		uint64_t w = atomic_load_explicit(&sh->w, memory_order_relaxed);
-
-		atomic_store_explicit(&sh->w, (w & LAB_SH_GEN) | mark, memory_order_relaxed);
-	}
+	lab_shadow_set(&p->hot, q + k, n - k, LAB_SH_GEN, mark);
 	put_good(p, c, q + k, n - k);
 }
 
@@ -403,7 +363,7 @@ unsigned int lab_free_slow(struct lab_pool *p, struct lab_cache *c, struct lab_b
 				break;
 			b = bufs[i];
 		}
-		bad = check_one(h, b, key, mark, 1ull << LAB_SH_GEN_SHIFT, c == NULL, &old);
+		bad = shadow_check(h, b, key, mark, 1ull << LAB_SH_GEN_SHIFT, c == NULL, &old);
 		if (bad) {
 			put_good(p, c, bufs + i - run, run);
 			done += run;
@@ -453,9 +413,9 @@ unsigned int lab_buf_transfer_at(struct lab_cache *from, struct lab_cache *to,
 			quality_record(p, LAB_FIND_BAD_BUFFER, b, UINT32_MAX, src, site);
 			continue;
 		}
-		bad = check_one(&p->hot, b, key, 0, 0, src == 0, &old);
+		bad = shadow_check(&p->hot, b, key, 0, 0, src == 0, &old);
 		if (bad == 0) {
-			/* check_one wrote the generation only; now the rest. */
+			/* shadow_check wrote the generation only; now the rest. */
 			atomic_store_explicit(&p->hot.shadow[b->idx].w,
 					      (old & ~LAB_SH_OWNER) |
 					      ((uint64_t)dst << LAB_SH_OWNER_SHIFT),
@@ -518,6 +478,17 @@ static void expected_header(struct lab_pool *p, struct lab_buf *b, uint32_t idx,
 	e->buf_len = p->cell_size - HDR_SIZE;
 }
 
+/* Count and report one finding the warden made (findings_lock held). */
+static void warden_found(struct lab_pool *p, struct lab_finding *f, enum lab_finding_kind kind,
+			 uint32_t offset, uint32_t bytes)
+{
+	f->kind = kind;
+	f->offset = offset;
+	f->bytes = bytes;
+	atomic_fetch_add_explicit(&p->findings[kind], 1, memory_order_relaxed);
+	report(p, f);
+}
+
 /* Check one buffer out of quarantine. @return true if it is sound. */
 static bool check_quarantined(struct lab_pool *p, struct lab_buf *b, uint32_t idx)
 {
@@ -541,11 +512,7 @@ static bool check_quarantined(struct lab_pool *p, struct lab_buf *b, uint32_t id
 		}
 	}
 	if (hdr_changed) {
-		f.kind = LAB_FIND_HEADER;
-		f.offset = (uint32_t)hdr_first;
-		f.bytes = hdr_changed;
-		atomic_fetch_add_explicit(&p->findings[f.kind], 1, memory_order_relaxed);
-		report(p, &f);
+		warden_found(p, &f, LAB_FIND_HEADER, (uint32_t)hdr_first, hdr_changed);
 		memcpy(b, &e, offsetof(struct lab_buf, data_off)); /* repair it */
 		sound = false;
 	}
@@ -553,21 +520,13 @@ static bool check_quarantined(struct lab_pool *p, struct lab_buf *b, uint32_t id
 	room_len = p->cell_size - HDR_SIZE;
 	first = scan_pattern(room, room_len, POOL_POISON, &changed, &last);
 	if (changed) {
-		f.kind = LAB_FIND_USE_AFTER_FREE;
-		f.offset = (uint32_t)first;
-		f.bytes = changed;
-		atomic_fetch_add_explicit(&p->findings[f.kind], 1, memory_order_relaxed);
-		report(p, &f);
+		warden_found(p, &f, LAB_FIND_USE_AFTER_FREE, (uint32_t)first, changed);
 		sound = false;
 	}
 	rz = room + room_len;
 	scan_pattern(rz, POOL_REDZONE, POOL_CANARY, &changed, &last);
 	if (changed) {
-		f.kind = LAB_FIND_OVERRUN;
-		f.offset = (uint32_t)last + 1;
-		f.bytes = changed;
-		atomic_fetch_add_explicit(&p->findings[f.kind], 1, memory_order_relaxed);
-		report(p, &f);
+		warden_found(p, &f, LAB_FIND_OVERRUN, (uint32_t)last + 1, changed);
 		memset((uint8_t *)rz, POOL_CANARY, POOL_REDZONE);
 		sound = false;
 	}
@@ -649,8 +608,7 @@ static unsigned int leak_scan(struct lab_pool *p, uint64_t now_ms, uint32_t age_
 		cold->leak_reported = 1;
 		fill_from_shadow(p, &f, i);
 		f.age_ms = now_ms - cold->since_ms;
-		atomic_fetch_add_explicit(&p->findings[LAB_FIND_LEAK], 1, memory_order_relaxed);
-		report(p, &f);
+		warden_found(p, &f, LAB_FIND_LEAK, 0, 0);
 		ng = group_add(g, ng, 16, f.holder, f.alloc_site, i, f.age_ms);
 		found++;
 	}
@@ -702,8 +660,6 @@ unsigned int quality_tend(struct lab_pool *p, uint64_t now_ns, bool drain)
 			struct lab_buf *b = batch[i];
 			/* From the address: the header may be what was overwritten. */
 			uint32_t idx = pool_buf_index(p, b);
-			struct lab_shadow *sh;
-			uint64_t w;
 
 			if (idx >= p->hot.shadow_cap) { /* cannot happen: it came from the pool */
 				LAB_LOG(ERR, quality, "pool '%s': quarantined %p is not in the "
@@ -711,7 +667,6 @@ unsigned int quality_tend(struct lab_pool *p, uint64_t now_ns, bool drain)
 				atomic_fetch_sub_explicit(&p->q_in_check, 1, memory_order_relaxed);
 				continue;
 			}
-			sh = &p->hot.shadow[idx];
 			if (!check_quarantined(p, b, idx) &&
 			    atomic_load_explicit(&p->policy, memory_order_relaxed) ==
 			    LAB_POLICY_RETIRE) {
@@ -721,11 +676,11 @@ unsigned int quality_tend(struct lab_pool *p, uint64_t now_ns, bool drain)
 				continue;
 			}
 			memset(b->buf_addr, 0, b->buf_len);
-			w = atomic_load_explicit(&sh->w, memory_order_relaxed);
-			atomic_store_explicit(&sh->w, (w & ~(LAB_SH_OWNER | LAB_SH_STATE)) |
-					      LAB_SH_KEY(0, LAB_BUF_FREE), memory_order_relaxed);
 			batch[keep++] = b;
 		}
+		/* The header is sound now (check_quarantined repairs it). */
+		lab_shadow_set(&p->hot, batch, keep, ~(LAB_SH_OWNER | LAB_SH_STATE),
+			       LAB_SH_KEY(0, LAB_BUF_FREE));
 		lab_pool_put(p, batch, keep);
 		atomic_fetch_sub_explicit(&p->q_in_check, keep, memory_order_relaxed);
 		done += got;
