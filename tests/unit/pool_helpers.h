@@ -17,23 +17,29 @@
 
 /* A small pool on 4 KiB pages (runs anywhere): 1024 cells per chamber, each
  * 1984 bytes plus the pool's 64-byte redzone. */
+static inline void small_pool_opts(struct lab_pool_opts *o, uint32_t initial, uint32_t max,
+				   uint32_t mn, uint32_t lo, uint32_t hi, uint32_t rs)
+{
+	lab_pool_opts_init(o);
+	o->name = "t";
+	o->cell_size = 2048 - 64;
+	o->headroom = 128;
+	o->initial = initial;
+	o->max = max;
+	o->wm_min = (struct lab_count){ mn, false };
+	o->wm_low = (struct lab_count){ lo, false };
+	o->wm_high = (struct lab_count){ hi, false };
+	o->reserve = (struct lab_count){ rs, false };
+	o->hugepages = LAB_HUGEPAGES_OFF;
+	o->shrink_delay_ms = 50;
+}
+
 static inline struct lab_pool *small_pool(uint32_t initial, uint32_t max, uint32_t mn,
 					  uint32_t lo, uint32_t hi, uint32_t rs)
 {
 	struct lab_pool_opts o;
 
-	lab_pool_opts_init(&o);
-	o.name = "t";
-	o.cell_size = 2048 - 64;
-	o.headroom = 128;
-	o.initial = initial;
-	o.max = max;
-	o.wm_min = (struct lab_count){ mn, false };
-	o.wm_low = (struct lab_count){ lo, false };
-	o.wm_high = (struct lab_count){ hi, false };
-	o.reserve = (struct lab_count){ rs, false };
-	o.hugepages = LAB_HUGEPAGES_OFF;
-	o.shrink_delay_ms = 50;
+	small_pool_opts(&o, initial, max, mn, lo, hi, rs);
 	return lab_pool_create(&o);
 }
 

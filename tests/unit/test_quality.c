@@ -55,17 +55,8 @@ static struct lab_pool *quality_pool(enum lab_quality q, uint32_t rate)
 {
 	struct lab_pool_opts o;
 
-	lab_pool_opts_init(&o);
+	small_pool_opts(&o, 4096, 4096, 0, 1, 2, 0);
 	o.name = "q";
-	o.cell_size = 2048 - 64;
-	o.headroom = 128;
-	o.initial = 4096;
-	o.max = 4096;
-	o.wm_min = (struct lab_count){ 0, false };
-	o.wm_low = (struct lab_count){ 1, false };
-	o.wm_high = (struct lab_count){ 2, false };
-	o.reserve = (struct lab_count){ 0, false };
-	o.hugepages = LAB_HUGEPAGES_OFF;
 	o.quality = q;
 	o.sample_rate = rate;
 	o.quarantine_bytes = 64 * LAB_MIB; /* more than the pool: the budget never forces a release */
@@ -293,8 +284,9 @@ static void *clean_worker(void *arg)
 
 static void test_full_clean_run_no_false_positives(void)
 {
-	struct lab_pool *p = quality_pool(LAB_QUALITY_FULL, 0);
 	struct lab_ring *r1 = lab_ring_create(4096), *r2 = lab_ring_create(4096);
+	struct lab_pool_opts o;
+	struct lab_pool *p;
 	struct clean w[2] = { 0 };
 	time_t t0;
 	_Atomic int done = 0;
@@ -303,22 +295,17 @@ static void test_full_clean_run_no_false_positives(void)
 	pthread_t t[2];
 	unsigned int n;
 
-	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
-	/* the warden keeps up by itself: short hold, a budget of half the pool */
-	lab_pool_destroy(p);
-	{
-		struct lab_pool_opts o;
-
-		lab_pool_opts_init(&o);
-		o.name = "clean";
-		o.cell_size = 2048 - 64;
-		o.initial = o.max = 4096;
-		o.hugepages = LAB_HUGEPAGES_OFF;
-		o.quality = LAB_QUALITY_FULL;
-		o.quarantine_bytes = 4 * LAB_MIB;
-		o.quarantine_hold_ms = 1;
-		p = lab_pool_create(&o);
-	}
+	/* The warden keeps up by itself: the default watermarks (it releases the
+	 * whole quarantine below low), a short hold, a budget of half the pool. */
+	lab_pool_opts_init(&o);
+	o.name = "clean";
+	o.cell_size = 2048 - 64;
+	o.initial = o.max = 4096;
+	o.hugepages = LAB_HUGEPAGES_OFF;
+	o.quality = LAB_QUALITY_FULL;
+	o.quarantine_bytes = 4 * LAB_MIB;
+	o.quarantine_hold_ms = 1;
+	p = lab_pool_create(&o);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	w[0] = (struct clean){ p, r1, r2, NULL, &w[1].mine, &done, 0 };
 	w[1] = (struct clean){ p, r2, r1, NULL, &w[0].mine, &done, 0 };
