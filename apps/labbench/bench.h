@@ -59,6 +59,7 @@ struct lab_buf;
 int run_quality_bench(void);
 unsigned int raw_alloc(struct lab_pool *p, struct lab_cache *c, struct lab_buf **b, unsigned int n);
 void raw_free(struct lab_cache *c, struct lab_buf **b, unsigned int n);
+void floor_free(struct lab_pool *p, struct lab_cache *c, struct lab_buf **b, unsigned int n);
 
 /* ring.c: labbench ring */
 int run_ring_bench(void);

@@ -16,8 +16,8 @@
 #define Q_TOTAL 8000000u
 #define Q_ROUNDS 5
 
-enum { RAW, OFF, SAMPLED, FULL, NLEVELS };
-static const char *const level_names[NLEVELS] = { "raw", "off", "sampled", "full" };
+enum { RAW, FLOOR, OFF, SAMPLED, FULL, NLEVELS };
+static const char *const level_names[NLEVELS] = { "raw", "floor", "off", "sampled", "full" };
 
 static struct lab_pool *quality_pool(int level)
 {
@@ -42,18 +42,21 @@ static struct lab_pool *quality_pool(int level)
 /* ns per buffer actually served (under "full" the cache may come back short
  * while the warden checks the quarantine: those calls count, their misses do
  * not) */
-static double measure(struct lab_pool *p, struct lab_cache *c, unsigned int burst, int raw,
+static double measure(struct lab_pool *p, struct lab_cache *c, unsigned int burst, int level,
 		      uint64_t *served_out)
 {
 	struct lab_buf *b[64];
 	uint64_t served = 0, t0 = now_ns();
 
 	for (unsigned int i = 0; i < Q_TOTAL / burst; i++) {
-		unsigned int got = raw ? raw_alloc(p, c, b, burst) : lab_alloc_bulk(p, c, b, burst, 0);
+		unsigned int got = level <= FLOOR ? raw_alloc(p, c, b, burst)
+						   : lab_alloc_bulk(p, c, b, burst, 0);
 
 		served += got;
-		if (raw)
+		if (level == RAW)
 			raw_free(c, b, got);
+		else if (level == FLOOR)
+			floor_free(p, c, b, got);
 		else
 			lab_free_bulk(c, b, got);
 	}
@@ -81,7 +84,7 @@ int run_quality_bench(void)
 		for (int r = 0; r < Q_ROUNDS; r++) {
 			for (int l = 0; l < NLEVELS; l++) {
 				uint64_t served;
-				double ns = measure(p[l], c[l], bursts[bi], l == RAW, &served);
+				double ns = measure(p[l], c[l], bursts[bi], l, &served);
 
 				if (served && ns < best[bi][l])
 					best[bi][l] = ns;

@@ -18,3 +18,38 @@ void raw_free(struct lab_cache *c, struct lab_buf **b, unsigned int n)
 {
 	lab_free_bulk(c, b, n);
 }
+
+unsigned long floor_refused;
+
+static __attribute__((noinline)) void floor_refuse(void)
+{
+	floor_refused++;
+}
+
+/*
+ * The least any shadow-based free check can do, on top of raw: per buffer,
+ * read the index from its header, load the shadow word, compare it and store
+ * the new state (no generation, no site, nothing at allocation). It checks
+ * nothing real (the word is compared against a value it never holds and
+ * stored back unchanged); it is the floor the "off" level is measured against
+ * in docs/performance.md.
+ */
+void floor_free(struct lab_pool *p, struct lab_cache *c, struct lab_buf **b, unsigned int n)
+{
+	const struct lab_pool_hot *h = (const struct lab_pool_hot *)p;
+
+	for (unsigned int i = 0; i < n; i++) {
+		uint32_t idx = b[i]->idx;
+		struct lab_shadow *sh;
+		uint64_t w;
+
+		if (idx >= h->shadow_cap)
+			floor_refuse();
+		sh = &h->shadow[idx];
+		w = atomic_load_explicit(&sh->w, memory_order_relaxed);
+		if (w == UINT64_MAX)
+			floor_refuse();
+		atomic_store_explicit(&sh->w, w, memory_order_relaxed);
+	}
+	lab_free_bulk(c, b, n);
+}
