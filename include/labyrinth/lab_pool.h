@@ -376,6 +376,13 @@ unsigned int lab_buf_transfer_at(struct lab_cache *from, struct lab_cache *to,
 				 struct lab_buf *const *bufs, unsigned int n, const void *site);
 #define lab_buf_transfer(from, to, bufs, n) lab_buf_transfer_at(from, to, bufs, n, LAB_SITE())
 
+/**
+ * Whether owner @p c (NULL: callers without a cache) holds buffer @p b now,
+ * as its shadow records it: in flight and owned by @p c. For a caller that
+ * must know which buffers a short lab_buf_transfer() left behind.
+ */
+bool lab_buf_held_by(const struct lab_cache *c, const struct lab_buf *b);
+
 /** Pool creation options. Grows only at the end; set @c size to sizeof. */
 struct lab_pool_opts {
 	size_t size;                  /**< sizeof(struct lab_pool_opts) */

@@ -430,6 +430,18 @@ unsigned int lab_buf_transfer_at(struct lab_cache *from, struct lab_cache *to,
 	return done;
 }
 
+bool lab_buf_held_by(const struct lab_cache *c, const struct lab_buf *b)
+{
+	const struct lab_pool *p = c != NULL ? c->pool : b->pool;
+	uint64_t w;
+
+	if (p == NULL || b->idx >= p->hot.shadow_cap || p->hot.shadow[b->idx].buf != b)
+		return false;
+	w = atomic_load_explicit(&p->hot.shadow[b->idx].w, memory_order_relaxed);
+	return (w & (LAB_SH_OWNER | LAB_SH_STATE)) ==
+	       LAB_SH_KEY(c != NULL ? c->owner : 0, LAB_BUF_IN_FLIGHT);
+}
+
 /* ------------------------------------------------------- the warden's checks */
 
 /* First differing byte and count of differing bytes of [m, m+len) against

@@ -1,0 +1,407 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * pcap: replay a capture file (looped, rate-limited or at top speed) or
+ * capture live on an interface; write a capture file or inject on an
+ * interface. Files are read with nanosecond precision (microsecond files are
+ * converted), so both kinds replay.
+ *
+ * Bad records are counted, never fatal to the process: caplen < len or an
+ * empty record is "truncated", a frame larger than the data room "oversize",
+ * caplen > len an "error". A file that cannot be read further (cut off, a
+ * length libpcap refuses) ends the replay: the queue counts an error, the link
+ * reports rx_done, and stop/close log libpcap's message with the record number.
+ */
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <labyrinth/lab_log.h>
+#include <labyrinth/lab_port_driver.h>
+
+LAB_LOG_DECLARE(port);
+
+struct pcap_rxq {
+	pcap_t *pc;
+	char *file;          /* replay source, or NULL for live */
+	uint64_t loops;      /* passes to make (0: forever) */
+	uint64_t pass;       /* passes begun */
+	uint64_t rate;       /* packets per second (0: top speed) */
+	double tokens;
+	uint64_t last_ns;
+	uint64_t record;     /* records read in this pass */
+	bool done;
+	char err[PCAP_ERRBUF_SIZE + 64];
+};
+
+struct pcap_txq {
+	pcap_t *pc;          /* dead handle for the dumper, or the live one */
+	pcap_dumper_t *dump; /* file output, or NULL */
+	bool live;
+};
+
+struct pcap_port {
+	struct pcap_rxq rx;
+	struct pcap_txq tx;
+	pcap_t *live;        /* shared by RX and TX when iface= is given */
+	bool reported;
+};
+
+static const struct lab_port_key pcap_keys[] = {
+	{ "rx", "pcap or pcapng file to replay (Ethernet link type)" },
+	{ "tx", "pcap file to write (created or truncated)" },
+	{ "iface", "network interface for live capture and injection" },
+	{ "loop", "replay passes over the rx file, 0 = forever (default 1)" },
+	{ "rate", "replay rate in packets per second, 0 = top speed (default 0)" },
+	{ "tstamp", "timestamp precision of the tx file: us or ns (default us)" },
+	{ "snaplen", "live capture length, 64..262144 (default 65535)" },
+	{ NULL, NULL },
+};
+
+static inline uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* vDSO: no system call */
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int rx_file_open(struct pcap_rxq *r, const char *devstr)
+{
+	char eb[PCAP_ERRBUF_SIZE];
+	int dlt;
+
+	r->pc = pcap_open_offline_with_tstamp_precision(r->file, PCAP_TSTAMP_PRECISION_NANO, eb);
+	if (r->pc == NULL) {
+		LAB_LOG(ERR, port, "%s: cannot replay '%s': %s", devstr, r->file, eb);
+		return errno == ENOENT || errno == EACCES ? -errno : -EINVAL;
+	}
+	dlt = pcap_datalink(r->pc);
+	if (dlt != DLT_EN10MB) {
+		LAB_LOG(ERR, port, "%s: '%s' has link type %s (%d); only Ethernet (EN10MB) can "
+			"be replayed", devstr, r->file,
+			pcap_datalink_val_to_name(dlt) ? pcap_datalink_val_to_name(dlt) : "?", dlt);
+		pcap_close(r->pc);
+		r->pc = NULL;
+		return -EINVAL;
+	}
+	r->pass++;
+	r->record = 0;
+	return 0;
+}
+
+static pcap_t *live_open(const char *iface, uint64_t snaplen, const char *devstr, int *rc)
+{
+	char eb[PCAP_ERRBUF_SIZE];
+	pcap_t *pc = pcap_create(iface, eb);
+
+	*rc = -ENODEV;
+	if (pc == NULL) {
+		LAB_LOG(ERR, port, "%s: interface '%s': %s", devstr, iface, eb);
+		return NULL;
+	}
+	pcap_set_snaplen(pc, (int)snaplen);
+	pcap_set_promisc(pc, 1);
+	pcap_set_immediate_mode(pc, 1);
+	*rc = pcap_activate(pc);
+	if (*rc < 0) {
+		LAB_LOG(ERR, port, "%s: interface '%s': %s", devstr, iface, pcap_geterr(pc));
+		*rc = *rc == PCAP_ERROR_PERM_DENIED ? -EPERM : -ENODEV;
+		pcap_close(pc);
+		return NULL;
+	}
+	if (pcap_setnonblock(pc, 1, eb) < 0 || pcap_setdirection(pc, PCAP_D_IN) < 0) {
+		LAB_LOG(ERR, port, "%s: interface '%s': cannot set non-blocking inbound capture: %s",
+			devstr, iface, pcap_geterr(pc));
+		pcap_close(pc);
+		*rc = -EIO;
+		return NULL;
+	}
+	*rc = 0;
+	return pc;
+}
+
+static int tx_file_open(struct pcap_txq *t, const char *file, int prec, const char *devstr)
+{
+	t->pc = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 262144, prec);
+	if (t->pc == NULL)
+		return -ENOMEM;
+	t->dump = pcap_dump_open(t->pc, file);
+	if (t->dump == NULL) {
+		LAB_LOG(ERR, port, "%s: cannot write '%s': %s", devstr, file, pcap_geterr(t->pc));
+		return errno ? -errno : -EIO;
+	}
+	return 0;
+}
+
+static int check_queues(struct lab_port *p, const struct lab_devargs *a)
+{
+	if (p->nb_rxq != 1 || p->nb_txq != 1) {
+		LAB_LOG(ERR, port, "%s: a pcap port has one RX and one TX queue; asked for %u RX "
+			"and %u TX", a->devstr, p->nb_rxq, p->nb_txq);
+		return -EINVAL;
+	}
+	if (lab_devargs_get(a, "iface") != NULL &&
+	    (lab_devargs_get(a, "rx") != NULL || lab_devargs_get(a, "tx") != NULL)) {
+		LAB_LOG(ERR, port, "%s: give either iface= (live) or rx=/tx= (files), not both",
+			a->devstr);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int pcap_open_port(struct lab_port *p, const struct lab_devargs *a)
+{
+	static const char *const precs[] = { "us", "ns", NULL };
+	uint64_t snaplen;
+	struct pcap_port *pp;
+	const char *v;
+	int rc, prec;
+
+	rc = check_queues(p, a);
+	if (rc < 0)
+		return rc;
+	pp = calloc(1, sizeof(*pp));
+	if (pp == NULL)
+		return -ENOMEM;
+	lab_port_set_priv(p, pp);
+	p->rxq[0].drv = &pp->rx;
+	p->txq[0].drv = &pp->tx;
+	rc = lab_devargs_u64(a, "loop", 1, 0, UINT64_MAX, &pp->rx.loops);
+	if (rc == 0)
+		rc = lab_devargs_u64(a, "rate", 0, 0, 1000000000ull, &pp->rx.rate);
+	if (rc == 0)
+		rc = lab_devargs_u64(a, "snaplen", 65535, 64, 262144, &snaplen);
+	prec = lab_devargs_choice(a, "tstamp", precs, 0);
+	if (rc < 0 || prec < 0)
+		return rc < 0 ? rc : prec;
+	if ((v = lab_devargs_get(a, "iface")) != NULL) {
+		pp->live = live_open(v, snaplen, a->devstr, &rc);
+		pp->rx.pc = pp->live;
+		pp->tx.pc = pp->live;
+		pp->tx.live = true;
+		return rc;
+	}
+	if ((v = lab_devargs_get(a, "rx")) != NULL) {
+		pp->rx.file = strdup(v);
+		if (pp->rx.file == NULL)
+			return -ENOMEM;
+		rc = rx_file_open(&pp->rx, a->devstr);
+		if (rc < 0)
+			return rc;
+	} else {
+		pp->rx.done = true;
+	}
+	if ((v = lab_devargs_get(a, "tx")) != NULL)
+		rc = tx_file_open(&pp->tx, v, prec == 1 ? PCAP_TSTAMP_PRECISION_NANO
+							: PCAP_TSTAMP_PRECISION_MICRO, a->devstr);
+	return rc;
+}
+
+/* Say once why a replay ended early (control path: stop and close). */
+static void report(struct lab_port *p)
+{
+	struct pcap_port *pp = lab_port_priv(p);
+
+	if (pp != NULL && pp->rx.err[0] != '\0' && !pp->reported) {
+		LAB_LOG(ERR, port, "%s: replay of '%s' stopped at record %llu of pass %llu: %s",
+			lab_port_name(p), pp->rx.file, (unsigned long long)pp->rx.record + 1,
+			(unsigned long long)pp->rx.pass, pp->rx.err);
+		pp->reported = true;
+	}
+}
+
+static void pcap_close_port(struct lab_port *p)
+{
+	struct pcap_port *pp = lab_port_priv(p);
+
+	if (pp == NULL)
+		return;
+	report(p);
+	if (pp->tx.dump != NULL)
+		pcap_dump_close(pp->tx.dump);
+	if (pp->live != NULL) {
+		pcap_close(pp->live);
+	} else {
+		if (pp->rx.pc != NULL)
+			pcap_close(pp->rx.pc);
+		if (pp->tx.pc != NULL)
+			pcap_close(pp->tx.pc);
+	}
+	free(pp->rx.file);
+	free(pp);
+	lab_port_set_priv(p, NULL);
+}
+
+static int pcap_start(struct lab_port *p)
+{
+	struct pcap_port *pp = lab_port_priv(p);
+
+	pp->rx.last_ns = mono_ns();
+	pp->rx.tokens = 0;
+	return 0;
+}
+
+static int pcap_stop(struct lab_port *p)
+{
+	struct pcap_port *pp = lab_port_priv(p);
+
+	report(p);
+	if (pp->tx.dump != NULL && pcap_dump_flush(pp->tx.dump) < 0) {
+		LAB_LOG(ERR, port, "%s: flushing the tx file failed", lab_port_name(p));
+		return -EIO;
+	}
+	return 0;
+}
+
+static int pcap_link(struct lab_port *p, struct lab_port_link *link)
+{
+	struct pcap_port *pp = lab_port_priv(p);
+
+	link->up = true;
+	link->rx_done = pp->rx.done;
+	return 0;
+}
+
+/* How many packets the rate allows now (a token bucket of one burst). */
+static uint16_t rate_allow(struct pcap_rxq *r, uint16_t n)
+{
+	uint64_t now = mono_ns();
+
+	r->tokens += (double)(now - r->last_ns) * (double)r->rate / 1e9;
+	r->last_ns = now;
+	if (r->tokens > n)
+		r->tokens = n;
+	n = r->tokens < n ? (uint16_t)r->tokens : n;
+	r->tokens -= n;
+	return n;
+}
+
+/* The next record; 1 with one, 0 with none now (live) or at the end, < 0 on
+ * a file error (recorded in r->err). */
+static int next_record(struct pcap_rxq *r, const char *devstr, struct pcap_pkthdr **h,
+		       const u_char **d)
+{
+	for (;;) {
+		int rc = pcap_next_ex(r->pc, h, d);
+
+		if (rc == 1) {
+			r->record++;
+			return 1;
+		}
+		if (rc == 0)
+			return 0;
+		if (rc == PCAP_ERROR_BREAK && r->file != NULL &&
+		    (r->loops == 0 || r->pass < r->loops) && r->record > 0) {
+			pcap_close(r->pc);
+			r->pc = NULL;
+			if (rx_file_open(r, devstr) == 0)
+				continue;
+			snprintf(r->err, sizeof(r->err), "cannot reopen the file to loop");
+			return -1;
+		}
+		if (rc != PCAP_ERROR_BREAK)
+			snprintf(r->err, sizeof(r->err), "%s", pcap_geterr(r->pc));
+		r->done = r->file != NULL || rc != PCAP_ERROR_BREAK;
+		return rc == PCAP_ERROR_BREAK ? 0 : -1;
+	}
+}
+
+static uint16_t pcap_rx(struct lab_port_queue *q, struct lab_buf **bufs, uint16_t n)
+{
+	struct pcap_rxq *r = q->drv;
+	uint64_t bytes = 0;
+	uint16_t got, k = 0;
+
+	if (r->done || r->pc == NULL)
+		return 0;
+	if (r->rate != 0 && (n = rate_allow(r, n)) == 0)
+		return 0;
+	got = lab_rxq_take(q, bufs, n);
+	while (k < got) {
+		struct pcap_pkthdr *h;
+		const u_char *d;
+		int rc = next_record(r, lab_port_name(q->port), &h, &d);
+
+		if (rc <= 0) {
+			q->st.errors += rc < 0;
+			break;
+		}
+		if (h->caplen > h->len) {
+			q->st.errors++;
+			continue;
+		}
+		if (h->caplen < h->len || h->caplen == 0) {
+			q->st.truncated++;
+			continue;
+		}
+		if (h->caplen > lab_rxq_room(q, bufs[k])) {
+			q->st.oversize++;
+			continue;
+		}
+		lab_rxq_fill(q, bufs[k], h->caplen);
+		memcpy(lab_buf_data(bufs[k]), d, h->caplen);
+		bytes += h->caplen;
+		k++;
+	}
+	lab_rxq_untake(q, bufs + k, got - k);
+	q->st.packets += k;
+	q->st.bytes += bytes;
+	lab_rxq_refill(q);
+	return k;
+}
+
+static uint16_t pcap_tx(struct lab_port_queue *q, struct lab_buf **bufs, uint16_t n)
+{
+	struct pcap_txq *t = q->drv;
+	struct pcap_pkthdr h;
+	struct timespec ts;
+	uint64_t bytes = 0;
+	uint16_t sent = 0;
+
+	if (t->dump != NULL) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		h.ts.tv_sec = ts.tv_sec;
+		/* A nanosecond dumper reads tv_usec as nanoseconds. */
+		h.ts.tv_usec = pcap_get_tstamp_precision(t->pc) == PCAP_TSTAMP_PRECISION_NANO
+				       ? ts.tv_nsec : ts.tv_nsec / 1000;
+	}
+	for (; sent < n; sent++) {
+		struct lab_buf *b = bufs[sent];
+
+		if (t->live) {
+			if (pcap_inject(t->pc, lab_buf_data(b), b->data_len) < 0) {
+				if (errno == EAGAIN || errno == ENOBUFS)
+					break; /* the socket is full: the rest stay the caller's */
+				q->st.errors++;
+				continue;
+			}
+		} else if (t->dump != NULL) {
+			h.caplen = h.len = b->data_len;
+			pcap_dump((u_char *)t->dump, &h, lab_buf_data(b));
+		}
+		bytes += b->data_len;
+		q->st.packets++;
+	}
+	/* Without a tx file or interface the port is a sink: freed, counted. */
+	lab_free_bulk(q->owner, bufs, sent);
+	q->st.bytes += bytes;
+	return sent;
+}
+
+static const struct lab_port_ops pcap_ops = {
+	.name = "pcap",
+	.keys = pcap_keys,
+	.open = pcap_open_port,
+	.close = pcap_close_port,
+	.start = pcap_start,
+	.stop = pcap_stop,
+	.link = pcap_link,
+	.rx_burst = pcap_rx,
+	.tx_burst = pcap_tx,
+	.rx_ring_default = 256,
+	.tx_ring_default = 256,
+};
+
+LAB_PORT_DRIVER_REGISTER(pcap_ops);

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * The driver side of ports: a driver is a const ops table and one
+ * registration line (as DPDK's mempool drivers are):
+ *
+ *     static const struct lab_port_ops null_ops = { .name = "null", ... };
+ *     LAB_PORT_DRIVER_REGISTER(null_ops);
+ *
+ * The registry refuses a table missing a required callback.
+ */
+#ifndef LAB_PORT_DRIVER_H
+#define LAB_PORT_DRIVER_H
+
+#include <labyrinth/lab_port.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** One key a driver accepts in its device string. */
+struct lab_port_key {
+	const char *name;
+	const char *help; /**< what the value is ("a pcap file to replay") */
+};
+
+/** Parsed "key=value" pairs of a device string, already checked against the
+ * driver's keys. */
+struct lab_devargs {
+	const char *devstr;
+	const char *driver;
+	unsigned int n;
+	struct {
+		char *key;
+		char *value;
+	} kv[16];
+};
+
+/** The value of @p key, or NULL when the string does not give it. */
+const char *lab_devargs_get(const struct lab_devargs *a, const char *key);
+
+/**
+ * @p key as an unsigned integer in [@p min, @p max] (sizes like "64K" too);
+ * @p def when absent.
+ * @return 0, or -EINVAL with a message naming the key, the value and the range.
+ */
+int lab_devargs_u64(const struct lab_devargs *a, const char *key, uint64_t def, uint64_t min,
+		    uint64_t max, uint64_t *out);
+
+/**
+ * @p key as one of @p choices (NULL-terminated); @p def (an index) when absent.
+ * @return the index, or -EINVAL with a message naming the key, the value and the choices.
+ */
+int lab_devargs_choice(const struct lab_devargs *a, const char *key, const char *const *choices,
+		       int def);
+
+/** Driver callbacks. Required: name, keys, open, close, start, stop, link, rx_burst, tx_burst. */
+struct lab_port_ops {
+	const char *name;
+	const struct lab_port_key *keys; /**< accepted keys, ending with { NULL, NULL } */
+	/** Parse @p args, check the queue counts in p->nb_rxq/nb_txq (and the
+	 * ring sizes in each queue), set up the device and each queue's drv.
+	 * The queues' owner caches and RX descriptor arrays exist already.
+	 * @return 0 or -errno (with a log line saying what and why); then
+	 * close is called, so it must cope with a half-opened port. */
+	int (*open)(struct lab_port *p, const struct lab_devargs *args);
+	/** Release what open made. RX descriptors are drained by the framework. */
+	void (*close)(struct lab_port *p);
+	int (*start)(struct lab_port *p);
+	int (*stop)(struct lab_port *p);
+	int (*link)(struct lab_port *p, struct lab_port_link *link);
+	lab_port_burst_fn rx_burst;
+	lab_port_burst_fn tx_burst;
+	/** RX descriptors per queue when the configuration says 0; 0 means the
+	 * driver keeps no descriptors (it receives buffers it did not post, as
+	 * the ring driver does). */
+	uint32_t rx_ring_default;
+	uint32_t tx_ring_default;
+};
+
+/** Register a driver. @return 0, -EINVAL (incomplete table, named in the log), -EEXIST. */
+int lab_port_driver_register(const struct lab_port_ops *ops);
+
+/** Register @p ops when the program starts. */
+#define LAB_PORT_DRIVER_REGISTER(ops)                                                  \
+	__attribute__((constructor)) static void lab_port_register_##ops(void)         \
+	{                                                                              \
+		(void)lab_port_driver_register(&(ops));                                \
+	}
+
+/** The driver's private state of the port (set by open; freed by close). */
+void *lab_port_priv(const struct lab_port *p);
+void lab_port_set_priv(struct lab_port *p, void *priv);
+
+/*
+ * RX descriptors of a copying driver (pcap, af_packet, null): the queue's
+ * ring holds ring_avail posted buffers; a frame takes the top one; after the
+ * burst the taken ones are replaced on the atomic path.
+ */
+
+static inline void lab_rxq_refill(struct lab_port_queue *q);
+
+/** Take @p n posted buffers (fewer if fewer are posted). Descriptors a
+ * previous refill left empty are retried first. @return how many. */
+static inline uint16_t lab_rxq_take(struct lab_port_queue *q, struct lab_buf **bufs, uint16_t n)
+{
+	if (lab_unlikely(q->ring_short != 0))
+		lab_rxq_refill(q);
+	if (n > q->ring_avail)
+		n = (uint16_t)q->ring_avail;
+	q->ring_avail -= n;
+	lab_ptr_copy(bufs, &q->ring[q->ring_avail], n);
+	return n;
+}
+
+/** Put back buffers taken and not filled (the top of the stack again). */
+static inline void lab_rxq_untake(struct lab_port_queue *q, struct lab_buf *const *bufs,
+				  uint16_t n)
+{
+	lab_ptr_copy(&q->ring[q->ring_avail], bufs, n);
+	q->ring_avail += n;
+}
+
+/**
+ * Refill the empty descriptors with lab_alloc_bulk on the atomic path. Never
+ * waits: what the pool cannot give now is counted in rx_nobuf and tried again
+ * on the next poll.
+ */
+static inline void lab_rxq_refill(struct lab_port_queue *q)
+{
+	uint32_t want = q->ring_size - q->ring_avail, got;
+
+	if (want == 0)
+		return;
+	got = lab_alloc_bulk(q->pool, q->owner, &q->ring[q->ring_avail], want, LAB_ALLOC_ATOMIC);
+	q->ring_avail += got;
+	if (lab_unlikely(want - got > q->ring_short))
+		q->st.rx_nobuf += want - got - q->ring_short;
+	q->ring_short = want - got;
+}
+
+/** Finish a received buffer: reset, set length, port and queue. */
+static inline void lab_rxq_fill(struct lab_port_queue *q, struct lab_buf *b, uint32_t len)
+{
+	b->data_off = q->owner->headroom;
+	b->data_len = len;
+	b->next = NULL;
+	b->port = q->port_id;
+	b->queue = q->id;
+}
+
+/** Bytes a received frame may have: the data room after the headroom. */
+static inline uint32_t lab_rxq_room(const struct lab_port_queue *q, const struct lab_buf *b)
+{
+	return b->buf_len - q->owner->headroom;
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

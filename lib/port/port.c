@@ -1,0 +1,350 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Ports: the driver registry, opening a port from a device string, queue set
+ * up (each queue owns an owner cache of the pool), start/stop/close and the
+ * stats. The bursts themselves are inline in lab_port.h.
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <labyrinth/lab_log.h>
+#include <labyrinth/lab_port_driver.h>
+
+#include "port_internal.h"
+
+LAB_LOG_REGISTER(port, NOTICE);
+
+#define MAX_DRIVERS 16
+
+static const struct lab_port_ops *drivers[MAX_DRIVERS];
+static unsigned int nb_drivers;
+static _Atomic uint16_t next_port_id;
+
+static const char *missing_op(const struct lab_port_ops *o)
+{
+	if (o->name == NULL || o->name[0] == '\0')
+		return "name";
+	if (o->keys == NULL)
+		return "keys";
+	if (o->open == NULL)
+		return "open";
+	if (o->close == NULL)
+		return "close";
+	if (o->start == NULL)
+		return "start";
+	if (o->stop == NULL)
+		return "stop";
+	if (o->link == NULL)
+		return "link";
+	if (o->rx_burst == NULL)
+		return "rx_burst";
+	if (o->tx_burst == NULL)
+		return "tx_burst";
+	return NULL;
+}
+
+int lab_port_driver_register(const struct lab_port_ops *ops)
+{
+	const char *miss = ops != NULL ? missing_op(ops) : "the table";
+
+	if (miss != NULL) {
+		LAB_LOG(ERR, port, "driver '%s' not registered: its ops table has no %s",
+			ops != NULL && ops->name != NULL ? ops->name : "?", miss);
+		return -EINVAL;
+	}
+	if (port_driver_find(ops->name) != NULL) {
+		LAB_LOG(ERR, port, "driver '%s' not registered: the name is taken", ops->name);
+		return -EEXIST;
+	}
+	if (nb_drivers == MAX_DRIVERS) {
+		LAB_LOG(ERR, port, "driver '%s' not registered: %u drivers already", ops->name,
+			MAX_DRIVERS);
+		return -ENOSPC;
+	}
+	drivers[nb_drivers++] = ops;
+	return 0;
+}
+
+const struct lab_port_ops *port_driver_find(const char *name)
+{
+	for (unsigned int i = 0; i < nb_drivers; i++)
+		if (strcmp(drivers[i]->name, name) == 0)
+			return drivers[i];
+	return NULL;
+}
+
+void port_driver_names(char *out, size_t len)
+{
+	size_t o = 0;
+
+	out[0] = '\0';
+	for (unsigned int i = 0; i < nb_drivers && o < len; i++)
+		o += (size_t)snprintf(out + o, len - o, "%s%s", i ? ", " : "", drivers[i]->name);
+}
+
+void lab_port_conf_init(struct lab_port_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->size = sizeof(*c);
+}
+
+static int queues_init(struct lab_port *p, struct lab_port_queue *qs, uint16_t n, uint32_t ring,
+		       const char *dir)
+{
+	struct port_priv *pp = port_priv_of(p);
+
+	for (uint16_t i = 0; i < n; i++) {
+		struct lab_port_queue *q = &qs[i];
+		char name[48];
+
+		snprintf(name, sizeof(name), "port%u.%sq%u", p->id, dir, i);
+		q->port = p;
+		q->id = i;
+		q->port_id = p->id;
+		q->pool = pp->conf.pool;
+		q->ring_size = ring;
+		q->owner = lab_cache_create(q->pool, name, 256);
+		if (q->owner == NULL) {
+			LAB_LOG(ERR, port, "%s: no owner cache for %s: %s", pp->devstr, name,
+				lab_strerror(lab_errno));
+			return -lab_errno;
+		}
+		if (ring != 0 && dir[0] == 'r') {
+			q->ring = calloc(ring, sizeof(*q->ring));
+			if (q->ring == NULL)
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+static void queues_fini(struct lab_port_queue *qs, uint16_t n)
+{
+	for (uint16_t i = 0; i < n && qs != NULL; i++) {
+		if (qs[i].owner != NULL)
+			lab_cache_destroy(qs[i].owner);
+		free(qs[i].ring);
+	}
+	free(qs);
+}
+
+static int conf_check(const char *devstr, const struct lab_port_conf *c)
+{
+	if (c == NULL || c->size < sizeof(*c) || c->pool == NULL) {
+		LAB_LOG(ERR, port, "%s: the port configuration needs a pool (and its size field "
+			"set by lab_port_conf_init)", devstr);
+		return -EINVAL;
+	}
+	if (c->nb_rxq > LAB_PORT_MAX_QUEUES || c->nb_txq > LAB_PORT_MAX_QUEUES) {
+		LAB_LOG(ERR, port, "%s: %u RX / %u TX queues asked; at most %u each", devstr,
+			c->nb_rxq, c->nb_txq, LAB_PORT_MAX_QUEUES);
+		return -EINVAL;
+	}
+	if (c->rx_ring_size > 16384 || c->tx_ring_size > 16384) {
+		LAB_LOG(ERR, port, "%s: ring sizes %u/%u; at most 16384", devstr,
+			c->rx_ring_size, c->tx_ring_size);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static struct port_priv *port_alloc(const char *devstr, const struct lab_port_conf *conf,
+				    const struct lab_port_ops *ops)
+{
+	struct port_priv *pp = calloc(1, sizeof(*pp));
+
+	if (pp == NULL)
+		return NULL;
+	pp->ops = ops;
+	pp->conf = *conf;
+	pp->devstr = strdup(devstr);
+	pp->pub.rx_burst = ops->rx_burst;
+	pp->pub.tx_burst = ops->tx_burst;
+	pp->pub.nb_rxq = conf->nb_rxq ? conf->nb_rxq : 1;
+	pp->pub.nb_txq = conf->nb_txq ? conf->nb_txq : 1;
+	pp->pub.id = atomic_fetch_add(&next_port_id, 1);
+	pp->pub.rxq = aligned_alloc(LAB_CACHE_LINE, sizeof(struct lab_port_queue) * pp->pub.nb_rxq);
+	pp->pub.txq = aligned_alloc(LAB_CACHE_LINE, sizeof(struct lab_port_queue) * pp->pub.nb_txq);
+	if (pp->devstr == NULL || pp->pub.rxq == NULL || pp->pub.txq == NULL) {
+		free(pp->pub.rxq);
+		free(pp->pub.txq);
+		free(pp->devstr);
+		free(pp);
+		return NULL;
+	}
+	memset(pp->pub.rxq, 0, sizeof(struct lab_port_queue) * pp->pub.nb_rxq);
+	memset(pp->pub.txq, 0, sizeof(struct lab_port_queue) * pp->pub.nb_txq);
+	return pp;
+}
+
+static void port_free(struct port_priv *pp)
+{
+	queues_fini(pp->pub.rxq, pp->pub.nb_rxq);
+	queues_fini(pp->pub.txq, pp->pub.nb_txq);
+	devargs_free(&pp->args);
+	free(pp->devstr);
+	free(pp);
+}
+
+struct lab_port *lab_port_open(const char *devstr, const struct lab_port_conf *conf)
+{
+	const struct lab_port_ops *ops;
+	struct port_priv *pp;
+	struct lab_devargs args;
+	uint32_t rx_ring, tx_ring;
+	int rc;
+
+	rc = devargs_parse(devstr, &args, &ops);
+	if (rc < 0)
+		goto err;
+	rc = conf_check(devstr, conf);
+	if (rc < 0)
+		goto err_args;
+	pp = port_alloc(devstr, conf, ops);
+	if (pp == NULL) {
+		rc = -ENOMEM;
+		goto err_args;
+	}
+	pp->args = args;
+	pp->args.devstr = pp->devstr;
+	rx_ring = conf->rx_ring_size ? conf->rx_ring_size : ops->rx_ring_default;
+	if (ops->rx_ring_default == 0)
+		rx_ring = 0;
+	tx_ring = conf->tx_ring_size ? conf->tx_ring_size : ops->tx_ring_default;
+	rc = queues_init(&pp->pub, pp->pub.rxq, pp->pub.nb_rxq, rx_ring, "rx");
+	if (rc == 0)
+		rc = queues_init(&pp->pub, pp->pub.txq, pp->pub.nb_txq, tx_ring, "tx");
+	if (rc == 0) {
+		rc = ops->open(&pp->pub, &pp->args);
+		if (rc < 0)
+			ops->close(&pp->pub);
+	}
+	if (rc < 0) {
+		port_free(pp);
+		goto err;
+	}
+	return &pp->pub;
+err_args:
+	devargs_free(&args);
+err:
+	lab_errno = -rc;
+	return NULL;
+}
+
+static void rxq_drain(struct lab_port_queue *q)
+{
+	if (q->ring_avail != 0)
+		lab_free_bulk(q->owner, q->ring, q->ring_avail);
+	q->ring_avail = 0;
+	q->ring_short = 0;
+}
+
+int lab_port_start(struct lab_port *p)
+{
+	struct port_priv *pp = port_priv_of(p);
+	int rc;
+
+	if (pp->started)
+		return 0;
+	for (uint16_t i = 0; i < p->nb_rxq; i++)
+		lab_rxq_refill(&p->rxq[i]);
+	rc = pp->ops->start(p);
+	if (rc < 0) {
+		for (uint16_t i = 0; i < p->nb_rxq; i++)
+			rxq_drain(&p->rxq[i]);
+		return rc;
+	}
+	pp->started = true;
+	return 0;
+}
+
+int lab_port_stop(struct lab_port *p)
+{
+	struct port_priv *pp = port_priv_of(p);
+	int rc;
+
+	if (!pp->started)
+		return 0;
+	rc = pp->ops->stop(p);
+	for (uint16_t i = 0; i < p->nb_rxq; i++)
+		rxq_drain(&p->rxq[i]);
+	pp->started = false;
+	return rc;
+}
+
+int lab_port_close(struct lab_port *p)
+{
+	struct port_priv *pp;
+	int rc;
+
+	if (p == NULL)
+		return -EINVAL;
+	pp = port_priv_of(p);
+	rc = lab_port_stop(p);
+	pp->ops->close(p);
+	port_free(pp);
+	return rc;
+}
+
+int lab_port_link(struct lab_port *p, struct lab_port_link *link)
+{
+	memset(link, 0, sizeof(*link));
+	return port_priv_of(p)->ops->link(p, link);
+}
+
+static void qstats_add(struct lab_port_qstats *t, const struct lab_port_qstats *s)
+{
+	t->packets += s->packets;
+	t->bytes += s->bytes;
+	t->rx_nobuf += s->rx_nobuf;
+	t->oversize += s->oversize;
+	t->truncated += s->truncated;
+	t->ring_full += s->ring_full;
+	t->errors += s->errors;
+}
+
+void lab_port_stats(const struct lab_port *p, struct lab_port_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->nb_rxq = p->nb_rxq;
+	st->nb_txq = p->nb_txq;
+	for (uint16_t i = 0; i < p->nb_rxq; i++) {
+		st->rx[i] = p->rxq[i].st;
+		qstats_add(&st->rx_total, &st->rx[i]);
+	}
+	for (uint16_t i = 0; i < p->nb_txq; i++) {
+		st->tx[i] = p->txq[i].st;
+		qstats_add(&st->tx_total, &st->tx[i]);
+	}
+}
+
+void lab_port_stats_reset(struct lab_port *p)
+{
+	for (uint16_t i = 0; i < p->nb_rxq; i++)
+		memset(&p->rxq[i].st, 0, sizeof(p->rxq[i].st));
+	for (uint16_t i = 0; i < p->nb_txq; i++)
+		memset(&p->txq[i].st, 0, sizeof(p->txq[i].st));
+}
+
+const char *lab_port_name(const struct lab_port *p)
+{
+	return port_priv_of(p)->devstr;
+}
+
+const char *lab_port_driver(const struct lab_port *p)
+{
+	return port_priv_of(p)->ops->name;
+}
+
+void *lab_port_priv(const struct lab_port *p)
+{
+	return port_priv_of(p)->drv;
+}
+
+void lab_port_set_priv(struct lab_port *p, void *priv)
+{
+	port_priv_of(p)->drv = priv;
+}

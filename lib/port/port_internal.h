@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef PORT_INTERNAL_H
+#define PORT_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <labyrinth/lab_log.h>
+#include <labyrinth/lab_port_driver.h>
+
+LAB_LOG_DECLARE(port);
+
+/* A port: the public part first (the inline bursts read it), then ours. */
+struct port_priv {
+	struct lab_port pub;
+	const struct lab_port_ops *ops;
+	struct lab_port_conf conf;
+	struct lab_devargs args;
+	char *devstr;
+	void *drv;
+	bool started;
+};
+
+static inline struct port_priv *port_priv_of(const struct lab_port *p)
+{
+	return (struct port_priv *)(void *)((char *)p - offsetof(struct port_priv, pub));
+}
+
+const struct lab_port_ops *port_driver_find(const char *name);
+void port_driver_names(char *out, size_t len);
+
+/* devargs.c */
+int devargs_parse(const char *devstr, struct lab_devargs *a, const struct lab_port_ops **ops);
+void devargs_free(struct lab_devargs *a);
+
+#endif
