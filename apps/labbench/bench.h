@@ -61,6 +61,13 @@ unsigned int raw_alloc(struct lab_pool *p, struct lab_cache *c, struct lab_buf *
 void raw_free(struct lab_cache *c, struct lab_buf **b, unsigned int n);
 void floor_free(struct lab_pool *p, struct lab_cache *c, struct lab_buf **b, unsigned int n);
 
+/* port.c, port_dpdk.c: labbench port */
+int run_port_bench(void);
+int dpdk_port_setup(void);
+double dpdk_port_null(uint64_t total);
+double dpdk_port_ring(uint64_t total);
+double dpdk_port_pcap(const char *file, uint64_t frames);
+
 /* ring.c: labbench ring */
 int run_ring_bench(void);
 

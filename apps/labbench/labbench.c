@@ -139,8 +139,8 @@ int main(int argc, char **argv)
 	struct impl lab = { "labyrinth", l_cache_new, l_cache_free, l_get, l_put, NULL, l_handoff };
 
 	if (argc < 2 || (strcmp(argv[1], "pool") != 0 && strcmp(argv[1], "ring") != 0 &&
-			 strcmp(argv[1], "quality") != 0)) {
-		fprintf(stderr, "usage: labbench pool|ring|quality\n"
+			 strcmp(argv[1], "quality") != 0 && strcmp(argv[1], "port") != 0)) {
+		fprintf(stderr, "usage: labbench pool|ring|quality|port\n"
 			"  pool: the page pool beside DPDK's rte_mempool, one JSON object per line:\n"
 			"    {\"bench\":\"pool\",\"case\":...,\"impl\":...,\"burst\":...,"
 			"\"threads\":...,\"ns_per_buf\":...,\"mops\":...}\n"
@@ -148,7 +148,9 @@ int main(int argc, char **argv)
 			"    {\"bench\":\"ring\",\"case\":...,\"impl\":...,\"ns_per_obj\":...}\n"
 			"  quality: the owner-cache path at each quality level beside raw (checks\n"
 			"    compiled out): {\"bench\":\"quality\",\"level\":...,\"case\":...,"
-			"\"ns_per_buf\":...,\"ratio_vs_raw\":...}\n");
+			"\"ns_per_buf\":...,\"ratio_vs_raw\":...}\n"
+			"  port: null, ring and pcap ports beside DPDK's net_null, net_ring and\n"
+			"    net_pcap: {\"bench\":\"port\",\"driver\":...,\"impl\":...,\"mpps\":...}\n");
 		return 1;
 	}
 	lab_log_set_levels("pool:warning");
@@ -157,6 +159,8 @@ int main(int argc, char **argv)
 		return run_ring_bench() == 0 ? 0 : 1;
 	if (strcmp(argv[1], "quality") == 0)
 		return run_quality_bench() == 0 ? 0 : 1;
+	if (strcmp(argv[1], "port") == 0)
+		return run_port_bench() == 0 ? 0 : 1;
 	lab.pool = make_pool(NOBJS, NOBJS, 64, 128, 1000);
 	if (lab.pool == NULL)
 		return 1;

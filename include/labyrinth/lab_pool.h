@@ -372,8 +372,45 @@ static inline unsigned int lab_free_bulk_at(struct lab_cache *c, struct lab_buf 
  *
  * @return buffers handed on.
  */
-unsigned int lab_buf_transfer_at(struct lab_cache *from, struct lab_cache *to,
-				 struct lab_buf *const *bufs, unsigned int n, const void *site);
+unsigned int lab_buf_transfer_slow(struct lab_cache *from, struct lab_cache *to,
+				   struct lab_buf *const *bufs, unsigned int n, const void *site);
+
+static inline unsigned int lab_buf_transfer_at(struct lab_cache *from, struct lab_cache *to,
+					       struct lab_buf *const *bufs, unsigned int n,
+					       const void *site)
+{
+	const struct lab_pool_hot *h;
+	uint64_t key, dst;
+	unsigned int i;
+
+	/* Owner to owner of one pool (RX queue to TX queue, ring ends): one
+	 * load, compare and store per buffer. The rest, and any buffer that
+	 * fails the check, go the slow way (CAS for callers without a cache,
+	 * findings). */
+	if (lab_unlikely(from == NULL || to == NULL || from->pool != to->pool))
+		return lab_buf_transfer_slow(from, to, bufs, n, site);
+	h = (const struct lab_pool_hot *)from->pool;
+	key = LAB_SH_KEY(from->owner, LAB_BUF_IN_FLIGHT);
+	dst = (uint64_t)to->owner << LAB_SH_OWNER_SHIFT;
+	for (i = 0; i < n; i++) {
+		struct lab_buf *b = bufs[i];
+		uint32_t idx = b->idx;
+		struct lab_shadow *sh;
+		uint64_t w;
+
+		if (lab_unlikely(idx >= h->shadow_cap))
+			break;
+		sh = &h->shadow[idx];
+		w = atomic_load_explicit(&sh->w, memory_order_relaxed);
+		if (lab_unlikely(sh->buf != b || (w & (LAB_SH_OWNER | LAB_SH_STATE)) != key))
+			break;
+		atomic_store_explicit(&sh->w, (w & ~LAB_SH_OWNER) | dst, memory_order_relaxed);
+	}
+	if (lab_likely(i == n))
+		return n;
+	return i + lab_buf_transfer_slow(from, to, bufs + i, n - i, site);
+}
+
 #define lab_buf_transfer(from, to, bufs, n) lab_buf_transfer_at(from, to, bufs, n, LAB_SITE())
 
 /**

@@ -396,8 +396,9 @@ unsigned int lab_free_slow(struct lab_pool *p, struct lab_cache *c, struct lab_b
 	return done + run;
 }
 
-unsigned int lab_buf_transfer_at(struct lab_cache *from, struct lab_cache *to,
-				 struct lab_buf *const *bufs, unsigned int n, const void *site)
+/* The general transfer: callers without a cache (CAS), two pools, findings. */
+unsigned int lab_buf_transfer_slow(struct lab_cache *from, struct lab_cache *to,
+				   struct lab_buf *const *bufs, unsigned int n, const void *site)
 {
 	uint16_t src = from != NULL ? from->owner : 0, dst = to != NULL ? to->owner : 0;
 	uint64_t key = LAB_SH_KEY(src, LAB_BUF_IN_FLIGHT);
