@@ -166,6 +166,23 @@ static void test_af_packet_both_ways(void)
 	assert_pool_whole(p);
 }
 
+static void test_pcap_live_both_ways(void)
+{
+	struct lab_pool *p = port_pool(2048 - 64, 4096);
+	struct lab_port *a = open_in(0, "pcap", "", p, 1);
+	struct lab_port *b = open_in(1, "pcap", ",snaplen=2048", p, 1);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_EQUAL(lab_port_start(a), 0);
+	CU_ASSERT_EQUAL(lab_port_start(b), 0);
+	send_and_check(a, b, 0);
+	send_and_check(b, a, 1);
+	CU_ASSERT_EQUAL(lab_port_close(a), 0);
+	CU_ASSERT_EQUAL(lab_port_close(b), 0);
+	assert_pool_whole(p);
+}
+
 static void test_af_packet_bad_iface(void)
 {
 	struct lab_pool *p = port_pool(2048 - 64, 1024);
@@ -184,6 +201,7 @@ int main(void)
 {
 	static const struct lab_test tests[] = {
 		LAB_TEST(test_af_packet_both_ways),
+		LAB_TEST(test_pcap_live_both_ways),
 		LAB_TEST(test_af_packet_bad_iface),
 		LAB_TEST_END,
 	};
