@@ -113,7 +113,7 @@ static int ring_map(int fd, int opt, struct tpacket_req3 *req, uint8_t **map, si
 }
 
 static int rxq_open(struct afp_port *ap, struct afp_rxq *r, uint64_t bs, uint64_t nb, int fanout,
-		    uint16_t q, const char *devstr)
+		    uint16_t q, uint16_t port_id, const char *devstr)
 {
 	struct tpacket_req3 req = {
 		.tp_block_size = (unsigned int)bs, .tp_block_nr = (unsigned int)nb,
@@ -134,7 +134,9 @@ static int rxq_open(struct afp_port *ap, struct afp_rxq *r, uint64_t bs, uint64_
 	r->block_size = (uint32_t)bs;
 	r->blocks = (uint32_t)nb;
 	if (ap->nrx > 1 && fanout >= 0) {
-		int arg = (int)((getpid() ^ (ap->ifindex << 8)) & 0xffff) | (fanout << 16);
+		/* One group per port: two ports on one interface do not share traffic. */
+		int arg = (int)((getpid() ^ (ap->ifindex << 8) ^ ((int)port_id << 3)) & 0xffff) |
+			  (fanout << 16);
 
 		if (setsockopt(r->fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)) < 0) {
 			LAB_LOG(ERR, port, "%s: fanout group for RX queue %u: %s", devstr, q,
@@ -257,7 +259,7 @@ static int afp_open(struct lab_port *p, const struct lab_devargs *a)
 	for (uint16_t i = 0; i < ap->ntx; i++)
 		ap->txq[i].fd = -1;
 	for (uint16_t i = 0; i < ap->nrx && rc == 0; i++) {
-		rc = rxq_open(ap, &ap->rxq[i], v[0], v[1], fanout, i, a->devstr);
+		rc = rxq_open(ap, &ap->rxq[i], v[0], v[1], fanout, i, p->id, a->devstr);
 		p->rxq[i].drv = &ap->rxq[i];
 	}
 	for (uint16_t i = 0; i < ap->ntx && rc == 0; i++) {
