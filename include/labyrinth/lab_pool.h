@@ -216,14 +216,18 @@ static inline void lab_shadow_set(const struct lab_pool_hot *h, struct lab_buf *
 }
 
 /*
- * Check frees against the shadow and mark them: each buffer must be this
- * pool's, in flight and held by the owner @p key names. Marks as it goes, so a
- * buffer given twice in one burst fails at its second appearance. Returns how
- * many leading buffers passed; lab_free_slow() takes the rest.
+ * Check buffers against the shadow and rewrite their words: each buffer must
+ * be this pool's, in flight and held by the owner @p key names; its word
+ * becomes ((w + @p add) & @p keep) | @p set. A free marks it cached (add one
+ * generation, keep the generation, set state, owner and site); a transfer
+ * changes the owner (keep all but the owner, set the new one). Rewrites as it
+ * goes, so a buffer given twice in one burst fails at its second appearance.
+ * Returns how many leading buffers passed; the caller's slow path takes the
+ * rest (lab_free_slow, lab_buf_transfer_slow).
  */
-static inline unsigned int lab_shadow_free(const struct lab_pool_hot *h,
+static inline unsigned int lab_shadow_pass(const struct lab_pool_hot *h,
 					   struct lab_buf *const *bufs, unsigned int n,
-					   uint64_t key, uint64_t mark)
+					   uint64_t key, uint64_t add, uint64_t keep, uint64_t set)
 {
 	unsigned int i;
 
@@ -239,10 +243,17 @@ static inline unsigned int lab_shadow_free(const struct lab_pool_hot *h,
 		w = atomic_load_explicit(&sh->w, memory_order_relaxed);
 		if (lab_unlikely(sh->buf != b || (w & (LAB_SH_OWNER | LAB_SH_STATE)) != key))
 			break;
-		atomic_store_explicit(&sh->w, ((w + (1ull << LAB_SH_GEN_SHIFT)) & LAB_SH_GEN) | mark,
-				      memory_order_relaxed);
+		atomic_store_explicit(&sh->w, ((w + add) & keep) | set, memory_order_relaxed);
 	}
 	return i;
+}
+
+/* The free's pass: one generation on, then state, owner and site from @p mark. */
+static inline unsigned int lab_shadow_free(const struct lab_pool_hot *h,
+					   struct lab_buf *const *bufs, unsigned int n,
+					   uint64_t key, uint64_t mark)
+{
+	return lab_shadow_pass(h, bufs, n, key, 1ull << LAB_SH_GEN_SHIFT, LAB_SH_GEN, mark);
 }
 
 /**
@@ -379,8 +390,6 @@ static inline unsigned int lab_buf_transfer_at(struct lab_cache *from, struct la
 					       struct lab_buf *const *bufs, unsigned int n,
 					       const void *site)
 {
-	const struct lab_pool_hot *h;
-	uint64_t key, dst;
 	unsigned int i;
 
 	/* Owner to owner of one pool (RX queue to TX queue, ring ends): one
@@ -389,23 +398,9 @@ static inline unsigned int lab_buf_transfer_at(struct lab_cache *from, struct la
 	 * findings). */
 	if (lab_unlikely(from == NULL || to == NULL || from->pool != to->pool))
 		return lab_buf_transfer_slow(from, to, bufs, n, site);
-	h = (const struct lab_pool_hot *)from->pool;
-	key = LAB_SH_KEY(from->owner, LAB_BUF_IN_FLIGHT);
-	dst = (uint64_t)to->owner << LAB_SH_OWNER_SHIFT;
-	for (i = 0; i < n; i++) {
-		struct lab_buf *b = bufs[i];
-		uint32_t idx = b->idx;
-		struct lab_shadow *sh;
-		uint64_t w;
-
-		if (lab_unlikely(idx >= h->shadow_cap))
-			break;
-		sh = &h->shadow[idx];
-		w = atomic_load_explicit(&sh->w, memory_order_relaxed);
-		if (lab_unlikely(sh->buf != b || (w & (LAB_SH_OWNER | LAB_SH_STATE)) != key))
-			break;
-		atomic_store_explicit(&sh->w, (w & ~LAB_SH_OWNER) | dst, memory_order_relaxed);
-	}
+	i = lab_shadow_pass((const struct lab_pool_hot *)from->pool, bufs, n,
+			    LAB_SH_KEY(from->owner, LAB_BUF_IN_FLIGHT), 0, ~LAB_SH_OWNER,
+			    (uint64_t)to->owner << LAB_SH_OWNER_SHIFT);
 	if (lab_likely(i == n))
 		return n;
 	return i + lab_buf_transfer_slow(from, to, bufs + i, n - i, site);
