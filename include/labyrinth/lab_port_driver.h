@@ -78,6 +78,9 @@ struct lab_port_ops {
 	uint32_t tx_ring_default;
 };
 
+/** A start or stop for drivers with nothing to do then. @return 0. */
+int lab_port_nop(struct lab_port *p);
+
 /** Register a driver. @return 0, -EINVAL (incomplete table, named in the log), -EEXIST. */
 int lab_port_driver_register(const struct lab_port_ops *ops);
 
@@ -137,6 +140,21 @@ static inline void lab_rxq_refill(struct lab_port_queue *q)
 	if (lab_unlikely(want - got > q->ring_short))
 		q->st.rx_nobuf += want - got - q->ring_short;
 	q->ring_short = want - got;
+}
+
+/**
+ * End an RX burst of a copying driver: of the @p got buffers taken, the first
+ * @p k were filled (@p bytes in all); the rest go back on the ring, the
+ * counters move, the taken descriptors are refilled. @return k.
+ */
+static inline uint16_t lab_rxq_done(struct lab_port_queue *q, struct lab_buf **bufs, uint16_t got,
+				    uint16_t k, uint64_t bytes)
+{
+	lab_rxq_untake(q, bufs + k, got - k);
+	q->st.packets += k;
+	q->st.bytes += bytes;
+	lab_rxq_refill(q);
+	return k;
 }
 
 /** Finish a received buffer: reset, set length, port and queue. */

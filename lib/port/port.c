@@ -85,6 +85,12 @@ void port_driver_names(char *out, size_t len)
 		o += (size_t)snprintf(out + o, len - o, "%s%s", i ? ", " : "", drivers[i]->name);
 }
 
+int lab_port_nop(struct lab_port *p)
+{
+	(void)p;
+	return 0;
+}
+
 void lab_port_conf_init(struct lab_port_conf *c)
 {
 	memset(c, 0, sizeof(*c));

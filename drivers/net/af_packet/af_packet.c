@@ -270,12 +270,6 @@ static int afp_open(struct lab_port *p, const struct lab_devargs *a)
 	return rc;
 }
 
-static int afp_nop(struct lab_port *p)
-{
-	(void)p;
-	return 0;
-}
-
 static int afp_link(struct lab_port *p, struct lab_port_link *link)
 {
 	struct afp_port *ap = lab_port_priv(p);
@@ -358,11 +352,7 @@ static uint16_t afp_rx(struct lab_port_queue *q, struct lab_buf **bufs, uint16_t
 			r->block = (r->block + 1) % r->blocks;
 		}
 	}
-	lab_rxq_untake(q, bufs + k, got - k);
-	q->st.packets += k;
-	q->st.bytes += bytes;
-	lab_rxq_refill(q);
-	return k;
+	return lab_rxq_done(q, bufs, got, k, bytes);
 }
 
 static uint16_t afp_tx(struct lab_port_queue *q, struct lab_buf **bufs, uint16_t n)
@@ -410,8 +400,8 @@ static const struct lab_port_ops afp_ops = {
 	.keys = afp_keys,
 	.open = afp_open,
 	.close = afp_close,
-	.start = afp_nop,
-	.stop = afp_nop,
+	.start = lab_port_nop,
+	.stop = lab_port_nop,
 	.link = afp_link,
 	.rx_burst = afp_rx,
 	.tx_burst = afp_tx,

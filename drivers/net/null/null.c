@@ -49,12 +49,6 @@ static void null_close(struct lab_port *p)
 	free(lab_port_priv(p));
 }
 
-static int null_start(struct lab_port *p)
-{
-	(void)p;
-	return 0;
-}
-
 static int null_link(struct lab_port *p, struct lab_port_link *link)
 {
 	(void)p;
@@ -69,10 +63,7 @@ static uint16_t null_rx(struct lab_port_queue *q, struct lab_buf **bufs, uint16_
 
 	for (uint16_t i = 0; i < got; i++)
 		lab_rxq_fill(q, bufs[i], np->size);
-	q->st.packets += got;
-	q->st.bytes += (uint64_t)got * np->size;
-	lab_rxq_refill(q);
-	return got;
+	return lab_rxq_done(q, bufs, got, got, (uint64_t)got * np->size);
 }
 
 static uint16_t null_tx(struct lab_port_queue *q, struct lab_buf **bufs, uint16_t n)
@@ -94,8 +85,8 @@ static const struct lab_port_ops null_ops = {
 	.keys = null_keys,
 	.open = null_open,
 	.close = null_close,
-	.start = null_start,
-	.stop = null_start,
+	.start = lab_port_nop,
+	.stop = lab_port_nop,
 	.link = null_link,
 	.rx_burst = null_rx,
 	.tx_burst = null_tx,

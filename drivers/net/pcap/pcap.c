@@ -280,7 +280,7 @@ static uint16_t rate_allow(struct pcap_rxq *r, uint16_t n)
 
 /* The next record; 1 with one, 0 with none now (live) or at the end, < 0 on
  * a file error (recorded in r->err). */
-static int next_record(struct pcap_rxq *r, const char *devstr, struct pcap_pkthdr **h,
+static int next_record(struct pcap_rxq *r, const struct lab_port *p, struct pcap_pkthdr **h,
 		       const u_char **d)
 {
 	for (;;) {
@@ -296,7 +296,7 @@ static int next_record(struct pcap_rxq *r, const char *devstr, struct pcap_pkthd
 		    (r->loops == 0 || r->pass < r->loops) && r->record > 0) {
 			pcap_close(r->pc);
 			r->pc = NULL;
-			if (rx_file_open(r, devstr) == 0)
+			if (rx_file_open(r, lab_port_name(p)) == 0)
 				continue;
 			snprintf(r->err, sizeof(r->err), "cannot reopen the file to loop");
 			return -1;
@@ -322,7 +322,7 @@ static uint16_t pcap_rx(struct lab_port_queue *q, struct lab_buf **bufs, uint16_
 	while (k < got) {
 		struct pcap_pkthdr *h;
 		const u_char *d;
-		int rc = next_record(r, lab_port_name(q->port), &h, &d);
+		int rc = next_record(r, q->port, &h, &d);
 
 		if (rc <= 0) {
 			q->st.errors += rc < 0;
@@ -345,11 +345,7 @@ static uint16_t pcap_rx(struct lab_port_queue *q, struct lab_buf **bufs, uint16_
 		bytes += h->caplen;
 		k++;
 	}
-	lab_rxq_untake(q, bufs + k, got - k);
-	q->st.packets += k;
-	q->st.bytes += bytes;
-	lab_rxq_refill(q);
-	return k;
+	return lab_rxq_done(q, bufs, got, k, bytes);
 }
 
 static uint16_t pcap_tx(struct lab_port_queue *q, struct lab_buf **bufs, uint16_t n)

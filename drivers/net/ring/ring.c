@@ -263,12 +263,6 @@ static int ring_open(struct lab_port *p, const struct lab_devargs *args)
 	return rc;
 }
 
-static int ring_start(struct lab_port *p)
-{
-	(void)p;
-	return 0;
-}
-
 static int ring_link_state(struct lab_port *p, struct lab_port_link *link)
 {
 	struct ring_port *rp = lab_port_priv(p);
@@ -348,8 +342,8 @@ static const struct lab_port_ops ring_ops = {
 	.keys = ring_keys,
 	.open = ring_open,
 	.close = ring_close,
-	.start = ring_start,
-	.stop = ring_start,
+	.start = lab_port_nop,
+	.stop = lab_port_nop,
 	.link = ring_link_state,
 	.rx_burst = ring_rx,
 	.tx_burst = ring_tx,
