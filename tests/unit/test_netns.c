@@ -147,11 +147,13 @@ static struct lab_port *open_in(int i, const char *driver, const char *extra,
 	return port;
 }
 
-static void test_af_packet_both_ways(void)
+/* A port of @p driver in each namespace (the second with @p extra_b and
+ * @p nrx_b RX queues); NFRAMES each way, every frame checked. */
+static void both_ways(const char *driver, const char *extra_b, uint16_t nrx_b)
 {
 	struct lab_pool *p = port_pool(2048 - 64, 4096);
-	struct lab_port *a = open_in(0, "af_packet", "", p, 1);
-	struct lab_port *b = open_in(1, "af_packet", ",fanout=hash", p, 2);
+	struct lab_port *a = open_in(0, driver, "", p, 1);
+	struct lab_port *b = open_in(1, driver, extra_b, p, nrx_b);
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
@@ -166,21 +168,14 @@ static void test_af_packet_both_ways(void)
 	assert_pool_whole(p);
 }
 
+static void test_af_packet_both_ways(void)
+{
+	both_ways("af_packet", ",fanout=hash", 2);
+}
+
 static void test_pcap_live_both_ways(void)
 {
-	struct lab_pool *p = port_pool(2048 - 64, 4096);
-	struct lab_port *a = open_in(0, "pcap", "", p, 1);
-	struct lab_port *b = open_in(1, "pcap", ",snaplen=2048", p, 1);
-
-	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
-	CU_ASSERT_EQUAL(lab_port_start(a), 0);
-	CU_ASSERT_EQUAL(lab_port_start(b), 0);
-	send_and_check(a, b, 0);
-	send_and_check(b, a, 1);
-	CU_ASSERT_EQUAL(lab_port_close(a), 0);
-	CU_ASSERT_EQUAL(lab_port_close(b), 0);
-	assert_pool_whole(p);
+	both_ways("pcap", ",snaplen=2048", 1);
 }
 
 static void test_af_packet_bad_iface(void)
