@@ -10,6 +10,10 @@
  * falls back to ordinary 4 KiB pages (one notice says so and how to reserve
  * hugepages).
  *
+ * The arena reserves address space for max_chambers side by side at create
+ * (PROT_NONE, no memory); chamber i, when mapped, is at base + i * page size,
+ * so the whole arena is one range (see lab_arena_span()).
+ *
  * Growing and releasing chambers are slow operations for the warden: they may
  * block, map memory and log. Address and IOVA lookups are lock-free reads.
  */
@@ -132,6 +136,12 @@ int lab_arena_chamber(const struct lab_arena *a, unsigned int index,
 
 /** Highest chamber index ever used, plus one (iterate 0..n-1, skipping -ENOENT). */
 unsigned int lab_arena_chamber_slots(const struct lab_arena *a);
+
+/**
+ * The arena's reserved range: @p *base (aligned to the page size) and @p *len
+ * (max_chambers * page size). Slots not mapped are PROT_NONE.
+ */
+void lab_arena_span(const struct lab_arena *a, void **base, size_t *len);
 
 /** IOVA of @p addr, or LAB_IOVA_BAD if it is not inside a mapped chamber. */
 uint64_t lab_arena_iova(const struct lab_arena *a, const void *addr);

@@ -603,6 +603,18 @@ uint32_t lab_pool_data_room(const struct lab_pool *p);
 /** The pool's arena (for IOVA lookups and chamber info). */
 struct lab_arena *lab_pool_arena(const struct lab_pool *p);
 
+/**
+ * The pool's memory as one range, for registering it whole with the kernel
+ * (an AF_XDP UMEM, io_uring fixed buffers). Only a fixed pool qualifies: one
+ * whose initial size fills its max chambers, so every chamber was mapped at
+ * create and none is ever released or added. Control path.
+ *
+ * @return 0 with @p *base and @p *len set (every byte mapped, every buffer of
+ *         the pool inside); -EBUSY, with a message naming initial and max, if
+ *         the pool can grow or shrink.
+ */
+int lab_pool_memory(const struct lab_pool *p, void **base, size_t *len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -104,24 +104,76 @@ static int opts_check(const struct lab_arena_opts *o)
 	return 0;
 }
 
-/* Map one chamber's worth of memory from the arena's backing. */
-static void *map_memory(struct lab_arena *a, int *err)
+static void *slot_addr(const struct lab_arena *a, unsigned int slot)
 {
-	void *va;
+	return a->base + (size_t)slot * a->page_size;
+}
+
+/*
+ * Put a slot back to reserved (PROT_NONE, no memory): releases its chamber, and
+ * restores the reservation after a failed MAP_FIXED, which may have unmapped it.
+ * One mmap over the slot, so the range is never open to another mapping.
+ */
+static void slot_reserve(struct lab_arena *a, unsigned int slot)
+{
+	if (mmap(slot_addr(a, slot), a->page_size, PROT_NONE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) == MAP_FAILED)
+		LAB_LOG(ERR, arena, "arena '%s': cannot re-reserve slot %u: %s", a->name, slot,
+			strerror(errno));
+}
+
+/*
+ * Reserve max_chambers * page_size of address space, aligned to the page size
+ * (hugetlb MAP_FIXED needs it), so that chambers sit side by side: the pool's
+ * memory is one range that can be registered whole (an AF_XDP UMEM) and a
+ * chamber is found from an address by a division. PROT_NONE + MAP_NORESERVE
+ * costs no memory.
+ */
+static int reserve_span(struct lab_arena *a)
+{
+	size_t span = (size_t)a->max_chambers * a->page_size, len = span + a->page_size;
+	uint8_t *va = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+			   -1, 0);
+	uintptr_t start;
+
+	if (va == MAP_FAILED) {
+		LAB_LOG(ERR, arena, "arena '%s': cannot reserve %zu bytes of address space for %u "
+			"chambers: %s", a->name, span, a->max_chambers, strerror(errno));
+		return -errno;
+	}
+	start = LAB_ALIGN_UP((uintptr_t)va, a->page_size);
+	if (start > (uintptr_t)va)
+		munmap(va, start - (uintptr_t)va);
+	if ((uintptr_t)va + len > start + span)
+		munmap((void *)(start + span), (uintptr_t)va + len - (start + span));
+	a->base = (uint8_t *)start;
+	a->span = span;
+	return 0;
+}
+
+/* Map one chamber's worth of memory from the arena's backing into @p slot. */
+static void *map_memory(struct lab_arena *a, unsigned int slot, int *err)
+{
+	void *at = slot_addr(a, slot), *va;
 
 	switch (a->backing) {
 	case LAB_BACKING_HUGETLBFS:
-		return huge_map_file(a->hugetlbfs_dir, a->name, a->file_seq++, a->page_size, err);
+		va = huge_map_file(a->hugetlbfs_dir, a->name, a->file_seq++, a->page_size, at, err);
+		break;
 	case LAB_BACKING_MEMFD:
-		return huge_map_memfd(a->name, a->page_size, err);
-	case LAB_BACKING_ANON_4K:
+		va = huge_map_memfd(a->name, a->page_size, at, err);
+		break;
+	default:
+		va = mmap(at, a->page_size, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		if (va == MAP_FAILED) {
+			*err = -errno;
+			va = NULL;
+		}
 		break;
 	}
-	va = mmap(NULL, a->page_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (va == MAP_FAILED) {
-		*err = -errno;
-		return NULL;
-	}
+	if (va == NULL)
+		slot_reserve(a, slot);
 	return va;
 }
 
@@ -216,7 +268,9 @@ static int find_free_slot(const struct lab_arena *a)
 /* Map, lock and publish one chamber; the caller holds the lock. */
 static int grow_locked(struct lab_arena *a, void *premapped)
 {
-	int slot = find_free_slot(a), err = 0;
+	int slot = premapped ? (int)(((uint8_t *)premapped - a->base) / a->page_size) :
+			       find_free_slot(a);
+	int err = 0;
 	void *va = premapped;
 
 	if (slot < 0) {
@@ -226,7 +280,7 @@ static int grow_locked(struct lab_arena *a, void *premapped)
 		return slot;
 	}
 	if (va == NULL)
-		va = map_memory(a, &err);
+		va = map_memory(a, (unsigned int)slot, &err);
 	if (va != NULL && (err = place_and_lock(a, va)) == 0 &&
 	    (err = chamber_setup(a, &a->ch[slot], va)) == 0) {
 		/* Publish: readers that see the address see the rest of the slot. */
@@ -241,7 +295,7 @@ static int grow_locked(struct lab_arena *a, void *premapped)
 		return slot;
 	}
 	if (va != NULL)
-		munmap(va, a->page_size);
+		slot_reserve(a, (unsigned int)slot);
 	a->st.grow_failures++;
 	report_grow_failure(a, err ? err : -ENOMEM);
 	return err ? err : -ENOMEM;
@@ -266,14 +320,14 @@ static void *probe_huge(struct lab_arena *a, int *err)
 	    (a->hugetlbfs_dir[0] != '\0' ||
 	     hugetlbfs_find_mount(a->page_size, a->hugetlbfs_dir, sizeof(a->hugetlbfs_dir)) == 0)) {
 		a->backing = LAB_BACKING_HUGETLBFS;
-		va = map_memory(a, err);
+		va = map_memory(a, 0, err);
 		if (va != NULL)
 			return va;
 		LAB_LOG(DEBUG, arena, "arena '%s': hugetlbfs at %s: %s", a->name, a->hugetlbfs_dir,
 			strerror(-*err));
 	}
 	a->backing = LAB_BACKING_MEMFD;
-	return map_memory(a, err);
+	return map_memory(a, 0, err);
 }
 
 static int choose_iova_mode(struct lab_arena *a, enum lab_iova_mode want, void *va)
@@ -324,7 +378,7 @@ static int map_first(struct lab_arena *a, enum lab_iova_mode want)
 		if (!(a->flags & LAB_ARENA_F_NO_HUGE))
 			notice_fallback(a, err);
 		a->backing = LAB_BACKING_ANON_4K;
-		va = map_memory(a, &err);
+		va = map_memory(a, 0, &err);
 		if (va == NULL) {
 			report_grow_failure(a, err);
 			return err;
@@ -332,7 +386,7 @@ static int map_first(struct lab_arena *a, enum lab_iova_mode want)
 	}
 	rc = choose_iova_mode(a, want, va);
 	if (rc < 0) {
-		munmap(va, a->page_size);
+		slot_reserve(a, 0);
 		return rc;
 	}
 	rc = grow_locked(a, va);
@@ -365,7 +419,9 @@ struct lab_arena *lab_arena_create(const struct lab_arena_opts *opts)
 	a->flags = o.flags;
 	a->st.max_chambers = o.max_chambers;
 	pthread_mutex_init(&a->lock, NULL);
-	rc = map_first(a, o.iova_mode);
+	rc = reserve_span(a);
+	if (rc == 0)
+		rc = map_first(a, o.iova_mode);
 	for (unsigned int i = 1; rc == 0 && i < o.initial_chambers; i++)
 		rc = lab_arena_grow(a) < 0 ? -ENOMEM : 0;
 	if (rc < 0)
@@ -392,13 +448,10 @@ void lab_arena_destroy(struct lab_arena *a)
 {
 	if (a == NULL)
 		return;
-	for (unsigned int i = 0; i < a->max_chambers; i++) {
-		void *va = atomic_load_explicit(&a->ch[i].va, memory_order_relaxed);
-
-		if (va != NULL)
-			munmap(va, a->ch[i].len);
+	for (unsigned int i = 0; i < a->max_chambers; i++)
 		free(a->ch[i].page_iova);
-	}
+	if (a->base != NULL)
+		munmap(a->base, a->span);
 	pthread_mutex_destroy(&a->lock);
 	free(a->ch);
 	free(a);
@@ -419,7 +472,7 @@ int lab_arena_release(struct lab_arena *a, unsigned int index)
 		return -ENOENT;
 	}
 	atomic_store_explicit(&c->va, NULL, memory_order_release);
-	munmap(va, c->len);
+	slot_reserve(a, index);
 	free(c->page_iova);
 	c->page_iova = NULL;
 	a->st.chambers--;

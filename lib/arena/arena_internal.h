@@ -37,14 +37,18 @@ struct lab_arena {
 	pthread_mutex_t lock;           /* grow/release only: never on a data path */
 	struct lab_arena_stats st;
 	struct chamber *ch;             /* max_chambers slots, never reallocated */
+	uint8_t *base;                  /* reserved address range: slot i at base + i * page_size */
+	size_t span;                    /* max_chambers * page_size */
 };
 
 /* hugetlb.c */
 int hugetlbfs_find_mount(size_t page_size, char *dir, size_t dirlen);
 long hugepages_free(size_t page_size);
 long hugepages_total(size_t page_size);
-void *huge_map_file(const char *dir, const char *name, unsigned int seq, size_t len, int *err);
-void *huge_map_memfd(const char *name, size_t len, int *err);
+/* Both map at @p at with MAP_FIXED (a slot of the arena's reservation). */
+void *huge_map_file(const char *dir, const char *name, unsigned int seq, size_t len, void *at,
+		    int *err);
+void *huge_map_memfd(const char *name, size_t len, void *at, int *err);
 
 /* iova.c */
 int pagemap_pa(const void *va, uint64_t *pa);

@@ -44,16 +44,20 @@ unsigned int lab_arena_chamber_slots(const struct lab_arena *a)
 
 int lab_arena_find(const struct lab_arena *a, const void *addr)
 {
-	unsigned int n = lab_arena_chamber_slots(a);
-	uintptr_t p = (uintptr_t)addr;
+	uintptr_t off = (uintptr_t)addr - (uintptr_t)a->base;
+	unsigned int i;
 
-	for (unsigned int i = 0; i < n; i++) {
-		uintptr_t va = (uintptr_t)slot_va(a, i);
+	/* Chambers sit side by side in the reservation: one division. */
+	if ((uintptr_t)addr < (uintptr_t)a->base || off >= a->span)
+		return -ENOENT;
+	i = (unsigned int)(off / a->page_size);
+	return slot_va(a, i) != NULL ? (int)i : -ENOENT;
+}
 
-		if (va != 0 && p >= va && p - va < a->ch[i].len)
-			return (int)i;
-	}
-	return -ENOENT;
+void lab_arena_span(const struct lab_arena *a, void **base, size_t *len)
+{
+	*base = a->base;
+	*len = a->span;
 }
 
 static uint64_t chamber_iova(const struct chamber *c, size_t off)

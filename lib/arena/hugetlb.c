@@ -97,7 +97,7 @@ long hugepages_total(size_t page_size)
 	return read_hp_counter(page_size, "nr_hugepages");
 }
 
-static void *map_fd(int fd, size_t len, int *err)
+static void *map_fd(int fd, size_t len, void *at, int *err)
 {
 	void *va;
 
@@ -107,7 +107,7 @@ static void *map_fd(int fd, size_t len, int *err)
 	}
 	/* hugetlbfs reserves the pages at mmap time, so a shortage fails here
 	 * with ENOMEM instead of a SIGBUS on first touch. */
-	va = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	va = mmap(at, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
 	if (va == MAP_FAILED) {
 		*err = -errno;
 		return NULL;
@@ -115,7 +115,8 @@ static void *map_fd(int fd, size_t len, int *err)
 	return va;
 }
 
-void *huge_map_file(const char *dir, const char *name, unsigned int seq, size_t len, int *err)
+void *huge_map_file(const char *dir, const char *name, unsigned int seq, size_t len, void *at,
+		    int *err)
 {
 	char path[512];
 	void *va;
@@ -127,13 +128,13 @@ void *huge_map_file(const char *dir, const char *name, unsigned int seq, size_t 
 		*err = -errno;
 		return NULL;
 	}
-	va = map_fd(fd, len, err);
+	va = map_fd(fd, len, at, err);
 	unlink(path);
 	close(fd);
 	return va;
 }
 
-void *huge_map_memfd(const char *name, size_t len, int *err)
+void *huge_map_memfd(const char *name, size_t len, void *at, int *err)
 {
 	unsigned int shift = (unsigned int)__builtin_ctzll(len);
 	void *va;
@@ -144,7 +145,7 @@ void *huge_map_memfd(const char *name, size_t len, int *err)
 		*err = -errno;
 		return NULL;
 	}
-	va = map_fd(fd, len, err);
+	va = map_fd(fd, len, at, err);
 	close(fd);
 	return va;
 }

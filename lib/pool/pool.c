@@ -317,3 +317,19 @@ err:
 	pool_free(p);
 	return NULL;
 }
+
+int lab_pool_memory(const struct lab_pool *p, void **base, size_t *len)
+{
+	size_t span;
+
+	if (p->min_chambers != p->max_chambers) {
+		LAB_LOG(ERR, pool, "pool '%s' grows and shrinks between %u and %u buffers (%u and "
+			"%u chambers): registering its memory needs a fixed pool; set initial = max",
+			p->name, p->min_chambers * p->layout.per_chamber,
+			p->max_chambers * p->layout.per_chamber, p->min_chambers, p->max_chambers);
+		return -EBUSY;
+	}
+	lab_arena_span(p->arena, base, &span);
+	*len = (size_t)p->max_chambers * lab_arena_page_size(p->arena);
+	return 0;
+}

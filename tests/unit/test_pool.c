@@ -199,6 +199,41 @@ static void test_exhaustion_and_reserve(void)
 }
 
 /* Sustained demand: the warden grows the pool toward max; idle, it shrinks. */
+/* A fixed pool's memory is one mapped range holding every buffer; a pool that
+ * can grow or shrink refuses, naming initial and max. */
+static void test_pool_memory_range(void)
+{
+	struct lab_pool *fixed = small_pool(2048, 2048, 10, 20, 30, 5);
+	struct lab_pool *growing = small_pool(1024, 4096, 10, 20, 30, 5);
+	struct lab_buf *b[512];
+	struct lab_cache *c;
+	void *base;
+	size_t len;
+	unsigned int n;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fixed);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(growing);
+	CU_ASSERT_EQUAL(lab_pool_memory(fixed, &base, &len), 0);
+	CU_ASSERT(len >= 2048u * 2048u);
+	c = lab_cache_create(fixed, "memory", 64);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	n = lab_alloc_bulk(fixed, c, b, 512, 0);
+	CU_ASSERT_EQUAL(n, 512);
+	for (unsigned int i = 0; i < n; i++) {
+		CU_ASSERT((char *)b[i] >= (char *)base);
+		CU_ASSERT((char *)b[i]->buf_addr + b[i]->buf_len <= (char *)base + len);
+		((volatile char *)b[i]->buf_addr)[b[i]->buf_len - 1] = 1;
+	}
+	lab_free_bulk(c, b, n);
+	lab_cache_destroy(c);
+	log_capture();
+	CU_ASSERT_EQUAL(lab_pool_memory(growing, &base, &len), -EBUSY);
+	CU_ASSERT_PTR_NOT_NULL(strstr(log_text(), "needs a fixed pool; set initial = max"));
+	log_release();
+	CU_ASSERT_EQUAL(lab_pool_destroy(fixed), 0);
+	CU_ASSERT_EQUAL(lab_pool_destroy(growing), 0);
+}
+
 static void test_warden_grows_and_shrinks(void)
 {
 	struct lab_pool *p = small_pool(1024, 4096, 64, 256, 512, 32);
@@ -401,6 +436,7 @@ int main(void)
 		LAB_TEST(test_no_cache_path),
 		LAB_TEST(test_no_cache_threads_count_exactly),
 		LAB_TEST(test_exhaustion_and_reserve),
+		LAB_TEST(test_pool_memory_range),
 		LAB_TEST(test_warden_grows_and_shrinks),
 		LAB_TEST(test_multithread_cross_frees),
 		LAB_TEST(test_destroy_refuses_and_names_holders),
