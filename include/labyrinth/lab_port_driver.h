@@ -76,7 +76,14 @@ struct lab_port_ops {
 	 * the ring driver does). */
 	uint32_t rx_ring_default;
 	uint32_t tx_ring_default;
+	/** LAB_PORT_F_* */
+	uint32_t flags;
 };
+
+/** The driver keeps its RX descriptors itself (a kernel fill ring): the
+ * framework sets each RX queue's ring_size but allocates no ring array and
+ * posts nothing at start; the driver posts in its start and counts rx_nobuf. */
+#define LAB_PORT_F_RX_OWN_DESC (1u << 0)
 
 /** A start or stop for drivers with nothing to do then. @return 0. */
 int lab_port_nop(struct lab_port *p);

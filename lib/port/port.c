@@ -98,7 +98,7 @@ void lab_port_conf_init(struct lab_port_conf *c)
 }
 
 static int queues_init(struct lab_port *p, struct lab_port_queue *qs, uint16_t n, uint32_t ring,
-		       const char *dir)
+		       const char *dir, bool array)
 {
 	struct port_priv *pp = port_priv_of(p);
 
@@ -118,7 +118,7 @@ static int queues_init(struct lab_port *p, struct lab_port_queue *qs, uint16_t n
 				lab_strerror(lab_errno));
 			return -lab_errno;
 		}
-		if (ring != 0 && dir[0] == 'r') {
+		if (ring != 0 && array) {
 			q->ring = calloc(ring, sizeof(*q->ring));
 			if (q->ring == NULL)
 				return -ENOMEM;
@@ -220,9 +220,10 @@ struct lab_port *lab_port_open(const char *devstr, const struct lab_port_conf *c
 	if (ops->rx_ring_default == 0)
 		rx_ring = 0;
 	tx_ring = conf->tx_ring_size ? conf->tx_ring_size : ops->tx_ring_default;
-	rc = queues_init(&pp->pub, pp->pub.rxq, pp->pub.nb_rxq, rx_ring, "rx");
+	rc = queues_init(&pp->pub, pp->pub.rxq, pp->pub.nb_rxq, rx_ring, "rx",
+			 !(ops->flags & LAB_PORT_F_RX_OWN_DESC));
 	if (rc == 0)
-		rc = queues_init(&pp->pub, pp->pub.txq, pp->pub.nb_txq, tx_ring, "tx");
+		rc = queues_init(&pp->pub, pp->pub.txq, pp->pub.nb_txq, tx_ring, "tx", false);
 	if (rc == 0) {
 		rc = ops->open(&pp->pub, &pp->args);
 		if (rc < 0)
@@ -256,7 +257,8 @@ int lab_port_start(struct lab_port *p)
 	if (pp->started)
 		return 0;
 	for (uint16_t i = 0; i < p->nb_rxq; i++)
-		lab_rxq_refill(&p->rxq[i]);
+		if (p->rxq[i].ring != NULL)
+			lab_rxq_refill(&p->rxq[i]);
 	rc = pp->ops->start(p);
 	if (rc < 0) {
 		for (uint16_t i = 0; i < p->nb_rxq; i++)

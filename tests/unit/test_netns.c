@@ -151,7 +151,8 @@ static struct lab_port *open_in(int i, const char *driver, const char *extra,
  * @p nrx_b RX queues); NFRAMES each way, every frame checked. */
 static void both_ways(const char *driver, const char *extra_b, uint16_t nrx_b)
 {
-	struct lab_pool *p = port_pool(2048 - 64, 4096);
+	/* af_xdp: the UMEM chunk (2048 bytes at least) is a buffer's room. */
+	struct lab_pool *p = port_pool(strcmp(driver, "af_xdp") == 0 ? 2176 : 2048 - 64, 4096);
 	struct lab_port *a = open_in(0, driver, "", p, 1);
 	struct lab_port *b = open_in(1, driver, extra_b, p, nrx_b);
 
@@ -178,6 +179,11 @@ static void test_pcap_live_both_ways(void)
 	both_ways("pcap", ",snaplen=2048", 1);
 }
 
+static void test_af_xdp_both_ways(void)
+{
+	both_ways("af_xdp", "", 1);
+}
+
 static void test_af_packet_bad_iface(void)
 {
 	struct lab_pool *p = port_pool(2048 - 64, 1024);
@@ -197,6 +203,7 @@ int main(void)
 	static const struct lab_test tests[] = {
 		LAB_TEST(test_af_packet_both_ways),
 		LAB_TEST(test_pcap_live_both_ways),
+		LAB_TEST(test_af_xdp_both_ways),
 		LAB_TEST(test_af_packet_bad_iface),
 		LAB_TEST_END,
 	};
