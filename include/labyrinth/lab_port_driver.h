@@ -78,6 +78,10 @@ struct lab_port_ops {
 	uint32_t tx_ring_default;
 	/** LAB_PORT_F_* */
 	uint32_t flags;
+	/** Optional (control path): add counters the device keeps itself (drops
+	 * a kernel counts) into the per-queue figures of @p st; with @p reset,
+	 * remember the current values as zero instead. */
+	void (*xstats)(const struct lab_port *p, struct lab_port_stats *st, bool reset);
 };
 
 /** The driver keeps its RX descriptors itself (a kernel fill ring): the

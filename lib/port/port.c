@@ -319,18 +319,27 @@ void lab_port_stats(const struct lab_port *p, struct lab_port_stats *st)
 	memset(st, 0, sizeof(*st));
 	st->nb_rxq = p->nb_rxq;
 	st->nb_txq = p->nb_txq;
-	for (uint16_t i = 0; i < p->nb_rxq; i++) {
+	for (uint16_t i = 0; i < p->nb_rxq; i++)
 		st->rx[i] = p->rxq[i].st;
-		qstats_add(&st->rx_total, &st->rx[i]);
-	}
-	for (uint16_t i = 0; i < p->nb_txq; i++) {
+	for (uint16_t i = 0; i < p->nb_txq; i++)
 		st->tx[i] = p->txq[i].st;
+	if (port_priv_of(p)->ops->xstats != NULL)
+		port_priv_of(p)->ops->xstats(p, st, false);
+	for (uint16_t i = 0; i < p->nb_rxq; i++)
+		qstats_add(&st->rx_total, &st->rx[i]);
+	for (uint16_t i = 0; i < p->nb_txq; i++)
 		qstats_add(&st->tx_total, &st->tx[i]);
-	}
 }
 
 void lab_port_stats_reset(struct lab_port *p)
 {
+	if (port_priv_of(p)->ops->xstats != NULL) {
+		struct lab_port_stats *tmp = calloc(1, sizeof(*tmp));
+
+		if (tmp != NULL)
+			port_priv_of(p)->ops->xstats(p, tmp, true);
+		free(tmp);
+	}
 	for (uint16_t i = 0; i < p->nb_rxq; i++)
 		memset(&p->rxq[i].st, 0, sizeof(p->rxq[i].st));
 	for (uint16_t i = 0; i < p->nb_txq; i++)

@@ -55,7 +55,9 @@ static inline int netns_pair_make(struct netns_pair *n)
 		if (sh(cmd) != 0)
 			return -1;
 	}
-	snprintf(cmd, sizeof(cmd), "ip link add %s netns %s type veth peer name %s netns %s && "
+	/* Two queues each way, for multi-queue drivers (af_xdp binds per queue). */
+	snprintf(cmd, sizeof(cmd), "ip link add %s netns %s numtxqueues 2 numrxqueues 2 type veth "
+		 "peer name %s netns %s numtxqueues 2 numrxqueues 2 && "
 		 "ip -n %s link set %s up && ip -n %s link set %s up", n->ifc[0], n->ns[0],
 		 n->ifc[1], n->ns[1], n->ns[0], n->ifc[0], n->ns[1], n->ifc[1]);
 	return sh(cmd) == 0 && n->self >= 0 ? 0 : -1;

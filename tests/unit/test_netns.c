@@ -129,8 +129,13 @@ static void send_and_check(struct lab_port *tx, struct lab_port *rx, int dir)
 	CU_ASSERT_EQUAL(st.tx_total.bytes, bytes_sent);
 	lab_port_stats(rx, &st);
 	CU_ASSERT(st.rx_total.packets >= NFRAMES);
-	if (got != NFRAMES || bad != 0)
-		fprintf(stderr, "dir %d: sent %u, got %u, bad %u\n", dir, sent, got, bad);
+	if (got != NFRAMES || bad != 0) {
+		fprintf(stderr, "dir %d: sent %u, got %u, bad %u; RX port: nobuf %llu, ring_full "
+			"%llu, errors %llu\n", dir, sent, got, bad,
+			(unsigned long long)st.rx_total.rx_nobuf,
+			(unsigned long long)st.rx_total.ring_full,
+			(unsigned long long)st.rx_total.errors);
+	}
 }
 
 /* Open "DRIVER:iface=<veth of namespace i>EXTRA" inside namespace @p i. */
@@ -147,14 +152,15 @@ static struct lab_port *open_in(int i, const char *driver, const char *extra,
 	return port;
 }
 
-/* A port of @p driver in each namespace (the second with @p extra_b and
- * @p nrx_b RX queues); NFRAMES each way, every frame checked. */
-static void both_ways(const char *driver, const char *extra_b, uint16_t nrx_b)
+/* Ports @p drv_a in namespace 0 and @p drv_b (with @p extra_b and @p nrx_b RX
+ * queues) in namespace 1 on pool @p p; NFRAMES each way, every frame checked;
+ * the pool whole at the end, with no quality finding. */
+static void both_ways_on(struct lab_pool *p, const char *drv_a, uint16_t nrx_a, const char *drv_b,
+			 const char *extra_b, uint16_t nrx_b)
 {
-	/* af_xdp: the UMEM chunk (2048 bytes at least) is a buffer's room. */
-	struct lab_pool *p = port_pool(strcmp(driver, "af_xdp") == 0 ? 2176 : 2048 - 64, 4096);
-	struct lab_port *a = open_in(0, driver, "", p, 1);
-	struct lab_port *b = open_in(1, driver, extra_b, p, nrx_b);
+	struct lab_port *a = open_in(0, drv_a, "", p, nrx_a);
+	struct lab_port *b = open_in(1, drv_b, extra_b, p, nrx_b);
+	struct lab_pool_stats st;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
@@ -166,7 +172,16 @@ static void both_ways(const char *driver, const char *extra_b, uint16_t nrx_b)
 	send_and_check(b, a, 1);
 	CU_ASSERT_EQUAL(lab_port_close(a), 0);
 	CU_ASSERT_EQUAL(lab_port_close(b), 0);
+	lab_pool_quality_check(p);
+	lab_pool_stats(p, &st);
+	for (int k = 0; k < LAB_FIND_KINDS; k++)
+		CU_ASSERT_EQUAL(st.findings[k], 0);
 	assert_pool_whole(p);
+}
+
+static void both_ways(const char *driver, const char *extra_b, uint16_t nrx_b)
+{
+	both_ways_on(port_pool(2048 - 64, 4096), driver, 1, driver, extra_b, nrx_b);
 }
 
 static void test_af_packet_both_ways(void)
@@ -179,9 +194,130 @@ static void test_pcap_live_both_ways(void)
 	both_ways("pcap", ",snaplen=2048", 1);
 }
 
+/* af_xdp needs buffers of at least 2048 bytes from buf_addr (a UMEM chunk). */
+static struct lab_pool *xdp_pool(uint32_t n, enum lab_quality q)
+{
+	struct lab_pool *p = port_pool(2176, n);
+
+	if (p != NULL)
+		lab_pool_set_quality(p, q, 1);
+	return p;
+}
+
+/* Both ends af_xdp on one pool (two UMEMs over the same memory); the second
+ * port has two RX queues (two sockets sharing its UMEM). Quality full: the
+ * kernel writes only into buffers posted to it, never into freed ones. */
 static void test_af_xdp_both_ways(void)
 {
-	both_ways("af_xdp", "", 1);
+	both_ways_on(xdp_pool(4096, LAB_QUALITY_FULL), "af_xdp", 1, "af_xdp", "", 2);
+}
+
+/* af_xdp against af_packet: zero-copy RX and TX meet a copying driver, whose
+ * frames the veth spreads over both queues: the af_xdp port binds both. */
+static void test_af_xdp_with_af_packet(void)
+{
+	both_ways_on(xdp_pool(4096, LAB_QUALITY_OFF), "af_xdp", 2, "af_packet", "", 1);
+	both_ways_on(xdp_pool(4096, LAB_QUALITY_OFF), "af_packet", 1, "af_xdp", ",mode=skb", 2);
+}
+
+/* A fill ring the pool cannot fill: rx_nobuf counts the missing buffers once,
+ * traffic still flows on the ones posted, nothing is lost. */
+static void test_af_xdp_rx_nobuf(void)
+{
+	struct lab_pool *p = xdp_pool(1024, LAB_QUALITY_OFF);
+	struct lab_port_conf c;
+	struct lab_port *a, *b;
+	struct lab_port_stats st;
+	char dev[64];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	lab_port_conf_init(&c);
+	c.pool = p;
+	c.rx_ring_size = 2048; /* more than the pool holds */
+	c.tx_ring_size = 64;
+	snprintf(dev, sizeof(dev), "af_xdp:iface=%s", ns.ifc[1]);
+	CU_ASSERT_EQUAL_FATAL(netns_enter(&ns, 1), 0);
+	b = lab_port_open(dev, &c);
+	CU_ASSERT_EQUAL_FATAL(netns_enter(&ns, -1), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_EQUAL(lab_port_start(b), 0);
+	lab_port_stats(b, &st);
+	CU_ASSERT(st.rx_total.rx_nobuf > 0);
+	CU_ASSERT(st.rx_total.rx_nobuf <= 2048);
+	/* The TX side needs a few buffers: give back part of the fill ring by
+	 * closing and reopening with a ring the pool can fill. */
+	CU_ASSERT_EQUAL(lab_port_close(b), 0);
+	c.rx_ring_size = 512;
+	CU_ASSERT_EQUAL_FATAL(netns_enter(&ns, 1), 0);
+	b = lab_port_open(dev, &c);
+	CU_ASSERT_EQUAL_FATAL(netns_enter(&ns, -1), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	a = open_in(0, "af_xdp", "", p, 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT_EQUAL(lab_port_start(a), 0);
+	CU_ASSERT_EQUAL(lab_port_start(b), 0);
+	CU_ASSERT_EQUAL(wait_link_up(a), 0);
+	lab_port_stats(b, &st);
+	CU_ASSERT_EQUAL(st.rx_total.rx_nobuf, 0);
+	send_and_check(a, b, 0);
+	CU_ASSERT_EQUAL(lab_port_close(a), 0);
+	CU_ASSERT_EQUAL(lab_port_close(b), 0);
+	assert_pool_whole(p);
+}
+
+/* Bad configurations: each refused with a message naming the problem. */
+static void test_af_xdp_errors(void)
+{
+	struct lab_pool *growing, *small = port_pool(2048 - 64, 1024), *ok = xdp_pool(1024, 0);
+	struct lab_pool_opts o;
+	char dev[96];
+
+	small_pool_opts(&o, 512, 4096, 8, 16, 32, 8);
+	o.cell_size = 2176;
+	growing = lab_pool_create(&o);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(growing);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(small);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ok);
+	CU_ASSERT_EQUAL_FATAL(netns_enter(&ns, 0), 0);
+	lab_test_log_capture();
+	snprintf(dev, sizeof(dev), "af_xdp:iface=%s", ns.ifc[0]);
+	CU_ASSERT_PTR_NULL(port_open(dev, growing, 1, 1));
+	CU_ASSERT_EQUAL(lab_errno, EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(lab_test_log_text(), "must be fixed (initial = max"));
+	CU_ASSERT_PTR_NULL(port_open(dev, small, 1, 1));
+	CU_ASSERT_PTR_NOT_NULL(strstr(lab_test_log_text(), "an AF_XDP chunk needs at least 2048"));
+	CU_ASSERT_PTR_NULL(port_open("af_xdp:iface=nosuch0", ok, 1, 1));
+	CU_ASSERT_EQUAL(lab_errno, ENODEV);
+	CU_ASSERT_PTR_NOT_NULL(strstr(lab_test_log_text(), "no interface 'nosuch0'"));
+	CU_ASSERT_PTR_NULL(port_open("af_xdp:queue=0", ok, 1, 1));
+	CU_ASSERT_PTR_NOT_NULL(strstr(lab_test_log_text(), "'iface' is required"));
+	snprintf(dev, sizeof(dev), "af_xdp:iface=%s,mode=fast", ns.ifc[0]);
+	CU_ASSERT_PTR_NULL(port_open(dev, ok, 1, 1));
+	CU_ASSERT_PTR_NOT_NULL(strstr(lab_test_log_text(), "'mode'"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(lab_test_log_text(), "native"));
+	snprintf(dev, sizeof(dev), "af_xdp:iface=%s,queue=7", ns.ifc[0]);
+	CU_ASSERT_PTR_NULL(port_open(dev, ok, 1, 1));
+	CU_ASSERT_PTR_NOT_NULL(strstr(lab_test_log_text(), "queue 7"));
+	/* veth has no zero-copy: asking for it fails instead of falling back. */
+	snprintf(dev, sizeof(dev), "af_xdp:iface=%s,bind=zerocopy", ns.ifc[0]);
+	CU_ASSERT_PTR_NULL(port_open(dev, ok, 1, 1));
+	CU_ASSERT_PTR_NOT_NULL(strstr(lab_test_log_text(), "zerocopy"));
+	{
+		struct lab_port_conf c;
+
+		lab_port_conf_init(&c);
+		c.pool = ok;
+		c.rx_ring_size = 1000;
+		snprintf(dev, sizeof(dev), "af_xdp:iface=%s", ns.ifc[0]);
+		CU_ASSERT_PTR_NULL(lab_port_open(dev, &c));
+		CU_ASSERT_PTR_NOT_NULL(strstr(lab_test_log_text(), "RX ring size 1000: AF_XDP "
+							"rings must be a power of two"));
+	}
+	lab_test_log_release();
+	CU_ASSERT_EQUAL_FATAL(netns_enter(&ns, -1), 0);
+	assert_pool_whole(growing);
+	assert_pool_whole(small);
+	assert_pool_whole(ok);
 }
 
 static void test_af_packet_bad_iface(void)
@@ -204,10 +340,16 @@ int main(void)
 		LAB_TEST(test_af_packet_both_ways),
 		LAB_TEST(test_pcap_live_both_ways),
 		LAB_TEST(test_af_xdp_both_ways),
+		LAB_TEST(test_af_xdp_with_af_packet),
+		LAB_TEST(test_af_xdp_rx_nobuf),
+		LAB_TEST(test_af_xdp_errors),
 		LAB_TEST(test_af_packet_bad_iface),
 		LAB_TEST_END,
 	};
 	const char *why = netns_unavailable();
+
+	if (getenv("LAB_TEST_LOG") != NULL)
+		lab_log_set_levels(getenv("LAB_TEST_LOG"));
 	int rc;
 
 	if (why != NULL)

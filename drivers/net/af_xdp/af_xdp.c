@@ -25,11 +25,19 @@
  * Every buffer the kernel holds is recorded by index (posted[], per side), so
  * close gives back what the kernel never returned, and a descriptor naming
  * anything else is counted as an error and ignored.
+ *
+ * The XDP program is ours (six instructions: redirect to the XSKMAP entry of
+ * the receiving queue, else pass to the stack), attached through a bpf_link,
+ * so it goes away with the port or the process, needs no bpffs and cannot be
+ * left behind by a crash. libxdp's own program loading is not used.
  */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <linux/bpf.h>
+#include <linux/ethtool.h>
 #include <linux/if_link.h>
+#include <linux/sockios.h>
 #include <linux/if_xdp.h>
 #include <net/if.h>
 #include <stdlib.h>
@@ -39,6 +47,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
 #include <xdp/xsk.h>
@@ -84,6 +93,7 @@ struct afx_sock {
 	uint32_t queue_id;
 	int fd;
 	bool has_rx, has_tx;
+	struct xdp_statistics base; /* kernel counters at the last stats reset */
 };
 
 struct afx_port {
@@ -95,6 +105,10 @@ struct afx_port {
 	uint32_t capacity; /* buffer indexes 0..capacity-1 */
 	bool zerocopy;
 	int ctl_fd;        /* for link state ioctls */
+	int ifindex;
+	int map_fd, prog_fd, link_fd; /* XSKMAP, program, its bpf_link (or -1: legacy attach) */
+	uint32_t xdp_flags;
+	bool legacy_attached;
 	struct afx_sock *sock;
 	uint16_t nsock;
 };
@@ -291,8 +305,8 @@ static uint16_t afx_tx(struct lab_port_queue *q, struct lab_buf **bufs, uint16_t
  * (their warnings at INFO, the rest at DEBUG), since every failure that
  * matters comes back as an error we report ourselves, naming the port.
  */
-__attribute__((format(printf, 3, 0))) static void lib_log(const char *who, bool warn,
-							   const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void lib_log(bool warn, const char *fmt,
+							   va_list ap)
 {
 	char line[512];
 	size_t n;
@@ -302,22 +316,22 @@ __attribute__((format(printf, 3, 0))) static void lib_log(const char *who, bool 
 	while (n > 0 && line[n - 1] == '\n')
 		line[--n] = '\0';
 	if (warn)
-		LAB_LOG(INFO, port, "af_xdp: %s: %s", who, line);
+		LAB_LOG(INFO, port, "af_xdp: %s", line);
 	else
-		LAB_LOG(DEBUG, port, "af_xdp: %s: %s", who, line);
+		LAB_LOG(DEBUG, port, "af_xdp: %s", line);
 }
 
 __attribute__((format(printf, 2, 0))) static int bpf_print(enum libbpf_print_level level,
 							  const char *fmt, va_list ap)
 {
-	lib_log("libbpf", level == LIBBPF_WARN, fmt, ap);
+	lib_log(level == LIBBPF_WARN, fmt, ap);
 	return 0;
 }
 
 __attribute__((format(printf, 2, 0))) static int xdp_print(enum libxdp_print_level level,
 							  const char *fmt, va_list ap)
 {
-	lib_log("libxdp", level == LIBXDP_WARN, fmt, ap);
+	lib_log(level == LIBXDP_WARN, fmt, ap);
 	return 0;
 }
 
@@ -336,6 +350,95 @@ static int afx_parse(const struct lab_devargs *a, uint64_t *queue, uint32_t *xdp
 	*xdp_flags = mode_flags[m];
 	*bmode = b;
 	return 0;
+}
+
+/*
+ * Load the redirect program for device queues 0..nq-1 and attach it to the
+ * interface: a bpf_link where the kernel has them (detached when the fd
+ * closes, also by a crash), else a netlink attach that refuses to replace
+ * another program.
+ */
+static int prog_attach(struct afx_port *ap, uint32_t nq, const char *devstr)
+{
+	char verifier_log[1024] = "";
+	LIBBPF_OPTS(bpf_prog_load_opts, po, .log_buf = verifier_log,
+		    .log_size = sizeof(verifier_log), .log_level = 0);
+	LIBBPF_OPTS(bpf_link_create_opts, lo, .flags = ap->xdp_flags);
+	struct bpf_insn prog[6];
+	int e;
+
+	ap->map_fd = bpf_map_create(BPF_MAP_TYPE_XSKMAP, "lab_xsks", sizeof(int), sizeof(int), nq,
+				    NULL);
+	if (ap->map_fd < 0) {
+		e = errno;
+		LAB_LOG(ERR, port, "%s: XSKMAP of %u entries: %s%s", devstr, nq, strerror(e),
+			e == EPERM ? " (needs CAP_BPF and CAP_NET_ADMIN, or root)" : "");
+		return -e;
+	}
+	memset(prog, 0, sizeof(prog));
+	/* r2 = ctx->rx_queue_index */
+	prog[0].code = BPF_LDX | BPF_MEM | BPF_W;
+	prog[0].dst_reg = BPF_REG_2;
+	prog[0].src_reg = BPF_REG_1;
+	prog[0].off = offsetof(struct xdp_md, rx_queue_index);
+	/* r1 = the XSKMAP (a 64-bit immediate: two slots) */
+	prog[1].code = BPF_LD | BPF_DW | BPF_IMM;
+	prog[1].dst_reg = BPF_REG_1;
+	prog[1].src_reg = BPF_PSEUDO_MAP_FD;
+	prog[1].imm = ap->map_fd;
+	/* r3 = XDP_PASS: what bpf_redirect_map returns for a queue without a socket */
+	prog[3].code = BPF_ALU64 | BPF_MOV | BPF_K;
+	prog[3].dst_reg = BPF_REG_3;
+	prog[3].imm = XDP_PASS;
+	prog[4].code = BPF_JMP | BPF_CALL;
+	prog[4].imm = BPF_FUNC_redirect_map;
+	prog[5].code = BPF_JMP | BPF_EXIT;
+	ap->prog_fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "lab_xsk_redir", "Dual BSD/GPL", prog, 6,
+				    &po);
+	if (ap->prog_fd < 0) {
+		e = errno;
+		LAB_LOG(ERR, port, "%s: loading the XDP redirect program: %s %s", devstr,
+			strerror(e), verifier_log);
+		return -e;
+	}
+	ap->link_fd = bpf_link_create(ap->prog_fd, ap->ifindex, BPF_XDP, &lo);
+	if (ap->link_fd >= 0)
+		return 0;
+	e = errno;
+	if (e != EINVAL && e != EOPNOTSUPP && e != ENOSYS) {
+		LAB_LOG(ERR, port, "%s: attaching XDP to '%s': %s%s", devstr, ap->iface, strerror(e),
+			e == EBUSY || e == EEXIST ? " (another XDP program is attached; remove it "
+			"with 'ip link set dev IFACE xdp off')" : "");
+		return -e;
+	}
+	/* No XDP links in this kernel: attach by netlink, never replacing. */
+	if (bpf_xdp_attach(ap->ifindex, ap->prog_fd, ap->xdp_flags | XDP_FLAGS_UPDATE_IF_NOEXIST,
+			   NULL) < 0) {
+		e = errno;
+		LAB_LOG(ERR, port, "%s: attaching XDP to '%s': %s%s", devstr, ap->iface, strerror(e),
+			e == EBUSY ? " (another XDP program is attached; remove it with "
+			"'ip link set dev IFACE xdp off')" : "");
+		return -e;
+	}
+	ap->legacy_attached = true;
+	return 0;
+}
+
+static void prog_detach(struct afx_port *ap)
+{
+	if (ap->link_fd >= 0)
+		close(ap->link_fd);
+	if (ap->legacy_attached) {
+		LIBBPF_OPTS(bpf_xdp_attach_opts, ao, .old_prog_fd = ap->prog_fd);
+
+		(void)bpf_xdp_detach(ap->ifindex, ap->xdp_flags | XDP_FLAGS_REPLACE, &ao);
+	}
+	if (ap->prog_fd >= 0)
+		close(ap->prog_fd);
+	if (ap->map_fd >= 0)
+		close(ap->map_fd);
+	ap->link_fd = ap->prog_fd = ap->map_fd = -1;
+	ap->legacy_attached = false;
 }
 
 /* Register the pool's memory as the UMEM. */
@@ -407,14 +510,22 @@ static int sock_open(struct lab_port *p, struct afx_port *ap, uint16_t i, uint64
 	sc.rx_size = s->has_rx ? rsz : XSK_RING_CONS__DEFAULT_NUM_DESCS;
 	sc.tx_size = s->has_tx ? tsz : XSK_RING_PROD__DEFAULT_NUM_DESCS;
 	sc.xdp_flags = xdp_flags;
+	sc.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD; /* ours: prog_attach() */
 	for (int attempt = 0; attempt < 2; attempt++) {
 		bool zc = bmode == 1 || (bmode == 0 && attempt == 0);
 
 		sc.bind_flags = XDP_USE_NEED_WAKEUP | (zc ? XDP_ZEROCOPY : XDP_COPY);
-		rc = xsk_socket__create_shared(&s->xsk, ap->iface, s->queue_id, ap->umem,
-					       s->has_rx ? &s->r.rx : NULL,
-					       s->has_tx ? &s->t.tx : NULL, &s->r.fill,
-					       &s->t.comp, &sc);
+		/* A socket closed just before on this queue is released by the
+		 * kernel's deferred work: until then binding says EBUSY. */
+		for (int wait = 0; wait < 200; wait++) {
+			rc = xsk_socket__create_shared(&s->xsk, ap->iface, s->queue_id, ap->umem,
+						       s->has_rx ? &s->r.rx : NULL,
+						       s->has_tx ? &s->t.tx : NULL, &s->r.fill,
+						       &s->t.comp, &sc);
+			if (rc != -EBUSY)
+				break;
+			nanosleep(&(struct timespec){ 0, 5000000 }, NULL);
+		}
 		if (rc == 0) {
 			if (i == 0)
 				ap->zerocopy = zc;
@@ -440,6 +551,14 @@ static int sock_open(struct lab_port *p, struct afx_port *ap, uint16_t i, uint64
 	}
 	s->fd = xsk_socket__fd(s->xsk);
 	if (s->has_rx) {
+		int key = (int)s->queue_id;
+
+		if (bpf_map_update_elem(ap->map_fd, &key, &s->fd, 0) < 0) {
+			rc = -errno;
+			LAB_LOG(ERR, port, "%s: adding queue %u's socket to the XSKMAP: %s", devstr,
+				s->queue_id, strerror(-rc));
+			return rc;
+		}
 		s->r.posted = calloc(ap->capacity, sizeof(*s->r.posted));
 		s->r.target = rsz;
 		p->rxq[i].drv = s;
@@ -451,6 +570,27 @@ static int sock_open(struct lab_port *p, struct afx_port *ap, uint16_t i, uint64
 	if ((s->has_rx && s->r.posted == NULL) || (s->has_tx && s->t.posted == NULL))
 		return -ENOMEM;
 	return 0;
+}
+
+/* Say so when the device has RX queues this port does not bind: the program
+ * passes their frames to the kernel stack, so the port never sees them. */
+static void check_queue_count(const struct afx_port *ap, uint64_t queue, const char *devstr)
+{
+	struct ethtool_channels ch = { .cmd = ETHTOOL_GCHANNELS };
+	struct ifreq ifr;
+	uint32_t n;
+
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ap->iface);
+	ifr.ifr_data = (void *)&ch;
+	if (ap->ctl_fd < 0 || ioctl(ap->ctl_fd, SIOCETHTOOL, &ifr) < 0)
+		return;
+	n = ch.rx_count + ch.combined_count;
+	if (n > ap->nsock)
+		LAB_LOG(NOTICE, port, "%s: '%s' has %u RX queues and this port binds %u (queues "
+			"%llu-%llu): frames arriving on the others go to the kernel stack; open "
+			"%u RX queues to see them all", devstr, ap->iface, n, ap->nsock,
+			(unsigned long long)queue, (unsigned long long)(queue + ap->nsock - 1), n);
 }
 
 static int afx_open(struct lab_port *p, const struct lab_devargs *a)
@@ -494,6 +634,9 @@ static int afx_open(struct lab_port *p, const struct lab_devargs *a)
 	lab_port_set_priv(p, ap);
 	snprintf(ap->iface, sizeof(ap->iface), "%s", iface);
 	ap->ctl_fd = -1;
+	ap->map_fd = ap->prog_fd = ap->link_fd = -1;
+	ap->ifindex = (int)if_nametoindex(iface);
+	ap->xdp_flags = xdp_flags;
 	ap->nsock = p->nb_rxq > p->nb_txq ? p->nb_rxq : p->nb_txq;
 	ap->sock = aligned_alloc(LAB_CACHE_LINE, LAB_ALIGN_UP(ap->nsock * sizeof(*ap->sock),
 							      LAB_CACHE_LINE));
@@ -505,11 +648,14 @@ static int afx_open(struct lab_port *p, const struct lab_devargs *a)
 	fill = p->nb_rxq ? p->rxq[0].ring_size : XSK_RING_PROD__DEFAULT_NUM_DESCS;
 	rc = umem_open(p, ap, a->devstr, fill,
 		       p->nb_txq ? p->txq[0].ring_size : XSK_RING_CONS__DEFAULT_NUM_DESCS);
+	if (rc == 0)
+		rc = prog_attach(ap, (uint32_t)queue + ap->nsock, a->devstr);
 	for (uint16_t i = 0; rc == 0 && i < ap->nsock; i++)
 		rc = sock_open(p, ap, i, queue, xdp_flags, bmode, a->devstr);
 	if (rc < 0)
 		return rc;
 	ap->ctl_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	check_queue_count(ap, queue, a->devstr);
 	LAB_LOG(INFO, port, "%s: %u socket(s) on '%s' queues %llu-%llu, %s, UMEM %llu bytes "
 		"(chunk %u)", a->devstr, ap->nsock, ap->iface, (unsigned long long)queue,
 		(unsigned long long)(queue + ap->nsock - 1), ap->zerocopy ? "zero-copy" : "copy mode",
@@ -579,6 +725,7 @@ static void afx_close(struct lab_port *p)
 			sock_release_bufs(p, i, &ap->sock[i]);
 		}
 	}
+	prog_detach(ap);
 	if (ap->umem != NULL)
 		xsk_umem__delete(ap->umem);
 	if (ap->ctl_fd >= 0)
@@ -601,6 +748,38 @@ static int afx_link(struct lab_port *p, struct lab_port_link *link)
 	return 0;
 }
 
+/*
+ * The kernel's own drops (XDP_STATISTICS) into the queue figures: frames it
+ * found no fill buffer for -> rx_nobuf, frames our RX ring had no room for ->
+ * ring_full (RX), other drops (a frame longer than the chunk) and invalid
+ * descriptors -> errors.
+ */
+static void afx_xstats(const struct lab_port *p, struct lab_port_stats *st, bool reset)
+{
+	struct afx_port *ap = lab_port_priv(p);
+
+	for (uint16_t i = 0; ap != NULL && i < ap->nsock; i++) {
+		struct afx_sock *s = &ap->sock[i];
+		struct xdp_statistics x;
+		socklen_t len = sizeof(x);
+
+		if (s->xsk == NULL || getsockopt(s->fd, SOL_XDP, XDP_STATISTICS, &x, &len) < 0)
+			continue;
+		if (reset) {
+			s->base = x;
+			continue;
+		}
+		if (s->has_rx) {
+			st->rx[i].rx_nobuf += x.rx_fill_ring_empty_descs - s->base.rx_fill_ring_empty_descs;
+			st->rx[i].ring_full += x.rx_ring_full - s->base.rx_ring_full;
+			st->rx[i].errors += x.rx_dropped - s->base.rx_dropped +
+					    x.rx_invalid_descs - s->base.rx_invalid_descs;
+		}
+		if (s->has_tx)
+			st->tx[i].errors += x.tx_invalid_descs - s->base.tx_invalid_descs;
+	}
+}
+
 static const struct lab_port_ops afx_ops = {
 	.name = "af_xdp",
 	.keys = afx_keys,
@@ -614,6 +793,7 @@ static const struct lab_port_ops afx_ops = {
 	.rx_ring_default = 1024, /* buffers posted to the fill ring per queue */
 	.tx_ring_default = 1024,
 	.flags = LAB_PORT_F_RX_OWN_DESC,
+	.xstats = afx_xstats,
 };
 
 LAB_PORT_DRIVER_REGISTER(afx_ops);
