@@ -22,9 +22,10 @@ $(BUILD)/build.ninja:
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
-# The main job. Until labfwd lands it is the arena self-check.
+# The main job: labfwd's embedded demo (the bundled sample through the pool
+# into a capture, checked against the input), then the summary.
 demo: deps hugepages build
-	$(BUILD)/apps/labcheck/labcheck --config config/labyrinth.conf
+	$(BUILD)/apps/labfwd/labfwd
 
 test: deps hugepages build
 	@scripts/run-tests.sh $(BUILD) $(TEST_ARGS)

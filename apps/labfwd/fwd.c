@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The forwarding workers. Worker w polls RX queue w of every port, busy, and
+ * sends what it received on TX queue w of the port's destination: no system
+ * call of its own, no lock, no allocation. Buffers are handed from the RX
+ * queue's owner to the TX queue's owner before they are sent (ownership is
+ * exclusive); what the TX ring does not take is freed at once (counted by the
+ * port as ring_full). When told to stop, a worker ends after its current
+ * round: it holds no buffer between rounds, so nothing is left in flight.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <string.h>
+
+#include "labfwd.h"
+
+static inline void swap_macs(struct lab_buf *b)
+{
+	uint8_t *e = lab_buf_data(b), t[6];
+
+	memcpy(t, e, 6);
+	memcpy(e, e + 6, 6);
+	memcpy(e + 6, t, 6);
+}
+
+/* l2fwd: destination 02:00:00:00:00:<dst port>, source the port's own MAC. */
+static inline void l2fwd_macs(struct lab_buf *b, const uint8_t *src, unsigned int dst)
+{
+	uint8_t *e = lab_buf_data(b);
+
+	e[0] = 0x02, e[1] = e[2] = e[3] = e[4] = 0, e[5] = (uint8_t)dst;
+	memcpy(e + 6, src, 6);
+}
+
+static void *worker_main(void *arg)
+{
+	struct fwd_worker *w = arg;
+	struct fwd_ctx *c = w->ctx;
+	const unsigned int np = c->nports, burst = c->o->burst, q = w->id;
+	const enum fwd_mode mode = c->o->mode;
+	struct lab_cache *rxo[FWD_MAX_PORTS], *txo[FWD_MAX_PORTS];
+	struct lab_port *in[FWD_MAX_PORTS], *out[FWD_MAX_PORTS];
+	struct lab_buf *b[LAB_BURST_MAX];
+	unsigned int dst[FWD_MAX_PORTS];
+
+	for (unsigned int i = 0; i < np; i++) {
+		dst[i] = (unsigned int)c->port[i].dst;
+		in[i] = c->port[i].p;
+		out[i] = c->port[dst[i]].p;
+		rxo[i] = lab_port_rxq_owner(in[i], (uint16_t)q);
+		txo[i] = lab_port_txq_owner(out[i], (uint16_t)q);
+	}
+	while (!atomic_load_explicit(&c->stop, memory_order_relaxed)) {
+		for (unsigned int i = 0; i < np; i++) {
+			uint16_t n = lab_port_rx_burst(in[i], (uint16_t)q, b, (uint16_t)burst), s;
+			unsigned int moved;
+
+			if (n == 0)
+				continue;
+			if (mode == FWD_MACSWAP)
+				for (uint16_t k = 0; k < n; k++)
+					swap_macs(b[k]);
+			else if (mode == FWD_L2FWD)
+				for (uint16_t k = 0; k < n; k++)
+					l2fwd_macs(b[k], c->port[dst[i]].mac, dst[i]);
+			moved = lab_buf_transfer(rxo[i], txo[i], b, n);
+			if (lab_unlikely(moved != n))
+				w->refused += n - moved; /* a finding: reported by the pool */
+			s = lab_port_tx_burst(out[i], (uint16_t)q, b, n);
+			if (s < n)
+				lab_free_bulk(txo[i], b + s, n - s);
+		}
+	}
+	return NULL;
+}
+
+int fwd_workers_start(struct fwd_ctx *c)
+{
+	for (unsigned int i = 0; i < c->o->nworkers; i++) {
+		struct fwd_worker *w = &c->w[i];
+		pthread_attr_t attr;
+		int rc;
+
+		w->id = i;
+		w->core = c->o->cores[i];
+		w->ctx = c;
+		pthread_attr_init(&attr);
+		if (w->core >= 0) {
+			cpu_set_t set;
+
+			CPU_ZERO(&set);
+			CPU_SET(w->core, &set);
+			pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
+		}
+		rc = pthread_create(&w->tid, &attr, worker_main, w);
+		pthread_attr_destroy(&attr);
+		if (rc != 0) {
+			fprintf(stderr, "labfwd: cannot start worker %u on core %d: %s\n", i, w->core,
+				strerror(rc));
+			atomic_store(&c->stop, 1);
+			return -rc;
+		}
+		w->started = true;
+		{
+			char name[16];
+
+			snprintf(name, sizeof(name), "labfwd-w%u", i);
+			pthread_setname_np(w->tid, name);
+		}
+	}
+	return 0;
+}
+
+void fwd_workers_join(struct fwd_ctx *c)
+{
+	atomic_store(&c->stop, 1);
+	for (unsigned int i = 0; i < c->o->nworkers; i++)
+		if (c->w[i].started) {
+			pthread_join(c->w[i].tid, NULL);
+			c->w[i].started = false;
+		}
+}

@@ -1,0 +1,700 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * labfwd: the sample forwarding app (DPDK's l2fwd and testpmd io mode, on
+ * labyrinth ports). Ports from device strings, a forwarding map, one RX and
+ * one TX queue per worker per port, busy polling; a live line per interval
+ * and a summary at exit with the pool's accounting check.
+ *
+ * With no arguments it runs the embedded demo: the bundled sample capture
+ * (made at build time by mksample) replayed through the pool into an output
+ * capture, which is then checked against the input frame by frame.
+ *
+ * Exit: 0 when all went well; 1 for bad usage, config or a port that cannot
+ * open; 2 when buffers are still in flight at exit or an output capture does
+ * not match its input.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <labyrinth/lab_log.h>
+
+#include "labfwd.h"
+
+#ifndef LABFWD_SAMPLE
+#define LABFWD_SAMPLE "sample.pcap"
+#endif
+#ifndef LABFWD_SAMPLE_INSTALLED
+#define LABFWD_SAMPLE_INSTALLED "/usr/local/share/labyrinth/sample.pcap"
+#endif
+
+/* The embedded demo: passes over the sample and the replay rate, so that it
+ * takes a few seconds with a live line each second (~45 MB of output, removed once checked). */
+#define DEMO_LOOPS 20
+#define DEMO_RATE 20000
+
+static volatile sig_atomic_t got_signal;
+
+static void on_signal(int sig)
+{
+	got_signal = sig;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: labfwd [options]            (no options: the embedded demo)\n"
+"  -p, --port DEV          a port, repeatable: pcap:rx=in.pcap,tx=out.pcap,\n"
+"                          af_packet:iface=veth0, af_xdp:iface=veth0,queue=0,\n"
+"                          ring:name=a, null:size=64 (docs/drivers.md)\n"
+"  -m, --map LIST          forwarding map 'src:dst,...' (default: pairs 0<->1,\n"
+"                          2<->3, ...; an odd last port forwards to itself)\n"
+"  -c, --cores LIST        worker cores, e.g. 1 or 0,1 or 0-1 (default: one worker\n"
+"                          on the first CPU this process may use); each worker\n"
+"                          polls its own RX queue of every port\n"
+"  -b, --burst N           packets per burst, 1..%u (default 32)\n"
+"      --mode M            io (forward as is), macswap (swap MACs) or l2fwd\n"
+"                          (dst 02:00:00:00:00:<dst port>, src the port's own\n"
+"                          02:00:00:00:01:<port>) (default io)\n"
+"  -d, --duration S        stop after S seconds (default: no limit)\n"
+"  -n, --packets N         stop after N packets received (default: no limit)\n"
+"  -i, --stats-interval S  a live line every S seconds, 0 for none (default 1)\n"
+"      --json              live lines and summary as JSON objects\n"
+"      --verify            at exit, check each pcap port that forwards to itself\n"
+"                          (rx and tx files, loop > 0): the output must be the\n"
+"                          input replayed loop times, byte for byte\n"
+"      --rx-ring N         RX descriptors per queue (default: the driver's)\n"
+"      --tx-ring N         TX descriptors per queue (default: the driver's)\n"
+"      --pool-size N       buffers at start (pool.size)\n"
+"      --pool-max N        buffers at most (pool.max)\n"
+"      --quality L         off, sampled or full (quality.level)\n"
+"      --set K=V           any key of config/labyrinth.conf: --set pool.min=5%%\n"
+"      --config FILE       read options from FILE first (config/labfwd.conf)\n"
+"  -h, --help              this text\n"
+"It stops at the limits above, on SIGINT/SIGTERM, or when every source is a\n"
+"finite replay and all of it is forwarded; then it prints the summary.\n"
+"examples:\n"
+"  labfwd\n"
+"  labfwd --port pcap:rx=in.pcap,tx=out.pcap --verify\n"
+"  labfwd -p af_xdp:iface=veth1 -p af_xdp:iface=veth2 --mode l2fwd -c 1\n"
+"  labfwd -p null:size=64 -p null:size=64 --duration 5 --json\n"
+"  labfwd --config config/labfwd.conf --set quality.level=full\n", LAB_BURST_MAX);
+}
+
+static int parse_u64(const char *what, const char *v, uint64_t min, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long x;
+
+	errno = 0;
+	x = strtoull(v, &end, 10);
+	if (errno || end == v || *end != '\0' || x < min || x > max || v[0] == '-') {
+		fprintf(stderr, "labfwd: %s '%s': expected a whole number %llu..%llu\n", what, v,
+			(unsigned long long)min, (unsigned long long)max);
+		return -1;
+	}
+	*out = x;
+	return 0;
+}
+
+static int parse_secs(const char *what, const char *v, double *out)
+{
+	char *end;
+	double x = strtod(v, &end);
+
+	if (end == v || *end != '\0' || !(x >= 0) || x > 1e7) {
+		fprintf(stderr, "labfwd: %s '%s': expected seconds >= 0\n", what, v);
+		return -1;
+	}
+	*out = x;
+	return 0;
+}
+
+static int parse_map(struct fwd_opts *o, const char *v)
+{
+	char buf[512], *save = NULL, *tok;
+
+	snprintf(buf, sizeof(buf), "%s", v);
+	for (int i = 0; i < FWD_MAX_PORTS; i++)
+		o->map[i] = -1;
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		unsigned int s, d;
+		char extra;
+
+		if (sscanf(tok, "%u:%u%c", &s, &d, &extra) != 2 || s >= FWD_MAX_PORTS ||
+		    d >= FWD_MAX_PORTS) {
+			fprintf(stderr, "labfwd: map '%s': entry '%s' is not 'src:dst' with ports "
+				"0..%d\n", v, tok, FWD_MAX_PORTS - 1);
+			return -1;
+		}
+		if (o->map[s] >= 0) {
+			fprintf(stderr, "labfwd: map '%s': port %u is mapped twice\n", v, s);
+			return -1;
+		}
+		o->map[s] = (int)d;
+	}
+	o->have_map = true;
+	return 0;
+}
+
+static int parse_cores(struct fwd_opts *o, const char *v)
+{
+	char buf[256], *save = NULL, *tok;
+	cpu_set_t allowed;
+
+	sched_getaffinity(0, sizeof(allowed), &allowed);
+	snprintf(buf, sizeof(buf), "%s", v);
+	o->nworkers = 0;
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		unsigned int a, b;
+		char extra;
+		int n = sscanf(tok, "%u-%u%c", &a, &b, &extra);
+
+		if (n == 1)
+			b = a;
+		if ((n != 1 && n != 2) || b < a || b >= CPU_SETSIZE) {
+			fprintf(stderr, "labfwd: cores '%s': '%s' is not a core or a range a-b\n", v,
+				tok);
+			return -1;
+		}
+		for (unsigned int c = a; c <= b; c++) {
+			if (!CPU_ISSET(c, &allowed)) {
+				fprintf(stderr, "labfwd: cores '%s': core %u is not one this process "
+					"may run on (%d online)\n", v, c, CPU_COUNT(&allowed));
+				return -1;
+			}
+			if (o->nworkers == FWD_MAX_WORKERS) {
+				fprintf(stderr, "labfwd: cores '%s': at most %d workers\n", v,
+					FWD_MAX_WORKERS);
+				return -1;
+			}
+			o->cores[o->nworkers++] = (int)c;
+		}
+	}
+	if (o->nworkers == 0) {
+		fprintf(stderr, "labfwd: cores '%s': no core given\n", v);
+		return -1;
+	}
+	return 0;
+}
+
+/* One option by its long name, from the command line or a config file. */
+static int apply_opt(struct fwd_opts *o, const char *name, const char *v)
+{
+	uint64_t x;
+
+	if (strcmp(name, "port") == 0) {
+		if (o->nports == FWD_MAX_PORTS) {
+			fprintf(stderr, "labfwd: at most %d ports\n", FWD_MAX_PORTS);
+			return -1;
+		}
+		o->ports[o->nports++] = strdup(v);
+		return 0;
+	}
+	if (strcmp(name, "map") == 0)
+		return parse_map(o, v);
+	if (strcmp(name, "cores") == 0)
+		return parse_cores(o, v);
+	if (strcmp(name, "burst") == 0) {
+		if (parse_u64("burst", v, 1, LAB_BURST_MAX, &x) < 0)
+			return -1;
+		o->burst = (unsigned int)x;
+		return 0;
+	}
+	if (strcmp(name, "mode") == 0) {
+		if (strcmp(v, "io") == 0)
+			o->mode = FWD_IO;
+		else if (strcmp(v, "macswap") == 0)
+			o->mode = FWD_MACSWAP;
+		else if (strcmp(v, "l2fwd") == 0)
+			o->mode = FWD_L2FWD;
+		else {
+			fprintf(stderr, "labfwd: mode '%s': expected io, macswap or l2fwd\n", v);
+			return -1;
+		}
+		return 0;
+	}
+	if (strcmp(name, "duration") == 0)
+		return parse_secs("duration", v, &o->duration);
+	if (strcmp(name, "stats-interval") == 0)
+		return parse_secs("stats-interval", v, &o->interval);
+	if (strcmp(name, "packets") == 0)
+		return parse_u64("packets", v, 0, UINT64_MAX, &o->packets);
+	if (strcmp(name, "rx-ring") == 0 || strcmp(name, "tx-ring") == 0) {
+		if (parse_u64(name, v, 0, 16384, &x) < 0)
+			return -1;
+		*(name[0] == 'r' ? &o->rx_ring : &o->tx_ring) = (uint32_t)x;
+		return 0;
+	}
+	if (strcmp(name, "json") == 0 || strcmp(name, "verify") == 0) {
+		bool *b = name[0] == 'j' ? &o->json : &o->verify;
+
+		if (v == NULL || strcmp(v, "1") == 0 || strcmp(v, "yes") == 0 ||
+		    strcmp(v, "true") == 0)
+			*b = true;
+		else if (strcmp(v, "0") == 0 || strcmp(v, "no") == 0 || strcmp(v, "false") == 0)
+			*b = false;
+		else {
+			fprintf(stderr, "labfwd: %s '%s': expected 0 or 1\n", name, v);
+			return -1;
+		}
+		return 0;
+	}
+	{
+		static const char *const alias[][2] = { { "pool-size", "pool.size" },
+							{ "pool-max", "pool.max" },
+							{ "quality", "quality.level" } };
+		const char *key = strcmp(name, "set") == 0 ? NULL : name;
+
+		for (size_t i = 0; i < sizeof(alias) / sizeof(alias[0]); i++)
+			if (strcmp(name, alias[i][0]) == 0)
+				key = alias[i][1];
+		if (key == NULL ? lab_config_set_arg(&o->cfg, v) < 0
+				: lab_config_set(&o->cfg, key, v) < 0) {
+			fprintf(stderr, "labfwd: %s\n", lab_config_error());
+			return -1;
+		}
+		return 0;
+	}
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/*
+ * A labfwd config file: [labfwd] takes the long options as keys (port may
+ * repeat; flags take 0 or 1); [pool], [arena], [quality] and [log] take the
+ * keys of config/labyrinth.conf. ';' and '#' start comments.
+ */
+static int load_config(struct fwd_opts *o, const char *path)
+{
+	char line[1024], section[32] = "";
+	FILE *f = fopen(path, "r");
+	int ln = 0;
+
+	if (f == NULL) {
+		fprintf(stderr, "labfwd: config '%s': %s\n", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *s, *eq, *c;
+
+		ln++;
+		for (c = line; *c; c++)
+			if (*c == ';' || *c == '#') {
+				*c = '\0';
+				break;
+			}
+		s = trim(line);
+		if (*s == '\0')
+			continue;
+		if (*s == '[') {
+			char *end = strchr(s, ']');
+
+			if (end == NULL || end[1] != '\0' || end - s - 1 >= (long)sizeof(section)) {
+				fprintf(stderr, "labfwd: %s:%d: bad section header '%s'\n", path, ln, s);
+				goto err;
+			}
+			*end = '\0';
+			snprintf(section, sizeof(section), "%s", s + 1);
+			continue;
+		}
+		eq = strchr(s, '=');
+		if (eq == NULL || section[0] == '\0') {
+			fprintf(stderr, "labfwd: %s:%d: expected 'key = value' inside a [section]\n",
+				path, ln);
+			goto err;
+		}
+		*eq = '\0';
+		if (strcmp(section, "labfwd") == 0) {
+			static const char *const keys[] = { "port", "map", "cores", "burst", "mode",
+				"duration", "packets", "stats-interval", "json", "verify", "rx-ring",
+				"tx-ring", "pool-size", "pool-max", "quality", NULL };
+			const char *k = trim(s);
+			int i;
+
+			for (i = 0; keys[i] && strcmp(keys[i], k) != 0; i++)
+				;
+			if (keys[i] == NULL) {
+				fprintf(stderr, "labfwd: %s:%d: unknown key '%s' in [labfwd] (see "
+					"labfwd --help: the long options)\n", path, ln, k);
+				goto err;
+			}
+			if (apply_opt(o, k, trim(eq + 1)) < 0) {
+				fprintf(stderr, "labfwd: %s:%d: in key '%s'\n", path, ln, k);
+				goto err;
+			}
+		} else {
+			char key[96];
+
+			snprintf(key, sizeof(key), "%s.%s", section, trim(s));
+			if (lab_config_set(&o->cfg, key, trim(eq + 1)) < 0) {
+				fprintf(stderr, "labfwd: %s:%d: %s\n", path, ln, lab_config_error());
+				goto err;
+			}
+		}
+	}
+	fclose(f);
+	return 0;
+err:
+	fclose(f);
+	return -1;
+}
+
+enum { OPT_MODE = 256, OPT_JSON, OPT_VERIFY, OPT_RXR, OPT_TXR, OPT_PSIZE, OPT_PMAX, OPT_QUAL,
+       OPT_SET, OPT_CONFIG };
+
+static const struct option longopts[] = {
+	{ "port", required_argument, NULL, 'p' },
+	{ "map", required_argument, NULL, 'm' },
+	{ "cores", required_argument, NULL, 'c' },
+	{ "burst", required_argument, NULL, 'b' },
+	{ "mode", required_argument, NULL, OPT_MODE },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "packets", required_argument, NULL, 'n' },
+	{ "stats-interval", required_argument, NULL, 'i' },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "verify", no_argument, NULL, OPT_VERIFY },
+	{ "rx-ring", required_argument, NULL, OPT_RXR },
+	{ "tx-ring", required_argument, NULL, OPT_TXR },
+	{ "pool-size", required_argument, NULL, OPT_PSIZE },
+	{ "pool-max", required_argument, NULL, OPT_PMAX },
+	{ "quality", required_argument, NULL, OPT_QUAL },
+	{ "set", required_argument, NULL, OPT_SET },
+	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const char *opt_name(int c)
+{
+	for (const struct option *l = longopts; l->name; l++)
+		if (l->val == c)
+			return l->name;
+	return "?";
+}
+
+/* @return 0 to run, 1 for --help, -1 for bad usage. */
+static int parse_args(struct fwd_opts *o, int argc, char **argv)
+{
+	int c;
+
+	/* The config file first, so the command line overrides it. */
+	for (int i = 1; i < argc; i++) {
+		const char *path = NULL;
+
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			path = argv[i + 1];
+		else if (strncmp(argv[i], "--config=", 9) == 0)
+			path = argv[i] + 9;
+		if (path != NULL && load_config(o, path) < 0)
+			return -1;
+	}
+	while ((c = getopt_long(argc, argv, "p:m:c:b:d:n:i:h", longopts, NULL)) != -1) {
+		if (c == 'h')
+			return 1;
+		if (c == '?')
+			return -1;
+		if (c == OPT_CONFIG)
+			continue;
+		if (apply_opt(o, opt_name(c), optarg) < 0)
+			return -1;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "labfwd: unexpected argument '%s' (ports are given with -p)\n",
+			argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+static int first_cpu(void)
+{
+	cpu_set_t s;
+
+	if (sched_getaffinity(0, sizeof(s), &s) == 0)
+		for (int i = 0; i < CPU_SETSIZE; i++)
+			if (CPU_ISSET(i, &s))
+				return i;
+	return -1;
+}
+
+/* The embedded demo: the bundled sample through the pool into a capture. */
+static int setup_demo(struct fwd_opts *o)
+{
+	static char dev[700];
+	const char *sample = access(LABFWD_SAMPLE, R_OK) == 0 ? LABFWD_SAMPLE :
+			     LABFWD_SAMPLE_INSTALLED;
+	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+
+	if (access(sample, R_OK) != 0) {
+		fprintf(stderr, "labfwd: the bundled sample is missing (looked for %s and %s); "
+			"rebuild, or give ports with -p\n", LABFWD_SAMPLE, LABFWD_SAMPLE_INSTALLED);
+		return -1;
+	}
+	snprintf(o->demo_out, sizeof(o->demo_out), "%s/labfwd-demo-%d.pcap", tmp, (int)getpid());
+	snprintf(dev, sizeof(dev), "pcap:rx=%s,tx=%s,loop=%d,rate=%d", sample, o->demo_out,
+		 DEMO_LOOPS, DEMO_RATE);
+	o->ports[o->nports++] = dev;
+	o->verify = true;
+	o->embedded = true;
+	printf("labfwd demo: replaying the bundled sample %s %d times at %d packets/s through "
+	       "the labyrinth pool into %s, then checking the output against the input.\n"
+	       "(labfwd --help for ports of your own; this demo needs no interface.)\n",
+	       sample, DEMO_LOOPS, DEMO_RATE, o->demo_out);
+	return 0;
+}
+
+static struct lab_pool *make_pool(struct fwd_opts *o, bool fixed)
+{
+	struct lab_pool_opts po;
+
+	lab_pool_opts_init(&po);
+	lab_pool_opts_from_config(&po, &o->cfg);
+	if (fixed && po.max != po.initial) {
+		fprintf(stderr, "labfwd: af_xdp registers the pool's memory as its UMEM: pool fixed "
+			"at %u buffers (pool.size; pool.max %u ignored)\n", po.initial, po.max);
+		po.max = po.initial;
+	}
+	return lab_pool_create(&po);
+}
+
+static int open_ports(struct fwd_ctx *c)
+{
+	struct fwd_opts *o = c->o;
+
+	for (unsigned int i = 0; i < c->nports; i++) {
+		struct fwd_port *fp = &c->port[i];
+		struct lab_port_conf pc;
+
+		fp->dev = o->ports[i];
+		fp->dst = o->have_map ? o->map[i] : (int)((i ^ 1) < c->nports ? (i ^ 1) : i);
+		if (fp->dst < 0 || fp->dst >= (int)c->nports) {
+			fprintf(stderr, "labfwd: map: port %u (%s) has %s destination\n", i, fp->dev,
+				fp->dst < 0 ? "no" : "an out-of-range");
+			return -1;
+		}
+		memcpy(fp->mac, "\x02\x00\x00\x00\x01", 5);
+		fp->mac[5] = (uint8_t)i;
+		fp->final = calloc(1, sizeof(*fp->final));
+		lab_port_conf_init(&pc);
+		pc.pool = c->pool;
+		pc.nb_rxq = pc.nb_txq = (uint16_t)o->nworkers;
+		pc.rx_ring_size = o->rx_ring;
+		pc.tx_ring_size = o->tx_ring;
+		fp->p = lab_port_open(fp->dev, &pc);
+		if (fp->p == NULL) {
+			fprintf(stderr, "labfwd: port %u '%s' did not open: %s%s\n", i, fp->dev,
+				strerror(lab_errno), o->nworkers > 1 ? " (each port gets one RX and "
+				"one TX queue per worker)" : "");
+			return -1;
+		}
+		if (fwd_parse_pcap_dev(fp)) {
+			fp->source = fp->rx_file[0] != '\0' || strstr(fp->dev, "iface=") != NULL;
+			fp->finite = fp->rx_file[0] != '\0' && fp->loop > 0 &&
+				     strstr(fp->dev, "iface=") == NULL;
+			if (fp->finite && fwd_count_frames(fp->rx_file, &fp->frames) == 0 &&
+			    fp->frames)
+				c->total_expected += fp->frames * fp->loop;
+		} else {
+			/* ring ports carry labfwd's own traffic; the rest receive from outside. */
+			fp->source = strncmp(fp->dev, "ring:", 5) != 0;
+		}
+	}
+	for (unsigned int i = 0; i < c->nports; i++)
+		if (lab_port_start(c->port[i].p) < 0) {
+			fprintf(stderr, "labfwd: port %u '%s' did not start: %s\n", i, c->port[i].dev,
+				strerror(lab_errno));
+			return -1;
+		}
+	return 0;
+}
+
+/* Every source is a finite replay that has ended. */
+static bool sources_done(struct fwd_ctx *c)
+{
+	bool any = false;
+
+	for (unsigned int i = 0; i < c->nports; i++) {
+		struct lab_port_link l;
+
+		if (!c->port[i].source)
+			continue;
+		if (!c->port[i].finite)
+			return false;
+		if (lab_port_link(c->port[i].p, &l) < 0 || !l.rx_done)
+			return false;
+		any = true;
+	}
+	return any;
+}
+
+static void run(struct fwd_ctx *c)
+{
+	struct fwd_opts *o = c->o;
+	double t0 = now_s(), next = o->interval, idle_since = 0;
+	struct fwd_snap prev, cur;
+	uint64_t last_rx = 0;
+
+	fwd_snap_take(c, 0, &prev);
+	while (!atomic_load(&c->stop)) {
+		double t;
+
+		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
+		t = now_s() - t0;
+		fwd_snap_take(c, t, &cur);
+		if (got_signal) {
+			if (!o->json)
+				printf("labfwd: %s: stopping\n", strsignal(got_signal));
+			break;
+		}
+		if (o->duration > 0 && t >= o->duration)
+			break;
+		if (o->packets > 0 && cur.rx >= o->packets)
+			break;
+		/* A finished replay: stop once nothing has moved for 100 ms (rings
+		 * between ports drained). */
+		if (cur.rx != last_rx || !sources_done(c)) {
+			last_rx = cur.rx;
+			idle_since = t;
+		} else if (t - idle_since >= 0.1) {
+			break;
+		}
+		if (o->interval > 0 && t >= next) {
+			fwd_live_line(c, &prev, &cur);
+			prev = cur;
+			next += o->interval;
+		}
+	}
+	fwd_workers_join(c);
+	c->elapsed = now_s() - t0;
+	if (o->interval > 0) {
+		fwd_snap_take(c, c->elapsed, &cur);
+		if (cur.t > prev.t + 0.05)
+			fwd_live_line(c, &prev, &cur);
+	}
+}
+
+static int verify_outputs(struct fwd_ctx *c)
+{
+	int rc = 0, checked = 0;
+
+	for (unsigned int i = 0; i < c->nports; i++) {
+		struct fwd_port *fp = &c->port[i];
+
+		if (fp->rx_file[0] == '\0' || fp->tx_file[0] == '\0' || fp->dst != (int)i)
+			continue;
+		if (fp->loop == 0) {
+			fprintf(stderr, "labfwd: --verify: port %u replays forever (loop=0): "
+				"nothing to compare\n", i);
+			rc = -1;
+			continue;
+		}
+		checked++;
+		if (fwd_verify_output(fp->rx_file, fp->tx_file, fp->loop, stdout, c->o->json) < 0)
+			rc = -1;
+	}
+	if (checked == 0 && rc == 0) {
+		fprintf(stderr, "labfwd: --verify: no pcap port with rx and tx files forwards to "
+			"itself\n");
+		rc = -1;
+	}
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static struct fwd_opts o;
+	static struct fwd_ctx c;
+	struct sigaction sa;
+	bool xdp = false;
+	int rc, status = 0;
+
+	lab_config_defaults(&o.cfg);
+	o.burst = 32;
+	o.interval = 1;
+	for (int i = 0; i < FWD_MAX_PORTS; i++)
+		o.map[i] = -1;
+	rc = parse_args(&o, argc, argv);
+	if (rc != 0) {
+		usage(rc > 0 ? stdout : stderr);
+		return rc > 0 ? 0 : 1;
+	}
+	if (o.nports == 0 && setup_demo(&o) < 0)
+		return 1;
+	if (o.nworkers == 0) {
+		o.nworkers = 1;
+		o.cores[0] = first_cpu();
+	}
+	if (lab_config_validate(&o.cfg) < 0) {
+		fprintf(stderr, "labfwd: %s\n", lab_config_error());
+		return 1;
+	}
+	lab_config_apply_logs(&o.cfg);
+	for (unsigned int i = 0; i < o.nports; i++)
+		xdp |= strncmp(o.ports[i], "af_xdp:", 7) == 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	c.o = &o;
+	c.nports = o.nports;
+	c.pool = make_pool(&o, xdp);
+	if (c.pool == NULL) {
+		fprintf(stderr, "labfwd: cannot create the pool: %s\n", strerror(lab_errno));
+		return 1;
+	}
+	rc = open_ports(&c);
+	if (rc == 0)
+		rc = fwd_workers_start(&c);
+	if (rc == 0)
+		run(&c);
+	else
+		status = 1;
+	fwd_workers_join(&c);
+	for (unsigned int i = 0; i < c.nports; i++) {
+		if (c.port[i].p == NULL)
+			continue;
+		lab_port_stats(c.port[i].p, c.port[i].final);
+		lab_port_stop(c.port[i].p);
+		lab_port_close(c.port[i].p);
+	}
+	if (status == 0) {
+		if (fwd_summary(&c, stdout) < 0)
+			status = 2;
+		if (o.verify && verify_outputs(&c) < 0)
+			status = 2;
+		else if (o.embedded)
+			unlink(o.demo_out);
+	}
+	if (status != 2 && lab_pool_destroy(c.pool) < 0)
+		status = 2;
+	for (unsigned int i = 0; i < c.nports; i++)
+		free(c.port[i].final);
+	if (o.embedded && status == 0 && !o.json)
+		printf("labfwd demo: OK\n");
+	return status;
+}

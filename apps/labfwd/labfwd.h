@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef LABFWD_H
+#define LABFWD_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <labyrinth/lab_config.h>
+#include <labyrinth/lab_pool.h>
+#include <labyrinth/lab_port.h>
+
+#define FWD_MAX_PORTS 16
+#define FWD_MAX_WORKERS 16
+
+enum fwd_mode { FWD_IO, FWD_MACSWAP, FWD_L2FWD };
+
+struct fwd_opts {
+	const char *ports[FWD_MAX_PORTS];
+	unsigned int nports;
+	int map[FWD_MAX_PORTS]; /* destination of each port; -1 until set */
+	bool have_map;
+	int cores[FWD_MAX_WORKERS];
+	unsigned int nworkers;
+	unsigned int burst;
+	enum fwd_mode mode;
+	double duration;         /* seconds; 0: no limit */
+	uint64_t packets;        /* stop after this many received; 0: no limit */
+	double interval;         /* live view period; 0: none */
+	bool json;
+	bool verify;             /* compare pcap outputs with their inputs at exit */
+	uint32_t rx_ring, tx_ring;
+	struct lab_config cfg;   /* pool, arena, quality, log */
+	bool embedded;           /* no arguments: the bundled sample */
+	char demo_out[256];      /* embedded: the output file, removed once verified */
+};
+
+/* What labfwd knows of one port. */
+struct fwd_port {
+	struct lab_port *p;
+	const char *dev;
+	int dst;
+	uint8_t mac[6];            /* l2fwd source MAC: 02:00:00:00:00:<port> */
+	/* pcap replay, from the device string */
+	char rx_file[256], tx_file[256];
+	uint64_t loop;             /* passes; 0 = forever */
+	uint64_t frames;           /* frames in rx_file (0: unknown) */
+	bool finite;               /* a source that ends (pcap rx file, loop > 0) */
+	bool source;               /* receives traffic from outside labfwd */
+	struct lab_port_stats *final; /* taken just before close */
+};
+
+struct fwd_worker {
+	pthread_t tid;
+	unsigned int id;
+	int core;
+	struct fwd_ctx *ctx;
+	bool started;
+	uint64_t refused; /* buffers a transfer refused (findings) */
+} __attribute__((aligned(64)));
+
+struct fwd_ctx {
+	struct fwd_opts *o;
+	struct lab_pool *pool;
+	struct fwd_port port[FWD_MAX_PORTS];
+	unsigned int nports;
+	struct fwd_worker w[FWD_MAX_WORKERS];
+	_Atomic int stop;
+	uint64_t total_expected; /* frames the finite sources will give (0: unknown) */
+	double elapsed;          /* seconds of forwarding */
+};
+
+/* fwd.c */
+int fwd_workers_start(struct fwd_ctx *c);
+void fwd_workers_join(struct fwd_ctx *c);
+
+/* report.c */
+struct fwd_snap {
+	double t;
+	uint64_t rx, tx, drops;
+	struct lab_pool_stats pool;
+};
+void fwd_snap_take(struct fwd_ctx *c, double t, struct fwd_snap *s);
+void fwd_live_line(struct fwd_ctx *c, const struct fwd_snap *prev, const struct fwd_snap *now);
+int fwd_summary(struct fwd_ctx *c, FILE *f);
+
+/* verify.c */
+int fwd_count_frames(const char *path, uint64_t *n);
+int fwd_verify_output(const char *in, const char *out, uint64_t loops, FILE *f, bool json);
+int fwd_parse_pcap_dev(struct fwd_port *fp);
+
+#endif

@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * What labfwd prints: a live line per interval (text or JSON) and the summary
+ * at exit (per port and queue, the pool, the accounting check). Control
+ * thread only: every figure comes from lab_port_stats() and lab_pool_stats().
+ */
+#include <string.h>
+#include <unistd.h>
+
+#include "labfwd.h"
+
+static uint64_t drops_of(const struct lab_port_qstats *q)
+{
+	return q->rx_nobuf + q->oversize + q->truncated + q->ring_full + q->errors;
+}
+
+void fwd_snap_take(struct fwd_ctx *c, double t, struct fwd_snap *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->t = t;
+	for (unsigned int i = 0; i < c->nports; i++) {
+		struct lab_port_stats st;
+
+		lab_port_stats(c->port[i].p, &st);
+		s->rx += st.rx_total.packets;
+		s->tx += st.tx_total.packets;
+		s->drops += drops_of(&st.rx_total) + drops_of(&st.tx_total);
+	}
+	lab_pool_stats(c->pool, &s->pool);
+}
+
+static uint64_t findings_total(const struct lab_pool_stats *p)
+{
+	uint64_t n = 0;
+
+	for (int k = 0; k < LAB_FIND_KINDS; k++)
+		n += p->findings[k];
+	return n;
+}
+
+void fwd_live_line(struct fwd_ctx *c, const struct fwd_snap *a, const struct fwd_snap *b)
+{
+	double dt = b->t - a->t > 0 ? b->t - a->t : 1e-9;
+	double rx = (double)(b->rx - a->rx) / dt, tx = (double)(b->tx - a->tx) / dt;
+	char prog[64] = "";
+
+	if (c->total_expected)
+		snprintf(prog, sizeof(prog), "  %5.1f%% (%llu/%llu)",
+			 100.0 * (double)b->rx / (double)c->total_expected,
+			 (unsigned long long)b->rx, (unsigned long long)c->total_expected);
+	if (c->o->json) {
+		printf("{\"t\":%.3f,\"rx_pps\":%.0f,\"tx_pps\":%.0f,\"rx\":%llu,\"tx\":%llu,"
+		       "\"drops\":%llu,\"pool\":{\"free\":%llu,\"cached\":%llu,\"in_flight\":%llu,"
+		       "\"quarantined\":%llu,\"reserve_uses\":%llu,\"misses\":%llu,\"kicks\":%llu,"
+		       "\"grows\":%llu,\"shrinks\":%llu,\"findings\":%llu}",
+		       b->t, rx, tx, (unsigned long long)b->rx, (unsigned long long)b->tx,
+		       (unsigned long long)b->drops, (unsigned long long)b->pool.free,
+		       (unsigned long long)b->pool.cached, (unsigned long long)b->pool.in_flight,
+		       (unsigned long long)b->pool.quarantined,
+		       (unsigned long long)b->pool.sum.reserve_uses,
+		       (unsigned long long)b->pool.sum.misses, (unsigned long long)b->pool.kicks,
+		       (unsigned long long)b->pool.grows, (unsigned long long)b->pool.shrinks,
+		       (unsigned long long)findings_total(&b->pool));
+		if (c->total_expected)
+			printf(",\"progress\":%.4f", (double)b->rx / (double)c->total_expected);
+		printf("}\n");
+	} else {
+		printf("%7.1f s  rx %8.3f Mpps  tx %8.3f Mpps  drops %llu  pool free %llu cached "
+		       "%llu in-flight %llu%s\n", b->t, rx / 1e6, tx / 1e6,
+		       (unsigned long long)b->drops, (unsigned long long)b->pool.free,
+		       (unsigned long long)b->pool.cached, (unsigned long long)b->pool.in_flight,
+		       prog);
+	}
+	fflush(stdout);
+}
+
+static void qline(FILE *f, const char *dir, unsigned int q, const struct lab_port_qstats *s,
+		  double secs)
+{
+	fprintf(f, "    %s%-2u %12llu pkts %14llu bytes %9.3f Mpps  nobuf %llu oversize %llu "
+		"truncated %llu ring_full %llu errors %llu\n", dir, q,
+		(unsigned long long)s->packets, (unsigned long long)s->bytes,
+		secs > 0 ? (double)s->packets / secs / 1e6 : 0.0, (unsigned long long)s->rx_nobuf,
+		(unsigned long long)s->oversize, (unsigned long long)s->truncated,
+		(unsigned long long)s->ring_full, (unsigned long long)s->errors);
+}
+
+static void qjson(FILE *f, const struct lab_port_qstats *s, double secs)
+{
+	fprintf(f, "{\"packets\":%llu,\"bytes\":%llu,\"mpps\":%.3f,\"rx_nobuf\":%llu,"
+		"\"oversize\":%llu,\"truncated\":%llu,\"ring_full\":%llu,\"errors\":%llu}",
+		(unsigned long long)s->packets, (unsigned long long)s->bytes,
+		secs > 0 ? (double)s->packets / secs / 1e6 : 0.0, (unsigned long long)s->rx_nobuf,
+		(unsigned long long)s->oversize, (unsigned long long)s->truncated,
+		(unsigned long long)s->ring_full, (unsigned long long)s->errors);
+}
+
+/* Per port, the pool. Call with every port closed: the accounting check
+ * needs every buffer back. @return 0, or -1 if buffers are still in flight. */
+int fwd_summary(struct fwd_ctx *c, FILE *f)
+{
+	struct lab_pool_stats ps;
+	double secs = c->elapsed;
+	uint64_t refused = 0;
+
+	for (unsigned int i = 0; i < c->o->nworkers; i++)
+		refused += c->w[i].refused;
+	lab_pool_quality_check(c->pool);
+	lab_pool_stats(c->pool, &ps);
+	if (c->o->json) {
+		fprintf(f, "{\"summary\":{\"seconds\":%.3f,\"ports\":[", secs);
+		for (unsigned int i = 0; i < c->nports; i++) {
+			const struct lab_port_stats *st = c->port[i].final;
+
+			fprintf(f, "%s{\"port\":%u,\"dev\":\"%s\",\"dst\":%d,\"rx\":", i ? "," : "", i,
+				c->port[i].dev, c->port[i].dst);
+			qjson(f, &st->rx_total, secs);
+			fprintf(f, ",\"tx\":");
+			qjson(f, &st->tx_total, secs);
+			fprintf(f, ",\"rxq\":[");
+			for (unsigned int q = 0; q < st->nb_rxq; q++) {
+				fprintf(f, "%s", q ? "," : "");
+				qjson(f, &st->rx[q], secs);
+			}
+			fprintf(f, "],\"txq\":[");
+			for (unsigned int q = 0; q < st->nb_txq; q++) {
+				fprintf(f, "%s", q ? "," : "");
+				qjson(f, &st->tx[q], secs);
+			}
+			fprintf(f, "]}");
+		}
+		fprintf(f, "],\"pool\":{\"name\":\"%s\",\"total\":%llu,\"free\":%llu,\"cached\":%llu,"
+			"\"quarantined\":%llu,\"retired\":%llu,\"in_flight\":%llu,\"allocs\":%llu,"
+			"\"frees\":%llu,\"misses\":%llu,\"reserve_uses\":%llu,\"kicks\":%llu,"
+			"\"grows\":%llu,\"shrinks\":%llu,\"quality\":\"%s\",\"findings\":{",
+			lab_pool_name(c->pool), (unsigned long long)ps.total,
+			(unsigned long long)ps.free, (unsigned long long)ps.cached,
+			(unsigned long long)ps.quarantined, (unsigned long long)ps.retired,
+			(unsigned long long)ps.in_flight, (unsigned long long)ps.sum.allocs,
+			(unsigned long long)ps.sum.frees, (unsigned long long)ps.sum.misses,
+			(unsigned long long)ps.sum.reserve_uses, (unsigned long long)ps.kicks,
+			(unsigned long long)ps.grows, (unsigned long long)ps.shrinks,
+			lab_quality_name(ps.quality));
+		for (int k = 0; k < LAB_FIND_KINDS; k++)
+			fprintf(f, "%s\"%s\":%llu", k ? "," : "", lab_finding_kind_name(k),
+				(unsigned long long)ps.findings[k]);
+		fprintf(f, "}},\"transfer_refused\":%llu,\"accounting\":\"%s\"}}\n",
+			(unsigned long long)refused, ps.in_flight == 0 ? "ok" : "LOST");
+	} else {
+		fprintf(f, "\nlabfwd summary: %.3f s, %u port(s), %u worker(s), burst %u\n", secs,
+			c->nports, c->o->nworkers, c->o->burst);
+		for (unsigned int i = 0; i < c->nports; i++) {
+			const struct lab_port_stats *st = c->port[i].final;
+
+			fprintf(f, "  port %u %s -> port %d\n", i, c->port[i].dev, c->port[i].dst);
+			for (unsigned int q = 0; q < st->nb_rxq; q++)
+				qline(f, "rx", q, &st->rx[q], secs);
+			for (unsigned int q = 0; q < st->nb_txq; q++)
+				qline(f, "tx", q, &st->tx[q], secs);
+		}
+		fprintf(f, "  pool '%s' (quality %s): %llu buffers, free %llu, cached %llu, "
+			"quarantined %llu, retired %llu, in flight %llu\n", lab_pool_name(c->pool),
+			lab_quality_name(ps.quality), (unsigned long long)ps.total,
+			(unsigned long long)ps.free, (unsigned long long)ps.cached,
+			(unsigned long long)ps.quarantined, (unsigned long long)ps.retired,
+			(unsigned long long)ps.in_flight);
+		fprintf(f, "    allocs %llu frees %llu misses %llu reserve uses %llu; warden kicks "
+			"%llu grows %llu shrinks %llu\n", (unsigned long long)ps.sum.allocs,
+			(unsigned long long)ps.sum.frees, (unsigned long long)ps.sum.misses,
+			(unsigned long long)ps.sum.reserve_uses, (unsigned long long)ps.kicks,
+			(unsigned long long)ps.grows, (unsigned long long)ps.shrinks);
+		fprintf(f, "    quality findings:");
+		for (int k = 0; k < LAB_FIND_KINDS; k++)
+			fprintf(f, " %s %llu", lab_finding_kind_name(k),
+				(unsigned long long)ps.findings[k]);
+		fprintf(f, "\n");
+		if (refused)
+			fprintf(f, "    transfers refused (buffers a queue did not hold): %llu\n",
+				(unsigned long long)refused);
+		if (ps.in_flight == 0)
+			fprintf(f, "  accounting: OK: every buffer is back in the pool\n");
+		else
+			fprintf(f, "  accounting: FAILED: %llu buffer(s) still in flight after every "
+				"port closed: LOST\n", (unsigned long long)ps.in_flight);
+	}
+	fflush(f);
+	return ps.in_flight == 0 ? 0 : -1;
+}
