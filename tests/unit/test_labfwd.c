@@ -1,0 +1,248 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Suite 'labfwd': the labfwd binary as a user runs it. The embedded demo,
+ * pcap replay checked byte for byte (itself, and through a ring pair), the
+ * MAC rewriting modes, limits, SIGTERM in mid-flight, JSON output, the config
+ * file, several workers, and bad input (each a message and exit 1). Every run
+ * must end with "accounting: OK" (nothing in flight at exit).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "port_helpers.h"
+
+static char dir[128];
+
+/* Run a shell command; stdout+stderr into @p out. @return the exit status. */
+static int run(const char *cmd, char *out, size_t len)
+{
+	char full[4096];
+	size_t n = 0;
+	FILE *p;
+	int st;
+
+	snprintf(full, sizeof(full), "TMPDIR=%s %s 2>&1", dir, cmd);
+	p = popen(full, "r");
+	if (p == NULL)
+		return -1;
+	while (n + 1 < len && !feof(p))
+		n += fread(out + n, 1, len - n - 1, p);
+	out[n] = '\0';
+	st = pclose(p);
+	if (!WIFEXITED(st) || (WEXITSTATUS(st) != 0 && getenv("LAB_TEST_VERBOSE")))
+		fprintf(stderr, "%s\n%s\n", cmd, out);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static char out[1 << 16];
+
+static void test_embedded_demo(void)
+{
+	struct stat st;
+
+	CU_ASSERT_EQUAL(run(LABFWD_BIN, out, sizeof(out)), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "labfwd demo: replaying the bundled sample"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "100.0% (60000/60000)"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "accounting: OK"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "verify: OK"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "holds 60000 frames"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "labfwd demo: OK"));
+	/* The output is removed once verified. */
+	CU_ASSERT_PTR_NULL(strstr(out, "FAILED"));
+	CU_ASSERT_NOT_EQUAL(stat(dir, &st), -1);
+	CU_ASSERT_EQUAL(run("ls $TMPDIR | grep -c labfwd-demo", out, sizeof(out)), 1);
+}
+
+/* Top-speed replay of the sample, 3 passes, checked by --verify. */
+static void test_pcap_replay_verify(void)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), "%s -p pcap:rx=%s,tx=%s/o.pcap,loop=3 --verify -i 0", LABFWD_BIN,
+		 LABFWD_SAMPLE, dir);
+	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "holds 9000 frames"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "9000 pkts"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "accounting: OK"));
+	/* --verify against a port that does not forward to itself: an error. */
+	snprintf(cmd, sizeof(cmd), "%s -p pcap:rx=%s,tx=%s/o.pcap -p null -m 0:1,1:1 --verify -i 0 -d 0.3",
+		 LABFWD_BIN, LABFWD_SAMPLE, dir);
+	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "no pcap port with rx and tx files forwards to itself"));
+}
+
+/* pcap -> ring end a -> ring end b -> pcap: the output equals the input. */
+static void test_ring_chain(void)
+{
+	struct frames a, b;
+	char cmd[1024], o[256];
+
+	snprintf(o, sizeof(o), "%s/chain.pcap", dir);
+	snprintf(cmd, sizeof(cmd), "%s -p pcap:rx=%s,tx=%s -p ring:name=c -p ring:name=c "
+		 "-m 0:1,1:2,2:0 -i 0", LABFWD_BIN, LABFWD_SAMPLE, o);
+	CU_ASSERT_EQUAL_FATAL(run(cmd, out, sizeof(out)), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "accounting: OK"));
+	CU_ASSERT_EQUAL_FATAL(frames_read(LABFWD_SAMPLE, &a), 0);
+	CU_ASSERT_EQUAL_FATAL(frames_read(o, &b), 0);
+	CU_ASSERT_EQUAL(a.n, 3000);
+	CU_ASSERT_EQUAL(frames_diff(&a, &b), -1);
+	frames_free(&a);
+	frames_free(&b);
+}
+
+/* macswap swaps the MACs; l2fwd writes 02:00:00:00:00:<dst> and the port's own. */
+static void test_mac_modes(void)
+{
+	struct frames a, b;
+	char cmd[1024], o[256];
+	unsigned int bad = 0;
+
+	snprintf(o, sizeof(o), "%s/swap.pcap", dir);
+	snprintf(cmd, sizeof(cmd), "%s -p pcap:rx=%s,tx=%s --mode macswap -i 0", LABFWD_BIN,
+		 LABFWD_SAMPLE, o);
+	CU_ASSERT_EQUAL_FATAL(run(cmd, out, sizeof(out)), 0);
+	CU_ASSERT_EQUAL_FATAL(frames_read(LABFWD_SAMPLE, &a), 0);
+	CU_ASSERT_EQUAL_FATAL(frames_read(o, &b), 0);
+	CU_ASSERT_EQUAL_FATAL(a.n, b.n);
+	for (unsigned int i = 0; i < a.n; i++)
+		bad += memcmp(a.data[i], b.data[i] + 6, 6) != 0 ||
+		       memcmp(a.data[i] + 6, b.data[i], 6) != 0 ||
+		       memcmp(a.data[i] + 12, b.data[i] + 12, a.len[i] - 12) != 0;
+	CU_ASSERT_EQUAL(bad, 0);
+	frames_free(&b);
+	snprintf(o, sizeof(o), "%s/l2.pcap", dir);
+	snprintf(cmd, sizeof(cmd), "%s -p pcap:rx=%s,tx=%s --mode l2fwd -i 0", LABFWD_BIN,
+		 LABFWD_SAMPLE, o);
+	CU_ASSERT_EQUAL_FATAL(run(cmd, out, sizeof(out)), 0);
+	CU_ASSERT_EQUAL_FATAL(frames_read(o, &b), 0);
+	CU_ASSERT_EQUAL_FATAL(a.n, b.n);
+	for (unsigned int i = 0; i < a.n; i++)
+		bad += memcmp(b.data[i], "\x02\x00\x00\x00\x00\x00\x02\x00\x00\x00\x01\x00", 12) != 0 ||
+		       memcmp(a.data[i] + 12, b.data[i] + 12, a.len[i] - 12) != 0;
+	CU_ASSERT_EQUAL(bad, 0);
+	frames_free(&a);
+	frames_free(&b);
+}
+
+/* Limits on null ports (sources that never end), JSON lines that parse. */
+static void test_limits_and_json(void)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), "%s -p null:size=64 -p null:size=64 --packets 200000 -i 0",
+		 LABFWD_BIN);
+	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "accounting: OK"));
+	snprintf(cmd, sizeof(cmd), "%s -p null -p null -d 0.5 -i 0.1 --json | /usr/bin/python3 -c "
+		 "'import json,sys; L=[json.loads(l) for l in sys.stdin]; "
+		 "s=L[-1][\"summary\"]; assert len(L) >= 4, len(L); "
+		 "assert s[\"accounting\"] == \"ok\"; assert s[\"pool\"][\"in_flight\"] == 0; "
+		 "assert s[\"ports\"][0][\"rx\"][\"packets\"] > 0; "
+		 "assert all(\"rx_pps\" in l for l in L[:-1]); print(\"json ok\", len(L))'",
+		 LABFWD_BIN);
+	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "json ok"));
+}
+
+/* SIGTERM while forwarding: a clean stop, nothing in flight, exit 0. */
+static void test_sigterm(void)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), "%s -p null -p null -i 0 & pid=$!; sleep 0.5; kill -TERM $pid; "
+		 "wait $pid", LABFWD_BIN);
+	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "Terminated: stopping"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "accounting: OK"));
+}
+
+/* The shipped config file, with a command-line override; two workers. */
+static void test_config_and_workers(void)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), "%s --config %s/config/labfwd.conf -d 0.3 -i 0", LABFWD_BIN,
+		 LAB_SOURCE_ROOT);
+	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "0.3"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "port 1 null:size=64 -> port 0"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "accounting: OK"));
+	snprintf(cmd, sizeof(cmd), "%s -p null -p null -c 0,1 -d 0.3 -i 0", LABFWD_BIN);
+	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "2 worker(s)"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "rx1 "));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "accounting: OK"));
+}
+
+static void expect_error(const char *args, const char *msg)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), "%s %s", LABFWD_BIN, args);
+	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 1);
+	if (strstr(out, msg) == NULL)
+		fprintf(stderr, "labfwd %s: expected '%s' in:\n%s\n", args, msg, out);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, msg));
+}
+
+static void test_bad_input(void)
+{
+	char conf[256], args[512];
+	FILE *f;
+
+	expect_error("--frobnicate", "unrecognized option");
+	expect_error("-p null -b 0", "burst '0': expected a whole number 1..512");
+	expect_error("-p null --mode fast", "mode 'fast': expected io, macswap or l2fwd");
+	expect_error("-p null -p null -m 0:1,0:0", "port 0 is mapped twice");
+	expect_error("-p null -p null -m 0:5,1:0", "port 0 (null) has an out-of-range destination");
+	expect_error("-p null -p null -m 1:0", "port 0 (null) has no destination");
+	expect_error("-p nosuch:x=1", "unknown driver 'nosuch'");
+	expect_error("-p null -c 999", "cores '999': core 999 is not one this process may run on");
+	expect_error("-p null -d soon", "duration 'soon': expected seconds >= 0");
+	expect_error("-p null --set pool.colour=red", "pool.colour");
+	expect_error("-p pcap:rx=/nonexistent.pcap,tx=/dev/null", "nonexistent.pcap");
+	expect_error("-p pcap:rx=" LABFWD_SAMPLE " -c 0,1", "one RX and one TX queue per worker");
+	expect_error("stray", "unexpected argument 'stray'");
+	snprintf(conf, sizeof(conf), "%s/bad.conf", dir);
+	f = fopen(conf, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fprintf(f, "[labfwd]\nport = null\nspeed = 11\n");
+	fclose(f);
+	snprintf(args, sizeof(args), "--config %s", conf);
+	expect_error(args, "bad.conf:3: unknown key 'speed' in [labfwd]");
+	f = fopen(conf, "w");
+	fprintf(f, "[pool]\nsize = lots\n");
+	fclose(f);
+	expect_error(args, "bad.conf:2:");
+	expect_error("--config /nonexistent.conf", "config '/nonexistent.conf'");
+}
+
+int main(void)
+{
+	static const struct lab_test tests[] = {
+		LAB_TEST(test_embedded_demo),
+		LAB_TEST(test_pcap_replay_verify),
+		LAB_TEST(test_ring_chain),
+		LAB_TEST(test_mac_modes),
+		LAB_TEST(test_limits_and_json),
+		LAB_TEST(test_sigterm),
+		LAB_TEST(test_config_and_workers),
+		LAB_TEST(test_bad_input),
+		LAB_TEST_END,
+	};
+	char cmd[256];
+	int rc;
+
+	snprintf(dir, sizeof(dir), "/tmp/labfwd-test-%d", (int)getpid());
+	if (mkdir(dir, 0700) != 0) {
+		fprintf(stderr, "labfwd tests: mkdir %s: %s\n", dir, strerror(errno));
+		return 1;
+	}
+	rc = lab_test_run("labfwd", tests);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "labfwd tests: could not remove %s\n", dir);
+	return rc;
+}
