@@ -50,6 +50,26 @@ static void *worker_main(void *arg)
 		rxo[i] = lab_port_rxq_owner(in[i], (uint16_t)q);
 		txo[i] = lab_port_txq_owner(out[i], (uint16_t)q);
 	}
+	if (c->o->tx_first) {
+		/* testpmd's --tx-first: one burst of 64-byte frames out of every port,
+		 * to start traffic circulating on looped ports. */
+		for (unsigned int i = 0; i < np; i++) {
+			struct lab_cache *o = lab_port_txq_owner(in[i], (uint16_t)q);
+			unsigned int n = lab_alloc_bulk(c->pool, o, b, burst, 0);
+			uint16_t s;
+
+			for (unsigned int k = 0; k < n; k++) {
+				lab_buf_reset(b[k], o->headroom);
+				memset(lab_buf_data(b[k]), 0, 64);
+				memcpy(lab_buf_data(b[k]), "\xff\xff\xff\xff\xff\xff\x02\x00\x00\x00\x01", 11);
+				((uint8_t *)lab_buf_data(b[k]))[11] = (uint8_t)i;
+				b[k]->data_len = 64;
+			}
+			s = lab_port_tx_burst(in[i], (uint16_t)q, b, (uint16_t)n);
+			if (s < n)
+				lab_free_bulk(o, b + s, n - s);
+		}
+	}
 	while (!atomic_load_explicit(&c->stop, memory_order_relaxed)) {
 		for (unsigned int i = 0; i < np; i++) {
 			uint16_t n = lab_port_rx_burst(in[i], (uint16_t)q, b, (uint16_t)burst), s;

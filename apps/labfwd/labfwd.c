@@ -77,6 +77,8 @@ static void usage(FILE *f)
 "      --verify            at exit, check each pcap port that forwards to itself\n"
 "                          (rx and tx files, loop > 0): the output must be the\n"
 "                          input replayed loop times, byte for byte\n"
+"      --tx-first          each worker first sends one burst of 64-byte frames out\n"
+"                          of every port (as testpmd's): traffic for looped ports\n"
 "      --rx-ring N         RX descriptors per queue (default: the driver's)\n"
 "      --tx-ring N         TX descriptors per queue (default: the driver's)\n"
 "      --pool-size N       buffers at start (pool.size)\n"
@@ -240,8 +242,9 @@ static int apply_opt(struct fwd_opts *o, const char *name, const char *v)
 		*(name[0] == 'r' ? &o->rx_ring : &o->tx_ring) = (uint32_t)x;
 		return 0;
 	}
-	if (strcmp(name, "json") == 0 || strcmp(name, "verify") == 0) {
-		bool *b = name[0] == 'j' ? &o->json : &o->verify;
+	if (strcmp(name, "json") == 0 || strcmp(name, "verify") == 0 ||
+	    strcmp(name, "tx-first") == 0) {
+		bool *b = name[0] == 'j' ? &o->json : name[0] == 'v' ? &o->verify : &o->tx_first;
 
 		if (v == NULL || strcmp(v, "1") == 0 || strcmp(v, "yes") == 0 ||
 		    strcmp(v, "true") == 0)
@@ -331,7 +334,7 @@ static int load_config(struct fwd_opts *o, const char *path)
 		*eq = '\0';
 		if (strcmp(section, "labfwd") == 0) {
 			static const char *const keys[] = { "port", "map", "cores", "burst", "mode",
-				"duration", "packets", "stats-interval", "json", "verify", "rx-ring",
+				"duration", "packets", "stats-interval", "json", "verify", "tx-first", "rx-ring",
 				"tx-ring", "pool-size", "pool-max", "quality", NULL };
 			const char *k = trim(s);
 			int i;
@@ -364,7 +367,7 @@ err:
 	return -1;
 }
 
-enum { OPT_MODE = 256, OPT_JSON, OPT_VERIFY, OPT_RXR, OPT_TXR, OPT_PSIZE, OPT_PMAX, OPT_QUAL,
+enum { OPT_MODE = 256, OPT_JSON, OPT_VERIFY, OPT_TXFIRST, OPT_RXR, OPT_TXR, OPT_PSIZE, OPT_PMAX, OPT_QUAL,
        OPT_SET, OPT_CONFIG };
 
 static const struct option longopts[] = {
@@ -378,6 +381,7 @@ static const struct option longopts[] = {
 	{ "stats-interval", required_argument, NULL, 'i' },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "verify", no_argument, NULL, OPT_VERIFY },
+	{ "tx-first", no_argument, NULL, OPT_TXFIRST },
 	{ "rx-ring", required_argument, NULL, OPT_RXR },
 	{ "tx-ring", required_argument, NULL, OPT_TXR },
 	{ "pool-size", required_argument, NULL, OPT_PSIZE },

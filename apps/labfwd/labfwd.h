@@ -31,6 +31,7 @@ struct fwd_opts {
 	double interval;         /* live view period; 0: none */
 	bool json;
 	bool verify;             /* compare pcap outputs with their inputs at exit */
+	bool tx_first;           /* each worker sends one burst on every port first */
 	uint32_t rx_ring, tx_ring;
 	struct lab_config cfg;   /* pool, arena, quality, log */
 	bool embedded;           /* no arguments: the bundled sample */
