@@ -15,6 +15,7 @@
 #include <pcap/pcap.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <labyrinth/lab_log.h>
@@ -32,6 +33,13 @@ struct pcap_rxq {
 	uint64_t last_ns;
 	uint64_t record;     /* records read in this pass */
 	bool done;
+	/* A looped file small enough is kept in memory after its first pass, so
+	 * later passes are one copy per frame and no system call (as DPDK's
+	 * net_pcap infinite_rx). Records: caplen, len (uint32 each), data. */
+	uint8_t *cache;
+	size_t cache_len, cache_cap, cache_pos;
+	bool caching, cached;
+	struct pcap_pkthdr ch;
 	char err[PCAP_ERRBUF_SIZE + 64];
 };
 
@@ -67,15 +75,29 @@ static inline uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* Files go through stdio with a 1 MiB buffer (libpcap's default leaves
+ * stdio's 4 KiB: one read or write system call every few frames). */
+#define PCAP_STDIO_BUF (1u << 20)
+/* Looped files up to this size are replayed from memory after the first pass. */
+#define PCAP_CACHE_MAX (64u << 20)
+
 static int rx_file_open(struct pcap_rxq *r, const char *devstr)
 {
 	char eb[PCAP_ERRBUF_SIZE];
-	int dlt;
+	FILE *f = fopen(r->file, "rb");
+	int dlt, e;
 
-	r->pc = pcap_open_offline_with_tstamp_precision(r->file, PCAP_TSTAMP_PRECISION_NANO, eb);
+	if (f == NULL) {
+		e = errno;
+		LAB_LOG(ERR, port, "%s: cannot replay '%s': %s", devstr, r->file, strerror(e));
+		return e == ENOENT || e == EACCES ? -e : -EINVAL;
+	}
+	setvbuf(f, NULL, _IOFBF, PCAP_STDIO_BUF);
+	r->pc = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, eb);
 	if (r->pc == NULL) {
+		fclose(f);
 		LAB_LOG(ERR, port, "%s: cannot replay '%s': %s", devstr, r->file, eb);
-		return errno == ENOENT || errno == EACCES ? -errno : -EINVAL;
+		return -EINVAL;
 	}
 	dlt = pcap_datalink(r->pc);
 	if (dlt != DLT_EN10MB) {
@@ -124,13 +146,24 @@ static pcap_t *live_open(const char *iface, uint64_t snaplen, const char *devstr
 
 static int tx_file_open(struct pcap_txq *t, const char *file, int prec, const char *devstr)
 {
+	FILE *f;
+
 	t->pc = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 262144, prec);
 	if (t->pc == NULL)
 		return -ENOMEM;
-	t->dump = pcap_dump_open(t->pc, file);
+	f = fopen(file, "wb");
+	if (f == NULL) {
+		int e = errno;
+
+		LAB_LOG(ERR, port, "%s: cannot write '%s': %s", devstr, file, strerror(e));
+		return -e;
+	}
+	setvbuf(f, NULL, _IOFBF, PCAP_STDIO_BUF);
+	t->dump = pcap_dump_fopen(t->pc, f);
 	if (t->dump == NULL) {
+		fclose(f);
 		LAB_LOG(ERR, port, "%s: cannot write '%s': %s", devstr, file, pcap_geterr(t->pc));
-		return errno ? -errno : -EIO;
+		return -EIO;
 	}
 	return 0;
 }
@@ -190,6 +223,12 @@ static int pcap_open_port(struct lab_port *p, const struct lab_devargs *a)
 		rc = rx_file_open(&pp->rx, a->devstr);
 		if (rc < 0)
 			return rc;
+		{
+			struct stat st;
+
+			pp->rx.caching = pp->rx.loops != 1 && stat(v, &st) == 0 &&
+					 st.st_size <= (off_t)PCAP_CACHE_MAX;
+		}
 	} else {
 		pp->rx.done = true;
 	}
@@ -230,6 +269,7 @@ static void pcap_close_port(struct lab_port *p)
 			pcap_close(pp->tx.pc);
 	}
 	free(pp->rx.file);
+	free(pp->rx.cache);
 	free(pp);
 	lab_port_set_priv(p, NULL);
 }
@@ -278,20 +318,79 @@ static uint16_t rate_allow(struct pcap_rxq *r, uint16_t n)
 	return n;
 }
 
+static void cache_add(struct pcap_rxq *r, const struct pcap_pkthdr *h, const u_char *d)
+{
+	size_t need = r->cache_len + 8 + h->caplen;
+
+	if (need > r->cache_cap) {
+		size_t cap = r->cache_cap ? r->cache_cap * 2 : (1u << 20);
+		uint8_t *c;
+
+		while (cap < need)
+			cap *= 2;
+		c = cap <= 2 * (size_t)PCAP_CACHE_MAX ? realloc(r->cache, cap) : NULL;
+		if (c == NULL) { /* give up caching: libpcap it is, every pass */
+			free(r->cache);
+			r->cache = NULL;
+			r->caching = false;
+			return;
+		}
+		r->cache = c;
+		r->cache_cap = cap;
+	}
+	memcpy(r->cache + r->cache_len, &h->caplen, 4);
+	memcpy(r->cache + r->cache_len + 4, &h->len, 4);
+	memcpy(r->cache + r->cache_len + 8, d, h->caplen);
+	r->cache_len = need;
+}
+
+/* The next record from memory (see next_record). */
+static int cached_record(struct pcap_rxq *r, struct pcap_pkthdr **h, const u_char **d)
+{
+	if (r->cache_pos >= r->cache_len) {
+		if (r->loops != 0 && r->pass >= r->loops) {
+			r->done = true;
+			return 0;
+		}
+		r->pass++;
+		r->record = 0;
+		r->cache_pos = 0;
+	}
+	memcpy(&r->ch.caplen, r->cache + r->cache_pos, 4);
+	memcpy(&r->ch.len, r->cache + r->cache_pos + 4, 4);
+	*h = &r->ch;
+	*d = r->cache + r->cache_pos + 8;
+	r->cache_pos += 8 + r->ch.caplen;
+	r->record++;
+	return 1;
+}
+
 /* The next record; 1 with one, 0 with none now (live) or at the end, < 0 on
  * a file error (recorded in r->err). */
 static int next_record(struct pcap_rxq *r, const struct lab_port *p, struct pcap_pkthdr **h,
 		       const u_char **d)
 {
+	if (r->cached)
+		return cached_record(r, h, d);
 	for (;;) {
 		int rc = pcap_next_ex(r->pc, h, d);
 
 		if (rc == 1) {
 			r->record++;
+			if (r->caching)
+				cache_add(r, *h, *d);
 			return 1;
 		}
 		if (rc == 0)
 			return 0;
+		if (rc == PCAP_ERROR_BREAK && r->caching && r->record > 0 &&
+		    (r->loops == 0 || r->pass < r->loops)) {
+			/* The first pass is in memory: replay the rest from there. */
+			r->caching = false;
+			r->cached = true;
+			r->cache_pos = r->cache_len;
+			return cached_record(r, h, d);
+		}
 		if (rc == PCAP_ERROR_BREAK && r->file != NULL &&
 		    (r->loops == 0 || r->pass < r->loops) && r->record > 0) {
 			pcap_close(r->pc);
