@@ -66,6 +66,19 @@ static void test_pcap_replay_verify(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "holds 9000 frames"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "9000 pkts"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "accounting: OK"));
+	/* pcapng and nanosecond pcap inputs (scapy writes them) replay alike. */
+	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 -c \"from scapy.all import rdpcap, wrpcap, "
+		 "wrpcapng; p = rdpcap('%s')[:700]; wrpcapng('%s/s.pcapng', p); "
+		 "wrpcap('%s/s-ns.pcap', p, nano=True)\"", LABFWD_SAMPLE, dir, dir);
+	CU_ASSERT_EQUAL_FATAL(run(cmd, out, sizeof(out)), 0);
+	snprintf(cmd, sizeof(cmd), "%s -p pcap:rx=%s/s.pcapng,tx=%s/o.pcap,loop=2 --verify -i 0 && "
+		 "%s -p pcap:rx=%s/s-ns.pcap,tx=%s/o.pcap,loop=2 --verify -i 0", LABFWD_BIN, dir, dir,
+		 LABFWD_BIN, dir, dir);
+	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "holds 1400 frames (1.0 MB), 2 pass(es) over the 700 "
+					   "frames of"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "s.pcapng"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "s-ns.pcap"));
 	/* --verify against a port that does not forward to itself: an error. */
 	snprintf(cmd, sizeof(cmd), "%s -p pcap:rx=%s,tx=%s/o.pcap -p null -m 0:1,1:1 --verify -i 0 -d 0.3",
 		 LABFWD_BIN, LABFWD_SAMPLE, dir);
