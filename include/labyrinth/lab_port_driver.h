@@ -12,6 +12,8 @@
 #ifndef LAB_PORT_DRIVER_H
 #define LAB_PORT_DRIVER_H
 
+#include <net/if.h>
+
 #include <labyrinth/lab_port.h>
 
 #ifdef __cplusplus
@@ -91,6 +93,19 @@ struct lab_port_ops {
 
 /** A start or stop for drivers with nothing to do then. @return 0. */
 int lab_port_nop(struct lab_port *p);
+
+/**
+ * The "iface" key of drivers on a network interface: copied into @p name.
+ *
+ * @return the interface index (> 0); -EINVAL if the key is missing or the
+ *         name too long, -ENODEV if no such interface is in this network
+ *         namespace (each with a message naming the device string).
+ */
+int lab_devargs_iface(const struct lab_devargs *a, char name[IF_NAMESIZE]);
+
+/** Link state of interface @p iface (up and running), asked through any
+ * socket @p fd. @return 0 or -errno. */
+int lab_iface_link(int fd, const char *iface, struct lab_port_link *link);
 
 /** Register a driver. @return 0, -EINVAL (incomplete table, named in the log), -EEXIST. */
 int lab_port_driver_register(const struct lab_port_ops *ops);

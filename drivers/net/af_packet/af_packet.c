@@ -18,7 +18,6 @@
 #include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -224,16 +223,14 @@ static int afp_parse(const struct lab_devargs *a, uint64_t v[4], int *fanout, in
 
 static int afp_open(struct lab_port *p, const struct lab_devargs *a)
 {
-	const char *iface = lab_devargs_get(a, "iface");
+	char iface[IF_NAMESIZE];
+	int ifindex = lab_devargs_iface(a, iface);
 	struct afp_port *ap;
 	uint64_t v[4];
 	int rc, fanout, bypass;
 
-	if (iface == NULL || strlen(iface) >= IF_NAMESIZE) {
-		LAB_LOG(ERR, port, "%s: key 'iface' is required (an interface name of at most %d "
-			"characters)", a->devstr, IF_NAMESIZE - 1);
-		return -EINVAL;
-	}
+	if (ifindex < 0)
+		return ifindex;
 	rc = afp_parse(a, v, &fanout, &bypass);
 	if (rc < 0)
 		return rc;
@@ -242,12 +239,7 @@ static int afp_open(struct lab_port *p, const struct lab_devargs *a)
 		return -ENOMEM;
 	lab_port_set_priv(p, ap);
 	snprintf(ap->iface, sizeof(ap->iface), "%s", iface);
-	ap->ifindex = (int)if_nametoindex(iface);
-	if (ap->ifindex == 0) {
-		LAB_LOG(ERR, port, "%s: no interface '%s' in this network namespace", a->devstr,
-			iface);
-		return -ENODEV;
-	}
+	ap->ifindex = ifindex;
 	ap->rxq = calloc(p->nb_rxq, sizeof(*ap->rxq));
 	ap->txq = calloc(p->nb_txq, sizeof(*ap->txq));
 	if (ap->rxq == NULL || ap->txq == NULL)
@@ -273,14 +265,8 @@ static int afp_open(struct lab_port *p, const struct lab_devargs *a)
 static int afp_link(struct lab_port *p, struct lab_port_link *link)
 {
 	struct afp_port *ap = lab_port_priv(p);
-	struct ifreq ifr;
 
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ap->iface);
-	if (ap->nrx == 0 || ioctl(ap->rxq[0].fd, SIOCGIFFLAGS, &ifr) < 0)
-		return -errno;
-	link->up = (ifr.ifr_flags & IFF_UP) && (ifr.ifr_flags & IFF_RUNNING);
-	return 0;
+	return lab_iface_link(ap->nrx ? ap->rxq[0].fd : -1, ap->iface, link);
 }
 
 /* Copy one frame into @p b, putting back a VLAN tag the kernel moved into

@@ -593,41 +593,39 @@ static void check_queue_count(const struct afx_port *ap, uint64_t queue, const c
 			(unsigned long long)queue, (unsigned long long)(queue + ap->nsock - 1), n);
 }
 
+/* AF_XDP rings are powers of two. */
+static int check_rings(const struct lab_port_queue *qs, uint16_t n, const char *dir,
+		       const char *devstr)
+{
+	for (uint16_t i = 0; i < n; i++)
+		if (!LAB_IS_POW2(qs[i].ring_size)) {
+			LAB_LOG(ERR, port, "%s: %s ring size %u: AF_XDP rings must be a power of "
+				"two", devstr, dir, qs[i].ring_size);
+			return -EINVAL;
+		}
+	return 0;
+}
+
 static int afx_open(struct lab_port *p, const struct lab_devargs *a)
 {
-	const char *iface = lab_devargs_get(a, "iface");
+	char iface[IF_NAMESIZE];
+	int ifindex = lab_devargs_iface(a, iface);
 	struct afx_port *ap;
 	uint32_t xdp_flags = 0, fill;
 	uint64_t queue;
 	int rc, bmode = 0;
 
-	if (iface == NULL || strlen(iface) >= IF_NAMESIZE) {
-		LAB_LOG(ERR, port, "%s: key 'iface' is required (an interface name of at most %d "
-			"characters)", a->devstr, IF_NAMESIZE - 1);
-		return -EINVAL;
-	}
+	if (ifindex < 0)
+		return ifindex;
 	rc = afx_parse(a, &queue, &xdp_flags, &bmode);
+	if (rc == 0)
+		rc = check_rings(p->rxq, p->nb_rxq, "RX", a->devstr);
+	if (rc == 0)
+		rc = check_rings(p->txq, p->nb_txq, "TX", a->devstr);
 	if (rc < 0)
 		return rc;
 	libbpf_set_print(bpf_print);
 	libxdp_set_print(xdp_print);
-	for (uint16_t i = 0; i < p->nb_rxq; i++)
-		if (!LAB_IS_POW2(p->rxq[i].ring_size)) {
-			LAB_LOG(ERR, port, "%s: RX ring size %u: AF_XDP rings must be a power of "
-				"two", a->devstr, p->rxq[i].ring_size);
-			return -EINVAL;
-		}
-	for (uint16_t i = 0; i < p->nb_txq; i++)
-		if (!LAB_IS_POW2(p->txq[i].ring_size)) {
-			LAB_LOG(ERR, port, "%s: TX ring size %u: AF_XDP rings must be a power of "
-				"two", a->devstr, p->txq[i].ring_size);
-			return -EINVAL;
-		}
-	if (if_nametoindex(iface) == 0) {
-		LAB_LOG(ERR, port, "%s: no interface '%s' in this network namespace", a->devstr,
-			iface);
-		return -ENODEV;
-	}
 	ap = calloc(1, sizeof(*ap));
 	if (ap == NULL)
 		return -ENOMEM;
@@ -635,7 +633,7 @@ static int afx_open(struct lab_port *p, const struct lab_devargs *a)
 	snprintf(ap->iface, sizeof(ap->iface), "%s", iface);
 	ap->ctl_fd = -1;
 	ap->map_fd = ap->prog_fd = ap->link_fd = -1;
-	ap->ifindex = (int)if_nametoindex(iface);
+	ap->ifindex = ifindex;
 	ap->xdp_flags = xdp_flags;
 	ap->nsock = p->nb_rxq > p->nb_txq ? p->nb_rxq : p->nb_txq;
 	ap->sock = aligned_alloc(LAB_CACHE_LINE, LAB_ALIGN_UP(ap->nsock * sizeof(*ap->sock),
@@ -738,14 +736,8 @@ static void afx_close(struct lab_port *p)
 static int afx_link(struct lab_port *p, struct lab_port_link *link)
 {
 	struct afx_port *ap = lab_port_priv(p);
-	struct ifreq ifr;
 
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ap->iface);
-	if (ap->ctl_fd < 0 || ioctl(ap->ctl_fd, SIOCGIFFLAGS, &ifr) < 0)
-		return -errno;
-	link->up = (ifr.ifr_flags & IFF_UP) && (ifr.ifr_flags & IFF_RUNNING);
-	return 0;
+	return lab_iface_link(ap->ctl_fd, ap->iface, link);
 }
 
 /*
