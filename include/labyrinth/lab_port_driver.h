@@ -81,8 +81,8 @@ struct lab_port_ops {
 	/** LAB_PORT_F_* */
 	uint32_t flags;
 	/** Optional (control path): add counters the device keeps itself (drops
-	 * a kernel counts) into the per-queue figures of @p st; with @p reset,
-	 * remember the current values as zero instead. */
+	 * a kernel counts) into the per-queue figures of @p st; with @p reset
+	 * (and @p st NULL), remember the current values as zero instead. */
 	void (*xstats)(const struct lab_port *p, struct lab_port_stats *st, bool reset);
 };
 
@@ -127,6 +127,19 @@ void lab_port_set_priv(struct lab_port *p, void *priv);
  * burst the taken ones are replaced on the atomic path.
  */
 
+/**
+ * After a refill, @p empty descriptors are left without a buffer: count in
+ * rx_nobuf those not counted before, so each empty descriptor is counted once
+ * however many polls it stays empty. For drivers that post buffers themselves
+ * (LAB_PORT_F_RX_OWN_DESC) as lab_rxq_refill() does for the rest.
+ */
+static inline void lab_rxq_set_short(struct lab_port_queue *q, uint32_t empty)
+{
+	if (lab_unlikely(empty > q->ring_short))
+		q->st.rx_nobuf += empty - q->ring_short;
+	q->ring_short = empty;
+}
+
 static inline void lab_rxq_refill(struct lab_port_queue *q);
 
 /** Take @p n posted buffers (fewer if fewer are posted). Descriptors a
@@ -163,9 +176,7 @@ static inline void lab_rxq_refill(struct lab_port_queue *q)
 		return;
 	got = lab_alloc_bulk(q->pool, q->owner, &q->ring[q->ring_avail], want, LAB_ALLOC_ATOMIC);
 	q->ring_avail += got;
-	if (lab_unlikely(want - got > q->ring_short))
-		q->st.rx_nobuf += want - got - q->ring_short;
-	q->ring_short = want - got;
+	lab_rxq_set_short(q, want - got);
 }
 
 /**

@@ -333,13 +333,8 @@ void lab_port_stats(const struct lab_port *p, struct lab_port_stats *st)
 
 void lab_port_stats_reset(struct lab_port *p)
 {
-	if (port_priv_of(p)->ops->xstats != NULL) {
-		struct lab_port_stats *tmp = calloc(1, sizeof(*tmp));
-
-		if (tmp != NULL)
-			port_priv_of(p)->ops->xstats(p, tmp, true);
-		free(tmp);
-	}
+	if (port_priv_of(p)->ops->xstats != NULL)
+		port_priv_of(p)->ops->xstats(p, NULL, true);
 	for (uint16_t i = 0; i < p->nb_rxq; i++)
 		memset(&p->rxq[i].st, 0, sizeof(p->rxq[i].st));
 	for (uint16_t i = 0; i < p->nb_txq; i++)

@@ -176,10 +176,7 @@ static void rx_refill(struct lab_port_queue *q, struct afx_sock *s)
 		if (got < n)
 			break;
 	}
-	/* Count each empty slot once, as lab_rxq_refill() does. */
-	if (lab_unlikely(want > q->ring_short))
-		q->st.rx_nobuf += want - q->ring_short;
-	q->ring_short = want;
+	lab_rxq_set_short(q, want);
 }
 
 static uint16_t afx_rx(struct lab_port_queue *q, struct lab_buf **bufs, uint16_t n)
@@ -263,13 +260,12 @@ static uint16_t afx_tx(struct lab_port_queue *q, struct lab_buf **bufs, uint16_t
 	for (i = 0; i < room; i++) {
 		struct lab_buf *b = bufs[i];
 		struct xdp_desc *d = xsk_ring_prod__tx_desc(&t->tx, idx + (uint32_t)ok);
+		bool in_umem = (uint8_t *)b->buf_addr >= ap->base &&
+			       umem_off(ap, b->buf_addr) + ap->chunk <= ap->len;
 
-		if (lab_unlikely(b->data_off + b->data_len > ap->chunk ||
-				 (uint8_t *)b->buf_addr < ap->base ||
-				 umem_off(ap, b->buf_addr) + ap->chunk > ap->len)) {
-			/* Data beyond the registered chunk, or not in the UMEM. */
-			if ((uint8_t *)b->buf_addr >= ap->base &&
-			    umem_off(ap, b->buf_addr) < ap->len && b->data_off + b->data_len > ap->chunk)
+		if (lab_unlikely(!in_umem || b->data_off + b->data_len > ap->chunk)) {
+			/* Not a chunk of the UMEM, or data past the end of its chunk. */
+			if (in_umem)
 				q->st.oversize++;
 			else
 				q->st.errors++;
