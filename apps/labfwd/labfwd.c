@@ -565,11 +565,14 @@ static void run(struct fwd_ctx *c)
 
 	fwd_snap_take(c, 0, &prev);
 	while (!atomic_load(&c->stop)) {
+		/* Every 10 ms the stop conditions (received packets only); the
+		 * full snapshot, pool included, once per live line. */
+		uint64_t rx;
 		double t;
 
 		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
 		t = now_s() - t0;
-		fwd_snap_take(c, t, &cur);
+		rx = fwd_rx_total(c);
 		if (got_signal) {
 			if (!o->json)
 				printf("labfwd: %s: stopping\n", strsignal(got_signal));
@@ -577,17 +580,18 @@ static void run(struct fwd_ctx *c)
 		}
 		if (o->duration > 0 && t >= o->duration)
 			break;
-		if (o->packets > 0 && cur.rx >= o->packets)
+		if (o->packets > 0 && rx >= o->packets)
 			break;
 		/* A finished replay: stop once nothing has moved for 100 ms (rings
 		 * between ports drained). */
-		if (cur.rx != last_rx || !sources_done(c)) {
-			last_rx = cur.rx;
+		if (rx != last_rx || !sources_done(c)) {
+			last_rx = rx;
 			idle_since = t;
 		} else if (t - idle_since >= 0.1) {
 			break;
 		}
 		if (o->interval > 0 && t >= next) {
+			fwd_snap_take(c, t, &cur);
 			fwd_live_line(c, &prev, &cur);
 			prev = cur;
 			next += o->interval;

@@ -84,6 +84,7 @@ struct fwd_snap {
 	struct lab_pool_stats pool;
 };
 void fwd_snap_take(struct fwd_ctx *c, double t, struct fwd_snap *s);
+uint64_t fwd_rx_total(struct fwd_ctx *c); /* packets received, every port: cheap */
 void fwd_live_line(struct fwd_ctx *c, const struct fwd_snap *prev, const struct fwd_snap *now);
 int fwd_summary(struct fwd_ctx *c, FILE *f);
 

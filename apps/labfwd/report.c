@@ -29,6 +29,16 @@ void fwd_snap_take(struct fwd_ctx *c, double t, struct fwd_snap *s)
 	lab_pool_stats(c->pool, &s->pool);
 }
 
+uint64_t fwd_rx_total(struct fwd_ctx *c)
+{
+	uint64_t rx = 0;
+
+	for (unsigned int i = 0; i < c->nports; i++)
+		for (uint16_t q = 0; q < c->port[i].p->nb_rxq; q++)
+			rx += c->port[i].p->rxq[q].st.packets;
+	return rx;
+}
+
 static uint64_t findings_total(const struct lab_pool_stats *p)
 {
 	uint64_t n = 0;
