@@ -287,6 +287,49 @@ static char *trim(char *s)
 	return s;
 }
 
+enum { OPT_MODE = 256, OPT_JSON, OPT_VERIFY, OPT_TXFIRST, OPT_RXR, OPT_TXR, OPT_PSIZE, OPT_PMAX, OPT_QUAL,
+       OPT_SET, OPT_CONFIG };
+
+static const struct option longopts[] = {
+	{ "port", required_argument, NULL, 'p' },
+	{ "map", required_argument, NULL, 'm' },
+	{ "cores", required_argument, NULL, 'c' },
+	{ "burst", required_argument, NULL, 'b' },
+	{ "mode", required_argument, NULL, OPT_MODE },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "packets", required_argument, NULL, 'n' },
+	{ "stats-interval", required_argument, NULL, 'i' },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "verify", no_argument, NULL, OPT_VERIFY },
+	{ "tx-first", no_argument, NULL, OPT_TXFIRST },
+	{ "rx-ring", required_argument, NULL, OPT_RXR },
+	{ "tx-ring", required_argument, NULL, OPT_TXR },
+	{ "pool-size", required_argument, NULL, OPT_PSIZE },
+	{ "pool-max", required_argument, NULL, OPT_PMAX },
+	{ "quality", required_argument, NULL, OPT_QUAL },
+	{ "set", required_argument, NULL, OPT_SET },
+	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const char *opt_name(int c)
+{
+	for (const struct option *l = longopts; l->name; l++)
+		if (l->val == c)
+			return l->name;
+	return "?";
+}
+
+/* A [labfwd] key of a config file: a long option, except set, config and help. */
+static bool config_key(const char *k)
+{
+	for (const struct option *l = longopts; l->name; l++)
+		if (strcmp(l->name, k) == 0)
+			return l->val != OPT_SET && l->val != OPT_CONFIG && l->val != 'h';
+	return false;
+}
+
 /*
  * A labfwd config file: [labfwd] takes the long options as keys (port may
  * repeat; flags take 0 or 1); [pool], [arena], [quality] and [log] take the
@@ -333,15 +376,9 @@ static int load_config(struct fwd_opts *o, const char *path)
 		}
 		*eq = '\0';
 		if (strcmp(section, "labfwd") == 0) {
-			static const char *const keys[] = { "port", "map", "cores", "burst", "mode",
-				"duration", "packets", "stats-interval", "json", "verify", "tx-first", "rx-ring",
-				"tx-ring", "pool-size", "pool-max", "quality", NULL };
 			const char *k = trim(s);
-			int i;
 
-			for (i = 0; keys[i] && strcmp(keys[i], k) != 0; i++)
-				;
-			if (keys[i] == NULL) {
+			if (!config_key(k)) {
 				fprintf(stderr, "labfwd: %s:%d: unknown key '%s' in [labfwd] (see "
 					"labfwd --help: the long options)\n", path, ln, k);
 				goto err;
@@ -365,40 +402,6 @@ static int load_config(struct fwd_opts *o, const char *path)
 err:
 	fclose(f);
 	return -1;
-}
-
-enum { OPT_MODE = 256, OPT_JSON, OPT_VERIFY, OPT_TXFIRST, OPT_RXR, OPT_TXR, OPT_PSIZE, OPT_PMAX, OPT_QUAL,
-       OPT_SET, OPT_CONFIG };
-
-static const struct option longopts[] = {
-	{ "port", required_argument, NULL, 'p' },
-	{ "map", required_argument, NULL, 'm' },
-	{ "cores", required_argument, NULL, 'c' },
-	{ "burst", required_argument, NULL, 'b' },
-	{ "mode", required_argument, NULL, OPT_MODE },
-	{ "duration", required_argument, NULL, 'd' },
-	{ "packets", required_argument, NULL, 'n' },
-	{ "stats-interval", required_argument, NULL, 'i' },
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "verify", no_argument, NULL, OPT_VERIFY },
-	{ "tx-first", no_argument, NULL, OPT_TXFIRST },
-	{ "rx-ring", required_argument, NULL, OPT_RXR },
-	{ "tx-ring", required_argument, NULL, OPT_TXR },
-	{ "pool-size", required_argument, NULL, OPT_PSIZE },
-	{ "pool-max", required_argument, NULL, OPT_PMAX },
-	{ "quality", required_argument, NULL, OPT_QUAL },
-	{ "set", required_argument, NULL, OPT_SET },
-	{ "config", required_argument, NULL, OPT_CONFIG },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
-};
-
-static const char *opt_name(int c)
-{
-	for (const struct option *l = longopts; l->name; l++)
-		if (l->val == c)
-			return l->name;
-	return "?";
 }
 
 /* @return 0 to run, 1 for --help, -1 for bad usage. */
