@@ -9,6 +9,7 @@
 #
 # usage: scripts/netns-demo.sh [BUILD_DIR] [PASSES]   (root; exit 77 = skipped)
 #        DRIVER=af_packet scripts/netns-demo.sh       (skip the af_xdp attempt)
+#        KEEP=1 scripts/netns-demo.sh   (copy the work files to /tmp/netns-demo-kept)
 # Also the test 'netns_demo' (suite netns) of `make test`.
 set -euo pipefail
 

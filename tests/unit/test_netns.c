@@ -348,6 +348,7 @@ int main(void)
 	};
 	const char *why = netns_unavailable();
 
+	/* LAB_TEST_LOG=port:debug shows the drivers' (and libbpf's) log while debugging. */
 	if (getenv("LAB_TEST_LOG") != NULL)
 		lab_log_set_levels(getenv("LAB_TEST_LOG"));
 	int rc;
