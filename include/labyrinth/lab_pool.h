@@ -26,6 +26,7 @@
 #define LAB_POOL_H
 
 #include <assert.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -99,6 +100,10 @@ struct lab_owner_stats {
 
 /** Allocation flag: atomic priority (RX refill), may use the reserve below min. */
 #define LAB_ALLOC_ATOMIC (1u << 0)
+
+/** Allocation flag: all n buffers or none (a mempool's dequeue contract).
+ * Only on the path without an owner cache (c == NULL). */
+#define LAB_ALLOC_ALL (1u << 1)
 
 /** Largest burst one call moves. */
 #define LAB_BURST_MAX 512u
@@ -190,6 +195,8 @@ void lab_cache_spill_free(struct lab_cache *c, struct lab_buf *const *bufs, unsi
 unsigned int lab_pool_ring_alloc(struct lab_pool *p, struct lab_buf **bufs, unsigned int n,
 				 unsigned int flags, const void *site);
 unsigned int lab_pool_ring_free(struct lab_buf *const *bufs, unsigned int n, const void *site);
+unsigned int lab_pool_ring_free_to(struct lab_pool *p, struct lab_buf *const *bufs, unsigned int n,
+				   const void *site);
 void lab_pool_put(struct lab_pool *p, struct lab_buf *const *bufs, unsigned int n);
 unsigned int lab_free_slow(struct lab_pool *p, struct lab_cache *c, struct lab_buf *const *bufs, unsigned int n,
 			   unsigned int ok, const void *site);
@@ -366,6 +373,14 @@ static inline unsigned int lab_free_bulk_at(struct lab_cache *c, struct lab_buf 
 }
 
 #define lab_free_bulk(c, bufs, n) lab_free_bulk_at(c, bufs, n, LAB_SITE())
+
+/**
+ * Give back @p n buffers of pool @p p without an owner cache (as
+ * lab_free_bulk(NULL, ...), but the pool comes from the caller, not from the
+ * first buffer's header: for callers that must survive a pointer that is not
+ * a buffer at all, such as a mempool driver).
+ */
+#define lab_free_bulk_to(p, bufs, n) lab_pool_ring_free_to(p, bufs, n, LAB_SITE())
 
 /** Give back one buffer. @return 1, or 0 if the free was refused (a finding). */
 #define lab_free(c, b)                                                               \
@@ -614,6 +629,64 @@ struct lab_arena *lab_pool_arena(const struct lab_pool *p);
  *         the pool can grow or shrink.
  */
 int lab_pool_memory(const struct lab_pool *p, void **base, size_t *len);
+
+/** Bytes of redzone the pool keeps after every buffer's room. */
+#define LAB_POOL_REDZONE 64u
+
+/**
+ * Create an external pool: the pool's ring, watermarks, warden, shadow and
+ * quality levels over cells in memory its creator owns and lays out (the DPDK
+ * mempool driver's objects). Cells arrive with lab_pool_add_cells(); nothing
+ * grows or shrinks. A cell is [64-byte struct lab_buf | ... | room (@p room_len
+ * bytes at @p room_off from the header) | LAB_POOL_REDZONE bytes]; quality
+ * checks poison and check the room and the redzone only, and check the
+ * header's fixed fields. Control path.
+ *
+ * @param o         as for lab_pool_create(); @c max is the number of cells,
+ *                  watermarks in percent are of it; cell_size, headroom,
+ *                  initial, page_size, iova_mode, numa_node, hugepages unused
+ * @param room_off  room offset from the header (>= 64)
+ * @param room_len  room bytes (0: no room checks, the redzone follows room_off)
+ * @return the pool (empty), or NULL with lab_errno EINVAL (message) or ENOMEM.
+ */
+struct lab_pool *lab_pool_create_external(const struct lab_pool_opts *o, uint32_t room_off,
+					  uint32_t room_len);
+
+/**
+ * Add @p n cells at @p va, @p stride bytes apart, to an external pool and free
+ * them. The pool writes each cell's header (buf_addr = cell + room_off,
+ * buf_iova = @p iova + i * stride + room_off, or UINT64_MAX if @p iova is),
+ * shadow entry and redzone. Control path.
+ *
+ * @return 0; -EINVAL (unaligned, or a stride smaller than header + room +
+ *         redzone), -ENOSPC (more cells than max), -EEXIST (overlaps cells
+ *         added before), -ENOMEM.
+ */
+int lab_pool_add_cells(struct lab_pool *p, void *va, uint64_t iova, uint32_t stride, uint32_t n);
+
+/**
+ * Buffers not in flight: free, on the overflow list or in quarantine (owner
+ * caches not included). Exact at quiet points; no lock.
+ */
+uint64_t lab_pool_available(const struct lab_pool *p);
+
+/**
+ * Destroy an external pool without touching its cells (their memory may be
+ * gone already): buffers in flight are logged, not waited for. Control path.
+ */
+void lab_pool_destroy_external(struct lab_pool *p);
+
+/** How the warden thread is started: like pthread_create plus a name, returning 0 or
+ * a negative errno. */
+typedef int (*lab_thread_spawn_fn)(pthread_t *tid, const char *name, void *(*fn)(void *),
+				   void *arg);
+
+/**
+ * Start the warden with @p fn instead of pthread_create (a DPDK application's
+ * control thread: rte_ctrl_thread_create). NULL restores pthread_create.
+ * Takes effect the next time the warden starts (with the first pool).
+ */
+void lab_warden_set_spawner(lab_thread_spawn_fn fn);
 
 #ifdef __cplusplus
 }

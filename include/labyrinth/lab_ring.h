@@ -21,6 +21,7 @@
 #define LAB_RING_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <labyrinth/lab_common.h>
@@ -107,7 +108,7 @@ static inline void lab_ring_finish(struct lab_ring_headtail *ht)
 /* Claim up to n slots on side @p ht, limited by the other side's tail. */
 static inline unsigned int lab_ring_claim(struct lab_ring_headtail *ht,
 					  _Atomic uint64_t *other_tail, uint32_t extra,
-					  unsigned int n, uint32_t *start)
+					  unsigned int n, bool exact, uint32_t *start)
 {
 	union lab_ring_poscnt oh, nh;
 	uint32_t avail;
@@ -116,7 +117,7 @@ static inline unsigned int lab_ring_claim(struct lab_ring_headtail *ht,
 	do {
 		avail = extra + lab_ring_pos(other_tail, memory_order_acquire) - oh.val.pos;
 		if (n > avail)
-			n = avail;
+			n = exact ? 0 : avail;
 		if (n == 0)
 			return 0;
 		nh.val.pos = oh.val.pos + n;
@@ -139,7 +140,7 @@ static inline unsigned int lab_ring_enqueue_burst(struct lab_ring *r, void *cons
 {
 	uint32_t start, idx, first;
 
-	n = lab_ring_claim(&r->prod, &r->cons.tail, r->capacity, n, &start);
+	n = lab_ring_claim(&r->prod, &r->cons.tail, r->capacity, n, false, &start);
 	if (n == 0)
 		return 0;
 	idx = start & r->mask;
@@ -147,6 +148,23 @@ static inline unsigned int lab_ring_enqueue_burst(struct lab_ring *r, void *cons
 	lab_ptr_copy(&r->slots[idx], objs, first);
 	lab_ptr_copy(&r->slots[0], objs + first, n - first);
 	lab_ring_finish(&r->prod);
+	return n;
+}
+
+/* Dequeue up to @p n objects, or with @p exact all n or none. */
+static inline unsigned int lab_ring_dequeue_n(struct lab_ring *r, void **objs, unsigned int n,
+					      bool exact)
+{
+	uint32_t start, idx, first;
+
+	n = lab_ring_claim(&r->cons, &r->prod.tail, 0, n, exact, &start);
+	if (n == 0)
+		return 0;
+	idx = start & r->mask;
+	first = n < r->size - idx ? n : r->size - idx;
+	lab_ptr_copy(objs, &r->slots[idx], first);
+	lab_ptr_copy(objs + first, &r->slots[0], n - first);
+	lab_ring_finish(&r->cons);
 	return n;
 }
 
@@ -158,17 +176,17 @@ static inline unsigned int lab_ring_enqueue_burst(struct lab_ring *r, void *cons
  */
 static inline unsigned int lab_ring_dequeue_burst(struct lab_ring *r, void **objs, unsigned int n)
 {
-	uint32_t start, idx, first;
+	return lab_ring_dequeue_n(r, objs, n, false);
+}
 
-	n = lab_ring_claim(&r->cons, &r->prod.tail, 0, n, &start);
-	if (n == 0)
-		return 0;
-	idx = start & r->mask;
-	first = n < r->size - idx ? n : r->size - idx;
-	lab_ptr_copy(objs, &r->slots[idx], first);
-	lab_ptr_copy(objs + first, &r->slots[0], n - first);
-	lab_ring_finish(&r->cons);
-	return n;
+/**
+ * Dequeue exactly @p n objects or none (multi-consumer safe, never waits).
+ *
+ * @return n, or 0 when the ring holds fewer (or a producer has not finished).
+ */
+static inline unsigned int lab_ring_dequeue_bulk(struct lab_ring *r, void **objs, unsigned int n)
+{
+	return lab_ring_dequeue_n(r, objs, n, true);
 }
 
 #ifdef __cplusplus

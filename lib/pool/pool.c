@@ -60,9 +60,12 @@ uint32_t pool_buf_index(struct lab_pool *p, const struct lab_buf *b)
 {
 	const struct lab_cell_layout *l = &p->layout;
 	struct lab_chamber_info ci;
-	int ch = lab_arena_find(p->arena, b);
+	int ch;
 	size_t off;
 
+	if (p->external)
+		return pool_ext_index(p, b);
+	ch = lab_arena_find(p->arena, b);
 	if (ch < 0 || lab_arena_chamber(p->arena, (unsigned int)ch, &ci) < 0)
 		return UINT32_MAX;
 	off = (size_t)((const char *)b - (const char *)ci.va);
@@ -70,9 +73,18 @@ uint32_t pool_buf_index(struct lab_pool *p, const struct lab_buf *b)
 	       (uint32_t)(off % l->unit / l->stride);
 }
 
-/* Resolve and check the options; the message names the values. */
-static int check_opts(const struct lab_pool_opts *o, uint32_t *mn, uint32_t *lo, uint32_t *hi,
-		      uint32_t *rs)
+/* Shadow entries that may name a buffer (the leak scan's range). */
+uint32_t pool_slots(const struct lab_pool *p)
+{
+	if (p->external)
+		return p->ext_next;
+	return lab_arena_chamber_slots(p->arena) * p->layout.per_chamber;
+}
+
+/* Resolve and check the options; the message names the values. An external
+ * pool's cells are laid out by its caller (cell_size and headroom unused). */
+int pool_check_opts(const struct lab_pool_opts *o, uint32_t *mn, uint32_t *lo, uint32_t *hi,
+		    uint32_t *rs)
 {
 	const char *name = o->name ? o->name : "pool";
 
@@ -81,7 +93,8 @@ static int check_opts(const struct lab_pool_opts *o, uint32_t *mn, uint32_t *lo,
 			"= %zu", name, o->size, sizeof(*o));
 		return -EINVAL;
 	}
-	if (o->cell_size <= HDR_SIZE + o->headroom || o->headroom > UINT16_MAX) {
+	if (o->cell_size != 0 && (o->cell_size <= HDR_SIZE + o->headroom ||
+				  o->headroom > UINT16_MAX)) {
 		LAB_LOG(ERR, pool, "pool '%s': cell_size %u leaves no data room after the %u-byte "
 			"header and headroom %u", name, o->cell_size, HDR_SIZE, o->headroom);
 		return -EINVAL;
@@ -134,6 +147,20 @@ static struct lab_arena *open_arena(const struct lab_pool_opts *o, uint32_t max_
 	return lab_arena_create(&ao);
 }
 
+/* Write a new cell's header (room at room_off, room_len bytes), its shadow
+ * entry and its redzone. @p room_iova: UINT64_MAX if unknown. */
+void pool_init_cell(struct lab_pool *p, struct lab_buf *b, uint32_t idx, uint64_t room_iova)
+{
+	memset(b, 0, sizeof(*b));
+	b->buf_addr = (char *)b + p->room_off;
+	b->buf_iova = room_iova;
+	b->pool = p;
+	b->idx = idx;
+	b->buf_len = p->room_len;
+	b->data_off = (uint16_t)p->headroom;
+	quality_init_cell(p, b);
+}
+
 /* Write the headers of a new chamber's cells and put them in the free ring. */
 static void carve_chamber(struct lab_pool *p, int ch)
 {
@@ -144,14 +171,7 @@ static void carve_chamber(struct lab_pool *p, int ch)
 		uint64_t iova;
 		struct lab_buf *b = lab_arena_cell(p->arena, l, (unsigned int)ch, c, &iova);
 
-		memset(b, 0, sizeof(*b));
-		b->buf_addr = (char *)b + HDR_SIZE;
-		b->buf_iova = iova + HDR_SIZE;
-		b->pool = p;
-		b->idx = (uint32_t)ch * l->per_chamber + c;
-		b->buf_len = p->cell_size - HDR_SIZE;
-		b->data_off = (uint16_t)p->headroom;
-		quality_init_cell(p, b);
+		pool_init_cell(p, b, (uint32_t)ch * l->per_chamber + c, iova + HDR_SIZE);
 		p->scratch[batch++] = b;
 	}
 	lab_pool_put(p, p->scratch, batch);
@@ -177,6 +197,8 @@ int pool_grow_chamber(struct lab_pool *p)
 	uint64_t total = atomic_load(&p->total);
 	int ch;
 
+	if (p->external)
+		return -ENOSPC;
 	if (total + p->layout.per_chamber > (uint64_t)p->max_chambers * p->layout.per_chamber)
 		return -ENOSPC;
 	ch = lab_arena_grow(p->arena);
@@ -200,7 +222,8 @@ void pool_try_shrink(struct lab_pool *p)
 	unsigned int got, kept = 0, slots = lab_arena_chamber_slots(p->arena);
 	uint32_t chambers = (uint32_t)(atomic_load(&p->total) / per);
 
-	if (free <= p->wm_high || free - p->wm_high < per || chambers <= p->min_chambers)
+	if (p->external || free <= p->wm_high || free - p->wm_high < per ||
+	    chambers <= p->min_chambers)
 		return;
 	got = lab_ring_dequeue_burst(p->hot.ring, (void **)p->scratch, free - p->wm_high);
 	memset(p->chamber_count, 0, slots * sizeof(uint32_t));
@@ -228,7 +251,7 @@ void pool_try_shrink(struct lab_pool *p)
 	}
 }
 
-static int setup_hot(struct lab_pool *p, uint32_t mn, uint32_t lo, uint32_t rs)
+int pool_setup_hot(struct lab_pool *p, uint32_t mn, uint32_t lo, uint32_t rs)
 {
 	uint64_t cap = (uint64_t)p->max_chambers * p->layout.per_chamber;
 
@@ -245,7 +268,9 @@ static int setup_hot(struct lab_pool *p, uint32_t mn, uint32_t lo, uint32_t rs)
 
 void pool_free(struct lab_pool *p)
 {
-	lab_arena_destroy(p->arena);
+	if (p->arena != NULL)
+		lab_arena_destroy(p->arena);
+	free(p->runs);
 	lab_ring_free(p->hot.ring);
 	free(p->scratch);
 	free(p->chamber_count);
@@ -254,17 +279,11 @@ void pool_free(struct lab_pool *p)
 	free(p);
 }
 
-struct lab_pool *lab_pool_create(const struct lab_pool_opts *o)
+/* The pool structure with its locks and the options every kind shares. */
+struct lab_pool *pool_alloc(const struct lab_pool_opts *o, uint32_t hi)
 {
-	uint32_t mn, lo, hi, rs;
-	struct lab_pool *p;
-	int rc;
+	struct lab_pool *p = aligned_alloc(LAB_CACHE_LINE, LAB_ALIGN_UP(sizeof(*p), LAB_CACHE_LINE));
 
-	if (o == NULL || (rc = check_opts(o, &mn, &lo, &hi, &rs)) < 0) {
-		lab_errno = EINVAL;
-		return NULL;
-	}
-	p = aligned_alloc(LAB_CACHE_LINE, LAB_ALIGN_UP(sizeof(*p), LAB_CACHE_LINE));
 	if (p == NULL) {
 		lab_errno = ENOMEM;
 		return NULL;
@@ -276,8 +295,28 @@ struct lab_pool *lab_pool_create(const struct lab_pool_opts *o)
 	snprintf(p->name, sizeof(p->name), "%s", o->name ? o->name : "pool");
 	p->cell_size = o->cell_size;
 	p->headroom = o->headroom;
+	p->room_off = HDR_SIZE;
+	p->room_len = o->cell_size > HDR_SIZE ? o->cell_size - HDR_SIZE : 0;
 	p->wm_high = hi;
 	p->shrink_delay_ms = o->shrink_delay_ms;
+	return p;
+}
+
+struct lab_pool *lab_pool_create(const struct lab_pool_opts *o)
+{
+	uint32_t mn, lo, hi, rs;
+	struct lab_pool *p;
+	int rc;
+
+	if (o == NULL || o->cell_size == 0 || (rc = pool_check_opts(o, &mn, &lo, &hi, &rs)) < 0) {
+		if (o != NULL && o->cell_size == 0)
+			LAB_LOG(ERR, pool, "pool '%s': cell_size 0", o->name ? o->name : "pool");
+		lab_errno = EINVAL;
+		return NULL;
+	}
+	p = pool_alloc(o, hi);
+	if (p == NULL)
+		return NULL;
 	p->arena = open_arena(o, arena_chamber_bound(o));
 	if (p->arena == NULL)
 		goto err;
@@ -289,7 +328,7 @@ struct lab_pool *lab_pool_create(const struct lab_pool_opts *o)
 	}
 	p->max_chambers = (o->max + p->layout.per_chamber - 1) / p->layout.per_chamber;
 	p->min_chambers = (o->initial + p->layout.per_chamber - 1) / p->layout.per_chamber;
-	if ((rc = setup_hot(p, mn, lo, rs)) < 0 || (rc = quality_setup(p, o)) < 0) {
+	if ((rc = pool_setup_hot(p, mn, lo, rs)) < 0 || (rc = quality_setup(p, o)) < 0) {
 		lab_errno = -rc;
 		goto err;
 	}
@@ -322,6 +361,11 @@ int lab_pool_memory(const struct lab_pool *p, void **base, size_t *len)
 {
 	size_t span;
 
+	if (p->external) {
+		LAB_LOG(ERR, pool, "pool '%s' lives in its creator's memory (an external pool): "
+			"register that memory instead", p->name);
+		return -ENOTSUP;
+	}
 	if (p->min_chambers != p->max_chambers) {
 		LAB_LOG(ERR, pool, "pool '%s' grows and shrinks between %u and %u buffers (%u and "
 			"%u chambers): registering its memory needs a fixed pool; set initial = max",

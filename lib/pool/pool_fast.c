@@ -17,7 +17,8 @@ static inline void maybe_kick(struct lab_pool_hot *h, uint32_t free_after)
  * Take up to @p want buffers from the ring without taking free below the
  * caller's floor (min, or min - reserve for atomic callers). The count check
  * and the dequeue are not one step, so concurrent callers may overshoot the
- * floor by a burst each, as the kernel's watermark checks may.
+ * floor by a burst each, as the kernel's watermark checks may. With
+ * LAB_ALLOC_ALL, all @p want or none.
  */
 static unsigned int ring_take(struct lab_pool_hot *h, struct lab_buf **objs, unsigned int want,
 			      unsigned int flags, uint64_t *reserve_uses)
@@ -30,9 +31,15 @@ static unsigned int ring_take(struct lab_pool_hot *h, struct lab_buf **objs, uns
 		maybe_kick(h, free);
 		return 0;
 	}
-	if (want > free - floor)
+	if (want > free - floor) {
+		if (flags & LAB_ALLOC_ALL) {
+			maybe_kick(h, free);
+			return 0;
+		}
 		want = free - floor;
-	got = lab_ring_dequeue_burst(h->ring, (void **)objs, want);
+	}
+	got = (flags & LAB_ALLOC_ALL) ? lab_ring_dequeue_bulk(h->ring, (void **)objs, want)
+				      : lab_ring_dequeue_burst(h->ring, (void **)objs, want);
 	free = free > got ? free - got : 0;
 	if (free < h->wm_min && got)
 		*reserve_uses += got < h->wm_min - free ? got : h->wm_min - free;
@@ -202,16 +209,19 @@ void pool_nocache_put(struct lab_pool *p, struct lab_buf *const *bufs, unsigned 
  */
 unsigned int lab_pool_ring_free(struct lab_buf *const *bufs, unsigned int n, const void *site)
 {
+	return n == 0 ? 0 : lab_pool_ring_free_to(bufs[0]->pool, bufs, n, site);
+}
+
+unsigned int lab_pool_ring_free_to(struct lab_pool *p, struct lab_buf *const *bufs, unsigned int n,
+				   const void *site)
+{
 	uint64_t key = LAB_SH_KEY(0, LAB_BUF_IN_FLIGHT);
 	uint64_t mark = LAB_SH_SITE(site) | LAB_SH_KEY(0, LAB_BUF_FREE);
-	struct lab_pool_hot *h;
-	struct lab_pool *p;
+	struct lab_pool_hot *h = &p->hot;
 	unsigned int i;
 
 	if (n == 0)
 		return 0;
-	p = bufs[0]->pool;
-	h = &p->hot;
 	if (atomic_load_explicit(&h->quality, memory_order_relaxed) != LAB_QUALITY_OFF)
 		return lab_free_slow(p, NULL, bufs, n, 0, site);
 	for (i = 0; i < n; i++) {

@@ -30,6 +30,7 @@ struct shadow_cold {
 	const void *free_site;
 	uint64_t seen_w;    /* shadow word at the last leak scan (0: not in flight) */
 	uint64_t since_ms;  /* when the scan first saw that word */
+	uint64_t iova;      /* buf_iova as the pool wrote it (for the header check) */
 	uint8_t leak_reported;
 	uint8_t retired;
 };
@@ -81,6 +82,16 @@ struct lab_pool {
 	struct lab_arena *arena;
 	struct lab_cell_layout layout;
 	uint32_t cell_size, headroom;
+	uint32_t room_off, room_len;  /* a cell's room from its header; redzone after it */
+	/* External pools (lab_pool_create_external): cells in memory the pool
+	 * does not own, added in runs; arena is NULL, nothing grows or shrinks. */
+	bool external;
+	uint32_t ext_next;            /* cells added: the next index */
+	struct ext_run {
+		uintptr_t va;         /* first cell's header */
+		uint32_t stride, n, first;
+	} *runs;                      /* sorted by va */
+	uint32_t nruns, runs_cap;
 	uint32_t min_chambers, max_chambers;
 	uint32_t wm_high;
 	uint32_t shrink_delay_ms;
@@ -157,6 +168,15 @@ void pool_free(struct lab_pool *p);
 void pool_try_shrink(struct lab_pool *p);
 uint64_t pool_now_ns(void);
 uint32_t pool_buf_index(struct lab_pool *p, const struct lab_buf *b);
+uint32_t pool_slots(const struct lab_pool *p);
+int pool_check_opts(const struct lab_pool_opts *o, uint32_t *mn, uint32_t *lo, uint32_t *hi,
+		    uint32_t *rs);
+struct lab_pool *pool_alloc(const struct lab_pool_opts *o, uint32_t hi);
+int pool_setup_hot(struct lab_pool *p, uint32_t mn, uint32_t lo, uint32_t rs);
+void pool_init_cell(struct lab_pool *p, struct lab_buf *b, uint32_t idx, uint64_t room_iova);
+
+/* pool_external.c */
+uint32_t pool_ext_index(struct lab_pool *p, const struct lab_buf *b);
 
 void pool_drain_overflow(struct lab_pool *p);
 

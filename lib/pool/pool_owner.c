@@ -175,7 +175,7 @@ void lab_pool_stats(struct lab_pool *p, struct lab_pool_stats *st)
 	st->retired = atomic_load(&p->retired_bufs);
 	st->in_flight = st->total >= st->free + st->cached + st->quarantined + st->retired
 			? st->total - st->free - st->cached - st->quarantined - st->retired : 0;
-	st->chambers = st->total / p->layout.per_chamber;
+	st->chambers = p->external ? 0 : st->total / p->layout.per_chamber;
 	st->grows = p->grows;
 	st->shrinks = p->shrinks;
 	st->grow_failures = p->grow_failures;
@@ -302,7 +302,7 @@ const char *lab_pool_name(const struct lab_pool *p)
 
 uint32_t lab_pool_data_room(const struct lab_pool *p)
 {
-	return p->cell_size - HDR_SIZE - p->headroom;
+	return p->room_len - p->headroom;
 }
 
 struct lab_arena *lab_pool_arena(const struct lab_pool *p)

@@ -484,11 +484,11 @@ static void expected_header(struct lab_pool *p, struct lab_buf *b, uint32_t idx,
 			    struct lab_buf *e)
 {
 	*e = *b;
-	e->buf_addr = (char *)b + HDR_SIZE;
-	e->buf_iova = lab_arena_iova(p->arena, b) + HDR_SIZE;
+	e->buf_addr = (char *)b + p->room_off;
+	e->buf_iova = p->cold[idx].iova;
 	e->pool = p;
 	e->idx = idx;
-	e->buf_len = p->cell_size - HDR_SIZE;
+	e->buf_len = p->room_len;
 }
 
 /* Count and report one finding the warden made (findings_lock held). */
@@ -529,8 +529,8 @@ static bool check_quarantined(struct lab_pool *p, struct lab_buf *b, uint32_t id
 		memcpy(b, &e, offsetof(struct lab_buf, data_off)); /* repair it */
 		sound = false;
 	}
-	room = (const uint8_t *)b + HDR_SIZE;
-	room_len = p->cell_size - HDR_SIZE;
+	room = (const uint8_t *)b + p->room_off;
+	room_len = p->room_len;
 	first = scan_pattern(room, room_len, POOL_POISON, &changed, &last);
 	if (changed) {
 		warden_found(p, &f, LAB_FIND_USE_AFTER_FREE, (uint32_t)first, changed);
@@ -599,7 +599,7 @@ static unsigned int leak_scan(struct lab_pool *p, uint64_t now_ms, uint32_t age_
 {
 	struct leak_group g[16];
 	unsigned int ng = 0, found = 0;
-	uint32_t slots = lab_arena_chamber_slots(p->arena) * p->layout.per_chamber;
+	uint32_t slots = pool_slots(p);
 
 	for (uint32_t i = 0; i < slots && i < p->hot.shadow_cap; i++) {
 		struct shadow_cold *cold = &p->cold[i];
@@ -717,7 +717,7 @@ void quality_report_in_flight(struct lab_pool *p)
 {
 	struct leak_group g[16];
 	unsigned int ng = 0;
-	uint32_t slots = lab_arena_chamber_slots(p->arena) * p->layout.per_chamber;
+	uint32_t slots = pool_slots(p);
 
 	for (uint32_t i = 0; i < slots && i < p->hot.shadow_cap; i++) {
 		uint64_t w = atomic_load_explicit(&p->hot.shadow[i].w, memory_order_relaxed);
@@ -777,7 +777,8 @@ void quality_init_cell(struct lab_pool *p, struct lab_buf *b)
 	sh->buf = b;
 	atomic_store_explicit(&sh->w, LAB_SH_KEY(0, LAB_BUF_FREE), memory_order_relaxed);
 	memset(&p->cold[b->idx], 0, sizeof(p->cold[0]));
-	memset((char *)b + p->cell_size, POOL_CANARY, POOL_REDZONE);
+	p->cold[b->idx].iova = b->buf_iova;
+	memset((char *)b->buf_addr + b->buf_len, POOL_CANARY, POOL_REDZONE);
 }
 
 int quality_setup(struct lab_pool *p, const struct lab_pool_opts *o)

@@ -28,7 +28,15 @@ static struct {
 	struct lab_pool *pools;
 	unsigned int npools;
 	struct warden_thread *cur;
+	lab_thread_spawn_fn spawn;
 } W = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+void lab_warden_set_spawner(lab_thread_spawn_fn fn)
+{
+	pthread_mutex_lock(&W.lock);
+	W.spawn = fn;
+	pthread_mutex_unlock(&W.lock);
+}
 
 /* Refill toward high by growing, one chamber at a time, up to max. */
 static void refill(struct lab_pool *p)
@@ -104,9 +112,13 @@ int warden_attach(struct lab_pool *p)
 	pthread_mutex_lock(&W.lock);
 	if (W.cur == NULL) {
 		t = calloc(1, sizeof(*t));
-		rc = t == NULL ? -ENOMEM : -pthread_create(&t->tid, NULL, warden_main, t);
-		if (rc == 0) {
+		if (t == NULL)
+			rc = -ENOMEM;
+		else if (W.spawn != NULL)
+			rc = W.spawn(&t->tid, "lab-warden", warden_main, t);
+		else if ((rc = -pthread_create(&t->tid, NULL, warden_main, t)) == 0)
 			pthread_setname_np(t->tid, "lab-warden");
+		if (rc == 0) {
 			W.cur = t;
 		} else {
 			free(t);

@@ -620,6 +620,95 @@ static void test_set_quality_checks_input(void)
 	CU_ASSERT_EQUAL(lab_pool_destroy(p), 0);
 }
 
+/*
+ * An external pool (the DPDK mempool driver's kind): cells laid out by the
+ * caller in its own memory, in two runs with a gap. All-or-nothing
+ * allocation, the available count, every finding kind the quality level can
+ * make there (double free, bad buffer, use after free in the room, overrun
+ * into the redzone, a damaged header), and a destroy with buffers in flight
+ * that never touches the memory.
+ */
+static void test_external_pool(void)
+{
+	enum { N = 96, STRIDE = 512, ROOM_OFF = 192, ROOM_LEN = 256 };
+	struct lab_pool_opts o;
+	struct lab_pool_stats st;
+	struct lab_buf *b[N + 1], *one;
+	struct lab_pool *p;
+	char *mem = aligned_alloc(64, (N + 8) * STRIDE);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mem);
+	memset(mem, 0x11, (N + 8) * STRIDE);
+	lab_pool_opts_init(&o);
+	o.name = "ext";
+	o.max = N;
+	o.wm_min = o.wm_low = o.reserve = (struct lab_count){ 0, false };
+	o.wm_high = (struct lab_count){ 50, true };
+	o.quality = LAB_QUALITY_FULL;
+	log_capture();
+	/* Bad layouts are refused with a message. */
+	CU_ASSERT_PTR_NULL(lab_pool_create_external(&o, 32, ROOM_LEN));
+	p = lab_pool_create_external(&o, ROOM_OFF, ROOM_LEN);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL(lab_pool_add_cells(p, mem, 0x100000, 256, 4), -EINVAL);
+	CU_ASSERT_EQUAL(lab_pool_add_cells(p, mem + 8, 0x100000, STRIDE, 4), -EINVAL);
+	CU_ASSERT_EQUAL(lab_pool_add_cells(p, mem + 8 * STRIDE, 0x100000 + 8 * STRIDE, STRIDE,
+					   N / 2), 0);
+	CU_ASSERT_EQUAL(lab_pool_add_cells(p, mem + 10 * STRIDE, 0, STRIDE, 2), -EEXIST);
+	CU_ASSERT_EQUAL(lab_pool_add_cells(p, mem, UINT64_MAX, STRIDE, N / 2 + 1), -ENOSPC);
+	CU_ASSERT_EQUAL(lab_pool_add_cells(p, mem, UINT64_MAX, STRIDE, 6), 0);
+	CU_ASSERT_EQUAL(lab_pool_add_cells(p, mem + (8 + N / 2) * STRIDE, 0x100000 +
+					   (8 + N / 2) * STRIDE, STRIDE, N / 2 - 6), 0);
+	CU_ASSERT_EQUAL(lab_pool_available(p), N);
+	CU_ASSERT_EQUAL(lab_pool_memory(p, (void **)&one, (size_t *)&st.total), -ENOTSUP);
+
+	/* All or nothing: N + 1 fails whole, N succeeds. */
+	CU_ASSERT_EQUAL(lab_alloc_bulk(p, NULL, b, N + 1, LAB_ALLOC_ALL), 0);
+	CU_ASSERT_EQUAL(lab_pool_available(p), N);
+	CU_ASSERT_EQUAL(lab_alloc_bulk(p, NULL, b, N, LAB_ALLOC_ALL), N);
+	CU_ASSERT_EQUAL(lab_pool_available(p), 0);
+	for (unsigned int i = 0; i < N; i++) {
+		char *cell = (char *)b[i];
+
+		CU_ASSERT_FATAL(cell >= mem && cell < mem + (N + 8) * STRIDE &&
+				(cell - mem) % STRIDE == 0);
+		CU_ASSERT_PTR_EQUAL(b[i]->buf_addr, cell + ROOM_OFF);
+		CU_ASSERT_EQUAL(b[i]->buf_len, ROOM_LEN);
+		CU_ASSERT_EQUAL(b[i]->buf_iova, cell < mem + 6 * STRIDE ? UINT64_MAX :
+				0x100000 + (uint64_t)(cell - mem) + ROOM_OFF);
+	}
+	/* Memory around the rooms is the caller's: never poisoned. */
+	memset((char *)b[0] + 64, 0x22, ROOM_OFF - 64);
+	memset(b[1]->buf_addr, 0x33, ROOM_LEN);
+	CU_ASSERT_EQUAL(lab_free_bulk(NULL, b, 4), 4);
+	CU_ASSERT_EQUAL(lab_free(NULL, b[0]), 0);                    /* double free */
+	one = (struct lab_buf *)(mem + 7 * STRIDE);                  /* not a cell */
+	CU_ASSERT_EQUAL(lab_free_bulk_to(p, &one, 1), 0);
+	((char *)b[1]->buf_addr)[10] = 1;                            /* use after free */
+	((char *)b[2]->buf_addr)[ROOM_LEN + 3] = 1;                  /* overrun */
+	b[3]->buf_len = 7;                                           /* damaged header */
+	CU_ASSERT_EQUAL(lab_pool_available(p), 4);
+	lab_pool_quality_check(p);
+	lab_pool_stats(p, &st);
+	CU_ASSERT_EQUAL(st.findings[LAB_FIND_DOUBLE_FREE], 1);
+	CU_ASSERT_EQUAL(st.findings[LAB_FIND_BAD_BUFFER], 1);
+	CU_ASSERT_EQUAL(st.findings[LAB_FIND_USE_AFTER_FREE], 1);
+	CU_ASSERT_EQUAL(st.findings[LAB_FIND_OVERRUN], 1);
+	CU_ASSERT_EQUAL(st.findings[LAB_FIND_HEADER], 1);
+	CU_ASSERT_EQUAL(st.free, 4);
+	CU_ASSERT_EQUAL(st.in_flight, N - 4);
+	CU_ASSERT_EQUAL(st.total, N);
+	for (unsigned int i = 64; i < ROOM_OFF; i++)
+		CU_ASSERT_EQUAL_FATAL(((unsigned char *)b[0])[i], 0x22);
+	CU_ASSERT_EQUAL(b[3]->buf_len, ROOM_LEN); /* repaired */
+	/* Never waits for the buffers still out, never touches the cells. */
+	lab_pool_destroy_external(p);
+	CU_ASSERT_PTR_NOT_NULL(strstr(lab_test_log_text(), "destroyed by its owner with 92 "
+				     "buffer(s) in flight"));
+	log_release();
+	free(mem);
+}
+
 int main(void)
 {
 	static const struct lab_test tests[] = {
@@ -634,6 +723,7 @@ int main(void)
 		LAB_TEST(test_retire_policy),
 		LAB_TEST(test_abort_policy),
 		LAB_TEST(test_set_quality_checks_input),
+		LAB_TEST(test_external_pool),
 		{ NULL, NULL },
 	};
 

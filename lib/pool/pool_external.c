@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * External pools: the pool's ring, watermarks, warden, shadow and quality
+ * levels over cells in memory the pool does not own (a DPDK mempool's memory,
+ * handed over by its populate callback). The caller lays the cells out; the
+ * pool writes each cell's header, shadow entry and redzone, and frees it.
+ * Nothing grows or shrinks. Control path throughout.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pool_internal.h"
+
+struct lab_pool *lab_pool_create_external(const struct lab_pool_opts *o, uint32_t room_off,
+					  uint32_t room_len)
+{
+	struct lab_pool_opts eo;
+	uint32_t mn, lo, hi, rs;
+	struct lab_pool *p;
+	int rc;
+
+	if (o == NULL || o->size < sizeof(*o)) {
+		LAB_LOG(ERR, pool, "external pool: options missing or too short");
+		lab_errno = EINVAL;
+		return NULL;
+	}
+	eo = *o;
+	eo.cell_size = 0;
+	eo.headroom = 0;
+	eo.initial = o->max; /* watermarks in percent are of the whole pool */
+	if (room_off < HDR_SIZE || (uint64_t)room_off + room_len > UINT32_MAX - POOL_REDZONE) {
+		LAB_LOG(ERR, pool, "pool '%s': room offset %u must leave the %u-byte header "
+			"(room length %u)", o->name ? o->name : "pool", room_off, HDR_SIZE, room_len);
+		lab_errno = EINVAL;
+		return NULL;
+	}
+	if ((rc = pool_check_opts(&eo, &mn, &lo, &hi, &rs)) < 0) {
+		lab_errno = EINVAL;
+		return NULL;
+	}
+	p = pool_alloc(&eo, hi);
+	if (p == NULL)
+		return NULL;
+	p->external = true;
+	p->room_off = room_off;
+	p->room_len = room_len;
+	/* One virtual chamber of max cells: stats and the quarantine budget
+	 * use the layout; nothing maps or releases it. */
+	p->layout.per_chamber = o->max;
+	p->layout.stride = (uint32_t)LAB_ALIGN_UP((size_t)room_off + room_len + POOL_REDZONE,
+						  LAB_CACHE_LINE);
+	p->max_chambers = 1;
+	p->min_chambers = 1;
+	if ((rc = pool_setup_hot(p, mn, lo, rs)) < 0 || (rc = quality_setup(p, &eo)) < 0) {
+		lab_errno = -rc;
+		pool_free(p);
+		return NULL;
+	}
+	if ((rc = warden_attach(p)) < 0) {
+		lab_errno = -rc;
+		pool_free(p);
+		return NULL;
+	}
+	LAB_LOG(INFO, pool, "pool '%s': external, up to %u cells, room at +%u (%u bytes), "
+		"min %u low %u high %u reserve %u", p->name, o->max, room_off, room_len, mn, lo, hi,
+		rs);
+	return p;
+}
+
+int lab_pool_add_cells(struct lab_pool *p, void *va, uint64_t iova, uint32_t stride, uint32_t n)
+{
+	uintptr_t start = (uintptr_t)va, end;
+	struct ext_run *r;
+	uint32_t pos;
+
+	if (p == NULL || !p->external || n == 0)
+		return -EINVAL;
+	if (stride < p->layout.stride || start % LAB_CACHE_LINE || stride % LAB_CACHE_LINE) {
+		LAB_LOG(ERR, pool, "pool '%s': cells at %p, stride %u: want %u-byte aligned cells "
+			"of at least %u bytes (header, room and redzone)", p->name, va, stride,
+			(unsigned int)LAB_CACHE_LINE, (unsigned int)p->layout.stride);
+		return -EINVAL;
+	}
+	if (n > p->layout.per_chamber - p->ext_next) {
+		LAB_LOG(ERR, pool, "pool '%s': %u more cells would exceed its %u (has %u)",
+			p->name, n, p->layout.per_chamber, p->ext_next);
+		return -ENOSPC;
+	}
+	end = start + (uintptr_t)stride * n;
+	pthread_mutex_lock(&p->lock);
+	for (pos = 0; pos < p->nruns && p->runs[pos].va < start; pos++)
+		;
+	/* Runs never overlap: a cell belongs to one index. */
+	if ((pos > 0 && p->runs[pos - 1].va + (uintptr_t)p->runs[pos - 1].stride *
+	     p->runs[pos - 1].n > start) || (pos < p->nruns && p->runs[pos].va < end)) {
+		pthread_mutex_unlock(&p->lock);
+		LAB_LOG(ERR, pool, "pool '%s': cells at %p (%u of %u bytes) overlap cells added "
+			"before", p->name, va, n, stride);
+		return -EEXIST;
+	}
+	if (p->nruns == p->runs_cap) {
+		uint32_t cap = p->runs_cap ? 2 * p->runs_cap : 16;
+
+		r = realloc(p->runs, cap * sizeof(*r));
+		if (r == NULL) {
+			pthread_mutex_unlock(&p->lock);
+			return -ENOMEM;
+		}
+		p->runs = r;
+		p->runs_cap = cap;
+	}
+	memmove(&p->runs[pos + 1], &p->runs[pos], (p->nruns - pos) * sizeof(*p->runs));
+	p->runs[pos] = (struct ext_run){ .va = start, .stride = stride, .n = n,
+					 .first = p->ext_next };
+	p->nruns++;
+	pthread_mutex_unlock(&p->lock);
+	for (uint32_t i = 0; i < n;) {
+		struct lab_buf *batch[64];
+		unsigned int k = 0;
+
+		for (; k < 64 && i < n; k++, i++) {
+			struct lab_buf *b = (struct lab_buf *)(start + (uintptr_t)stride * i);
+
+			pool_init_cell(p, b, p->ext_next + i, iova == UINT64_MAX ? UINT64_MAX :
+				       iova + (uint64_t)stride * i + p->room_off);
+			batch[k] = b;
+		}
+		lab_pool_put(p, batch, k);
+	}
+	p->ext_next += n;
+	atomic_fetch_add(&p->total, n);
+	return 0;
+}
+
+/* Index of a cell from its address alone (its header may be damaged). */
+uint32_t pool_ext_index(struct lab_pool *p, const struct lab_buf *b)
+{
+	uintptr_t a = (uintptr_t)b;
+	uint32_t lo = 0, hi = p->nruns;
+
+	while (lo < hi) {
+		uint32_t mid = (lo + hi) / 2;
+		const struct ext_run *r = &p->runs[mid];
+
+		if (a < r->va) {
+			hi = mid;
+		} else if (a >= r->va + (uintptr_t)r->stride * r->n) {
+			lo = mid + 1;
+		} else {
+			if ((a - r->va) % r->stride)
+				return UINT32_MAX;
+			return r->first + (uint32_t)((a - r->va) / r->stride);
+		}
+	}
+	return UINT32_MAX;
+}
+
+uint64_t lab_pool_available(const struct lab_pool *p)
+{
+	return lab_ring_count(p->hot.ring) + atomic_load(&p->overflow_count) +
+	       lab_ring_count(p->quarantine) + atomic_load(&p->q_in_check);
+}
+
+void lab_pool_destroy_external(struct lab_pool *p)
+{
+	struct lab_pool_stats st;
+
+	if (p == NULL || !p->external)
+		return;
+	warden_detach(p);
+	lab_pool_stats(p, &st);
+	if (st.in_flight || st.owners) {
+		LAB_LOG(WARNING, pool, "pool '%s': destroyed by its owner with %llu buffer(s) in "
+			"flight and %u owner cache(s)", p->name, (unsigned long long)st.in_flight,
+			st.owners);
+		quality_report_in_flight(p);
+	} else
+		LAB_LOG(INFO, pool, "pool '%s': destroyed; all %llu buffers accounted for",
+			p->name, (unsigned long long)st.total);
+	pool_free(p);
+}
