@@ -102,7 +102,9 @@ struct lab_owner_stats {
 #define LAB_ALLOC_ATOMIC (1u << 0)
 
 /** Allocation flag: all n buffers or none (a mempool's dequeue contract).
- * Only on the path without an owner cache (c == NULL). */
+ * Only on the path without an owner cache (c == NULL). When the ring is short
+ * and buffers wait in quarantine, the caller checks some itself (bounded
+ * work, findings queued for the warden) instead of failing. */
 #define LAB_ALLOC_ALL (1u << 1)
 
 /** Largest burst one call moves. */
@@ -671,8 +673,17 @@ int lab_pool_add_cells(struct lab_pool *p, void *va, uint64_t iova, uint32_t str
 uint64_t lab_pool_available(const struct lab_pool *p);
 
 /**
+ * Compare the buffers in flight with what the owner knows it holds (such as a
+ * mempool's per-lcore caches); log the excess as a warning, with the holders
+ * and allocation sites. Control path.
+ *
+ * @return buffers in flight beyond @p expected.
+ */
+uint64_t lab_pool_check_in_flight(struct lab_pool *p, uint64_t expected);
+
+/**
  * Destroy an external pool without touching its cells (their memory may be
- * gone already): buffers in flight are logged, not waited for. Control path.
+ * gone already) and without waiting for buffers in flight. Control path.
  */
 void lab_pool_destroy_external(struct lab_pool *p);
 

@@ -162,21 +162,26 @@ uint64_t lab_pool_available(const struct lab_pool *p)
 	       lab_ring_count(p->quarantine) + atomic_load(&p->q_in_check);
 }
 
-void lab_pool_destroy_external(struct lab_pool *p)
+uint64_t lab_pool_check_in_flight(struct lab_pool *p, uint64_t expected)
 {
 	struct lab_pool_stats st;
 
+	lab_pool_stats(p, &st);
+	if (st.in_flight <= expected)
+		return 0;
+	LAB_LOG(WARNING, pool, "pool '%s': %llu buffer(s) in flight, %llu more than the %llu "
+		"its owner accounts for", p->name, (unsigned long long)st.in_flight,
+		(unsigned long long)(st.in_flight - expected), (unsigned long long)expected);
+	quality_report_in_flight(p);
+	return st.in_flight - expected;
+}
+
+void lab_pool_destroy_external(struct lab_pool *p)
+{
 	if (p == NULL || !p->external)
 		return;
 	warden_detach(p);
-	lab_pool_stats(p, &st);
-	if (st.in_flight || st.owners) {
-		LAB_LOG(WARNING, pool, "pool '%s': destroyed by its owner with %llu buffer(s) in "
-			"flight and %u owner cache(s)", p->name, (unsigned long long)st.in_flight,
-			st.owners);
-		quality_report_in_flight(p);
-	} else
-		LAB_LOG(INFO, pool, "pool '%s': destroyed; all %llu buffers accounted for",
-			p->name, (unsigned long long)st.total);
+	LAB_LOG(INFO, pool, "pool '%s': destroyed (external: %llu buffers)", p->name,
+		(unsigned long long)atomic_load(&p->total));
 	pool_free(p);
 }

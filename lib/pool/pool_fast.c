@@ -170,6 +170,14 @@ unsigned int lab_pool_ring_alloc(struct lab_pool *p, struct lab_buf **bufs, unsi
 	unsigned int got = ring_take(&p->hot, bufs, n, flags, &reserve), s = nocache_stripe();
 	struct nocache_stripe *st = &p->nocache[s];
 
+	/* All or none, and short: buffers waiting in quarantine are available
+	 * (a mempool counts them so); check enough of them here rather than
+	 * fail while the warden's hold time runs. */
+	if (lab_unlikely(got == 0 && (flags & LAB_ALLOC_ALL) && lab_ring_count(p->quarantine))) {
+		quality_reclaim(p, n + 64);
+		got = ring_take(&p->hot, bufs, n, flags, &reserve);
+	}
+
 	/* Taken from the ring: ours alone, plain stores. */
 	lab_shadow_set(&p->hot, bufs, got, LAB_SH_GEN,
 		       LAB_SH_SITE(site) | LAB_SH_KEY(0, LAB_BUF_IN_FLIGHT));

@@ -157,6 +157,7 @@ int quality_setup(struct lab_pool *p, const struct lab_pool_opts *o);
 void quality_free(struct lab_pool *p);
 void quality_report_in_flight(struct lab_pool *p);
 void quality_cache_init(struct lab_cache *c);
+void quality_reclaim(struct lab_pool *p, uint32_t want);
 
 /* pool_fast.c */
 void pool_nocache_put(struct lab_pool *p, struct lab_buf *const *bufs, unsigned int n);

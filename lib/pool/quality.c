@@ -179,22 +179,14 @@ static void fill_from_shadow(struct lab_pool *p, struct lab_finding *f, uint32_t
  * wait. Under the abort policy the finding is logged and abort() called here,
  * so the core shows the bad caller.
  */
-void quality_record(struct lab_pool *p, enum lab_finding_kind kind, struct lab_buf *b,
-		    uint32_t idx, uint16_t caller, const void *site)
+static void push_finding(struct lab_pool *p, const struct lab_finding *f)
 {
 	uint64_t pos = atomic_load_explicit(&p->fq_head, memory_order_relaxed);
-	struct lab_finding f = { .kind = kind, .pool = p, .buf = b, .idx = UINT32_MAX,
-				 .caller = caller, .site = site };
 	struct finding_slot *slot;
 
-	atomic_fetch_add_explicit(&p->findings[kind], 1, memory_order_relaxed);
-	if (idx != UINT32_MAX) {
-		fill_from_shadow(p, &f, idx);
-		f.buf = b;
-	}
 	if (atomic_load_explicit(&p->policy, memory_order_relaxed) == LAB_POLICY_ABORT) {
 		pthread_mutex_lock(&p->findings_lock);
-		report(p, &f);
+		report(p, f);
 		pthread_mutex_unlock(&p->findings_lock);
 	}
 	do {
@@ -207,8 +199,22 @@ void quality_record(struct lab_pool *p, enum lab_finding_kind kind, struct lab_b
 							memory_order_relaxed,
 							memory_order_relaxed));
 	slot = &p->fq[pos % POOL_FINDINGS_QUEUE];
-	slot->f = f;
+	slot->f = *f;
 	atomic_store_explicit(&slot->seq, pos + 1, memory_order_release);
+}
+
+void quality_record(struct lab_pool *p, enum lab_finding_kind kind, struct lab_buf *b,
+		    uint32_t idx, uint16_t caller, const void *site)
+{
+	struct lab_finding f = { .kind = kind, .pool = p, .buf = b, .idx = UINT32_MAX,
+				 .caller = caller, .site = site };
+
+	atomic_fetch_add_explicit(&p->findings[kind], 1, memory_order_relaxed);
+	if (idx != UINT32_MAX) {
+		fill_from_shadow(p, &f, idx);
+		f.buf = b;
+	}
+	push_finding(p, &f);
 }
 
 /* Report what the data path queued (findings_lock held). */
@@ -491,19 +497,23 @@ static void expected_header(struct lab_pool *p, struct lab_buf *b, uint32_t idx,
 	e->buf_len = p->room_len;
 }
 
-/* Count and report one finding the warden made (findings_lock held). */
+/* Count one finding of a quarantine check and report it (the warden, with
+ * findings_lock held) or queue it for the warden (@p queued: the data path). */
 static void warden_found(struct lab_pool *p, struct lab_finding *f, enum lab_finding_kind kind,
-			 uint32_t offset, uint32_t bytes)
+			 uint32_t offset, uint32_t bytes, bool queued)
 {
 	f->kind = kind;
 	f->offset = offset;
 	f->bytes = bytes;
 	atomic_fetch_add_explicit(&p->findings[kind], 1, memory_order_relaxed);
-	report(p, f);
+	if (queued)
+		push_finding(p, f);
+	else
+		report(p, f);
 }
 
 /* Check one buffer out of quarantine. @return true if it is sound. */
-static bool check_quarantined(struct lab_pool *p, struct lab_buf *b, uint32_t idx)
+static bool check_quarantined(struct lab_pool *p, struct lab_buf *b, uint32_t idx, bool queued)
 {
 	struct lab_finding f = { .pool = p };
 	struct lab_buf e;
@@ -525,7 +535,7 @@ static bool check_quarantined(struct lab_pool *p, struct lab_buf *b, uint32_t id
 		}
 	}
 	if (hdr_changed) {
-		warden_found(p, &f, LAB_FIND_HEADER, (uint32_t)hdr_first, hdr_changed);
+		warden_found(p, &f, LAB_FIND_HEADER, (uint32_t)hdr_first, hdr_changed, queued);
 		memcpy(b, &e, offsetof(struct lab_buf, data_off)); /* repair it */
 		sound = false;
 	}
@@ -533,13 +543,13 @@ static bool check_quarantined(struct lab_pool *p, struct lab_buf *b, uint32_t id
 	room_len = p->room_len;
 	first = scan_pattern(room, room_len, POOL_POISON, &changed, &last);
 	if (changed) {
-		warden_found(p, &f, LAB_FIND_USE_AFTER_FREE, (uint32_t)first, changed);
+		warden_found(p, &f, LAB_FIND_USE_AFTER_FREE, (uint32_t)first, changed, queued);
 		sound = false;
 	}
 	rz = room + room_len;
 	scan_pattern(rz, POOL_REDZONE, POOL_CANARY, &changed, &last);
 	if (changed) {
-		warden_found(p, &f, LAB_FIND_OVERRUN, (uint32_t)last + 1, changed);
+		warden_found(p, &f, LAB_FIND_OVERRUN, (uint32_t)last + 1, changed, queued);
 		memset((uint8_t *)rz, POOL_CANARY, POOL_REDZONE);
 		sound = false;
 	}
@@ -621,12 +631,71 @@ static unsigned int leak_scan(struct lab_pool *p, uint64_t now_ms, uint32_t age_
 		cold->leak_reported = 1;
 		fill_from_shadow(p, &f, i);
 		f.age_ms = now_ms - cold->since_ms;
-		warden_found(p, &f, LAB_FIND_LEAK, 0, 0);
+		warden_found(p, &f, LAB_FIND_LEAK, 0, 0, false);
 		ng = group_add(g, ng, 16, f.holder, f.alloc_site, i, f.age_ms);
 		found++;
 	}
 	log_groups(p, g, ng, "leak:");
 	return found;
+}
+
+/*
+ * Take up to @p out buffers from the quarantine FIFO (oldest first), check
+ * each, zero its room and free it (or retire it). The warden reports what it
+ * finds (findings_lock held); the data path (@p queued) queues it instead:
+ * no lock, no system call, bounded work. @return buffers taken.
+ */
+static uint32_t release_quarantined(struct lab_pool *p, uint32_t out, bool queued)
+{
+	struct lab_buf *batch[64];
+	uint32_t done = 0;
+
+	while (done < out) {
+		unsigned int got = lab_ring_dequeue_burst(p->quarantine, (void **)batch,
+							  out - done < 64 ? out - done : 64);
+		unsigned int keep = 0;
+
+		if (got == 0)
+			break;
+		/* Out of the FIFO, not yet back: still counted as quarantined. */
+		atomic_fetch_add_explicit(&p->q_in_check, got, memory_order_relaxed);
+		for (unsigned int i = 0; i < got; i++) {
+			struct lab_buf *b = batch[i];
+			/* From the address: the header may be what was overwritten. */
+			uint32_t idx = pool_buf_index(p, b);
+
+			if (idx >= p->hot.shadow_cap) { /* cannot happen: it came from the pool */
+				if (!queued)
+					LAB_LOG(ERR, quality, "pool '%s': quarantined %p is not "
+						"in the arena; dropped", p->name, (void *)b);
+				atomic_fetch_sub_explicit(&p->q_in_check, 1, memory_order_relaxed);
+				continue;
+			}
+			if (!check_quarantined(p, b, idx, queued) &&
+			    atomic_load_explicit(&p->policy, memory_order_relaxed) ==
+			    LAB_POLICY_RETIRE) {
+				p->cold[idx].retired = 1;
+				atomic_fetch_add_explicit(&p->retired_bufs, 1, memory_order_relaxed);
+				atomic_fetch_sub_explicit(&p->q_in_check, 1, memory_order_relaxed);
+				continue;
+			}
+			memset(b->buf_addr, 0, b->buf_len);
+			batch[keep++] = b;
+		}
+		/* The header is sound now (check_quarantined repairs it). */
+		lab_shadow_set(&p->hot, batch, keep, ~(LAB_SH_OWNER | LAB_SH_STATE),
+			       LAB_SH_KEY(0, LAB_BUF_FREE));
+		lab_pool_put(p, batch, keep);
+		atomic_fetch_sub_explicit(&p->q_in_check, keep, memory_order_relaxed);
+		done += got;
+	}
+	return done;
+}
+
+/* Data path: a caller short of @p want buffers checks quarantined ones itself. */
+void quality_reclaim(struct lab_pool *p, uint32_t want)
+{
+	release_quarantined(p, want, true);
 }
 
 /*
@@ -640,7 +709,6 @@ unsigned int quality_tend(struct lab_pool *p, uint64_t now_ns, bool drain)
 	uint32_t inq = lab_ring_count(p->quarantine), out = 0;
 	uint32_t age = atomic_load_explicit(&p->leak_age_ms, memory_order_relaxed);
 	uint64_t now_ms = now_ns / 1000000;
-	struct lab_buf *batch[64];
 
 	/* FIFO: the oldest first. Beyond half the budget they go at once; the
 	 * rest after QUARANTINE_HOLD_MS to 2x that (the ones already there at the
@@ -660,44 +728,7 @@ unsigned int quality_tend(struct lab_pool *p, uint64_t now_ns, bool drain)
 	pthread_mutex_lock(&p->quality_lock);
 	pthread_mutex_lock(&p->findings_lock);
 	report_queued(p);
-	for (uint32_t done = 0; done < out;) {
-		unsigned int got = lab_ring_dequeue_burst(p->quarantine, (void **)batch,
-							  out - done < 64 ? out - done : 64);
-		unsigned int keep = 0;
-
-		if (got == 0)
-			break;
-		/* Out of the FIFO, not yet back: still counted as quarantined. */
-		atomic_fetch_add_explicit(&p->q_in_check, got, memory_order_relaxed);
-		for (unsigned int i = 0; i < got; i++) {
-			struct lab_buf *b = batch[i];
-			/* From the address: the header may be what was overwritten. */
-			uint32_t idx = pool_buf_index(p, b);
-
-			if (idx >= p->hot.shadow_cap) { /* cannot happen: it came from the pool */
-				LAB_LOG(ERR, quality, "pool '%s': quarantined %p is not in the "
-					"arena; dropped", p->name, (void *)b);
-				atomic_fetch_sub_explicit(&p->q_in_check, 1, memory_order_relaxed);
-				continue;
-			}
-			if (!check_quarantined(p, b, idx) &&
-			    atomic_load_explicit(&p->policy, memory_order_relaxed) ==
-			    LAB_POLICY_RETIRE) {
-				p->cold[idx].retired = 1;
-				atomic_fetch_add_explicit(&p->retired_bufs, 1, memory_order_relaxed);
-				atomic_fetch_sub_explicit(&p->q_in_check, 1, memory_order_relaxed);
-				continue;
-			}
-			memset(b->buf_addr, 0, b->buf_len);
-			batch[keep++] = b;
-		}
-		/* The header is sound now (check_quarantined repairs it). */
-		lab_shadow_set(&p->hot, batch, keep, ~(LAB_SH_OWNER | LAB_SH_STATE),
-			       LAB_SH_KEY(0, LAB_BUF_FREE));
-		lab_pool_put(p, batch, keep);
-		atomic_fetch_sub_explicit(&p->q_in_check, keep, memory_order_relaxed);
-		done += got;
-	}
+	release_quarantined(p, out, false);
 	if (age != 0 && (drain || now_ms - p->last_leak_scan_ms >= (age / 4 < 1000 ? age / 4 : 1000))) {
 		p->last_leak_scan_ms = now_ms;
 		leak_scan(p, now_ms, age);

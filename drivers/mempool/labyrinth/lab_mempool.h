@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef LAB_MEMPOOL_H
+#define LAB_MEMPOOL_H
+
+#include <stddef.h>
+
+#include <labyrinth/lab_config.h>
+
+/* Parameters of every labyrinth mempool of the process, "key=value,..." */
+#define LAB_MP_ENV "LABYRINTH_MEMPOOL"
+#define LAB_MP_PARAMS_LEN 160
+
+/* The driver's defaults on top of the pool's: no floor below which DPDK
+ * callers are refused (DPDK's handlers hand out every object), no kicks. */
+void lab_mp_config_defaults(struct lab_config *cfg);
+
+/*
+ * Apply "key=value,..." from @p source (the environment variable, or the
+ * pool_config string of rte_mempool_set_ops_byname) to @p cfg. NULL or ""
+ * is nothing to do. @return 0, or -EINVAL with a message naming the source,
+ * the mempool, the item and the problem.
+ */
+int lab_mp_parse(struct lab_config *cfg, const char *s, const char *source, const char *mp);
+
+/* The settings in effect, for logs and telemetry. */
+void lab_mp_params_string(const struct lab_config *cfg, char *out, size_t len);
+
+#endif

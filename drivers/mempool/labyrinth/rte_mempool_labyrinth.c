@@ -1,0 +1,431 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The labyrinth page pool as a DPDK mempool driver ("labyrinth"): a second
+ * front door to lib/pool, not a second pool. Each DPDK mempool is one
+ * external labyrinth pool over the mempool's own memory: the same shared
+ * ring, watermarks, warden, shadow metadata and quality levels.
+ *
+ * Object layout (populate): every object gets a cell
+ *
+ *   [struct lab_buf, 64 B | DPDK object header | object (elt) | trailer | redzone, 64 B]
+ *
+ * so the pool's header, shadow index and redzone sit outside everything DPDK
+ * and the application own. For a pktmbuf pool the pool's "room" is the mbuf
+ * data room (buf_addr .. + data room size); quality checks poison and check
+ * only that room and the redzone, never the rte_mbuf, its private area or the
+ * object header (rte_pktmbuf_init wrote them once and nobody rewrites them).
+ * Other mempools have no room: their objects are checked for ownership (double
+ * and bad frees) and their redzones and headers for overruns.
+ *
+ * DPDK contracts kept: enqueue never fails (a refused object is a finding and
+ * stays out of the ring); dequeue is all or nothing (-ENOBUFS); get_count is
+ * exact at rest and counts quarantined objects as available; populate may be
+ * called many times and calls obj_cb for every object.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_common.h>
+#include <rte_eal.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+#include <rte_telemetry.h>
+
+#include <labyrinth/lab_config.h>
+#include <labyrinth/lab_log.h>
+#include <labyrinth/lab_pool.h>
+
+#include "lab_mempool.h"
+
+LAB_LOG_REGISTER(mempool, NOTICE)
+
+#define LAB_MP_MAGIC 0x6c61626d706f6f6cull /* "labmpool" */
+#define LAB_MP_HDR 64u                      /* struct lab_buf before DPDK's header */
+
+/*
+ * Per mempool, in DPDK's shared memory (rte_zmalloc), so that a secondary
+ * process reads the owner's pid and refuses clearly instead of following the
+ * pool pointer into the primary's private heap.
+ */
+struct lab_mp {
+	uint64_t magic;
+	pid_t pid;              /* the process whose heap holds the pool */
+	uint32_t obj_off;       /* object address - cell address */
+	uint32_t stride;        /* cell size */
+	struct lab_pool *pool;
+	struct rte_mempool *mp;
+	struct lab_mp *next;    /* the telemetry list */
+	_Atomic uint32_t refused; /* calls refused in another process */
+	char params[LAB_MP_PARAMS_LEN];
+};
+
+static pid_t my_pid;
+
+/* Pools for telemetry. The telemetry thread reads, alloc and free write. */
+static struct {
+	pthread_mutex_t lock;
+	struct lab_mp *head;
+	bool event_cb;
+} L = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* ------------------------------------------------------------- data path */
+
+/* A secondary process (or any process that did not create the pool). */
+static __rte_noinline int foreign_call(struct lab_mp *m, const char *what)
+{
+	if (atomic_fetch_add_explicit(&m->refused, 1, memory_order_relaxed) == 0)
+		LAB_LOG(ERR, mempool, "mempool '%s': %s refused in process %d: the pool was "
+			"created by process %d, and a labyrinth pool's ring, shadow and warden live "
+			"in that process's private memory (DPDK multi-process is not supported)",
+			m->mp->name, what, (int)my_pid, (int)m->pid);
+	return -ENOBUFS;
+}
+
+static int lab_mp_enqueue(struct rte_mempool *mp, void *const *obj_table, unsigned int n)
+{
+	struct lab_mp *m = mp->pool_data;
+	const void *site = __builtin_return_address(0);
+	struct lab_buf *bufs[64];
+
+	if (unlikely(m->pid != my_pid)) {
+		foreign_call(m, "enqueue");
+		return 0;
+	}
+	while (n > 0) {
+		unsigned int k = n < RTE_DIM(bufs) ? n : RTE_DIM(bufs);
+
+		for (unsigned int i = 0; i < k; i++)
+			bufs[i] = (struct lab_buf *)((char *)obj_table[i] - m->obj_off);
+		/* A refused object is a finding (queued for the warden) and is not
+		 * put back: it is in the pool already, or it is not the pool's. */
+		lab_pool_ring_free_to(m->pool, bufs, k, site);
+		obj_table += k;
+		n -= k;
+	}
+	return 0;
+}
+
+static int lab_mp_dequeue(struct rte_mempool *mp, void **obj_table, unsigned int n)
+{
+	struct lab_mp *m = mp->pool_data;
+
+	if (unlikely(m->pid != my_pid))
+		return foreign_call(m, "dequeue");
+	if (lab_pool_ring_alloc(m->pool, (struct lab_buf **)obj_table, n, LAB_ALLOC_ALL,
+				__builtin_return_address(0)) != n)
+		return -ENOBUFS;
+	for (unsigned int i = 0; i < n; i++)
+		obj_table[i] = (char *)obj_table[i] + m->obj_off;
+	return 0;
+}
+
+static unsigned int lab_mp_get_count(const struct rte_mempool *mp)
+{
+	struct lab_mp *m = mp->pool_data;
+
+	if (m->pid != my_pid)
+		return 0;
+	return (unsigned int)lab_pool_available(m->pool);
+}
+
+/* ---------------------------------------------------------- control path */
+
+static int spawn_ctrl(pthread_t *tid, const char *name, void *(*fn)(void *), void *arg)
+{
+	int rc = rte_ctrl_thread_create(tid, name, NULL, fn, arg);
+
+	return rc > 0 ? -rc : rc;
+}
+
+/* Before DPDK frees a destroyed mempool's memory: check what is in
+ * quarantine and report every finding while the objects still exist, and
+ * report objects the application still holds (DPDK's per-lcore caches hold
+ * some legitimately: it does not flush them into a pool it frees). */
+static void mempool_event(enum rte_mempool_event ev, struct rte_mempool *mp, void *arg)
+{
+	struct lab_mp *m;
+
+	RTE_SET_USED(arg);
+	if (ev != RTE_MEMPOOL_EVENT_DESTROY)
+		return;
+	pthread_mutex_lock(&L.lock);
+	for (m = L.head; m != NULL && m->mp != mp; m = m->next)
+		;
+	pthread_mutex_unlock(&L.lock);
+	if (m != NULL && m->pid == my_pid) {
+		uint64_t cached = 0;
+
+		lab_pool_quality_check(m->pool);
+		if (mp->cache_size != 0)
+			for (unsigned int i = 0; i < RTE_MAX_LCORE; i++)
+				cached += mp->local_cache[i].len;
+		lab_pool_check_in_flight(m->pool, cached);
+	}
+}
+
+/* The cell: [lab_buf | header | elt | trailer | redzone], cache-line aligned. */
+static uint32_t cell_stride(const struct rte_mempool *mp)
+{
+	return RTE_ALIGN_CEIL(LAB_MP_HDR + mp->header_size + mp->elt_size + mp->trailer_size +
+			      LAB_POOL_REDZONE, RTE_CACHE_LINE_SIZE);
+}
+
+/* Where the pool's room is: the mbuf data room of a pktmbuf pool, else none. */
+static void room_of(const struct rte_mempool *mp, uint32_t obj_off, uint32_t *off, uint32_t *len)
+{
+	const struct rte_pktmbuf_pool_private *pp;
+
+	*off = obj_off + mp->elt_size + mp->trailer_size;
+	*len = 0;
+	if (mp->private_data_size < sizeof(*pp) || mp->trailer_size != 0)
+		return;
+	pp = rte_mempool_get_priv((struct rte_mempool *)(uintptr_t)mp);
+	if (pp->mbuf_data_room_size == 0 ||
+	    sizeof(struct rte_mbuf) + pp->mbuf_priv_size + pp->mbuf_data_room_size != mp->elt_size)
+		return;
+	*off = obj_off + (uint32_t)sizeof(struct rte_mbuf) + pp->mbuf_priv_size;
+	*len = pp->mbuf_data_room_size;
+}
+
+static int lab_mp_alloc(struct rte_mempool *mp)
+{
+	struct lab_pool_opts o;
+	struct lab_config cfg;
+	struct lab_mp *m;
+	uint32_t room_off, room_len;
+	int rc;
+
+	lab_config_defaults(&cfg);
+	snprintf(cfg.name, sizeof(cfg.name), "%s", mp->name);
+	lab_mp_config_defaults(&cfg);
+	if ((rc = lab_mp_parse(&cfg, getenv(LAB_MP_ENV), LAB_MP_ENV, mp->name)) < 0 ||
+	    (rc = lab_mp_parse(&cfg, mp->pool_config, "pool_config", mp->name)) < 0)
+		return rc;
+	m = rte_zmalloc_socket("labyrinth_mempool", sizeof(*m), RTE_CACHE_LINE_SIZE,
+			       mp->socket_id);
+	if (m == NULL)
+		m = rte_zmalloc("labyrinth_mempool", sizeof(*m), RTE_CACHE_LINE_SIZE);
+	if (m == NULL) {
+		LAB_LOG(ERR, mempool, "mempool '%s': no memory for the driver's state", mp->name);
+		return -ENOMEM;
+	}
+	m->magic = LAB_MP_MAGIC;
+	m->pid = my_pid;
+	m->mp = mp;
+	m->obj_off = LAB_MP_HDR + mp->header_size;
+	m->stride = cell_stride(mp);
+	lab_mp_params_string(&cfg, m->params, sizeof(m->params));
+	room_of(mp, m->obj_off, &room_off, &room_len);
+	lab_pool_opts_from_config(&o, &cfg);
+	o.name = mp->name;
+	o.max = mp->size;
+	lab_warden_set_spawner(spawn_ctrl);
+	m->pool = lab_pool_create_external(&o, room_off, room_len);
+	if (m->pool == NULL) {
+		rc = -lab_errno;
+		LAB_LOG(ERR, mempool, "mempool '%s': cannot create its labyrinth pool (%s)",
+			mp->name, strerror(lab_errno));
+		rte_free(m);
+		return rc ? rc : -EINVAL;
+	}
+	pthread_mutex_lock(&L.lock);
+	if (!L.event_cb && rte_mempool_event_callback_register(mempool_event, NULL) == 0)
+		L.event_cb = true;
+	m->next = L.head;
+	L.head = m;
+	pthread_mutex_unlock(&L.lock);
+	mp->pool_data = m;
+	LAB_LOG(INFO, mempool, "mempool '%s': %u objects in %u-byte cells (object at +%u, %s), "
+		"%s", mp->name, mp->size, m->stride, m->obj_off,
+		room_len ? "mbuf data room checked" : "no data room", m->params);
+	return 0;
+}
+
+static void lab_mp_free(struct rte_mempool *mp)
+{
+	struct lab_mp *m = mp->pool_data;
+
+	if (m == NULL || m->magic != LAB_MP_MAGIC)
+		return;
+	pthread_mutex_lock(&L.lock);
+	for (struct lab_mp **pp = &L.head; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == m) {
+			*pp = m->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&L.lock);
+	/* DPDK has taken every object out (rte_mempool_free_memchunks) and
+	 * freed the memory: forget the pool. The warden stops with the last. */
+	if (m->pid == my_pid)
+		lab_pool_destroy_external(m->pool);
+	m->magic = 0;
+	rte_free(m);
+	mp->pool_data = NULL;
+}
+
+static ssize_t lab_mp_calc_mem_size(const struct rte_mempool *mp, uint32_t obj_num,
+				    uint32_t pg_shift, size_t *min_chunk_size, size_t *align)
+{
+	/* DPDK's helper over the cell size instead of the object's. */
+	struct rte_mempool tmp = *mp;
+
+	tmp.trailer_size = cell_stride(mp) - mp->header_size - mp->elt_size;
+	return rte_mempool_op_calc_mem_size_helper(&tmp, obj_num, pg_shift, 0, min_chunk_size,
+						   align);
+}
+
+static int add_run(struct lab_mp *m, char *va, char *base, rte_iova_t iova, uint32_t n)
+{
+	uint64_t run_iova = iova == RTE_BAD_IOVA ? UINT64_MAX : iova + (uint64_t)(va - base);
+	int rc = n ? lab_pool_add_cells(m->pool, va, run_iova, m->stride, n) : 0;
+
+	if (rc < 0)
+		LAB_LOG(ERR, mempool, "mempool '%s': cannot add %u objects at %p: %s",
+			m->mp->name, n, (void *)va, strerror(-rc));
+	return rc;
+}
+
+static int lab_mp_populate(struct rte_mempool *mp, unsigned int max_objs, void *vaddr,
+			   rte_iova_t iova, size_t len, rte_mempool_populate_obj_cb_t *obj_cb,
+			   void *obj_cb_arg)
+{
+	struct lab_mp *m = mp->pool_data;
+	char *base = vaddr, *run = NULL;
+	size_t pg_sz = 0, off = RTE_PTR_ALIGN_CEIL(base, RTE_CACHE_LINE_SIZE) - base;
+	unsigned int n = 0, in_run = 0;
+	int rc;
+
+	if ((rc = rte_mempool_get_page_size(mp, &pg_sz)) < 0)
+		return rc;
+	while (n < max_objs && off + m->stride <= len) {
+		char *cell = base + off, *obj = cell + m->obj_off;
+
+		/* No cell crosses a page (pages need not be IOVA-contiguous). */
+		if (pg_sz != 0 && m->stride <= pg_sz &&
+		    RTE_ALIGN_FLOOR((uintptr_t)cell, pg_sz) !=
+		    RTE_ALIGN_FLOOR((uintptr_t)cell + m->stride - 1, pg_sz)) {
+			if ((rc = add_run(m, run, base, iova, in_run)) < 0)
+				return rc;
+			in_run = 0;
+			off = (size_t)(RTE_PTR_ALIGN_CEIL(cell, pg_sz) - base);
+			continue;
+		}
+		if (in_run == 0)
+			run = cell;
+		obj_cb(mp, obj_cb_arg, obj, iova == RTE_BAD_IOVA ? RTE_BAD_IOVA :
+		       iova + off + m->obj_off);
+		in_run++;
+		n++;
+		off += m->stride;
+	}
+	if ((rc = add_run(m, run, base, iova, in_run)) < 0)
+		return rc;
+	return (int)n;
+}
+
+static int lab_mp_get_info(const struct rte_mempool *mp, struct rte_mempool_info *info)
+{
+	RTE_SET_USED(mp);
+	info->contig_block_size = 0;
+	return 0;
+}
+
+static const struct rte_mempool_ops lab_mp_ops = {
+	.name = "labyrinth",
+	.alloc = lab_mp_alloc,
+	.free = lab_mp_free,
+	.enqueue = lab_mp_enqueue,
+	.dequeue = lab_mp_dequeue,
+	.get_count = lab_mp_get_count,
+	.calc_mem_size = lab_mp_calc_mem_size,
+	.populate = lab_mp_populate,
+	.get_info = lab_mp_get_info,
+};
+
+RTE_MEMPOOL_REGISTER_OPS(lab_mp_ops);
+
+/* ------------------------------------------------------------- telemetry */
+
+static int tel_list(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	RTE_SET_USED(cmd);
+	RTE_SET_USED(params);
+	rte_tel_data_start_array(d, RTE_TEL_STRING_VAL);
+	pthread_mutex_lock(&L.lock);
+	for (struct lab_mp *m = L.head; m != NULL; m = m->next)
+		rte_tel_data_add_array_string(d, m->mp->name);
+	pthread_mutex_unlock(&L.lock);
+	return 0;
+}
+
+static int tel_info(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct rte_tel_data *fd;
+	struct lab_pool_stats st;
+	struct lab_mp *m;
+	int rc = 0;
+
+	RTE_SET_USED(cmd);
+	if (params == NULL || *params == '\0')
+		return -EINVAL;
+	pthread_mutex_lock(&L.lock);
+	for (m = L.head; m != NULL && strcmp(m->mp->name, params) != 0; m = m->next)
+		;
+	if (m == NULL || m->pid != my_pid) {
+		rc = -EINVAL;
+		goto out;
+	}
+	fd = rte_tel_data_alloc();
+	if (fd == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	lab_pool_stats(m->pool, &st);
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_string(d, "name", m->mp->name);
+	rte_tel_data_add_dict_u64(d, "size", st.total);
+	rte_tel_data_add_dict_u64(d, "available", lab_pool_available(m->pool));
+	rte_tel_data_add_dict_u64(d, "free", st.free);
+	rte_tel_data_add_dict_u64(d, "in_flight", st.in_flight);
+	rte_tel_data_add_dict_u64(d, "quarantined", st.quarantined);
+	rte_tel_data_add_dict_u64(d, "retired", st.retired);
+	rte_tel_data_add_dict_u64(d, "wm_min", st.wm_min);
+	rte_tel_data_add_dict_u64(d, "wm_low", st.wm_low);
+	rte_tel_data_add_dict_u64(d, "wm_high", st.wm_high);
+	rte_tel_data_add_dict_u64(d, "reserve", st.wm_min - st.wm_atomic);
+	rte_tel_data_add_dict_u64(d, "reserve_uses", st.sum.reserve_uses);
+	rte_tel_data_add_dict_u64(d, "allocs", st.sum.allocs);
+	rte_tel_data_add_dict_u64(d, "frees", st.sum.frees);
+	rte_tel_data_add_dict_u64(d, "misses", st.sum.misses);
+	rte_tel_data_add_dict_u64(d, "kicks", st.kicks);
+	rte_tel_data_add_dict_string(d, "quality", lab_quality_name(st.quality));
+	rte_tel_data_add_dict_u64(d, "sample_rate", st.sample_rate);
+	rte_tel_data_add_dict_u64(d, "quarantine_skipped", st.quarantine_skipped);
+	rte_tel_data_add_dict_u64(d, "cell_size", m->stride);
+	rte_tel_data_add_dict_string(d, "params", m->params);
+	rte_tel_data_start_dict(fd);
+	for (unsigned int k = 0; k < LAB_FIND_KINDS; k++)
+		rte_tel_data_add_dict_u64(fd, lab_finding_kind_name((enum lab_finding_kind)k),
+					  st.findings[k]);
+	rte_tel_data_add_dict_container(d, "findings", fd, 0);
+out:
+	pthread_mutex_unlock(&L.lock);
+	return rc;
+}
+
+RTE_INIT(lab_mp_init)
+{
+	my_pid = getpid();
+	rte_telemetry_register_cmd("/labyrinth/list", tel_list,
+				   "Returns the names of the mempools on labyrinth. No parameters");
+	rte_telemetry_register_cmd("/labyrinth/info", tel_info,
+				   "Returns a labyrinth mempool's counts, watermarks, reserve and "
+				   "findings. Parameters: mempool name");
+}
