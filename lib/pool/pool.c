@@ -219,10 +219,13 @@ int pool_grow_chamber(struct lab_pool *p)
 void pool_try_shrink(struct lab_pool *p)
 {
 	uint32_t free = lab_ring_count(p->hot.ring), per = p->layout.per_chamber;
-	unsigned int got, kept = 0, slots = lab_arena_chamber_slots(p->arena);
+	unsigned int got, kept = 0, slots;
 	uint32_t chambers = (uint32_t)(atomic_load(&p->total) / per);
 
-	if (p->external || free <= p->wm_high || free - p->wm_high < per ||
+	if (p->external)
+		return;
+	slots = lab_arena_chamber_slots(p->arena);
+	if (free <= p->wm_high || free - p->wm_high < per ||
 	    chambers <= p->min_chambers)
 		return;
 	got = lab_ring_dequeue_burst(p->hot.ring, (void **)p->scratch, free - p->wm_high);

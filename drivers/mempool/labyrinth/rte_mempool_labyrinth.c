@@ -169,11 +169,26 @@ static void mempool_event(enum rte_mempool_event ev, struct rte_mempool *mp, voi
 	}
 }
 
-/* The cell: [lab_buf | header | elt | trailer | redzone], cache-line aligned. */
+/*
+ * The cell: [lab_buf | header | elt | trailer | redzone], cache-line aligned.
+ * Without RTE_LIBRTE_MEMPOOL_DEBUG the trailer is only padding (DPDK spreads
+ * objects over memory channels with it): the redzone goes right after the
+ * object, over that padding.
+ */
+#ifdef RTE_LIBRTE_MEMPOOL_DEBUG
+#define TRAILER_IS_PADDING 0
+#else
+#define TRAILER_IS_PADDING 1
+#endif
+
 static uint32_t cell_stride(const struct rte_mempool *mp)
 {
-	return RTE_ALIGN_CEIL(LAB_MP_HDR + mp->header_size + mp->elt_size + mp->trailer_size +
-			      LAB_POOL_REDZONE, RTE_CACHE_LINE_SIZE);
+	uint32_t tail = mp->trailer_size + LAB_POOL_REDZONE;
+
+	if (TRAILER_IS_PADDING)
+		tail = RTE_MAX(mp->trailer_size, LAB_POOL_REDZONE);
+	return RTE_ALIGN_CEIL(LAB_MP_HDR + mp->header_size + mp->elt_size + tail,
+			      RTE_CACHE_LINE_SIZE);
 }
 
 /* Where the pool's room is: the mbuf data room of a pktmbuf pool, else none. */
@@ -181,9 +196,9 @@ static void room_of(const struct rte_mempool *mp, uint32_t obj_off, uint32_t *of
 {
 	const struct rte_pktmbuf_pool_private *pp;
 
-	*off = obj_off + mp->elt_size + mp->trailer_size;
+	*off = obj_off + mp->elt_size + (TRAILER_IS_PADDING ? 0 : mp->trailer_size);
 	*len = 0;
-	if (mp->private_data_size < sizeof(*pp) || mp->trailer_size != 0)
+	if (mp->private_data_size < sizeof(*pp) || (!TRAILER_IS_PADDING && mp->trailer_size))
 		return;
 	pp = rte_mempool_get_priv((struct rte_mempool *)(uintptr_t)mp);
 	if (pp->mbuf_data_room_size == 0 ||
@@ -411,9 +426,15 @@ static int tel_info(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "cell_size", m->stride);
 	rte_tel_data_add_dict_string(d, "params", m->params);
 	rte_tel_data_start_dict(fd);
-	for (unsigned int k = 0; k < LAB_FIND_KINDS; k++)
-		rte_tel_data_add_dict_u64(fd, lab_finding_kind_name((enum lab_finding_kind)k),
-					  st.findings[k]);
+	for (unsigned int k = 0; k < LAB_FIND_KINDS; k++) {
+		char key[32];
+
+		/* Telemetry names take letters, digits and '_' only. */
+		snprintf(key, sizeof(key), "%s", lab_finding_kind_name((enum lab_finding_kind)k));
+		for (char *c = key; *c; c++)
+			*c = *c == '-' ? '_' : *c;
+		rte_tel_data_add_dict_u64(fd, key, st.findings[k]);
+	}
 	rte_tel_data_add_dict_container(d, "findings", fd, 0);
 out:
 	pthread_mutex_unlock(&L.lock);

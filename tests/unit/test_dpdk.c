@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Suite 'dpdk': the labyrinth mempool driver inside unmodified DPDK programs,
+ * loaded as a plugin the way a user loads it (-d with a bare name and
+ * LD_LIBRARY_PATH, since EAL refuses plugin paths under world-writable
+ * directories). DPDK's own mempool and mbuf tests, testpmd forwarding on
+ * net_null and net_pcap (output equal to input), telemetry, a fault program
+ * (double free, write after free, overrun at quality full, cache off), and a
+ * secondary process (refused with a message: unsupported, see docs/dpdk.md).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../lab_test.h"
+
+static char dir[128];
+static char out[1 << 20];
+static char eal[512];
+
+static int run(const char *cmd, char *o, size_t len)
+{
+	char full[8192];
+	size_t n = 0;
+	FILE *p;
+	int st;
+
+	snprintf(full, sizeof(full), "cd %s && export LD_LIBRARY_PATH=%s && { %s ; } 2>&1", dir,
+		 LAB_MP_DIR, cmd);
+	p = popen(full, "r");
+	if (p == NULL)
+		return -1;
+	while (n + 1 < len && !feof(p))
+		n += fread(o + n, 1, len - n - 1, p);
+	o[n] = '\0';
+	st = pclose(p);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || getenv("LAB_TEST_VERBOSE"))
+		fprintf(stderr, "$ %s\n%s\n", cmd, o);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* EAL arguments for one process: no hugepages needed, its own prefix. */
+static const char *eal_args(const char *prefix)
+{
+	snprintf(eal, sizeof(eal), "--no-huge -m 512 --no-pci -l 0-1 --file-prefix lab%d%s "
+		 "-d librte_mempool_labyrinth.so --log-level=lib.eal:error", (int)getpid(), prefix);
+	return eal;
+}
+
+static void test_dpdk_mempool_autotest(void)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), "echo mempool_autotest | dpdk-test %s "
+		 "--mbuf-pool-ops-name=labyrinth", eal_args("mp"));
+	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "Testing labyrinth mempool handler"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "Test OK"));
+	CU_ASSERT_PTR_NULL(strstr(out, "Test Failed"));
+}
+
+static void test_dpdk_mbuf_autotest(void)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), "echo mbuf_autotest | dpdk-test %s "
+		 "--mbuf-pool-ops-name=labyrinth", eal_args("mb"));
+	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "ops_name: <labyrinth>"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "Test OK"));
+	CU_ASSERT_PTR_NULL(strstr(out, "Test Failed"));
+	/* mbuf_autotest leaks 3 mbufs of test_mbuf_reset and 2 of test_pktmbuf_pool:
+	 * the driver names them (with their allocation sites) when the pools go. */
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "pool 'test_mbuf_reset': 3 buffer(s) in flight"));
+}
+
+/* testpmd in io mode until SIGINT after @p secs. */
+static int testpmd(const char *prefix, const char *vdevs, const char *extra, int secs)
+{
+	char cmd[2048];
+
+	snprintf(cmd, sizeof(cmd), "timeout --preserve-status -s INT %d dpdk-testpmd %s %s "
+		 "--mbuf-pool-ops-name=labyrinth -- --no-flush-rx --total-num-mbufs=8192 "
+		 "--forward-mode=io --stats-period 1 -a %s", secs, eal_args(prefix), vdevs, extra);
+	return run(cmd, out, sizeof(out));
+}
+
+static void test_testpmd_null(void)
+{
+	const char *caches[] = { "--mbcache=250", "--mbcache=0" };
+
+	for (int i = 0; i < 2; i++) {
+		const char *rx = NULL;
+
+		CU_ASSERT_EQUAL(testpmd("null", "--vdev net_null0 --vdev net_null1", caches[i], 3),
+				0);
+		CU_ASSERT_PTR_NOT_NULL(strstr(out, "preferred mempool ops selected: labyrinth"));
+		/* the last live figure */
+		for (const char *r = strstr(out, "Rx-pps:"); r != NULL; r = strstr(r + 1, "Rx-pps:"))
+			rx = r;
+		CU_ASSERT_PTR_NOT_NULL(rx);
+		CU_ASSERT(rx != NULL && strtoull(rx + 7, NULL, 10) > 100000);
+		CU_ASSERT_PTR_NOT_NULL(strstr(out, "Bye..."));
+		CU_ASSERT_PTR_NULL(strstr(out, "in flight"));
+		CU_ASSERT_PTR_NULL(strstr(out, "finding"));
+	}
+}
+
+/* A pcap through testpmd: every frame out, in order, byte for byte. */
+static void test_testpmd_pcap(void)
+{
+	char vdev[1024], cmd[1024];
+
+	snprintf(vdev, sizeof(vdev), "--vdev net_pcap0,rx_pcap=%s,tx_pcap=%s/out.pcap",
+		 LABFWD_SAMPLE, dir);
+	CU_ASSERT_EQUAL(testpmd("pcap", vdev, "--mbcache=0", 4), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "preferred mempool ops selected: labyrinth"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "Bye..."));
+	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s/tests/dpdk/pcap_frames.py %s out.pcap",
+		 LAB_SOURCE_ROOT, LABFWD_SAMPLE);
+	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "frames 3000 3000"));
+}
+
+/* Telemetry from a running testpmd, read with dpdk-telemetry.py. */
+static void test_telemetry(void)
+{
+	char cmd[2048];
+
+	snprintf(cmd, sizeof(cmd), "(timeout --preserve-status -s INT 5 dpdk-testpmd %s --vdev net_null0 "
+		 "--mbuf-pool-ops-name=labyrinth -- --total-num-mbufs=8192 --stats-period 1 -a "
+		 "> testpmd.log 2>&1 &) ; sleep 2.5; printf '/labyrinth/list\\n"
+		 "/labyrinth/info,mb_pool_0\\n/labyrinth/info,nosuch\\n' | /usr/bin/python3 "
+		 "/usr/bin/dpdk-telemetry.py -f lab%dtel; sleep 3", eal_args("tel"), (int)getpid());
+	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"/labyrinth/list\": [\"mb_pool_0\"]"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"name\": \"mb_pool_0\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"size\": 8192"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"wm_min\": 0"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"quality\": \"sampled\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"double_free\": 0"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"/labyrinth/info\": null"));
+}
+
+static void test_fault_program(void)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), "LABYRINTH_MEMPOOL=quality=full %s fault %s", LAB_DPDK_APP,
+		 eal_args("flt"));
+	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "fault: OK"));
+	CU_ASSERT_PTR_NULL(strstr(out, "CHECK FAILED"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "after the faults: available 507, in use 5"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "all freed: available 512, in use 0"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "finding kind=double-free pool=fault_pool"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "finding kind=use-after-free pool=fault_pool"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "finding kind=overrun pool=fault_pool"));
+	/* Sites are resolved in the program that made the bad call. */
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "site=lab_dpdk_app"));
+	/* Bad parameters: a message naming the variable, the key, and no pool. */
+	snprintf(cmd, sizeof(cmd), "LABYRINTH_MEMPOOL=quality=ful %s fault %s", LAB_DPDK_APP,
+		 eal_args("flt"));
+	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "mempool 'fault_pool': LABYRINTH_MEMPOOL: quality=ful"));
+	snprintf(cmd, sizeof(cmd), "LABYRINTH_MEMPOOL=colour=red %s fault %s", LAB_DPDK_APP,
+		 eal_args("flt"));
+	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "unknown key 'colour'"));
+}
+
+/* Secondary processes need hugepages (shared memory at one address). */
+static void test_multi_process(void)
+{
+	char cmd[1024], prefix[64];
+	FILE *f = fopen("/proc/meminfo", "r");
+	unsigned long freep = 0;
+	char line[128];
+
+	while (f != NULL && fgets(line, sizeof(line), f))
+		sscanf(line, "HugePages_Free: %lu", &freep);
+	if (f != NULL)
+		fclose(f);
+	if (freep < 128) {
+		printf("  multi-process: SKIPPED, %lu free hugepages (need 128)\n", freep);
+		return;
+	}
+	snprintf(prefix, sizeof(prefix), "lab%dmp", (int)getpid());
+	snprintf(cmd, sizeof(cmd), "%s primary -m 128 --no-pci -l 0 --file-prefix %s "
+		 "-d librte_mempool_labyrinth.so --log-level=lib.eal:error; rc=$?; "
+		 "rm -f /dev/hugepages/%smap_*; exit $rc", LAB_DPDK_APP, prefix, prefix);
+	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "secondary: allocation refused"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "DPDK multi-process is not supported"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "primary after the secondary: available 512"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "secondary: OK"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "primary: OK"));
+}
+
+int main(void)
+{
+	static const struct lab_test tests[] = {
+		LAB_TEST(test_dpdk_mempool_autotest),
+		LAB_TEST(test_dpdk_mbuf_autotest),
+		LAB_TEST(test_testpmd_null),
+		LAB_TEST(test_testpmd_pcap),
+		LAB_TEST(test_telemetry),
+		LAB_TEST(test_fault_program),
+		LAB_TEST(test_multi_process),
+		{ NULL, NULL },
+	};
+	int rc;
+
+	snprintf(dir, sizeof(dir), "/tmp/lab-dpdk-XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return 1;
+	if (access("/usr/bin/dpdk-testpmd", X_OK) != 0)
+		return lab_test_skip("dpdk", tests, "dpdk-testpmd not installed (apt install dpdk)");
+	rc = lab_test_run("dpdk", tests);
+	snprintf(out, sizeof(out), "rm -rf %s", dir);
+	if (system(out) != 0)
+		fprintf(stderr, "cannot remove %s\n", dir);
+	return rc;
+}
