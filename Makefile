@@ -6,7 +6,7 @@ BUILD ?= build
 MESON_OPTS ?= -Dwerror=true
 TEST_ARGS ?=
 
-.PHONY: all deps hugepages build demo test clean
+.PHONY: all deps hugepages build demo test install clean
 
 all: build
 
@@ -29,6 +29,12 @@ demo: deps hugepages build
 
 test: deps hugepages build
 	@scripts/run-tests.sh $(BUILD) $(TEST_ARGS)
+
+# Install the library, headers, apps and the DPDK mempool plugin (into DPDK's
+# driver directory, where every DPDK application's EAL finds it).
+install: deps build
+	meson install -C $(BUILD)
+	ldconfig
 
 clean:
 	rm -rf $(BUILD)

@@ -23,8 +23,8 @@ testpmd() { # ops cache quality -> Mpps
 		--file-prefix mpb$$ --vdev net_null0 --vdev net_null1 --mbuf-pool-ops-name="$1" -- \
 		--no-flush-rx --total-num-mbufs=16384 --mbcache="$2" --forward-mode=io \
 		--stats-period 1 -a 2>&1 | awk '/Rx-pps/ { v[n++] = $2 }
-		END { m = 0; k = 0; for (i = n - 6; i < n; i += 2) { s[k++] = v[i] + v[i + 1] }
-		      asort(s); printf "%.2f", s[2] / 1e6 }'
+		END { for (i = n - 6; i < n; i += 2) printf "%.2f\n", (v[i] + v[i + 1]) / 1e6 }' |
+		sort -g | sed -n 2p
 }
 
 cases=("ring_mp_mc sampled" "stack sampled" "labyrinth sampled" "labyrinth off")
