@@ -232,7 +232,8 @@ int main(void)
 		plugin_arg = "";
 	}
 	rc = lab_test_run("dpdk", tests);
-	snprintf(out, sizeof(out), "rm -rf %s", dir);
+	/* The temp directory, and the runtime directories EAL leaves behind. */
+	snprintf(out, sizeof(out), "rm -rf %s /var/run/dpdk/lab%d*", dir, (int)getpid());
 	if (system(out) != 0)
 		fprintf(stderr, "cannot remove %s\n", dir);
 	return rc;
