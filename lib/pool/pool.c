@@ -83,8 +83,8 @@ uint32_t pool_slots(const struct lab_pool *p)
 
 /* Resolve and check the options; the message names the values. An external
  * pool's cells are laid out by its caller (cell_size and headroom unused). */
-int pool_check_opts(const struct lab_pool_opts *o, uint32_t *mn, uint32_t *lo, uint32_t *hi,
-		    uint32_t *rs)
+int pool_check_opts(const struct lab_pool_opts *o, bool external, uint32_t *mn, uint32_t *lo,
+		    uint32_t *hi, uint32_t *rs)
 {
 	const char *name = o->name ? o->name : "pool";
 
@@ -93,8 +93,7 @@ int pool_check_opts(const struct lab_pool_opts *o, uint32_t *mn, uint32_t *lo, u
 			"= %zu", name, o->size, sizeof(*o));
 		return -EINVAL;
 	}
-	if (o->cell_size != 0 && (o->cell_size <= HDR_SIZE + o->headroom ||
-				  o->headroom > UINT16_MAX)) {
+	if (!external && (o->cell_size <= HDR_SIZE + o->headroom || o->headroom > UINT16_MAX)) {
 		LAB_LOG(ERR, pool, "pool '%s': cell_size %u leaves no data room after the %u-byte "
 			"header and headroom %u", name, o->cell_size, HDR_SIZE, o->headroom);
 		return -EINVAL;
@@ -225,8 +224,7 @@ void pool_try_shrink(struct lab_pool *p)
 	if (p->external)
 		return;
 	slots = lab_arena_chamber_slots(p->arena);
-	if (free <= p->wm_high || free - p->wm_high < per ||
-	    chambers <= p->min_chambers)
+	if (free <= p->wm_high || free - p->wm_high < per || chambers <= p->min_chambers)
 		return;
 	got = lab_ring_dequeue_burst(p->hot.ring, (void **)p->scratch, free - p->wm_high);
 	memset(p->chamber_count, 0, slots * sizeof(uint32_t));
@@ -311,9 +309,7 @@ struct lab_pool *lab_pool_create(const struct lab_pool_opts *o)
 	struct lab_pool *p;
 	int rc;
 
-	if (o == NULL || o->cell_size == 0 || (rc = pool_check_opts(o, &mn, &lo, &hi, &rs)) < 0) {
-		if (o != NULL && o->cell_size == 0)
-			LAB_LOG(ERR, pool, "pool '%s': cell_size 0", o->name ? o->name : "pool");
+	if (o == NULL || (rc = pool_check_opts(o, false, &mn, &lo, &hi, &rs)) < 0) {
 		lab_errno = EINVAL;
 		return NULL;
 	}

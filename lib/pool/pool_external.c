@@ -35,7 +35,7 @@ struct lab_pool *lab_pool_create_external(const struct lab_pool_opts *o, uint32_
 		lab_errno = EINVAL;
 		return NULL;
 	}
-	if ((rc = pool_check_opts(&eo, &mn, &lo, &hi, &rs)) < 0) {
+	if ((rc = pool_check_opts(&eo, true, &mn, &lo, &hi, &rs)) < 0) {
 		lab_errno = EINVAL;
 		return NULL;
 	}
@@ -52,12 +52,8 @@ struct lab_pool *lab_pool_create_external(const struct lab_pool_opts *o, uint32_
 						  LAB_CACHE_LINE);
 	p->max_chambers = 1;
 	p->min_chambers = 1;
-	if ((rc = pool_setup_hot(p, mn, lo, rs)) < 0 || (rc = quality_setup(p, &eo)) < 0) {
-		lab_errno = -rc;
-		pool_free(p);
-		return NULL;
-	}
-	if ((rc = warden_attach(p)) < 0) {
+	if ((rc = pool_setup_hot(p, mn, lo, rs)) < 0 || (rc = quality_setup(p, &eo)) < 0 ||
+	    (rc = warden_attach(p)) < 0) {
 		lab_errno = -rc;
 		pool_free(p);
 		return NULL;
@@ -158,8 +154,7 @@ uint32_t pool_ext_index(struct lab_pool *p, const struct lab_buf *b)
 
 uint64_t lab_pool_available(const struct lab_pool *p)
 {
-	return lab_ring_count(p->hot.ring) + atomic_load(&p->overflow_count) +
-	       lab_ring_count(p->quarantine) + atomic_load(&p->q_in_check);
+	return pool_free_count(p) + pool_quarantined_count(p);
 }
 
 uint64_t lab_pool_check_in_flight(struct lab_pool *p, uint64_t expected)

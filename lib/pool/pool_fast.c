@@ -27,17 +27,12 @@ static unsigned int ring_take(struct lab_pool_hot *h, struct lab_buf **objs, uns
 	uint32_t free = lab_ring_count(h->ring);
 	unsigned int got;
 
-	if (free <= floor) {
+	if (free <= floor || ((flags & LAB_ALLOC_ALL) && want > free - floor)) {
 		maybe_kick(h, free);
 		return 0;
 	}
-	if (want > free - floor) {
-		if (flags & LAB_ALLOC_ALL) {
-			maybe_kick(h, free);
-			return 0;
-		}
+	if (want > free - floor)
 		want = free - floor;
-	}
 	got = (flags & LAB_ALLOC_ALL) ? lab_ring_dequeue_bulk(h->ring, (void **)objs, want)
 				      : lab_ring_dequeue_burst(h->ring, (void **)objs, want);
 	free = free > got ? free - got : 0;
@@ -174,7 +169,7 @@ unsigned int lab_pool_ring_alloc(struct lab_pool *p, struct lab_buf **bufs, unsi
 	 * (a mempool counts them so); check enough of them here rather than
 	 * fail while the warden's hold time runs. */
 	if (lab_unlikely(got == 0 && (flags & LAB_ALLOC_ALL) && lab_ring_count(p->quarantine))) {
-		quality_reclaim(p, n + 64);
+		quality_release(p, n + 64, true);
 		got = ring_take(&p->hot, bufs, n, flags, &reserve);
 	}
 

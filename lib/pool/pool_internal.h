@@ -157,7 +157,19 @@ int quality_setup(struct lab_pool *p, const struct lab_pool_opts *o);
 void quality_free(struct lab_pool *p);
 void quality_report_in_flight(struct lab_pool *p);
 void quality_cache_init(struct lab_cache *c);
-void quality_reclaim(struct lab_pool *p, uint32_t want);
+uint32_t quality_release(struct lab_pool *p, uint32_t out, bool queued);
+
+/* Buffers in the free ring or on its overflow list; in quarantine (in the
+ * FIFO, or out of it being checked). No lock. */
+static inline uint64_t pool_free_count(const struct lab_pool *p)
+{
+	return lab_ring_count(p->hot.ring) + atomic_load(&p->overflow_count);
+}
+
+static inline uint64_t pool_quarantined_count(const struct lab_pool *p)
+{
+	return lab_ring_count(p->quarantine) + atomic_load(&p->q_in_check);
+}
 
 /* pool_fast.c */
 void pool_nocache_put(struct lab_pool *p, struct lab_buf *const *bufs, unsigned int n);
@@ -170,8 +182,8 @@ void pool_try_shrink(struct lab_pool *p);
 uint64_t pool_now_ns(void);
 uint32_t pool_buf_index(struct lab_pool *p, const struct lab_buf *b);
 uint32_t pool_slots(const struct lab_pool *p);
-int pool_check_opts(const struct lab_pool_opts *o, uint32_t *mn, uint32_t *lo, uint32_t *hi,
-		    uint32_t *rs);
+int pool_check_opts(const struct lab_pool_opts *o, bool external, uint32_t *mn, uint32_t *lo,
+		    uint32_t *hi, uint32_t *rs);
 struct lab_pool *pool_alloc(const struct lab_pool_opts *o, uint32_t hi);
 int pool_setup_hot(struct lab_pool *p, uint32_t mn, uint32_t lo, uint32_t rs);
 void pool_init_cell(struct lab_pool *p, struct lab_buf *b, uint32_t idx, uint64_t room_iova);

@@ -170,8 +170,8 @@ void lab_pool_stats(struct lab_pool *p, struct lab_pool_stats *st)
 	pthread_mutex_lock(&p->lock);
 	sum_owners(p, &st->sum, &st->cached, &st->owners);
 	st->total = atomic_load(&p->total);
-	st->free = lab_ring_count(p->hot.ring) + atomic_load(&p->overflow_count);
-	st->quarantined = lab_ring_count(p->quarantine) + atomic_load(&p->q_in_check);
+	st->free = pool_free_count(p);
+	st->quarantined = pool_quarantined_count(p);
 	st->retired = atomic_load(&p->retired_bufs);
 	st->in_flight = st->total >= st->free + st->cached + st->quarantined + st->retired
 			? st->total - st->free - st->cached - st->quarantined - st->retired : 0;

@@ -645,7 +645,7 @@ static unsigned int leak_scan(struct lab_pool *p, uint64_t now_ms, uint32_t age_
  * finds (findings_lock held); the data path (@p queued) queues it instead:
  * no lock, no system call, bounded work. @return buffers taken.
  */
-static uint32_t release_quarantined(struct lab_pool *p, uint32_t out, bool queued)
+uint32_t quality_release(struct lab_pool *p, uint32_t out, bool queued)
 {
 	struct lab_buf *batch[64];
 	uint32_t done = 0;
@@ -692,12 +692,6 @@ static uint32_t release_quarantined(struct lab_pool *p, uint32_t out, bool queue
 	return done;
 }
 
-/* Data path: a caller short of @p want buffers checks quarantined ones itself. */
-void quality_reclaim(struct lab_pool *p, uint32_t want)
-{
-	release_quarantined(p, want, true);
-}
-
 /*
  * The warden's quality work, every period (or all of it now, with @p drain):
  * release the oldest quarantined buffers beyond half the budget (all of them
@@ -728,7 +722,7 @@ unsigned int quality_tend(struct lab_pool *p, uint64_t now_ns, bool drain)
 	pthread_mutex_lock(&p->quality_lock);
 	pthread_mutex_lock(&p->findings_lock);
 	report_queued(p);
-	release_quarantined(p, out, false);
+	quality_release(p, out, false);
 	if (age != 0 && (drain || now_ms - p->last_leak_scan_ms >= (age / 4 < 1000 ? age / 4 : 1000))) {
 		p->last_leak_scan_ms = now_ms;
 		leak_scan(p, now_ms, age);

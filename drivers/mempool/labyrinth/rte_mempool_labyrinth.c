@@ -159,13 +159,10 @@ static void mempool_event(enum rte_mempool_event ev, struct rte_mempool *mp, voi
 		;
 	pthread_mutex_unlock(&L.lock);
 	if (m != NULL && m->pid == my_pid) {
-		uint64_t cached = 0;
-
 		lab_pool_quality_check(m->pool);
-		if (mp->cache_size != 0)
-			for (unsigned int i = 0; i < RTE_MAX_LCORE; i++)
-				cached += mp->local_cache[i].len;
-		lab_pool_check_in_flight(m->pool, cached);
+		/* DPDK's count is the pool's plus its caches'. */
+		lab_pool_check_in_flight(m->pool, rte_mempool_avail_count(mp) -
+					 lab_pool_available(m->pool));
 	}
 }
 
