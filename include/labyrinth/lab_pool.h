@@ -457,6 +457,9 @@ struct lab_pool_opts {
 	uint32_t quarantine_hold_ms;  /**< a quarantined buffer waits this to 2x this before
 				       *   the warden checks it, unless the budget is half
 				       *   used or free is below low (0: 100 ms) */
+	uint32_t align;               /**< cells start at multiples of this (a power of two;
+				       *   0: 64). With headroom = align - 64, every buffer's
+				       *   data is aligned to it: what O_DIRECT I/O needs */
 };
 
 /** Defaults: the values of config/labyrinth.conf. */

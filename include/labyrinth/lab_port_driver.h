@@ -14,52 +14,17 @@
 
 #include <net/if.h>
 
+#include <labyrinth/lab_devargs.h>
 #include <labyrinth/lab_port.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/** One key a driver accepts in its device string. */
-struct lab_port_key {
-	const char *name;
-	const char *help; /**< what the value is ("a pcap file to replay") */
-};
-
-/** Parsed "key=value" pairs of a device string, already checked against the
- * driver's keys. */
-struct lab_devargs {
-	const char *devstr;
-	const char *driver;
-	unsigned int n;
-	struct {
-		char *key;
-		char *value;
-	} kv[16];
-};
-
-/** The value of @p key, or NULL when the string does not give it. */
-const char *lab_devargs_get(const struct lab_devargs *a, const char *key);
-
-/**
- * @p key as an unsigned integer in [@p min, @p max] (sizes like "64K" too);
- * @p def when absent.
- * @return 0, or -EINVAL with a message naming the key, the value and the range.
- */
-int lab_devargs_u64(const struct lab_devargs *a, const char *key, uint64_t def, uint64_t min,
-		    uint64_t max, uint64_t *out);
-
-/**
- * @p key as one of @p choices (NULL-terminated); @p def (an index) when absent.
- * @return the index, or -EINVAL with a message naming the key, the value and the choices.
- */
-int lab_devargs_choice(const struct lab_devargs *a, const char *key, const char *const *choices,
-		       int def);
-
 /** Driver callbacks. Required: name, keys, open, close, start, stop, link, rx_burst, tx_burst. */
 struct lab_port_ops {
 	const char *name;
-	const struct lab_port_key *keys; /**< accepted keys, ending with { NULL, NULL } */
+	const struct lab_devargs_key *keys; /**< accepted keys, ending with { NULL, NULL } */
 	/** Parse @p args, check the queue counts in p->nb_rxq/nb_txq (and the
 	 * ring sizes in each queue), set up the device and each queue's drv.
 	 * The queues' owner caches and RX descriptor arrays exist already.

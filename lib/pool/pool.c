@@ -98,6 +98,12 @@ int pool_check_opts(const struct lab_pool_opts *o, bool external, uint32_t *mn, 
 			"header and headroom %u", name, o->cell_size, HDR_SIZE, o->headroom);
 		return -EINVAL;
 	}
+	if (!external && o->align != 0 && ((o->align & (o->align - 1)) != 0 ||
+					   o->align < LAB_CACHE_LINE || o->align > 65536)) {
+		LAB_LOG(ERR, pool, "pool '%s': align %u must be a power of two from %u to 65536",
+			name, o->align, LAB_CACHE_LINE);
+		return -EINVAL;
+	}
 	if (o->initial == 0 || o->initial > o->max) {
 		LAB_LOG(ERR, pool, "pool '%s': initial %u buffers must be 1..max (%u)", name,
 			o->initial, o->max);
@@ -121,11 +127,16 @@ int pool_check_opts(const struct lab_pool_opts *o, bool external, uint32_t *mn, 
 	return 0;
 }
 
+static size_t pool_align(const struct lab_pool_opts *o)
+{
+	return o->align != 0 ? o->align : LAB_CACHE_LINE;
+}
+
 /* Chambers max buffers can need under the worst layout (4 KiB units in the
  * fallback with iova=pa), before the backing is known. */
 static uint32_t arena_chamber_bound(const struct lab_pool_opts *o)
 {
-	size_t stride = LAB_ALIGN_UP((size_t)o->cell_size + POOL_REDZONE, LAB_CACHE_LINE);
+	size_t stride = LAB_ALIGN_UP((size_t)o->cell_size + POOL_REDZONE, pool_align(o));
 	size_t page = o->page_size ? o->page_size : 2 * LAB_MIB;
 	size_t per = page / (stride > 4096 ? stride : 4096);
 
@@ -320,7 +331,7 @@ struct lab_pool *lab_pool_create(const struct lab_pool_opts *o)
 	if (p->arena == NULL)
 		goto err;
 	/* Every cell has a redzone after its data room, for the overrun checks. */
-	if ((rc = lab_arena_layout(p->arena, o->cell_size + POOL_REDZONE, LAB_CACHE_LINE,
+	if ((rc = lab_arena_layout(p->arena, o->cell_size + POOL_REDZONE, pool_align(o),
 				   &p->layout)) < 0) {
 		lab_errno = -rc;
 		goto err;

@@ -85,6 +85,21 @@ void port_driver_names(char *out, size_t len)
 		o += (size_t)snprintf(out + o, len - o, "%s%s", i ? ", " : "", drivers[i]->name);
 }
 
+static const struct lab_devargs_key *port_class_find(const char *name, const void **drv)
+{
+	const struct lab_port_ops *ops = port_driver_find(name);
+
+	*drv = ops;
+	return ops != NULL ? ops->keys : NULL;
+}
+
+static const struct lab_devargs_class port_class = {
+	.what = "port",
+	.logtype = &lab_logtype_port,
+	.find = port_class_find,
+	.names = port_driver_names,
+};
+
 int lab_port_nop(struct lab_port *p)
 {
 	(void)p;
@@ -190,7 +205,7 @@ static void port_free(struct port_priv *pp)
 {
 	queues_fini(pp->pub.rxq, pp->pub.nb_rxq);
 	queues_fini(pp->pub.txq, pp->pub.nb_txq);
-	devargs_free(&pp->args);
+	lab_devargs_free(&pp->args);
 	free(pp->devstr);
 	free(pp);
 }
@@ -203,7 +218,7 @@ struct lab_port *lab_port_open(const char *devstr, const struct lab_port_conf *c
 	uint32_t rx_ring, tx_ring;
 	int rc;
 
-	rc = devargs_parse(devstr, &args, &ops);
+	rc = lab_devargs_parse(devstr, &port_class, &args, (const void **)&ops);
 	if (rc < 0)
 		goto err;
 	rc = conf_check(devstr, conf);
@@ -235,7 +250,7 @@ struct lab_port *lab_port_open(const char *devstr, const struct lab_port_conf *c
 	}
 	return &pp->pub;
 err_args:
-	devargs_free(&args);
+	lab_devargs_free(&args);
 err:
 	lab_errno = -rc;
 	return NULL;

@@ -29,8 +29,5 @@ static inline struct port_priv *port_priv_of(const struct lab_port *p)
 const struct lab_port_ops *port_driver_find(const char *name);
 void port_driver_names(char *out, size_t len);
 
-/* devargs.c */
-int devargs_parse(const char *devstr, struct lab_devargs *a, const struct lab_port_ops **ops);
-void devargs_free(struct lab_devargs *a);
 
 #endif

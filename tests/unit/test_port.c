@@ -95,7 +95,7 @@ static int dummy_open(struct lab_port *p, const struct lab_devargs *a)
 
 static void test_registry_rejects_incomplete(void)
 {
-	static const struct lab_port_key keys[] = { { NULL, NULL } };
+	static const struct lab_devargs_key keys[] = { { NULL, NULL } };
 	static const struct lab_port_ops no_tx = {
 		.name = "no_tx", .keys = keys, .open = dummy_open, .rx_burst = dummy_burst,
 	};

@@ -57,7 +57,7 @@ struct afp_port {
 	uint16_t nrx, ntx;
 };
 
-static const struct lab_port_key afp_keys[] = {
+static const struct lab_devargs_key afp_keys[] = {
 	{ "iface", "network interface (required)" },
 	{ "blocksize", "RX ring block bytes, a power of two 4K..8M (default 1M)" },
 	{ "blocks", "RX ring blocks per queue, 2..1024 (default 8)" },

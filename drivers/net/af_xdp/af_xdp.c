@@ -113,7 +113,7 @@ struct afx_port {
 	uint16_t nsock;
 };
 
-static const struct lab_port_key afx_keys[] = {
+static const struct lab_devargs_key afx_keys[] = {
 	{ "iface", "network interface (required)" },
 	{ "queue", "first device queue: port queue i binds device queue queue+i (default 0)" },
 	{ "mode", "XDP attach mode: auto, native or skb (default auto: native where the "

@@ -17,7 +17,7 @@ struct null_port {
 	uint32_t size;
 };
 
-static const struct lab_port_key null_keys[] = {
+static const struct lab_devargs_key null_keys[] = {
 	{ "size", "frame length of received packets, 14..data room (default 64)" },
 	{ NULL, NULL },
 };

@@ -56,7 +56,7 @@ struct pcap_port {
 	bool reported;
 };
 
-static const struct lab_port_key pcap_keys[] = {
+static const struct lab_devargs_key pcap_keys[] = {
 	{ "rx", "pcap or pcapng file to replay (Ethernet link type)" },
 	{ "tx", "pcap file to write (created or truncated)" },
 	{ "iface", "network interface for live capture and injection" },

@@ -54,7 +54,7 @@ struct ring_port {
 static pthread_mutex_t links_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct ring_link *links;
 
-static const struct lab_port_key ring_keys[] = {
+static const struct lab_devargs_key ring_keys[] = {
 	{ "name", "link name: the first two ports opened with it are its two ends" },
 	{ "size", "slots per queue ring, a power of two 32..65536 (default 1024)" },
 	{ "loop", "1: one port whose TX comes back on its own RX (default 0)" },

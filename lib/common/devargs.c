@@ -1,18 +1,27 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Device strings: "driver:key=value,key=value". Every problem is reported
- * with the string, the key, the value and what is allowed.
+ * Device strings: "driver:key=value,key=value", for every driver class
+ * (ports, block devices). Every problem is reported with the string, the key,
+ * the value and what is allowed.
  */
 #include <errno.h>
-#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 
-#include "port_internal.h"
+#include <labyrinth/lab_common.h>
+#include <labyrinth/lab_devargs.h>
+#include <labyrinth/lab_log.h>
 
-static void keys_text(const struct lab_port_key *k, char *out, size_t len)
+/* An error about device string @p a, in its class's log. */
+#define DA_ERR(lt, ...)                                                               \
+	do {                                                                          \
+		int lt_ = (lt);                                                       \
+		if (lt_ >= 0 && LAB_LOG_ERR <= lab_log_levels[lt_])                   \
+			lab_log_emit(LAB_LOG_ERR, lt_, __VA_ARGS__);                  \
+	} while (0)
+
+static void keys_text(const struct lab_devargs_key *k, char *out, size_t len)
 {
 	size_t o = 0;
 
@@ -24,7 +33,7 @@ static void keys_text(const struct lab_port_key *k, char *out, size_t len)
 		snprintf(out, len, "none");
 }
 
-static int key_known(const struct lab_port_key *k, const char *key)
+static int key_known(const struct lab_devargs_key *k, const char *key)
 {
 	for (; k->name != NULL; k++)
 		if (strcmp(k->name, key) == 0)
@@ -32,32 +41,32 @@ static int key_known(const struct lab_port_key *k, const char *key)
 	return 0;
 }
 
-static int add_pair(const char *devstr, const struct lab_port_ops *ops, struct lab_devargs *a,
+static int add_pair(const char *devstr, const struct lab_devargs_key *keys, struct lab_devargs *a,
 		    char *tok)
 {
 	char *eq = strchr(tok, '='), allowed[1024];
 
 	if (eq == NULL || eq == tok) {
-		LAB_LOG(ERR, port, "device string '%s': '%s' is not KEY=VALUE", devstr, tok);
+		DA_ERR(a->logtype, "device string '%s': '%s' is not KEY=VALUE", devstr, tok);
 		return -EINVAL;
 	}
 	*eq = '\0';
-	if (!key_known(ops->keys, tok)) {
-		keys_text(ops->keys, allowed, sizeof(allowed));
-		LAB_LOG(ERR, port, "device string '%s': unknown key '%s' for driver '%s' "
-			"(allowed: %s)", devstr, tok, ops->name, allowed);
+	if (!key_known(keys, tok)) {
+		keys_text(keys, allowed, sizeof(allowed));
+		DA_ERR(a->logtype, "device string '%s': unknown key '%s' for driver '%s' "
+			"(allowed: %s)", devstr, tok, a->driver, allowed);
 		return -EINVAL;
 	}
 	if (eq[1] == '\0') {
-		LAB_LOG(ERR, port, "device string '%s': key '%s' has an empty value", devstr, tok);
+		DA_ERR(a->logtype, "device string '%s': key '%s' has an empty value", devstr, tok);
 		return -EINVAL;
 	}
 	if (lab_devargs_get(a, tok) != NULL) {
-		LAB_LOG(ERR, port, "device string '%s': key '%s' given twice", devstr, tok);
+		DA_ERR(a->logtype, "device string '%s': key '%s' given twice", devstr, tok);
 		return -EINVAL;
 	}
 	if (a->n == sizeof(a->kv) / sizeof(a->kv[0])) {
-		LAB_LOG(ERR, port, "device string '%s': more than %zu keys", devstr,
+		DA_ERR(a->logtype, "device string '%s': more than %zu keys", devstr,
 			sizeof(a->kv) / sizeof(a->kv[0]));
 		return -EINVAL;
 	}
@@ -67,16 +76,19 @@ static int add_pair(const char *devstr, const struct lab_port_ops *ops, struct l
 	return 0;
 }
 
-int devargs_parse(const char *devstr, struct lab_devargs *a, const struct lab_port_ops **ops)
+int lab_devargs_parse(const char *devstr, const struct lab_devargs_class *cls,
+		      struct lab_devargs *a, const void **drv)
 {
 	char names[256], *copy, *colon, *rest, *tok, *save = NULL;
+	const struct lab_devargs_key *keys;
 	int rc = 0;
 
 	memset(a, 0, sizeof(*a));
-	port_driver_names(names, sizeof(names));
+	a->logtype = *cls->logtype;
+	cls->names(names, sizeof(names));
 	if (devstr == NULL || devstr[0] == '\0') {
-		LAB_LOG(ERR, port, "empty device string; expected DRIVER[:KEY=VALUE,...] with "
-			"DRIVER one of: %s", names);
+		DA_ERR(a->logtype, "empty device string; expected DRIVER[:KEY=VALUE,...] with "
+		       "DRIVER one of the %s drivers: %s", cls->what, names);
 		return -EINVAL;
 	}
 	copy = strdup(devstr);
@@ -86,10 +98,10 @@ int devargs_parse(const char *devstr, struct lab_devargs *a, const struct lab_po
 	rest = colon != NULL ? colon + 1 : NULL;
 	if (colon != NULL)
 		*colon = '\0';
-	*ops = port_driver_find(copy);
-	if (*ops == NULL) {
-		LAB_LOG(ERR, port, "device string '%s': unknown driver '%s' (registered: %s)",
-			devstr, copy, names);
+	keys = cls->find(copy, drv);
+	if (keys == NULL) {
+		DA_ERR(a->logtype, "device string '%s': unknown driver '%s' (registered %s drivers: "
+		       "%s)", devstr, copy, cls->what, names);
 		free(copy);
 		return -ENOENT;
 	}
@@ -97,13 +109,13 @@ int devargs_parse(const char *devstr, struct lab_devargs *a, const struct lab_po
 	a->driver = copy; /* owns the copy: keys and values point into it */
 	for (tok = rest != NULL ? strtok_r(rest, ",", &save) : NULL; tok != NULL && rc == 0;
 	     tok = strtok_r(NULL, ",", &save))
-		rc = add_pair(devstr, *ops, a, tok);
+		rc = add_pair(devstr, keys, a, tok);
 	if (rc < 0)
-		devargs_free(a);
+		lab_devargs_free(a);
 	return rc;
 }
 
-void devargs_free(struct lab_devargs *a)
+void lab_devargs_free(struct lab_devargs *a)
 {
 	free((char *)a->driver);
 	memset(a, 0, sizeof(*a));
@@ -127,7 +139,7 @@ int lab_devargs_u64(const struct lab_devargs *a, const char *key, uint64_t def, 
 		return 0;
 	}
 	if (lab_parse_size(v, out) < 0 || *out < min || *out > max) {
-		LAB_LOG(ERR, port, "device string '%s': key '%s' = '%s': expected a number from "
+		DA_ERR(a->logtype, "device string '%s': key '%s' = '%s': expected a number from "
 			"%llu to %llu", a->devstr, key, v, (unsigned long long)min,
 			(unsigned long long)max);
 		return -EINVAL;
@@ -151,39 +163,7 @@ int lab_devargs_choice(const struct lab_devargs *a, const char *key, const char 
 	for (int i = 0; choices[i] != NULL && o < sizeof(allowed); i++)
 		o += (size_t)snprintf(allowed + o, sizeof(allowed) - o, "%s%s", i ? ", " : "",
 				      choices[i]);
-	LAB_LOG(ERR, port, "device string '%s': key '%s' = '%s': expected one of %s", a->devstr,
+	DA_ERR(a->logtype, "device string '%s': key '%s' = '%s': expected one of %s", a->devstr,
 		key, v, allowed);
 	return -EINVAL;
-}
-
-int lab_devargs_iface(const struct lab_devargs *a, char name[IF_NAMESIZE])
-{
-	const char *iface = lab_devargs_get(a, "iface");
-	unsigned int idx;
-
-	if (iface == NULL || strlen(iface) >= IF_NAMESIZE) {
-		LAB_LOG(ERR, port, "%s: key 'iface' is required (an interface name of at most %d "
-			"characters)", a->devstr, IF_NAMESIZE - 1);
-		return -EINVAL;
-	}
-	idx = if_nametoindex(iface);
-	if (idx == 0) {
-		LAB_LOG(ERR, port, "%s: no interface '%s' in this network namespace", a->devstr,
-			iface);
-		return -ENODEV;
-	}
-	snprintf(name, IF_NAMESIZE, "%s", iface);
-	return (int)idx;
-}
-
-int lab_iface_link(int fd, const char *iface, struct lab_port_link *link)
-{
-	struct ifreq ifr;
-
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", iface);
-	if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
-		return fd < 0 ? -EBADF : -errno;
-	link->up = (ifr.ifr_flags & IFF_UP) && (ifr.ifr_flags & IFF_RUNNING);
-	return 0;
 }

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * Device strings, "driver:key=value,key=value", shared by every class of
+ * driver that is opened by one (ports, block devices). Every problem is
+ * reported with the string, the key, the value and what is allowed.
+ */
+#ifndef LAB_DEVARGS_H
+#define LAB_DEVARGS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** One key a driver accepts in its device string. */
+struct lab_devargs_key {
+	const char *name;
+	const char *help; /**< what the value is ("a pcap file to replay") */
+};
+
+/** Parsed "key=value" pairs of a device string, already checked against the
+ * driver's keys. */
+struct lab_devargs {
+	const char *devstr;
+	const char *driver;
+	unsigned int n;
+	struct {
+		char *key;
+		char *value;
+	} kv[16];
+	int logtype; /**< where messages about the string go (the class's log type) */
+};
+
+/** A class of drivers opened by device strings. */
+struct lab_devargs_class {
+	const char *what; /**< "port", "block device": for messages */
+	const int *logtype; /**< its log type (a LAB_LOG_REGISTER variable) */
+	/** The driver called @p name: its accepted keys (ending with { NULL, NULL }),
+	 * and its table in @p *drv; NULL if there is none. */
+	const struct lab_devargs_key *(*find)(const char *name, const void **drv);
+	/** The registered drivers' names, comma separated, into @p out. */
+	void (*names)(char *out, size_t len);
+};
+
+/**
+ * Parse @p devstr for a driver of class @p cls.
+ *
+ * @return 0 with @p a filled and @p *drv set (free @p a with lab_devargs_free);
+ *         -EINVAL (empty string, a pair not KEY=VALUE, an unknown key, an
+ *         empty value, a key given twice, too many keys) or -ENOENT (no such
+ *         driver), each with a message naming the string and what is allowed.
+ */
+int lab_devargs_parse(const char *devstr, const struct lab_devargs_class *cls,
+		      struct lab_devargs *a, const void **drv);
+
+/** Free what lab_devargs_parse() made. */
+void lab_devargs_free(struct lab_devargs *a);
+
+/** The value of @p key, or NULL when the string does not give it. */
+const char *lab_devargs_get(const struct lab_devargs *a, const char *key);
+
+/**
+ * @p key as an unsigned integer in [@p min, @p max] (sizes like "64K" too);
+ * @p def when absent.
+ * @return 0, or -EINVAL with a message naming the key, the value and the range.
+ */
+int lab_devargs_u64(const struct lab_devargs *a, const char *key, uint64_t def, uint64_t min,
+		    uint64_t max, uint64_t *out);
+
+/**
+ * @p key as one of @p choices (NULL-terminated); @p def (an index) when absent.
+ * @return the index, or -EINVAL with a message naming the key, the value and the choices.
+ */
+int lab_devargs_choice(const struct lab_devargs *a, const char *key, const char *const *choices,
+		       int def);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LAB_DEVARGS_H */
