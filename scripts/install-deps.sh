@@ -9,7 +9,7 @@ PKGS=(
 	libdpdk-dev dpdk dpdk-dev
 	libpcap-dev libcunit1-dev libhugetlbfs-bin libnuma-dev liburing-dev
 	libxdp-dev libbpf-dev libinih-dev libck-dev libseccomp-dev
-	python3-scapy iproute2 tcpreplay tcpdump
+	python3-scapy iproute2 tcpreplay tcpdump fio util-linux
 )
 
 missing=()

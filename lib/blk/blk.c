@@ -1,0 +1,407 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Block devices and queue pairs: the driver registry, device strings, and
+ * the checks every request passes before a driver sees it. A queue pair owns
+ * an array of requests (its depth) and a free list: a submit takes one or
+ * fails at once, a completion gives it back. No lock: a queue pair is one
+ * thread's.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <labyrinth/lab_blk_driver.h>
+#include <labyrinth/lab_log.h>
+
+LAB_LOG_REGISTER(blk, NOTICE)
+
+#define MAX_DRIVERS 8u
+/* Invalid requests logged per queue pair before the rest are only counted. */
+#define INVALID_LOGGED 16u
+
+static const struct lab_blk_ops *drivers[MAX_DRIVERS];
+static unsigned int nb_drivers;
+
+static const char *const op_names[LAB_BLK_OPS] = {
+	[LAB_BLK_OP_READ] = "read",
+	[LAB_BLK_OP_WRITE] = "write",
+	[LAB_BLK_OP_FLUSH] = "flush",
+	[LAB_BLK_OP_WRITE_ZEROES] = "write-zeroes",
+	[LAB_BLK_OP_DISCARD] = "discard",
+};
+
+const char *lab_blk_op_name(enum lab_blk_op op)
+{
+	return (unsigned int)op < LAB_BLK_OPS ? op_names[op] : "?";
+}
+
+static const struct lab_blk_ops *driver_find(const char *name)
+{
+	for (unsigned int i = 0; i < nb_drivers; i++)
+		if (strcmp(drivers[i]->name, name) == 0)
+			return drivers[i];
+	return NULL;
+}
+
+int lab_blk_driver_register(const struct lab_blk_ops *ops)
+{
+	if (ops == NULL || ops->name == NULL || ops->keys == NULL || ops->open == NULL ||
+	    ops->close == NULL || ops->qpair_create == NULL || ops->qpair_destroy == NULL ||
+	    ops->submit == NULL || ops->poll == NULL) {
+		LAB_LOG(ERR, blk, "block driver '%s' not registered: its ops table is incomplete",
+			ops != NULL && ops->name != NULL ? ops->name : "?");
+		return -EINVAL;
+	}
+	if (driver_find(ops->name) != NULL) {
+		LAB_LOG(ERR, blk, "block driver '%s' not registered: the name is taken", ops->name);
+		return -EEXIST;
+	}
+	if (nb_drivers == MAX_DRIVERS) {
+		LAB_LOG(ERR, blk, "block driver '%s' not registered: %u drivers already", ops->name,
+			MAX_DRIVERS);
+		return -ENOSPC;
+	}
+	drivers[nb_drivers++] = ops;
+	return 0;
+}
+
+static void driver_names(char *out, size_t len)
+{
+	size_t o = 0;
+
+	out[0] = '\0';
+	for (unsigned int i = 0; i < nb_drivers && o < len; i++)
+		o += (size_t)snprintf(out + o, len - o, "%s%s", i ? ", " : "", drivers[i]->name);
+}
+
+static const struct lab_devargs_key *class_find(const char *name, const void **drv)
+{
+	const struct lab_blk_ops *ops = driver_find(name);
+
+	*drv = ops;
+	return ops != NULL ? ops->keys : NULL;
+}
+
+static const struct lab_devargs_class blk_class = {
+	.what = "block device",
+	.logtype = &lab_logtype_blk,
+	.find = class_find,
+	.names = driver_names,
+};
+
+struct lab_blk_dev *lab_blk_open(const char *devstr)
+{
+	const struct lab_blk_ops *ops;
+	struct lab_blk_dev *d;
+	int rc;
+
+	d = calloc(1, sizeof(*d));
+	if (d == NULL) {
+		lab_errno = ENOMEM;
+		return NULL;
+	}
+	rc = lab_devargs_parse(devstr, &blk_class, &d->args, (const void **)&ops);
+	if (rc < 0)
+		goto err;
+	d->ops = ops;
+	d->devstr = strdup(devstr);
+	if (d->devstr == NULL) {
+		rc = -ENOMEM;
+		goto err;
+	}
+	d->info.devstr = d->devstr;
+	d->info.driver = ops->name;
+	rc = ops->open(d, &d->args);
+	if (rc < 0)
+		goto err;
+	if (d->info.block_size == 0 || d->info.max_depth == 0 || d->info.mem_align == 0) {
+		LAB_LOG(ERR, blk, "%s: driver '%s' gave no block size, depth or alignment", devstr,
+			ops->name);
+		ops->close(d);
+		rc = -EINVAL;
+		goto err;
+	}
+	LAB_LOG(INFO, blk, "%s: %llu blocks of %u bytes, max transfer %u, alignment %u, depth %u",
+		devstr, (unsigned long long)d->info.block_count, d->info.block_size,
+		d->info.max_transfer, d->info.mem_align, d->info.depth);
+	return d;
+err:
+	lab_devargs_free(&d->args);
+	free(d->devstr);
+	free(d);
+	lab_errno = -rc;
+	return NULL;
+}
+
+int lab_blk_close(struct lab_blk_dev *d)
+{
+	if (d == NULL)
+		return -EINVAL;
+	if (d->nb_qpairs != 0) {
+		LAB_LOG(ERR, blk, "%s: not closed: %u queue pair(s) still exist", d->devstr,
+			d->nb_qpairs);
+		return -EBUSY;
+	}
+	d->ops->close(d);
+	lab_devargs_free(&d->args);
+	free(d->devstr);
+	free(d);
+	return 0;
+}
+
+const struct lab_blk_info *lab_blk_info(const struct lab_blk_dev *d)
+{
+	return &d->info;
+}
+
+uint64_t lab_blk_size(const struct lab_blk_dev *d)
+{
+	return d->info.block_count * d->info.block_size;
+}
+
+struct lab_blk_qpair *lab_blk_qpair_create(struct lab_blk_dev *d, uint32_t depth,
+					   struct lab_pool *pool)
+{
+	struct lab_blk_qpair *qp;
+	int rc;
+
+	if (depth == 0)
+		depth = d->info.depth;
+	if (depth == 0 || depth > d->info.max_depth) {
+		LAB_LOG(ERR, blk, "%s: queue pair depth %u: expected 1 to %u", d->devstr, depth,
+			d->info.max_depth);
+		lab_errno = EINVAL;
+		return NULL;
+	}
+	qp = calloc(1, sizeof(*qp) + depth * sizeof(qp->reqs[0]));
+	if (qp == NULL) {
+		lab_errno = ENOMEM;
+		return NULL;
+	}
+	qp->dev = d;
+	qp->pool = pool;
+	qp->depth = depth;
+	for (uint32_t i = depth; i-- > 0;) {
+		qp->reqs[i].next_free = qp->free_reqs;
+		qp->free_reqs = &qp->reqs[i];
+	}
+	rc = d->ops->qpair_create(qp);
+	if (rc < 0) {
+		free(qp);
+		lab_errno = -rc;
+		return NULL;
+	}
+	d->nb_qpairs++;
+	return qp;
+}
+
+int lab_blk_qpair_destroy(struct lab_blk_qpair *qp)
+{
+	if (qp == NULL)
+		return -EINVAL;
+	if (qp->outstanding != 0) {
+		LAB_LOG(ERR, blk, "%s: queue pair not destroyed: %u request(s) outstanding (poll "
+			"them to completion first)", qp->dev->devstr, qp->outstanding);
+		return -EBUSY;
+	}
+	qp->dev->ops->qpair_destroy(qp);
+	qp->dev->nb_qpairs--;
+	free(qp);
+	return 0;
+}
+
+/* A refused request: counted always, logged for the first few per queue pair. */
+#define BAD_REQ(qp, op, ...)                                                           \
+	({                                                                             \
+		if ((qp)->st.invalid++ < INVALID_LOGGED)                               \
+			LAB_LOG(ERR, blk, "%s: %s refused: " __VA_ARGS__);             \
+		else if ((qp)->st.invalid == INVALID_LOGGED + 1)                       \
+			LAB_LOG(ERR, blk, "%s: further refused requests are counted, not " \
+				"logged", (qp)->dev->devstr);                          \
+		-EINVAL;                                                               \
+	})
+
+/* Range checks shared by every kind that names one. */
+static int check_range(struct lab_blk_qpair *qp, enum lab_blk_op op, uint64_t offset,
+		       uint64_t len)
+{
+	const struct lab_blk_info *in = &qp->dev->info;
+	uint64_t size = in->block_count * in->block_size;
+	const char *ds = qp->dev->devstr, *on = op_names[op];
+
+	if (offset % in->block_size != 0)
+		return BAD_REQ(qp, op, "offset %llu is not a multiple of the block size %u", ds,
+			       on, (unsigned long long)offset, in->block_size);
+	if (len == 0 || len % in->block_size != 0)
+		return BAD_REQ(qp, op, "length %llu is not a positive multiple of the block size "
+			       "%u", ds, on, (unsigned long long)len, in->block_size);
+	if (offset > size || len > size - offset)
+		return BAD_REQ(qp, op, "%llu bytes at offset %llu go past the end of the device "
+			       "(%llu bytes, %llu blocks)", ds, on, (unsigned long long)len,
+			       (unsigned long long)offset, (unsigned long long)size,
+			       (unsigned long long)in->block_count);
+	if ((in->flags & LAB_BLK_F_READ_ONLY) && op != LAB_BLK_OP_READ)
+		return BAD_REQ(qp, op, "the device is read-only", ds, on);
+	return 0;
+}
+
+static int check_buf(struct lab_blk_qpair *qp, enum lab_blk_op op, struct lab_buf *b,
+		     uint32_t len)
+{
+	const struct lab_blk_info *in = &qp->dev->info;
+	const char *ds = qp->dev->devstr, *on = op_names[op];
+	uintptr_t data;
+
+	if (b == NULL)
+		return BAD_REQ(qp, op, "no buffer", ds, on);
+	data = (uintptr_t)lab_buf_data(b);
+	if (data % in->mem_align != 0)
+		return BAD_REQ(qp, op, "buffer data at %p is not aligned to %u bytes (buffer %u, "
+			       "data_off %u)", ds, on, (void *)data, in->mem_align, b->idx,
+			       b->data_off);
+	if (len > in->max_transfer)
+		return BAD_REQ(qp, op, "%u bytes is over the device's maximum transfer of %u", ds,
+			       on, len, in->max_transfer);
+	if (b->data_off > b->buf_len || len > b->buf_len - b->data_off)
+		return BAD_REQ(qp, op, "%u bytes do not fit buffer %u (%u bytes from data_off "
+			       "%u)", ds, on, len, b->idx,
+			       b->data_off <= b->buf_len ? b->buf_len - b->data_off : 0,
+			       b->data_off);
+	return 0;
+}
+
+static int submit(struct lab_blk_qpair *qp, struct lab_blk_req *tmpl)
+{
+	struct lab_blk_req *req = qp->free_reqs;
+	int rc;
+
+	if (req == NULL) {
+		qp->st.busy++;
+		return -EAGAIN;
+	}
+	qp->free_reqs = req->next_free;
+	*req = *tmpl;
+	rc = qp->dev->ops->submit(qp, req);
+	if (rc < 0) {
+		req->next_free = qp->free_reqs;
+		qp->free_reqs = req;
+		if (rc == -EAGAIN)
+			qp->st.busy++;
+		return rc;
+	}
+	qp->outstanding++;
+	qp->st.submitted++;
+	qp->st.ops[tmpl->op]++;
+	return 0;
+}
+
+static int rw(struct lab_blk_qpair *qp, enum lab_blk_op op, struct lab_buf *b, uint64_t offset,
+	      uint32_t len, lab_blk_cb cb, void *arg)
+{
+	struct lab_blk_req r;
+	int rc;
+
+	if ((rc = check_buf(qp, op, b, len)) < 0 || (rc = check_range(qp, op, offset, len)) < 0)
+		return rc;
+	r = (struct lab_blk_req){ .op = op, .len = len, .offset = offset, .range_len = len,
+				  .data = lab_buf_data(b), .buf = b, .cb = cb, .arg = arg };
+	return submit(qp, &r);
+}
+
+int lab_blk_read(struct lab_blk_qpair *qp, struct lab_buf *buf, uint64_t offset, uint32_t len,
+		 lab_blk_cb cb, void *arg)
+{
+	return rw(qp, LAB_BLK_OP_READ, buf, offset, len, cb, arg);
+}
+
+int lab_blk_write(struct lab_blk_qpair *qp, struct lab_buf *buf, uint64_t offset, uint32_t len,
+		  lab_blk_cb cb, void *arg)
+{
+	return rw(qp, LAB_BLK_OP_WRITE, buf, offset, len, cb, arg);
+}
+
+static int no_data_op(struct lab_blk_qpair *qp, enum lab_blk_op op, uint32_t flag,
+		      uint64_t offset, uint64_t len, lab_blk_cb cb, void *arg)
+{
+	struct lab_blk_req r;
+	int rc;
+
+	if (!(qp->dev->info.flags & flag))
+		return BAD_REQ(qp, op, "driver '%s' does not support it on this device",
+			       qp->dev->devstr, op_names[op], qp->dev->info.driver);
+	if (op != LAB_BLK_OP_FLUSH && (rc = check_range(qp, op, offset, len)) < 0)
+		return rc;
+	r = (struct lab_blk_req){ .op = op, .offset = offset, .range_len = len, .cb = cb,
+				  .arg = arg };
+	return submit(qp, &r);
+}
+
+int lab_blk_flush(struct lab_blk_qpair *qp, lab_blk_cb cb, void *arg)
+{
+	return no_data_op(qp, LAB_BLK_OP_FLUSH, LAB_BLK_F_FLUSH, 0, 0, cb, arg);
+}
+
+int lab_blk_write_zeroes(struct lab_blk_qpair *qp, uint64_t offset, uint64_t len, lab_blk_cb cb,
+			 void *arg)
+{
+	return no_data_op(qp, LAB_BLK_OP_WRITE_ZEROES, LAB_BLK_F_WRITE_ZEROES, offset, len, cb,
+			  arg);
+}
+
+int lab_blk_discard(struct lab_blk_qpair *qp, uint64_t offset, uint64_t len, lab_blk_cb cb,
+		    void *arg)
+{
+	return no_data_op(qp, LAB_BLK_OP_DISCARD, LAB_BLK_F_DISCARD, offset, len, cb, arg);
+}
+
+unsigned int lab_blk_poll(struct lab_blk_qpair *qp, unsigned int max)
+{
+	return qp->dev->ops->poll(qp, max ? max : UINT32_MAX);
+}
+
+uint32_t lab_blk_outstanding(const struct lab_blk_qpair *qp)
+{
+	return qp->outstanding;
+}
+
+uint32_t lab_blk_qpair_depth(const struct lab_blk_qpair *qp)
+{
+	return qp->depth;
+}
+
+void lab_blk_qpair_stats(const struct lab_blk_qpair *qp, struct lab_blk_qpair_stats *st)
+{
+	*st = qp->st;
+}
+
+void lab_blk_info_json(const struct lab_blk_dev *d, FILE *f)
+{
+	static const char *const fl[] = { "flush", "write_zeroes", "discard", "fixed_bufs",
+					  "sqpoll", "iopoll", "direct", "read_only" };
+	const struct lab_blk_info *in = &d->info;
+	bool first = true;
+
+	fprintf(f, "{\"driver\": \"%s\", \"block_size\": %u, \"block_count\": %llu, "
+		"\"max_transfer\": %u, \"mem_align\": %u, \"depth\": %u, \"max_depth\": %u, "
+		"\"features\": [", in->driver, in->block_size,
+		(unsigned long long)in->block_count, in->max_transfer, in->mem_align, in->depth,
+		in->max_depth);
+	for (unsigned int i = 0; i < sizeof(fl) / sizeof(fl[0]); i++)
+		if (in->flags & (1u << i)) {
+			fprintf(f, "%s\"%s\"", first ? "" : ", ", fl[i]);
+			first = false;
+		}
+	fprintf(f, "]}");
+}
+
+void lab_blk_pool_opts(const struct lab_blk_dev *d, uint32_t io_size, uint32_t n,
+		       struct lab_pool_opts *o)
+{
+	uint32_t align = d->info.mem_align > LAB_CACHE_LINE ? d->info.mem_align : LAB_CACHE_LINE;
+
+	o->align = align;
+	o->headroom = align - LAB_CACHE_LINE;
+	o->cell_size = LAB_CACHE_LINE + o->headroom + LAB_ALIGN_UP(io_size, align);
+	o->initial = n;
+	o->max = n;
+}
