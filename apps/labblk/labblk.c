@@ -104,6 +104,7 @@ struct job {
 	int first_error;
 	struct lab_blk_qpair_stats qst;
 	bool failed;       /* could not start */
+	bool joined;
 	_Atomic uint64_t prog_ios, prog_bytes; /* for the progress line */
 };
 
@@ -725,11 +726,11 @@ int main(int argc, char **argv)
 		uint64_t now = now_ns(), ios = 0, bytes = 0;
 		bool done = true;
 
-		for (unsigned int i = 0; i < o.numjobs; i++)
-			if (pthread_tryjoin_np(jobs[i].tid, NULL) == EBUSY)
-				done = false;
-			else
-				jobs[i].tid = 0;
+		for (unsigned int i = 0; i < o.numjobs; i++) {
+			if (!jobs[i].joined && pthread_tryjoin_np(jobs[i].tid, NULL) == 0)
+				jobs[i].joined = true;
+			done &= jobs[i].joined;
+		}
 		if (done)
 			break;
 		if (now >= end)
@@ -779,12 +780,11 @@ int main(int argc, char **argv)
 	if (o.runtime > 0 && secs > o.runtime)
 		secs = o.runtime; /* the workload's time, not the verify pass after it */
 
-	fprintf(out, "labblk: %.2f s, %llu I/Os, %.0f IOPS, %.1f MB/s, errors %llu%s%s\n", secs,
+	fprintf(out, "labblk: %.2f s, %llu I/Os, %.0f IOPS, %.1f MB/s, errors %llu%s%s%s\n", secs,
 		(unsigned long long)(t.ios[0] + t.ios[1]), (double)(t.ios[0] + t.ios[1]) / secs,
 		(double)(t.bytes[0] + t.bytes[1]) / secs / 1e6, (unsigned long long)t.errors,
-		t.errors ? " (first: " : "", t.errors ? strerror(-t.first_error) : "");
-	if (t.errors)
-		fprintf(out, ")\n");
+		t.errors ? " (first: " : "", t.errors ? strerror(-t.first_error) : "",
+		t.errors ? ")" : "");
 	if (t.ios[0])
 		print_dir(out, "read", &t.dir[0], t.ios[0], t.bytes[0], secs);
 	if (t.ios[1])

@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Suite blk (labblk as a user runs it): data integrity with --verify on ram,
+ * on a file and on a loop device the test makes and removes (root only;
+ * skipped with the reason otherwise); the --json summary's fields; errors
+ * for bad usage; exit 2 with per-I/O errors counted when the file is shorter
+ * than the device claims.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../lab_test.h"
+
+static char dir[PATH_MAX];
+
+static int run(const char *cmd, char *out, size_t len)
+{
+	char full[8192];
+	size_t n = 0;
+	FILE *p;
+	int st;
+
+	snprintf(full, sizeof(full), "%s %s 2>&1", LABBLK_BIN, cmd);
+	p = popen(full, "r");
+	if (p == NULL)
+		return -1;
+	while (n + 1 < len && !feof(p))
+		n += fread(out + n, 1, len - n - 1, p);
+	out[n] = '\0';
+	st = pclose(p);
+	if (!WIFEXITED(st) || (WEXITSTATUS(st) != 0 && getenv("LAB_TEST_VERBOSE")))
+		fprintf(stderr, "%s\n%s\n", full, out);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void has(const char *out, const char *s)
+{
+	if (strstr(out, s) == NULL) {
+		fprintf(stderr, "wanted '%s' in:\n%s\n", s, out);
+		CU_FAIL("output");
+	}
+}
+
+static const char *file(const char *name, const char *size)
+{
+	static char path[PATH_MAX + 64];
+	char cmd[2 * PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(cmd, sizeof(cmd), "truncate -s %s %s", size, path);
+	CU_ASSERT_EQUAL(system(cmd), 0);
+	return path;
+}
+
+static void test_verify_ram(void)
+{
+	char out[16384];
+
+	CU_ASSERT_EQUAL(run("--dev ram:size=32M --rw randwrite --bs 4096 --iodepth 16 "
+			    "--runtime 1 --verify", out, sizeof(out)), 0);
+	has(out, "verify: ");
+	has(out, "0 mismatches: OK");
+	has(out, "accounting OK");
+	CU_ASSERT_EQUAL(run("--dev ram:size=32M,block=512 --rw randrw --rwmixread 70 --bs 8192 "
+			    "--iodepth 8 --numjobs 2 --size 8M --verify", out, sizeof(out)), 0);
+	has(out, "0 mismatches: OK");
+	has(out, "  read ");
+	has(out, "  write ");
+	/* A read workload writes its range first, then checks every read. */
+	CU_ASSERT_EQUAL(run("--dev ram:size=16M --rw read --bs 64K --iodepth 4 --verify", out,
+			    sizeof(out)), 0);
+	has(out, "verify: 256 blocks checked, 0 mismatches: OK");
+}
+
+static void test_verify_file(void)
+{
+	char cmd[2 * PATH_MAX], out[16384];
+	const char *f = file("verify.img", "64M");
+
+	snprintf(cmd, sizeof(cmd), "--dev uring:path=%s --rw randwrite --bs 4096 --iodepth 32 "
+		 "--runtime 1 --verify", f);
+	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
+	has(out, "0 mismatches: OK");
+	has(out, "into registered buffers");
+	/* One sequential pass of 128 KiB writes by two jobs under SQPOLL, every
+	 * block read back and checked. */
+	snprintf(cmd, sizeof(cmd), "--dev uring:path=%s,sqpoll=1 --rw write --bs 128K "
+		 "--iodepth 8 --numjobs 2 --verify", f);
+	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
+	has(out, "verify: 512 blocks checked, 0 mismatches: OK");
+}
+
+static void test_verify_loop_device(void)
+{
+	char cmd[3 * PATH_MAX], out[16384], loopdev[64] = "";
+	const char *f;
+	FILE *p;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "(skipped: loop devices need root) ");
+		return;
+	}
+	f = file("loop.img", "64M");
+	snprintf(cmd, sizeof(cmd), "losetup --find --show --direct-io=on %s 2>/dev/null", f);
+	p = popen(cmd, "r");
+	if (p == NULL || fgets(loopdev, sizeof(loopdev), p) == NULL || loopdev[0] != '/') {
+		if (p != NULL)
+			pclose(p);
+		fprintf(stderr, "(skipped: losetup could not attach a loop device) ");
+		return;
+	}
+	pclose(p);
+	loopdev[strcspn(loopdev, "\n")] = '\0';
+	snprintf(cmd, sizeof(cmd), "--dev uring:path=%s,qd=64 --rw randrw --bs 4096 "
+		 "--iodepth 32 --runtime 1 --verify --json", loopdev);
+	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
+	has(out, "0 mismatches: OK");
+	has(out, "\"errors\": 0");
+	has(out, "\"accounting\": true");
+	snprintf(cmd, sizeof(cmd), "--dev uring:path=%s --rw read --bs 128K --iodepth 8 --verify",
+		 loopdev);
+	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
+	has(out, "verify: 512 blocks checked, 0 mismatches: OK");
+	snprintf(cmd, sizeof(cmd), "losetup -d %s", loopdev);
+	CU_ASSERT_EQUAL(system(cmd), 0);
+}
+
+/* --json: one object on stdout with the documented fields; human lines on stderr. */
+static void test_json_summary(void)
+{
+	char out[16384], *brace;
+	FILE *p;
+	size_t n;
+
+	p = popen(LABBLK_BIN " --dev ram:size=8M --rw randread --iodepth 4 --runtime 0.3 --json "
+		  "2>/dev/null", "r");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	CU_ASSERT_EQUAL(pclose(p), 0);
+	brace = strchr(out, '{');
+	CU_ASSERT_PTR_EQUAL(brace, out); /* nothing before the object */
+	CU_ASSERT_EQUAL(strchr(out, '\n'), out + n - 1); /* one line */
+	for (const char *const *k = (const char *const[]){ "\"iops\": ", "\"mbps\": ",
+		"\"p50_us\": ", "\"p99_us\": ", "\"p999_us\": ", "\"max_us\": ", "\"errors\": 0",
+		"\"read\": {", "\"device\": {\"driver\": \"ram\"", NULL }; *k; k++)
+		has(out, *k);
+	/* It parses as JSON and the figures are consistent. */
+	snprintf(out, sizeof(out), "%s --dev ram:size=8M --iodepth 4 --runtime 0.3 --json "
+		 "2>/dev/null | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); "
+		 "assert d[\"iops\"] > 0 and d[\"p50_us\"] <= d[\"p99_us\"] <= d[\"p999_us\"] <= "
+		 "d[\"max_us\"] and d[\"ios\"] == d[\"read\"][\"ios\"], d'", LABBLK_BIN);
+	CU_ASSERT_EQUAL(system(out), 0);
+}
+
+static void test_bad_usage(void)
+{
+	char out[8192];
+
+	CU_ASSERT_EQUAL(run("--rw read", out, sizeof(out)), 1);
+	has(out, "--dev is required");
+	CU_ASSERT_EQUAL(run("--dev ram --rw sideways", out, sizeof(out)), 1);
+	has(out, "--rw 'sideways': expected read, write, randread, randwrite, rw or randrw");
+	CU_ASSERT_EQUAL(run("--dev ram --bs 1000", out, sizeof(out)), 1);
+	has(out, "--bs 1000 must be a multiple of the device's block size 4096");
+	CU_ASSERT_EQUAL(run("--dev ram:size=1M --size 2M", out, sizeof(out)), 1);
+	has(out, "--size 2097152 is larger than the device");
+	CU_ASSERT_EQUAL(run("--dev ram --iodepth 0", out, sizeof(out)), 1);
+	has(out, "--iodepth '0': expected a number from 1 to 4096");
+	CU_ASSERT_EQUAL(run("--dev nvme:x=1", out, sizeof(out)), 1);
+	has(out, "unknown driver 'nvme'");
+	CU_ASSERT_EQUAL(run("--dev ram --runtime -1", out, sizeof(out)), 1);
+	has(out, "--runtime '-1'");
+	CU_ASSERT_EQUAL(run("--help", out, sizeof(out)), 0);
+	has(out, "usage: labblk --dev DEVSTRING");
+}
+
+/* The file is cut short while the device was opened at full size: the reads
+ * past the new end fail one by one, are counted, and every buffer comes back. */
+static void test_short_file_errors(void)
+{
+	char cmd[3 * PATH_MAX], out[16384];
+	const char *f = file("short.img", "16M");
+
+	/* Shrink the file a moment after labblk opened it. */
+	snprintf(cmd, sizeof(cmd), "--dev uring:path=%s --rw read --bs 4096 --iodepth 8 "
+		 "--runtime 1.5 2>&1 & sleep 0.5; truncate -s 1M %s; wait $!", f, f);
+	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 2);
+	has(out, "(first: Input/output error)");
+	has(out, "0 in flight after the run: accounting OK");
+}
+
+int main(void)
+{
+	static const struct lab_test tests[] = {
+		LAB_TEST(test_verify_ram),
+		LAB_TEST(test_verify_file),
+		LAB_TEST(test_verify_loop_device),
+		LAB_TEST(test_json_summary),
+		LAB_TEST(test_bad_usage),
+		LAB_TEST(test_short_file_errors),
+		LAB_TEST_END,
+	};
+	char cmd[PATH_MAX + 16];
+	int rc;
+
+	snprintf(dir, sizeof(dir), "%s/lab-labblk-XXXXXX",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp");
+	if (mkdtemp(dir) == NULL) {
+		perror(dir);
+		return 1;
+	}
+	rc = lab_test_run("labblk", tests);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
+	return rc;
+}
