@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 
 #include <labyrinth/lab_log.h>
 
@@ -75,4 +76,24 @@ void lab_test_log_release(void)
 	fclose(logmem);
 	free(logbuf);
 	logbuf = NULL;
+}
+
+int lab_test_sh(const char *cmd, char *out, size_t len)
+{
+	char full[16384];
+	size_t n = 0;
+	FILE *p;
+	int st;
+
+	snprintf(full, sizeof(full), "{ %s ; } 2>&1", cmd);
+	p = popen(full, "r");
+	if (p == NULL)
+		return -1;
+	while (n + 1 < len && !feof(p))
+		n += fread(out + n, 1, len - n - 1, p);
+	out[n] = '\0';
+	st = pclose(p);
+	if (!WIFEXITED(st) || (WEXITSTATUS(st) != 0 && getenv("LAB_TEST_VERBOSE")))
+		fprintf(stderr, "$ %s\n%s\n", cmd, out);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }

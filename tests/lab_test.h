@@ -34,4 +34,9 @@ const char *lab_test_log_text(void);
 /* Stop capturing and send logs to stderr again. */
 void lab_test_log_release(void);
 
+/* Run @p cmd with sh, its stdout and stderr into @p out (NUL-terminated, cut
+ * at @p len). With LAB_TEST_VERBOSE set, a non-zero exit prints the command
+ * and its output. Returns the exit status, or -1 if it did not exit. */
+int lab_test_sh(const char *cmd, char *out, size_t len);
+
 #endif

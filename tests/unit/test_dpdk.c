@@ -26,22 +26,14 @@ static char eal[512];
 static int run(const char *cmd, char *o, size_t len)
 {
 	char full[8192];
-	size_t n = 0;
-	FILE *p;
-	int st;
+	int rc;
 
-	snprintf(full, sizeof(full), "cd %s && export LD_LIBRARY_PATH=%s && { %s ; } 2>&1", dir,
-		 LAB_MP_DIR, cmd);
-	p = popen(full, "r");
-	if (p == NULL)
-		return -1;
-	while (n + 1 < len && !feof(p))
-		n += fread(o + n, 1, len - n - 1, p);
-	o[n] = '\0';
-	st = pclose(p);
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || getenv("LAB_TEST_VERBOSE"))
+	snprintf(full, sizeof(full), "cd %s && export LD_LIBRARY_PATH=%s && %s", dir, LAB_MP_DIR,
+		 cmd);
+	rc = lab_test_sh(full, o, len);
+	if (rc != 0 || getenv("LAB_TEST_VERBOSE"))
 		fprintf(stderr, "$ %s\n%s\n", cmd, o);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return rc;
 }
 
 /* After `make install` EAL loads the installed plugin from its driver

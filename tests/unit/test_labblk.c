@@ -19,24 +19,13 @@
 
 static char dir[PATH_MAX];
 
-static int run(const char *cmd, char *out, size_t len)
+/* labblk with @p args (a shell fragment). */
+static int run(const char *args, char *out, size_t len)
 {
-	char full[8192];
-	size_t n = 0;
-	FILE *p;
-	int st;
+	char cmd[16000];
 
-	snprintf(full, sizeof(full), "%s %s 2>&1", LABBLK_BIN, cmd);
-	p = popen(full, "r");
-	if (p == NULL)
-		return -1;
-	while (n + 1 < len && !feof(p))
-		n += fread(out + n, 1, len - n - 1, p);
-	out[n] = '\0';
-	st = pclose(p);
-	if (!WIFEXITED(st) || (WEXITSTATUS(st) != 0 && getenv("LAB_TEST_VERBOSE")))
-		fprintf(stderr, "%s\n%s\n", full, out);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	snprintf(cmd, sizeof(cmd), "%s %s", LABBLK_BIN, args);
+	return lab_test_sh(cmd, out, len);
 }
 
 static void has(const char *out, const char *s)
@@ -190,7 +179,7 @@ static void test_short_file_errors(void)
 
 	/* Shrink the file a moment after labblk opened it. */
 	snprintf(cmd, sizeof(cmd), "--dev uring:path=%s --rw read --bs 4096 --iodepth 8 "
-		 "--runtime 1.5 2>&1 & sleep 0.5; truncate -s 1M %s; wait $!", f, f);
+		 "--runtime 1.5 & sleep 0.5; truncate -s 1M %s; wait $!", f, f);
 	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 2);
 	has(out, "(first: Input/output error)");
 	has(out, "0 in flight after the run: accounting OK");

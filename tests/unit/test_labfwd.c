@@ -19,21 +19,9 @@ static char dir[128];
 static int run(const char *cmd, char *out, size_t len)
 {
 	char full[4096];
-	size_t n = 0;
-	FILE *p;
-	int st;
 
-	snprintf(full, sizeof(full), "TMPDIR=%s %s 2>&1", dir, cmd);
-	p = popen(full, "r");
-	if (p == NULL)
-		return -1;
-	while (n + 1 < len && !feof(p))
-		n += fread(out + n, 1, len - n - 1, p);
-	out[n] = '\0';
-	st = pclose(p);
-	if (!WIFEXITED(st) || (WEXITSTATUS(st) != 0 && getenv("LAB_TEST_VERBOSE")))
-		fprintf(stderr, "%s\n%s\n", cmd, out);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	snprintf(full, sizeof(full), "TMPDIR=%s %s", dir, cmd);
+	return lab_test_sh(full, out, len);
 }
 
 static char out[1 << 16];
