@@ -8,6 +8,9 @@
 #ifndef LAB_TEST_H
 #define LAB_TEST_H
 
+#include <stdio.h>
+#include <string.h>
+
 #include <CUnit/CUnit.h>
 
 struct lab_test {
@@ -33,6 +36,16 @@ void lab_test_log_capture(void);
 const char *lab_test_log_text(void);
 /* Stop capturing and send logs to stderr again. */
 void lab_test_log_release(void);
+
+/* Fail the test, printing both, unless @p text contains @p want. */
+#define LAB_TEST_HAS(text, want)                                                       \
+	do {                                                                           \
+		const char *lab_t_ = (text), *lab_w_ = (want);                         \
+		if (strstr(lab_t_, lab_w_) == NULL) {                                  \
+			fprintf(stderr, "wanted '%s' in:\n%s\n", lab_w_, lab_t_);      \
+			CU_FAIL("text lacks " #want);                                  \
+		}                                                                      \
+	} while (0)
 
 /* Run @p cmd with sh, its stdout and stderr into @p out (NUL-terminated, cut
  * at @p len). With LAB_TEST_VERBOSE set, a non-zero exit prints the command

@@ -135,10 +135,7 @@ static void expect_open_error(const char *devstr, int err, const char *msg)
 	lab_test_log_capture();
 	CU_ASSERT_PTR_NULL(lab_blk_open(devstr));
 	CU_ASSERT_EQUAL(lab_errno, err);
-	if (strstr(lab_test_log_text(), msg) == NULL) {
-		fprintf(stderr, "%s: wanted '%s' in:\n%s\n", devstr, msg, lab_test_log_text());
-		CU_FAIL("message");
-	}
+	LAB_TEST_HAS(lab_test_log_text(), msg);
 	lab_test_log_release();
 }
 
@@ -368,10 +365,7 @@ static void test_uring_growing_pool_falls_back(void)
 static void expect_refused(int rc, const char *msg)
 {
 	CU_ASSERT_EQUAL(rc, -EINVAL);
-	if (strstr(lab_test_log_text(), msg) == NULL) {
-		fprintf(stderr, "wanted '%s' in:\n%s\n", msg, lab_test_log_text());
-		CU_FAIL("message");
-	}
+	LAB_TEST_HAS(lab_test_log_text(), msg);
 }
 
 static void test_bad_requests(void)

@@ -28,13 +28,7 @@ static int run(const char *args, char *out, size_t len)
 	return lab_test_sh(cmd, out, len);
 }
 
-static void has(const char *out, const char *s)
-{
-	if (strstr(out, s) == NULL) {
-		fprintf(stderr, "wanted '%s' in:\n%s\n", s, out);
-		CU_FAIL("output");
-	}
-}
+
 
 static const char *file(const char *name, const char *size)
 {
@@ -53,18 +47,18 @@ static void test_verify_ram(void)
 
 	CU_ASSERT_EQUAL(run("--dev ram:size=32M --rw randwrite --bs 4096 --iodepth 16 "
 			    "--runtime 1 --verify", out, sizeof(out)), 0);
-	has(out, "verify: ");
-	has(out, "0 mismatches: OK");
-	has(out, "accounting OK");
+	LAB_TEST_HAS(out, "verify: ");
+	LAB_TEST_HAS(out, "0 mismatches: OK");
+	LAB_TEST_HAS(out, "accounting OK");
 	CU_ASSERT_EQUAL(run("--dev ram:size=32M,block=512 --rw randrw --rwmixread 70 --bs 8192 "
 			    "--iodepth 8 --numjobs 2 --size 8M --verify", out, sizeof(out)), 0);
-	has(out, "0 mismatches: OK");
-	has(out, "  read ");
-	has(out, "  write ");
+	LAB_TEST_HAS(out, "0 mismatches: OK");
+	LAB_TEST_HAS(out, "  read ");
+	LAB_TEST_HAS(out, "  write ");
 	/* A read workload writes its range first, then checks every read. */
 	CU_ASSERT_EQUAL(run("--dev ram:size=16M --rw read --bs 64K --iodepth 4 --verify", out,
 			    sizeof(out)), 0);
-	has(out, "verify: 256 blocks checked, 0 mismatches: OK");
+	LAB_TEST_HAS(out, "verify: 256 blocks checked, 0 mismatches: OK");
 }
 
 static void test_verify_file(void)
@@ -75,14 +69,14 @@ static void test_verify_file(void)
 	snprintf(cmd, sizeof(cmd), "--dev uring:path=%s --rw randwrite --bs 4096 --iodepth 32 "
 		 "--runtime 1 --verify", f);
 	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
-	has(out, "0 mismatches: OK");
-	has(out, "into registered buffers");
+	LAB_TEST_HAS(out, "0 mismatches: OK");
+	LAB_TEST_HAS(out, "into registered buffers");
 	/* One sequential pass of 128 KiB writes by two jobs under SQPOLL, every
 	 * block read back and checked. */
 	snprintf(cmd, sizeof(cmd), "--dev uring:path=%s,sqpoll=1 --rw write --bs 128K "
 		 "--iodepth 8 --numjobs 2 --verify", f);
 	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
-	has(out, "verify: 512 blocks checked, 0 mismatches: OK");
+	LAB_TEST_HAS(out, "verify: 512 blocks checked, 0 mismatches: OK");
 }
 
 static void test_verify_loop_device(void)
@@ -109,13 +103,13 @@ static void test_verify_loop_device(void)
 	snprintf(cmd, sizeof(cmd), "--dev uring:path=%s,qd=64 --rw randrw --bs 4096 "
 		 "--iodepth 32 --runtime 1 --verify --json", loopdev);
 	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
-	has(out, "0 mismatches: OK");
-	has(out, "\"errors\": 0");
-	has(out, "\"accounting\": true");
+	LAB_TEST_HAS(out, "0 mismatches: OK");
+	LAB_TEST_HAS(out, "\"errors\": 0");
+	LAB_TEST_HAS(out, "\"accounting\": true");
 	snprintf(cmd, sizeof(cmd), "--dev uring:path=%s --rw read --bs 128K --iodepth 8 --verify",
 		 loopdev);
 	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
-	has(out, "verify: 512 blocks checked, 0 mismatches: OK");
+	LAB_TEST_HAS(out, "verify: 512 blocks checked, 0 mismatches: OK");
 	snprintf(cmd, sizeof(cmd), "losetup -d %s", loopdev);
 	CU_ASSERT_EQUAL(system(cmd), 0);
 }
@@ -139,7 +133,7 @@ static void test_json_summary(void)
 	for (const char *const *k = (const char *const[]){ "\"iops\": ", "\"mbps\": ",
 		"\"p50_us\": ", "\"p99_us\": ", "\"p999_us\": ", "\"max_us\": ", "\"errors\": 0",
 		"\"read\": {", "\"device\": {\"driver\": \"ram\"", NULL }; *k; k++)
-		has(out, *k);
+		LAB_TEST_HAS(out, *k);
 	/* It parses as JSON and the figures are consistent. */
 	snprintf(out, sizeof(out), "%s --dev ram:size=8M --iodepth 4 --runtime 0.3 --json "
 		 "2>/dev/null | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); "
@@ -153,21 +147,21 @@ static void test_bad_usage(void)
 	char out[8192];
 
 	CU_ASSERT_EQUAL(run("--rw read", out, sizeof(out)), 1);
-	has(out, "--dev is required");
+	LAB_TEST_HAS(out, "--dev is required");
 	CU_ASSERT_EQUAL(run("--dev ram --rw sideways", out, sizeof(out)), 1);
-	has(out, "--rw 'sideways': expected read, write, randread, randwrite, rw or randrw");
+	LAB_TEST_HAS(out, "--rw 'sideways': expected read, write, randread, randwrite, rw or randrw");
 	CU_ASSERT_EQUAL(run("--dev ram --bs 1000", out, sizeof(out)), 1);
-	has(out, "--bs 1000 must be a multiple of the device's block size 4096");
+	LAB_TEST_HAS(out, "--bs 1000 must be a multiple of the device's block size 4096");
 	CU_ASSERT_EQUAL(run("--dev ram:size=1M --size 2M", out, sizeof(out)), 1);
-	has(out, "--size 2097152 is larger than the device");
+	LAB_TEST_HAS(out, "--size 2097152 is larger than the device");
 	CU_ASSERT_EQUAL(run("--dev ram --iodepth 0", out, sizeof(out)), 1);
-	has(out, "--iodepth '0': expected a number from 1 to 4096");
+	LAB_TEST_HAS(out, "--iodepth '0': expected a number from 1 to 4096");
 	CU_ASSERT_EQUAL(run("--dev nvme:x=1", out, sizeof(out)), 1);
-	has(out, "unknown driver 'nvme'");
+	LAB_TEST_HAS(out, "unknown driver 'nvme'");
 	CU_ASSERT_EQUAL(run("--dev ram --runtime -1", out, sizeof(out)), 1);
-	has(out, "--runtime '-1'");
+	LAB_TEST_HAS(out, "--runtime '-1'");
 	CU_ASSERT_EQUAL(run("--help", out, sizeof(out)), 0);
-	has(out, "usage: labblk --dev DEVSTRING");
+	LAB_TEST_HAS(out, "usage: labblk --dev DEVSTRING");
 }
 
 /* The file is cut short while the device was opened at full size: the reads
@@ -181,8 +175,8 @@ static void test_short_file_errors(void)
 	snprintf(cmd, sizeof(cmd), "--dev uring:path=%s --rw read --bs 4096 --iodepth 8 "
 		 "--runtime 1.5 & sleep 0.5; truncate -s 1M %s; wait $!", f, f);
 	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 2);
-	has(out, "(first: Input/output error)");
-	has(out, "0 in flight after the run: accounting OK");
+	LAB_TEST_HAS(out, "(first: Input/output error)");
+	LAB_TEST_HAS(out, "0 in flight after the run: accounting OK");
 }
 
 int main(void)
