@@ -103,9 +103,11 @@ struct job {
 	uint64_t errors, mismatches, verified;
 	int first_error;
 	struct lab_blk_qpair_stats qst;
+	bool counting;     /* completions count toward the figures (the workload, not
+			    * the verify prefill or read-back) */
 	bool failed;       /* could not start */
 	bool joined;
-	_Atomic uint64_t prog_ios, prog_bytes; /* for the progress line */
+	_Atomic uint64_t prog_ios; /* for the progress line */
 };
 
 static _Atomic bool stop_flag;
@@ -233,13 +235,14 @@ static void on_done(void *arg, int status)
 		if (j->errors++ == 0)
 			j->first_error = status;
 	} else {
-		hist_add(&j->hist[w], ns);
-		j->ios[w]++;
-		j->bytes[w] += j->o->bs;
-		atomic_store_explicit(&j->prog_ios, atomic_load_explicit(&j->prog_ios,
-					memory_order_relaxed) + 1, memory_order_relaxed);
-		atomic_store_explicit(&j->prog_bytes, atomic_load_explicit(&j->prog_bytes,
-					memory_order_relaxed) + j->o->bs, memory_order_relaxed);
+		if (j->counting) {
+			hist_add(&j->hist[w], ns);
+			j->ios[w]++;
+			j->bytes[w] += j->o->bs;
+			/* One writer: a plain add, published for the progress line. */
+			atomic_store_explicit(&j->prog_ios, j->ios[0] + j->ios[1],
+					      memory_order_relaxed);
+		}
 		if (s->check) {
 			long at = check_stamp(lab_buf_data(s->buf), j->o->bs, s->offset, s->seq, j->id);
 
@@ -410,26 +413,14 @@ static void *job_main(void *arg)
 	if (o->verify && is_read_mode(o->rw))
 		run_phase(j, qp, RW_WRITE, j->units, false, false);
 	j->cursor = 0;
-	/* Only the workload counts: the prefill's figures are dropped. */
-	memset(j->hist, 0, sizeof(j->hist));
-	memset(j->ios, 0, sizeof(j->ios));
-	memset(j->bytes, 0, sizeof(j->bytes));
-	atomic_store(&j->prog_ios, 0);
-	atomic_store(&j->prog_bytes, 0);
+	/* Only the workload counts, not the prefill before it or the read-back after. */
+	j->counting = true;
 	run_phase(j, qp, o->rw, j->budget, o->verify, o->runtime > 0);
+	j->counting = false;
 	if (o->verify && !is_read_mode(o->rw)) {
 		/* Read back every unit written, checking it. */
-		struct hist keep[2];
-		uint64_t ios[2], bytes[2];
-
-		memcpy(keep, j->hist, sizeof(keep));
-		memcpy(ios, j->ios, sizeof(ios));
-		memcpy(bytes, j->bytes, sizeof(bytes));
 		j->cursor = 0;
 		run_phase(j, qp, RW_READ, j->units, true, false);
-		memcpy(j->hist, keep, sizeof(keep));
-		memcpy(j->ios, ios, sizeof(ios));
-		memcpy(j->bytes, bytes, sizeof(bytes));
 	}
 	lab_blk_qpair_stats(qp, &j->qst);
 	lab_free_bulk(c, bufs, n);
@@ -736,11 +727,9 @@ int main(int argc, char **argv)
 		if (now >= end)
 			atomic_store(&stop_flag, true);
 		if (now >= next_tick) {
-			for (unsigned int i = 0; i < o.numjobs; i++) {
+			for (unsigned int i = 0; i < o.numjobs; i++)
 				ios += atomic_load_explicit(&jobs[i].prog_ios, memory_order_relaxed);
-				bytes += atomic_load_explicit(&jobs[i].prog_bytes,
-							      memory_order_relaxed);
-			}
+			bytes = ios * o.bs;
 			fprintf(stderr, "labblk: %3.0fs: %10.0f IOPS %9.1f MB/s\n",
 				(double)(now - start) / 1e9, (double)(ios - last_ios),
 				(double)(bytes - last_bytes) / 1e6);
