@@ -211,10 +211,11 @@ int lab_blk_qpair_destroy(struct lab_blk_qpair *qp)
 }
 
 /* A refused request: counted always, logged for the first few per queue pair. */
-#define BAD_REQ(qp, op, ...)                                                           \
+#define BAD_REQ(qp, op, fmt, ...)                                                      \
 	({                                                                             \
 		if ((qp)->st.invalid++ < INVALID_LOGGED)                               \
-			LAB_LOG(ERR, blk, "%s: %s refused: " __VA_ARGS__);             \
+			LAB_LOG(ERR, blk, "%s: %s refused: " fmt, (qp)->dev->devstr,   \
+				op_names[op], ##__VA_ARGS__);                          \
 		else if ((qp)->st.invalid == INVALID_LOGGED + 1)                       \
 			LAB_LOG(ERR, blk, "%s: further refused requests are counted, not " \
 				"logged", (qp)->dev->devstr);                          \
@@ -227,21 +228,20 @@ static int check_range(struct lab_blk_qpair *qp, enum lab_blk_op op, uint64_t of
 {
 	const struct lab_blk_info *in = &qp->dev->info;
 	uint64_t size = in->block_count * in->block_size;
-	const char *ds = qp->dev->devstr, *on = op_names[op];
 
 	if (offset % in->block_size != 0)
-		return BAD_REQ(qp, op, "offset %llu is not a multiple of the block size %u", ds,
-			       on, (unsigned long long)offset, in->block_size);
+		return BAD_REQ(qp, op, "offset %llu is not a multiple of the block size %u",
+			       (unsigned long long)offset, in->block_size);
 	if (len == 0 || len % in->block_size != 0)
 		return BAD_REQ(qp, op, "length %llu is not a positive multiple of the block size "
-			       "%u", ds, on, (unsigned long long)len, in->block_size);
+			       "%u", (unsigned long long)len, in->block_size);
 	if (offset > size || len > size - offset)
 		return BAD_REQ(qp, op, "%llu bytes at offset %llu go past the end of the device "
-			       "(%llu bytes, %llu blocks)", ds, on, (unsigned long long)len,
+			       "(%llu bytes, %llu blocks)", (unsigned long long)len,
 			       (unsigned long long)offset, (unsigned long long)size,
 			       (unsigned long long)in->block_count);
 	if ((in->flags & LAB_BLK_F_READ_ONLY) && op != LAB_BLK_OP_READ)
-		return BAD_REQ(qp, op, "the device is read-only", ds, on);
+		return BAD_REQ(qp, op, "the device is read-only");
 	return 0;
 }
 
@@ -249,22 +249,21 @@ static int check_buf(struct lab_blk_qpair *qp, enum lab_blk_op op, struct lab_bu
 		     uint32_t len)
 {
 	const struct lab_blk_info *in = &qp->dev->info;
-	const char *ds = qp->dev->devstr, *on = op_names[op];
 	uintptr_t data;
 
 	if (b == NULL)
-		return BAD_REQ(qp, op, "no buffer", ds, on);
+		return BAD_REQ(qp, op, "no buffer");
 	data = (uintptr_t)lab_buf_data(b);
 	if (data % in->mem_align != 0)
 		return BAD_REQ(qp, op, "buffer data at %p is not aligned to %u bytes (buffer %u, "
-			       "data_off %u)", ds, on, (void *)data, in->mem_align, b->idx,
+			       "data_off %u)", (void *)data, in->mem_align, b->idx,
 			       b->data_off);
 	if (len > in->max_transfer)
-		return BAD_REQ(qp, op, "%u bytes is over the device's maximum transfer of %u", ds,
-			       on, len, in->max_transfer);
+		return BAD_REQ(qp, op, "%u bytes is over the device's maximum transfer of %u",
+			       len, in->max_transfer);
 	if (b->data_off > b->buf_len || len > b->buf_len - b->data_off)
 		return BAD_REQ(qp, op, "%u bytes do not fit buffer %u (%u bytes from data_off "
-			       "%u)", ds, on, len, b->idx,
+			       "%u)", len, b->idx,
 			       b->data_off <= b->buf_len ? b->buf_len - b->data_off : 0,
 			       b->data_off);
 	return 0;
@@ -328,7 +327,7 @@ static int no_data_op(struct lab_blk_qpair *qp, enum lab_blk_op op, uint32_t fla
 
 	if (!(qp->dev->info.flags & flag))
 		return BAD_REQ(qp, op, "driver '%s' does not support it on this device",
-			       qp->dev->devstr, op_names[op], qp->dev->info.driver);
+			       qp->dev->info.driver);
 	if (op != LAB_BLK_OP_FLUSH && (rc = check_range(qp, op, offset, len)) < 0)
 		return rc;
 	r = (struct lab_blk_req){ .op = op, .offset = offset, .range_len = len, .cb = cb,
