@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 
 #include <labyrinth/lab_log.h>
@@ -54,7 +55,7 @@ int lab_test_skip(const char *suite, const struct lab_test *tests, const char *r
 	return LAB_TEST_SKIP;
 }
 
-static char *logbuf;
+static char *logbuf, *logcopy;
 static size_t loglen;
 static FILE *logmem;
 
@@ -64,10 +65,16 @@ void lab_test_log_capture(void)
 	lab_log_set_stream(logmem);
 }
 
+/* A copy, taken with the stream detached: the warden may log while a test
+ * reads, and a write to the memstream can move its buffer. */
 const char *lab_test_log_text(void)
 {
+	lab_log_set_stream(NULL);
 	fflush(logmem);
-	return logbuf ? logbuf : "";
+	free(logcopy);
+	logcopy = strdup(logbuf ? logbuf : "");
+	lab_log_set_stream(logmem);
+	return logcopy ? logcopy : "";
 }
 
 void lab_test_log_release(void)
@@ -75,7 +82,9 @@ void lab_test_log_release(void)
 	lab_log_set_stream(NULL);
 	fclose(logmem);
 	free(logbuf);
+	free(logcopy);
 	logbuf = NULL;
+	logcopy = NULL;
 }
 
 int lab_test_sh(const char *cmd, char *out, size_t len)

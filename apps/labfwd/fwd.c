@@ -122,9 +122,10 @@ int fwd_workers_start(struct fwd_ctx *c)
 		}
 		w->started = true;
 		{
-			char name[16];
+			char name[32]; /* thread names are 15 characters at most */
 
 			snprintf(name, sizeof(name), "labfwd-w%u", i);
+			name[15] = '\0';
 			pthread_setname_np(w->tid, name);
 		}
 	}

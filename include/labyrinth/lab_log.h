@@ -28,7 +28,7 @@ enum lab_log_level {
 /** Maximum number of log types in one process. */
 #define LAB_LOG_MAX_TYPES 32
 
-/** Current level of each registered log type; read inline by LAB_LOG(). */
+/** Current level of each registered log type; read inline (relaxed) by LAB_LOG(). */
 extern int lab_log_levels[LAB_LOG_MAX_TYPES];
 
 /**
@@ -93,7 +93,9 @@ void lab_log_emit(int level, int type, const char *fmt, ...)
 #define LAB_LOG(level, comp, ...)                                                     \
 	do {                                                                          \
 		int lab_lt_ = lab_logtype_##comp;                                     \
-		if (lab_lt_ >= 0 && LAB_LOG_##level <= lab_log_levels[lab_lt_])       \
+		if (lab_lt_ >= 0 &&                                                   \
+		    LAB_LOG_##level <= __atomic_load_n(&lab_log_levels[lab_lt_],         \
+						       __ATOMIC_RELAXED))           \
 			lab_log_emit(LAB_LOG_##level, lab_lt_, __VA_ARGS__);          \
 	} while (0)
 

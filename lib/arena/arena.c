@@ -192,17 +192,20 @@ static int place_and_lock(struct lab_arena *a, void *va)
 				a->numa_node, strerror(errno));
 	}
 #endif
-	if (mlock(va, a->page_size) == 0)
-		return 0;
-	/* Unlocked 4 KiB pages may move, which would make their physical
-	 * addresses lies: pa mode cannot live without the lock. */
-	if (a->backing == LAB_BACKING_ANON_4K && a->iova_mode == LAB_IOVA_PA)
-		return -errno;
-	if (!warned_mlock) {
-		warned_mlock = true;
-		LAB_LOG(WARNING, arena, "arena '%s': mlock failed (%s): memory not locked; raise "
-			"RLIMIT_MEMLOCK (ulimit -l) to lock it", a->name, strerror(errno));
+	if (mlock(va, a->page_size) != 0) {
+		/* Unlocked 4 KiB pages may move, which would make their physical
+		 * addresses lies: pa mode cannot live without the lock. */
+		if (a->backing == LAB_BACKING_ANON_4K && a->iova_mode == LAB_IOVA_PA)
+			return -errno;
+		if (!warned_mlock) {
+			warned_mlock = true;
+			LAB_LOG(WARNING, arena, "arena '%s': mlock failed (%s): memory not locked; "
+				"raise RLIMIT_MEMLOCK (ulimit -l) to lock it", a->name,
+				strerror(errno));
+		}
 	}
+	/* Fault every page in (mlock normally has, but AddressSanitizer turns
+	 * mlock into a no-op), so pagemap finds each one present. */
 	for (size_t off = 0; off < a->page_size; off += SMALL_PAGE)
 		((volatile char *)va)[off] = 0;
 	return 0;

@@ -56,7 +56,7 @@ int lab_log_register(const char *name, enum lab_log_level default_level)
 		} else {
 			id = log_ntypes++;
 			strcpy(log_names[id], name);
-			lab_log_levels[id] = default_level;
+			__atomic_store_n(&lab_log_levels[id], default_level, __ATOMIC_RELAXED);
 		}
 	}
 	pthread_mutex_unlock(&log_lock);
@@ -87,9 +87,9 @@ int lab_log_set_level(const char *name, enum lab_log_level level)
 	pthread_mutex_lock(&log_lock);
 	if (strcmp(name, "*") == 0) {
 		for (int i = 0; i < log_ntypes; i++)
-			lab_log_levels[i] = level;
+			__atomic_store_n(&lab_log_levels[i], level, __ATOMIC_RELAXED);
 	} else if ((id = find_type(name)) >= 0) {
-		lab_log_levels[id] = level;
+		__atomic_store_n(&lab_log_levels[id], level, __ATOMIC_RELAXED);
 	} else {
 		rc = -ENOENT;
 	}
@@ -109,6 +109,18 @@ int lab_log_get_level(const char *name)
 	return id;
 }
 
+/* A line to the log stream, not through a log type (the log's own errors). */
+static void __attribute__((format(printf, 1, 2))) log_plain(const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&log_lock);
+	va_start(ap, fmt);
+	vfprintf(log_stream ? log_stream : stderr, fmt, ap);
+	va_end(ap);
+	pthread_mutex_unlock(&log_lock);
+}
+
 /* Apply one "type:level" or bare "level" item. */
 static int set_one(const char *item)
 {
@@ -119,8 +131,7 @@ static int set_one(const char *item)
 	int rc;
 
 	if (level < 0) {
-		fprintf(log_stream ? log_stream : stderr,
-			"labyrinth: log: unknown level '%s' in '%s' (use err, warning, notice, "
+		log_plain("labyrinth: log: unknown level '%s' in '%s' (use err, warning, notice, "
 			"info or debug)\n", lvl, item);
 		return -EINVAL;
 	}
@@ -132,8 +143,7 @@ static int set_one(const char *item)
 	name[colon - item] = '\0';
 	rc = lab_log_set_level(name, level);
 	if (rc < 0)
-		fprintf(log_stream ? log_stream : stderr,
-			"labyrinth: log: unknown log type '%s' in '%s'\n", name, item);
+		log_plain("labyrinth: log: unknown log type '%s' in '%s'\n", name, item);
 	return rc;
 }
 
@@ -151,15 +161,19 @@ int lab_log_set_levels(const char *spec)
 	return rc;
 }
 
+/* The stream is swapped under the lock every message is written under, so a
+ * message from another thread (the warden) never lands in a closed stream. */
 void lab_log_set_stream(FILE *stream)
 {
+	pthread_mutex_lock(&log_lock);
 	log_stream = stream;
+	pthread_mutex_unlock(&log_lock);
 }
 
 void lab_log_emit(int level, int type, const char *fmt, ...)
 {
-	FILE *f = log_stream ? log_stream : stderr;
 	char buf[1024];
+	FILE *f;
 	va_list ap;
 	int n;
 
@@ -170,6 +184,9 @@ void lab_log_emit(int level, int type, const char *fmt, ...)
 	 * a message may or may not end in a newline. */
 	if (n > 0 && (size_t)n < sizeof(buf) && buf[n - 1] == '\n')
 		buf[n - 1] = '\0';
+	pthread_mutex_lock(&log_lock);
+	f = log_stream ? log_stream : stderr;
 	fprintf(f, "labyrinth: %s: %s: %s\n", log_names[type], lab_log_level_name(level), buf);
 	fflush(f);
+	pthread_mutex_unlock(&log_lock);
 }

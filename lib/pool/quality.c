@@ -700,10 +700,14 @@ uint32_t quality_release(struct lab_pool *p, uint32_t out, bool queued)
  */
 unsigned int quality_tend(struct lab_pool *p, uint64_t now_ns, bool drain)
 {
-	uint32_t inq = lab_ring_count(p->quarantine), out = 0;
+	uint32_t inq, out = 0;
 	uint32_t age = atomic_load_explicit(&p->leak_age_ms, memory_order_relaxed);
 	uint64_t now_ms = now_ns / 1000000;
 
+	/* The warden and lab_pool_quality_check() both come here: the hold
+	 * clock (q_aged, q_hold_tick_ns) is theirs to share under the lock. */
+	pthread_mutex_lock(&p->quality_lock);
+	inq = lab_ring_count(p->quarantine);
 	/* FIFO: the oldest first. Beyond half the budget they go at once; the
 	 * rest after QUARANTINE_HOLD_MS to 2x that (the ones already there at the
 	 * previous hold tick; quarantine_hold_ms), so an idle pool gets its buffers
@@ -719,7 +723,6 @@ unsigned int quality_tend(struct lab_pool *p, uint64_t now_ns, bool drain)
 	} else {
 		p->q_aged = p->q_aged > out ? p->q_aged - out : 0;
 	}
-	pthread_mutex_lock(&p->quality_lock);
 	pthread_mutex_lock(&p->findings_lock);
 	report_queued(p);
 	quality_release(p, out, false);
