@@ -1,16 +1,24 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-3-Clause
-# Run every meson test suite, then print the CUnit summaries and the final
+# Run meson test suites, then print the CUnit summaries and the final
 # "N passed, N failed" line. Extra arguments go to `meson test` (for example
-# --suite fast). Exit status is non-zero on any failure.
+# --suite fast, or --setup asan). Exit status is non-zero on any failure.
 set -uo pipefail
 build=${1:-build}
 shift || true
-rm -f "$build/meson-logs/testlog.json"
+log=testlog.json
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+	case ${args[i]} in
+	--setup) log="testlog-${args[i + 1]}.json" ;;
+	--setup=*) log="testlog-${args[i]#--setup=}.json" ;;
+	esac
+done
+rm -f "$build/meson-logs/$log"
 meson test -C "$build" --print-errorlogs "$@"
 rc=$?
 echo
-/usr/bin/python3 "$(dirname "$0")/test-summary.py" "$build/meson-logs/testlog.json"
+/usr/bin/python3 "$(dirname "$0")/test-summary.py" "$build/meson-logs/$log"
 src=$?
 [[ $rc -ne 0 || $src -ne 0 ]] && exit 1
 exit 0

@@ -35,7 +35,7 @@ uint64_t fwd_rx_total(struct fwd_ctx *c)
 
 	for (unsigned int i = 0; i < c->nports; i++)
 		for (uint16_t q = 0; q < c->port[i].p->nb_rxq; q++)
-			rx += c->port[i].p->rxq[q].st.packets;
+			rx += __atomic_load_n(&c->port[i].p->rxq[q].st.packets, __ATOMIC_RELAXED);
 	return rx;
 }
 

@@ -88,6 +88,8 @@ struct lab_blk_qpair_stats {
 	uint64_t bytes_written;   /**< by completed writes */
 	uint64_t fixed;           /**< reads and writes into registered buffers */
 	uint64_t syscalls;        /**< system calls made by submit and poll */
+	uint64_t submit_errors;   /**< failed submissions to the kernel (the requests stayed
+				   *   queued and went on a later poll) */
 	uint64_t ops[LAB_BLK_OPS]; /**< requests accepted, by kind */
 };
 

@@ -28,6 +28,25 @@ extern "C" {
 #define lab_unlikely(x) __builtin_expect(!!(x), 0)
 
 /**
+ * Add @p v to a counter with one writer (the thread that owns it: an owner
+ * cache, a port queue) that other threads read for stats. A relaxed load and
+ * a relaxed store, not an atomic add: no lock prefix, the same instructions
+ * as `+=` on x86-64, but a defined race (no torn or invented values) that
+ * ThreadSanitizer can see is intended. Readers use lab_counters_load().
+ */
+#define LAB_COUNT_ADD(c, v)                                                           \
+	__atomic_store_n(&(c), __atomic_load_n(&(c), __ATOMIC_RELAXED) + (v),         \
+			 __ATOMIC_RELAXED)
+
+/** Copy @p n 64-bit counters (a stats struct of uint64_t fields) that their
+ * owner thread may be adding to with LAB_COUNT_ADD(): a snapshot. */
+static inline void lab_counters_load(uint64_t *dst, const uint64_t *src, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+}
+
+/**
  * Copy @p n pointers from @p src to @p dst (arrays of any pointer type, not
  * overlapping), 16 bytes at a time, inline and call-free: the owner cache and
  * the shared ring move pointers with it (rte_mempool and rte_ring copy with

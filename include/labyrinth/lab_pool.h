@@ -123,6 +123,10 @@ struct lab_cache {
 	struct lab_buf *objs[] __attribute__((aligned(LAB_CACHE_LINE)));
 };
 
+/** Set an owner cache's length: its owner writes it, lab_pool_stats() reads
+ * it from another thread (a relaxed store: a plain move). */
+#define LAB_CACHE_LEN_SET(c, v) __atomic_store_n(&(c)->len, (v), __ATOMIC_RELAXED)
+
 /** Where a buffer is, as its shadow word records it. */
 enum lab_buf_state {
 	LAB_BUF_FREE = 0,    /**< in the shared ring (or its overflow list) */
@@ -291,8 +295,8 @@ static inline unsigned int lab_alloc_bulk_at(struct lab_pool *p, struct lab_cach
 
 		/* The top n: the most recently freed, the cache-hot ones. */
 		lab_ptr_copy(bufs, &c->objs[len], n);
-		c->len = len;
-		c->st.allocs += n;
+		LAB_CACHE_LEN_SET(c, len);
+		LAB_COUNT_ADD(c->st.allocs, n);
 #ifndef LAB_POOL_UNCHECKED
 		lab_shadow_set((const struct lab_pool_hot *)p, bufs, n, LAB_SH_GEN,
 			       LAB_SH_SITE(site) | LAB_SH_KEY(c->owner, LAB_BUF_IN_FLIGHT));
@@ -366,8 +370,8 @@ static inline unsigned int lab_free_bulk_at(struct lab_cache *c, struct lab_buf 
 #endif
 	if (lab_likely(c->len + n <= c->flush)) {
 		lab_ptr_copy(&c->objs[c->len], bufs, n);
-		c->len += n;
-		c->st.frees += n;
+		LAB_CACHE_LEN_SET(c, c->len + n);
+		LAB_COUNT_ADD(c->st.frees, n);
 		return n;
 	}
 	lab_cache_spill_free(c, bufs, n);
@@ -465,7 +469,8 @@ struct lab_pool_opts {
 /** Defaults: the values of config/labyrinth.conf. */
 void lab_pool_opts_init(struct lab_pool_opts *o);
 
-/** Options from a config (see lab_config.h). */
+/** Options from a config (see lab_config.h). @p o->name points into @p cfg,
+ * which must outlive lab_pool_create(). */
 void lab_pool_opts_from_config(struct lab_pool_opts *o, const struct lab_config *cfg);
 
 /**

@@ -193,7 +193,7 @@ static inline uint16_t lab_port_tx_burst(struct lab_port *p, uint16_t q, struct 
 	struct lab_port_queue *tq = &p->txq[q];
 	uint16_t sent = p->tx_burst(tq, bufs, n);
 
-	tq->st.ring_full += (uint64_t)(n - sent);
+	LAB_COUNT_ADD(tq->st.ring_full, (uint64_t)(n - sent));
 	return sent;
 }
 

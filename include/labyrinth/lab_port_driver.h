@@ -101,7 +101,7 @@ void lab_port_set_priv(struct lab_port *p, void *priv);
 static inline void lab_rxq_set_short(struct lab_port_queue *q, uint32_t empty)
 {
 	if (lab_unlikely(empty > q->ring_short))
-		q->st.rx_nobuf += empty - q->ring_short;
+		LAB_COUNT_ADD(q->st.rx_nobuf, empty - q->ring_short);
 	q->ring_short = empty;
 }
 
@@ -153,8 +153,8 @@ static inline uint16_t lab_rxq_done(struct lab_port_queue *q, struct lab_buf **b
 				    uint16_t k, uint64_t bytes)
 {
 	lab_rxq_untake(q, bufs + k, got - k);
-	q->st.packets += k;
-	q->st.bytes += bytes;
+	LAB_COUNT_ADD(q->st.packets, k);
+	LAB_COUNT_ADD(q->st.bytes, bytes);
 	lab_rxq_refill(q);
 	return k;
 }

@@ -8,6 +8,7 @@
 
 #include <labyrinth/lab_common.h>
 #include <labyrinth/lab_log.h>
+#include <labyrinth/lab_fault.h>
 #include <labyrinth/lab_arena.h>
 #include <labyrinth/lab_config.h>
 

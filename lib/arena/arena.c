@@ -17,6 +17,8 @@
 #include <numaif.h>
 #endif
 
+#include <labyrinth/lab_fault.h>
+
 #include "arena_internal.h"
 
 LAB_LOG_REGISTER(arena, NOTICE)
@@ -156,6 +158,11 @@ static void *map_memory(struct lab_arena *a, unsigned int slot, int *err)
 {
 	void *at = slot_addr(a, slot), *va;
 
+	if (LAB_FAULT(LAB_FAULT_HUGEPAGE_MAP) && a->backing != LAB_BACKING_ANON_4K) {
+		*err = -ENOMEM;
+		slot_reserve(a, slot);
+		return NULL;
+	}
 	switch (a->backing) {
 	case LAB_BACKING_HUGETLBFS:
 		va = huge_map_file(a->hugetlbfs_dir, a->name, a->file_seq++, a->page_size, at, err);
@@ -308,6 +315,8 @@ int lab_arena_grow(struct lab_arena *a)
 {
 	int rc;
 
+	if (LAB_FAULT(LAB_FAULT_ARENA_GROW))
+		return -ENOMEM;
 	pthread_mutex_lock(&a->lock);
 	rc = grow_locked(a, NULL);
 	pthread_mutex_unlock(&a->lock);

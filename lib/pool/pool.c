@@ -28,6 +28,9 @@ void lab_pool_opts_init(struct lab_pool_opts *o)
 
 	lab_config_defaults(&cfg);
 	lab_pool_opts_from_config(o, &cfg);
+	/* Not cfg.name: that lives in this frame (found by ASan's
+	 * stack-use-after-return check). */
+	o->name = "labyrinth";
 }
 
 void lab_pool_opts_from_config(struct lab_pool_opts *o, const struct lab_config *cfg)

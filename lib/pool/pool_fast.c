@@ -37,7 +37,7 @@ static unsigned int ring_take(struct lab_pool_hot *h, struct lab_buf **objs, uns
 				      : lab_ring_dequeue_burst(h->ring, (void **)objs, want);
 	free = free > got ? free - got : 0;
 	if (free < h->wm_min && got)
-		*reserve_uses += got < h->wm_min - free ? got : h->wm_min - free;
+		LAB_COUNT_ADD(*reserve_uses, got < h->wm_min - free ? got : h->wm_min - free);
 	maybe_kick(h, free);
 	return got;
 }
@@ -46,59 +46,61 @@ unsigned int lab_cache_refill_alloc(struct lab_cache *c, struct lab_buf **bufs, 
 				    unsigned int flags)
 {
 	struct lab_pool_hot *h = &c->pool->hot;
-	unsigned int want, got, give;
+	unsigned int want, got, give, len;
 
 	if (n > c->size) {
 		/* A burst larger than the cache bypasses it, as DPDK's does. */
 		got = ring_take(h, bufs, n, flags, &c->st.reserve_uses);
-		c->st.ring_refills += got != 0;
-		c->st.allocs += got;
-		c->st.ring_allocs += got;
-		c->st.misses += n - got;
+		LAB_COUNT_ADD(c->st.ring_refills, got != 0);
+		LAB_COUNT_ADD(c->st.allocs, got);
+		LAB_COUNT_ADD(c->st.ring_allocs, got);
+		LAB_COUNT_ADD(c->st.misses, n - got);
 		return got;
 	}
 	/* Refill to size/2 after serving n (at most size + size/2 = flush). */
 	want = n - c->len + c->size / 2;
 	got = ring_take(h, &c->objs[c->len], want, flags, &c->st.reserve_uses);
 	if (got)
-		c->st.ring_refills++;
+		LAB_COUNT_ADD(c->st.ring_refills, 1);
 	/* Owner and state only: the site stays that of the last free. */
 	lab_shadow_set(h, &c->objs[c->len], got, ~(LAB_SH_OWNER | LAB_SH_STATE),
 		       LAB_SH_KEY(c->owner, LAB_BUF_CACHED));
-	c->len += got;
-	give = c->len < n ? c->len : n;
+	len = c->len + got;
+	give = len < n ? len : n;
 	for (unsigned int i = 0; i < give; i++)
-		bufs[i] = c->objs[--c->len];
-	c->st.allocs += give;
-	c->st.misses += n - give;
+		bufs[i] = c->objs[--len];
+	LAB_CACHE_LEN_SET(c, len);
+	LAB_COUNT_ADD(c->st.allocs, give);
+	LAB_COUNT_ADD(c->st.misses, n - give);
 	return give;
 }
 
 void lab_cache_spill_free(struct lab_cache *c, struct lab_buf *const *bufs, unsigned int n)
 {
-	unsigned int keep = c->size / 2, done = 0;
+	unsigned int keep = c->size / 2, done = 0, len = c->len;
 
 	/* Spill the older half of the cache plus what does not fit. The ring has
 	 * room for every buffer the pool owns, so this never fails. */
 	while (done < n) {
-		unsigned int room = c->flush - c->len, take = n - done < room ? n - done : room;
+		unsigned int room = c->flush - len, take = n - done < room ? n - done : room;
 
 		for (unsigned int i = 0; i < take; i++)
-			c->objs[c->len++] = bufs[done + i];
+			c->objs[len++] = bufs[done + i];
 		done += take;
-		if (c->len > keep) {
-			unsigned int out = c->len - keep;
+		if (len > keep) {
+			unsigned int out = len - keep;
 
 			lab_shadow_set(&c->pool->hot, &c->objs[0], out,
 				       ~(LAB_SH_OWNER | LAB_SH_STATE), LAB_SH_KEY(0, LAB_BUF_FREE));
 			lab_pool_put(c->pool, &c->objs[0], out);
 			for (unsigned int i = 0; i < keep; i++)
 				c->objs[i] = c->objs[out + i];
-			c->len = keep;
-			c->st.ring_flushes++;
+			len = keep;
+			LAB_COUNT_ADD(c->st.ring_flushes, 1);
 		}
 	}
-	c->st.frees += n;
+	LAB_CACHE_LEN_SET(c, len);
+	LAB_COUNT_ADD(c->st.frees, n);
 }
 
 /*

@@ -98,6 +98,8 @@ struct lab_pool {
 	_Atomic uint64_t total;
 	uint64_t grows, shrinks, grow_failures, kicks;
 	uint64_t above_high_since_ns; /* 0: not above high */
+	uint64_t grow_failing_since;  /* grow_failures when the current run of failures began,
+				       * +1 (0: growing works); the warden logs a run once */
 	struct lab_buf **scratch;     /* warden's buffer array for shrinking and scans */
 	uint32_t *chamber_count;      /* per chamber, for shrinking */
 	pthread_mutex_t lock;         /* owners table and stats snapshots; never on the data path */

@@ -61,8 +61,8 @@ void lab_cache_flush(struct lab_cache *c)
 		lab_shadow_set(&c->pool->hot, c->objs, c->len, ~(LAB_SH_OWNER | LAB_SH_STATE),
 			       LAB_SH_KEY(0, LAB_BUF_FREE));
 		lab_pool_put(c->pool, c->objs, c->len);
-		c->st.ring_flushes++;
-		c->len = 0;
+		LAB_COUNT_ADD(c->st.ring_flushes, 1);
+		LAB_CACHE_LEN_SET(c, 0);
 	}
 }
 
@@ -145,7 +145,7 @@ static void nocache_totals(struct lab_pool *p, struct lab_owner_stats *t)
 static void sum_owners(struct lab_pool *p, struct lab_owner_stats *sum, uint64_t *cached,
 		       uint32_t *owners)
 {
-	struct lab_owner_stats nc;
+	struct lab_owner_stats nc, snap;
 
 	*sum = p->retired;
 	nocache_totals(p, &nc);
@@ -157,8 +157,10 @@ static void sum_owners(struct lab_pool *p, struct lab_owner_stats *sum, uint64_t
 
 		if (c == NULL)
 			continue;
-		/* Plain reads of another thread's counters: a snapshot, exact when quiet. */
-		add_stats(sum, &c->st);
+		/* Another thread's counters: a snapshot, exact when quiet. */
+		lab_counters_load((uint64_t *)&snap, (const uint64_t *)&c->st,
+				  sizeof(snap) / sizeof(uint64_t));
+		add_stats(sum, &snap);
 		*cached += __atomic_load_n(&c->len, __ATOMIC_RELAXED);
 		(*owners)++;
 	}

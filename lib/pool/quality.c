@@ -287,8 +287,8 @@ static void put_good(struct lab_pool *p, struct lab_cache *c, struct lab_buf *co
 		pool_nocache_put(p, good, n);
 	} else if (c->len + n <= c->flush) {
 		lab_ptr_copy(&c->objs[c->len], good, n);
-		c->len += n;
-		c->st.frees += n;
+		LAB_CACHE_LEN_SET(c, c->len + n);
+		LAB_COUNT_ADD(c->st.frees, n);
 	} else {
 		lab_cache_spill_free(c, good, n);
 	}
@@ -309,7 +309,7 @@ static void quarantine_flush(struct lab_pool *p, struct lab_cache *c, struct lab
 	*nq = 0;
 	k = lab_ring_enqueue_burst(p->quarantine, (void *const *)q, n);
 	if (c != NULL)
-		c->st.frees += k; /* given back by the owner: a free, in the warden's hands */
+		LAB_COUNT_ADD(c->st.frees, k); /* given back by the owner: a free, in the warden's hands */
 	else
 		pool_nocache_frees(p, k);
 	if (k == n)

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <labyrinth/lab_fault.h>
+
 #include "pool_internal.h"
 
 #define WARDEN_PERIOD_US 200
@@ -38,7 +40,9 @@ void lab_warden_set_spawner(lab_thread_spawn_fn fn)
 	pthread_mutex_unlock(&W.lock);
 }
 
-/* Refill toward high by growing, one chamber at a time, up to max. */
+/* Refill toward high by growing, one chamber at a time, up to max. A run of
+ * failures (the warden retries every tick) is logged when it starts and when
+ * it ends, not on every tick. */
 static void refill(struct lab_pool *p)
 {
 	int rc;
@@ -46,10 +50,19 @@ static void refill(struct lab_pool *p)
 	while (lab_ring_count(p->hot.ring) < p->wm_high) {
 		rc = pool_grow_chamber(p);
 		if (rc < 0) {
-			if (rc != -ENOSPC)
-				LAB_LOG(WARNING, pool, "pool '%s': warden cannot grow: %s", p->name,
+			if (rc != -ENOSPC && p->grow_failing_since == 0) {
+				p->grow_failing_since = p->grow_failures;
+				LAB_LOG(WARNING, pool, "pool '%s': warden cannot grow: %s (retrying "
+					"every tick; counted in grow_failures)", p->name,
 					strerror(-rc));
+			}
 			return;
+		}
+		if (p->grow_failing_since != 0) {
+			LAB_LOG(NOTICE, pool, "pool '%s': warden grows again after %llu failed "
+				"attempt(s)", p->name,
+				(unsigned long long)(p->grow_failures - p->grow_failing_since + 1));
+			p->grow_failing_since = 0;
 		}
 		p->grows++;
 	}
@@ -88,6 +101,11 @@ static void *warden_main(void *arg)
 	while (!atomic_load(&self->stop)) {
 		uint64_t now = pool_now_ns();
 
+		if (LAB_FAULT(LAB_FAULT_WARDEN_STALL)) {
+			/* Injected: a tick in which the warden tends nothing. */
+			nanosleep(&period, NULL);
+			continue;
+		}
 		pthread_mutex_lock(&W.lock);
 		for (struct lab_pool *p = W.pools; p != NULL; p = p->next) {
 			/* Stats snapshots read grows/kicks under the pool lock. */

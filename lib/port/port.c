@@ -334,10 +334,13 @@ void lab_port_stats(const struct lab_port *p, struct lab_port_stats *st)
 	memset(st, 0, sizeof(*st));
 	st->nb_rxq = p->nb_rxq;
 	st->nb_txq = p->nb_txq;
+	/* The queues' threads may be counting: a snapshot. */
 	for (uint16_t i = 0; i < p->nb_rxq; i++)
-		st->rx[i] = p->rxq[i].st;
+		lab_counters_load((uint64_t *)&st->rx[i], (const uint64_t *)&p->rxq[i].st,
+				  sizeof(st->rx[i]) / sizeof(uint64_t));
 	for (uint16_t i = 0; i < p->nb_txq; i++)
-		st->tx[i] = p->txq[i].st;
+		lab_counters_load((uint64_t *)&st->tx[i], (const uint64_t *)&p->txq[i].st,
+				  sizeof(st->tx[i]) / sizeof(uint64_t));
 	if (port_priv_of(p)->ops->xstats != NULL)
 		port_priv_of(p)->ops->xstats(p, st, false);
 	for (uint16_t i = 0; i < p->nb_rxq; i++)

@@ -34,6 +34,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <labyrinth/lab_fault.h>
 #include <labyrinth/lab_blk_driver.h>
 #include <labyrinth/lab_log.h>
 
@@ -61,6 +62,7 @@ struct uring_qp {
 	uintptr_t base;    /* registered memory [base, base + len) */
 	size_t len;
 	uint32_t idle_polls;
+	bool enter_failed; /* a failed io_uring_enter was logged for this queue pair */
 };
 
 static const struct lab_devargs_key uring_keys[] = {
@@ -448,6 +450,33 @@ static int uring_submit(struct lab_blk_qpair *qp, struct lab_blk_req *req)
 	return 0;
 }
 
+/*
+ * Send the queued SQEs (and, without SQPOLL, reap). A failed io_uring_enter
+ * (-EAGAIN/-EBUSY when the kernel is short of memory or has too many
+ * completions waiting, -EINTR) loses nothing: the SQEs stay in the ring and
+ * go on a later poll. It is counted, and logged once per queue pair.
+ */
+static void ring_enter(struct lab_blk_qpair *qp, struct uring_qp *q, bool sqpoll)
+{
+	int rc;
+
+	if (LAB_FAULT(LAB_FAULT_URING_SUBMIT))
+		rc = -EAGAIN;
+	else if (sqpoll)
+		rc = io_uring_submit(&q->ring);
+	else
+		rc = io_uring_submit_and_get_events(&q->ring);
+	if (lab_likely(rc >= 0))
+		return;
+	qp->st.submit_errors++;
+	if (!q->enter_failed) {
+		q->enter_failed = true;
+		LAB_LOG(WARNING, blk, "%s: io_uring_enter failed: %s (requests stay queued and "
+			"are sent on a later poll; counted in submit_errors)", qp->dev->devstr,
+			strerror(-rc));
+	}
+}
+
 static unsigned int uring_poll(struct lab_blk_qpair *qp, unsigned int max)
 {
 	struct uring_dev *ud = qp->dev->drv;
@@ -469,7 +498,7 @@ static unsigned int uring_poll(struct lab_blk_qpair *qp, unsigned int max)
 		if (pending != 0) {
 			if (IO_URING_READ_ONCE(*q->ring.sq.kflags) & IORING_SQ_NEED_WAKEUP)
 				qp->st.syscalls++;
-			io_uring_submit(&q->ring);
+			ring_enter(qp, q, true);
 		}
 		enter = false;
 	} else if (qp->outstanding > pending) {
@@ -483,7 +512,7 @@ static unsigned int uring_poll(struct lab_blk_qpair *qp, unsigned int max)
 			enter = true;
 	}
 	if (enter) {
-		io_uring_submit_and_get_events(&q->ring);
+		ring_enter(qp, q, false);
 		qp->st.syscalls++;
 		q->idle_polls = 0;
 	}

@@ -355,13 +355,13 @@ static uint16_t afp_tx(struct lab_port_queue *q, struct lab_buf **bufs, uint16_t
 		struct lab_buf *b = bufs[sent];
 
 		if (st == TP_STATUS_WRONG_FORMAT) {
-			q->st.errors++;
+			LAB_COUNT_ADD(q->st.errors, 1);
 			st = TP_STATUS_AVAILABLE;
 		}
 		if (st != TP_STATUS_AVAILABLE)
 			break; /* the ring is full: the rest stay the caller's */
 		if (b->data_len > t->frame_size - off) {
-			q->st.oversize++;
+			LAB_COUNT_ADD(q->st.oversize, 1);
 		} else {
 			memcpy((uint8_t *)h + off, lab_buf_data(b), b->data_len);
 			h->tp_len = b->data_len;
@@ -374,10 +374,10 @@ static uint16_t afp_tx(struct lab_port_queue *q, struct lab_buf **bufs, uint16_t
 	}
 	if (bytes != 0 && sendto(t->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) < 0 &&
 	    errno != EAGAIN && errno != ENOBUFS)
-		q->st.errors++;
+		LAB_COUNT_ADD(q->st.errors, 1);
 	lab_free_bulk(q->owner, bufs, sent);
-	q->st.packets += ok;
-	q->st.bytes += bytes;
+	LAB_COUNT_ADD(q->st.packets, ok);
+	LAB_COUNT_ADD(q->st.bytes, bytes);
 	return sent;
 }
 

@@ -194,12 +194,12 @@ static uint16_t afx_rx(struct lab_port_queue *q, struct lab_buf **bufs, uint16_t
 		struct lab_buf *b = posted_take(s->ap, r->posted, chunk);
 
 		if (lab_unlikely(b == NULL)) {
-			q->st.errors++; /* not a buffer we gave the kernel */
+			LAB_COUNT_ADD(q->st.errors, 1); /* not a buffer we gave the kernel */
 			continue;
 		}
 		r->nposted--;
 		if (lab_unlikely(off + d->len > b->buf_len)) {
-			q->st.errors++;
+			LAB_COUNT_ADD(q->st.errors, 1);
 			lab_free_bulk(q->owner, &b, 1);
 			continue;
 		}
@@ -215,8 +215,8 @@ static uint16_t afx_rx(struct lab_port_queue *q, struct lab_buf **bufs, uint16_t
 	 * to be woken when it finds the fill ring empty: only then a call. */
 	if (k == 0 && xsk_ring_prod__needs_wakeup(&r->fill))
 		(void)recvfrom(s->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
-	q->st.packets += k;
-	q->st.bytes += bytes;
+	LAB_COUNT_ADD(q->st.packets, k);
+	LAB_COUNT_ADD(q->st.bytes, bytes);
 	return k;
 }
 
@@ -238,7 +238,7 @@ static void tx_reap(struct lab_port_queue *q, struct afx_sock *s)
 			if (lab_likely(b != NULL))
 				done[k++] = b;
 			else
-				q->st.errors++;
+				LAB_COUNT_ADD(q->st.errors, 1);
 		}
 		xsk_ring_cons__release(&t->comp, got);
 		t->nposted -= k;
@@ -266,9 +266,9 @@ static uint16_t afx_tx(struct lab_port_queue *q, struct lab_buf **bufs, uint16_t
 		if (lab_unlikely(!in_umem || b->data_off + b->data_len > ap->chunk)) {
 			/* Not a chunk of the UMEM, or data past the end of its chunk. */
 			if (in_umem)
-				q->st.oversize++;
+				LAB_COUNT_ADD(q->st.oversize, 1);
 			else
-				q->st.errors++;
+				LAB_COUNT_ADD(q->st.errors, 1);
 			lab_free_bulk(q->owner, &b, 1);
 			continue;
 		}
@@ -289,10 +289,10 @@ static uint16_t afx_tx(struct lab_port_queue *q, struct lab_buf **bufs, uint16_t
 		if (xsk_ring_prod__needs_wakeup(&t->tx) &&
 		    sendto(s->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) < 0 && errno != EAGAIN &&
 		    errno != EBUSY && errno != ENOBUFS && errno != ENETDOWN)
-			q->st.errors++;
+			LAB_COUNT_ADD(q->st.errors, 1);
 	}
-	q->st.packets += ok;
-	q->st.bytes += bytes;
+	LAB_COUNT_ADD(q->st.packets, ok);
+	LAB_COUNT_ADD(q->st.bytes, bytes);
 	return (uint16_t)room;
 }
 

@@ -32,7 +32,7 @@ struct pcap_rxq {
 	double tokens;
 	uint64_t last_ns;
 	uint64_t record;     /* records read in this pass */
-	bool done;
+	bool done; /* written by the RX thread, read by link(): relaxed atomics */
 	/* A looped file small enough is kept in memory after its first pass, so
 	 * later passes are one copy per frame and no system call (as DPDK's
 	 * net_pcap infinite_rx). Records: caplen, len (uint32 each), data. */
@@ -300,7 +300,7 @@ static int pcap_link(struct lab_port *p, struct lab_port_link *link)
 	struct pcap_port *pp = lab_port_priv(p);
 
 	link->up = true;
-	link->rx_done = pp->rx.done;
+	link->rx_done = __atomic_load_n(&pp->rx.done, __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -349,7 +349,7 @@ static int cached_record(struct pcap_rxq *r, struct pcap_pkthdr **h, const u_cha
 {
 	if (r->cache_pos >= r->cache_len) {
 		if (r->loops != 0 && r->pass >= r->loops) {
-			r->done = true;
+			__atomic_store_n(&r->done, true, __ATOMIC_RELAXED);
 			return 0;
 		}
 		r->pass++;
@@ -402,7 +402,7 @@ static int next_record(struct pcap_rxq *r, const struct lab_port *p, struct pcap
 		}
 		if (rc != PCAP_ERROR_BREAK)
 			snprintf(r->err, sizeof(r->err), "%s", pcap_geterr(r->pc));
-		r->done = r->file != NULL || rc != PCAP_ERROR_BREAK;
+		__atomic_store_n(&r->done, r->file != NULL || rc != PCAP_ERROR_BREAK, __ATOMIC_RELAXED);
 		return rc == PCAP_ERROR_BREAK ? 0 : -1;
 	}
 }
@@ -424,19 +424,19 @@ static uint16_t pcap_rx(struct lab_port_queue *q, struct lab_buf **bufs, uint16_
 		int rc = next_record(r, q->port, &h, &d);
 
 		if (rc <= 0) {
-			q->st.errors += rc < 0;
+			LAB_COUNT_ADD(q->st.errors, rc < 0);
 			break;
 		}
 		if (h->caplen > h->len) {
-			q->st.errors++;
+			LAB_COUNT_ADD(q->st.errors, 1);
 			continue;
 		}
 		if (h->caplen < h->len || h->caplen == 0) {
-			q->st.truncated++;
+			LAB_COUNT_ADD(q->st.truncated, 1);
 			continue;
 		}
 		if (h->caplen > lab_rxq_room(q, bufs[k])) {
-			q->st.oversize++;
+			LAB_COUNT_ADD(q->st.oversize, 1);
 			continue;
 		}
 		lab_rxq_fill(q, bufs[k], h->caplen);
@@ -469,7 +469,7 @@ static uint16_t pcap_tx(struct lab_port_queue *q, struct lab_buf **bufs, uint16_
 			if (pcap_inject(t->pc, lab_buf_data(b), b->data_len) < 0) {
 				if (errno == EAGAIN || errno == ENOBUFS)
 					break; /* the socket is full: the rest stay the caller's */
-				q->st.errors++;
+				LAB_COUNT_ADD(q->st.errors, 1);
 				continue;
 			}
 		} else if (t->dump != NULL) {
@@ -477,11 +477,11 @@ static uint16_t pcap_tx(struct lab_port_queue *q, struct lab_buf **bufs, uint16_
 			pcap_dump((u_char *)t->dump, &h, lab_buf_data(b));
 		}
 		bytes += b->data_len;
-		q->st.packets++;
+		LAB_COUNT_ADD(q->st.packets, 1);
 	}
 	/* Without a tx file or interface the port is a sink: freed, counted. */
 	lab_free_bulk(q->owner, bufs, sent);
-	q->st.bytes += bytes;
+	LAB_COUNT_ADD(q->st.bytes, bytes);
 	return sent;
 }
 

@@ -290,8 +290,8 @@ static uint16_t ring_rx(struct lab_port_queue *q, struct lab_buf **bufs, uint16_
 		bufs[i]->queue = q->id;
 		bytes += bufs[i]->data_len;
 	}
-	q->st.packets += got;
-	q->st.bytes += bytes;
+	LAB_COUNT_ADD(q->st.packets, got);
+	LAB_COUNT_ADD(q->st.bytes, bytes);
 	return got;
 }
 
@@ -327,13 +327,13 @@ static uint16_t ring_tx(struct lab_port_queue *q, struct lab_buf **bufs, uint16_
 	k = (uint16_t)lab_buf_transfer(q->owner, to, bufs, n);
 	if (lab_unlikely(k != n)) {
 		k = keep_handed(to, bufs, n);
-		q->st.errors += n - k;
+		LAB_COUNT_ADD(q->st.errors, n - k);
 	}
 	for (uint16_t i = 0; i < k; i++)
 		bytes += bufs[i]->data_len;
 	spsc_put(tq->r, bufs, k);
-	q->st.packets += k;
-	q->st.bytes += bytes;
+	LAB_COUNT_ADD(q->st.packets, k);
+	LAB_COUNT_ADD(q->st.bytes, bytes);
 	return n;
 }
 
