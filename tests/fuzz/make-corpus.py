@@ -1,0 +1,97 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""Write the fuzz targets' seed corpora into tests/fuzz/corpus/NAME/ (run from
+anywhere; the files are committed, and rewritten identically by a new run).
+Seeds are valid inputs of each kind plus the edge cases each parser must
+refuse cleanly, so the fuzzers start from the interesting places."""
+import os
+import shutil
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+
+
+def write(target, seeds):
+    d = os.path.join(HERE, "corpus", target)
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    for i, data in enumerate(seeds):
+        if isinstance(data, str):
+            data = data.encode()
+        with open(os.path.join(d, "seed-%03d" % i), "wb") as f:
+            f.write(data)
+
+
+def devargs():
+    return [
+        "alpha:path=/tmp/x,qd=32,mode=a", "beta:name=r,size=64K,loop=1", "alpha",
+        "alpha:", "alpha:path", "alpha:path=", "alpha:qd=1,qd=2", "gamma:x=1",
+        "alpha:" + ",".join("path=%d" % i for i in range(17)), "", ":", "::::",
+        "alpha:qd=99999999999999999999", "alpha:qd=64K", "alpha:qd=1G", "alpha:qd=-1",
+        "alpha:qd=0x10", "alpha:path=a=b", "alpha:,,", "alpha:mode=c", "beta:size=4M,",
+        "alpha:path=" + "p" * 5000, "beta:name=x\x00y", "alpha:qd= 5", "ALPHA:qd=1",
+    ]
+
+
+def config():
+    with open(os.path.join(ROOT, "config", "labyrinth.conf")) as f:
+        shipped = f.read()
+    return [
+        shipped, "[pool]\nsize = 1024\nmax = 2048\n", "[pool]\nmin = 20%\nlow = 10%\n",
+        "[nosuch]\nkey = 1\n", "[pool]\nnosuch = 1\n", "[pool]\nsize = -5\n",
+        "[pool]\nsize = 18446744073709551616\n", "[pool]\ncell_size = 4K\nheadroom = 5000\n",
+        "[arena]\npage_size = 3M\niova = maybe\n", "[quality]\nlevel = full\nsample_rate = 0\n",
+        "[quality]\npolicy = retire\nquarantine = 1G\n", "[log]\nlevel = pool:debug,arena:err\n",
+        "pool.size=4096\npool.min=5%\nquality.level=sampled\n", "pool.size\n=\n.=\npool.=1\n",
+        "[pool\nsize=1\n", "size = 1\n", "[pool]\nsize = 1 ; c\nname = " + "n" * 100 + "\n",
+        "[pool]\nlow = 150%\n", "[pool]\nreserve = 101%\n", "\xef\xbb\xbf[pool]\nsize=8\n",
+    ]
+
+
+def pcap_built():
+    eth = bytes.fromhex("ffffffffffff020000000001" "0800") + bytes(46)
+    def rec(data, flags=0):
+        return struct.pack("<HB", len(data), flags) + data
+    return [
+        b"\x00" + rec(eth) * 3, b"\x01" + rec(eth) + rec(eth[:14]),
+        b"\x00" + rec(eth, 1) + rec(eth), b"\x00" + rec(eth, 2),
+        b"\x00" + rec(eth, 4) + rec(eth), b"\x04" + rec(eth) * 5,
+        b"\x02" + rec(eth + bytes(2000)) + rec(b""), b"\x00" + rec(eth, 0x0b),
+        b"\x00", b"\x06" + rec(eth, 1) * 2 + rec(eth),
+    ]
+
+
+def pcap_raw():
+    eth = bytes.fromhex("ffffffffffff020000000001" "0800") + bytes(46)
+    hdr = struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1)
+    one = struct.pack("<IIII", 1, 0, len(eth), len(eth)) + eth
+    swapped = struct.pack(">IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1) + \
+        struct.pack(">IIII", 1, 0, len(eth), len(eth)) + eth
+    other_link = struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 101) + one[0:]
+    # pcapng: section header, interface description (Ethernet), one enhanced packet.
+    shb = struct.pack("<IIIHHqI", 0x0a0d0d0a, 28, 0x1a2b3c4d, 1, 0, -1, 28)
+    idb = struct.pack("<IIHHII", 1, 20, 1, 0, 65535, 20)
+    epb_body = struct.pack("<IIIII", 0, 0, 1, len(eth), len(eth)) + eth
+    epb = struct.pack("<II", 6, 12 + len(epb_body)) + epb_body + struct.pack("<I", 12 + len(epb_body))
+    return [b"\x80" + hdr + one * 2, b"\x80" + hdr + one[:20], b"\x80" + swapped,
+            b"\x80" + other_link, b"\x80" + shb + idb + epb, b"\x80" + hdr, b"\x80",
+            b"\x84" + hdr + one * 3]
+
+
+def blk():
+    def req(op, off, ln, shift=0, flags=0):
+        return struct.pack("<BQIHB", op, off, ln, shift, flags)
+    ok = req(1, 0, 4096) + req(0, 0, 4096) + req(5, 8, 0) + req(2, 0, 0) + \
+        req(3, 4096, 8192) + req(4, 0, 512) + req(5, 0, 0)
+    bad = req(0, 100, 512) + req(0, 0, 100) + req(0, (1 << 20) - 512, 1024) + \
+        req(1, 2 ** 64 - 512, 1024) + req(0, 0, 65536 + 512) + req(0, 0, 512, 3) + \
+        req(0, 0, 512, 0, 0x80) + req(3, 2 ** 63, 2 ** 31)
+    full = req(0, 0, 512, 0, 1) * 6 + req(5, 0, 0)
+    return [ok, bad, full, ok + bad + full, req(1, 0, 16384, 0, 0x42) * 3]
+
+
+write("devargs", devargs())
+write("config", config())
+write("pcap_rx", pcap_built() + pcap_raw())
+write("blk_req", blk())
