@@ -5,8 +5,10 @@
 BUILD ?= build
 MESON_OPTS ?= -Dwerror=true
 TEST_ARGS ?=
+FUZZ_SECS ?= 60
+SOAK_SECS ?= 600
 
-.PHONY: all deps hugepages build demo test install clean
+.PHONY: all deps hugepages build demo test check sanitize fuzz soak memcheck install clean
 
 all: build
 
@@ -27,8 +29,28 @@ build: deps $(BUILD)/build.ninja
 demo: deps hugepages build
 	$(BUILD)/apps/labfwd/labfwd
 
-test: deps hugepages build
+# Everything CI runs (docs/testing.md): every suite of the release build (the
+# soak for 10 s), then the ASan+UBSan and TSan builds' suites, then each
+# fuzzer for FUZZ_SECS seconds.
+test: check sanitize fuzz
+
+# The release build's suites only: the quick loop while working.
+check: deps hugepages build
 	@scripts/run-tests.sh $(BUILD) $(TEST_ARGS)
+
+sanitize: deps hugepages
+	@scripts/sanitize.sh asan tsan
+
+fuzz: deps
+	@scripts/fuzz.sh $(FUZZ_SECS)
+
+# The long soak (SOAK_SECS, default 600) in the release build.
+soak: deps hugepages build
+	@LAB_SOAK_SECS=$(SOAK_SECS) scripts/run-tests.sh $(BUILD) --suite soak --timeout-multiplier 0
+
+# valgrind memcheck over the unit suites of the release build.
+memcheck: deps hugepages build
+	@scripts/run-tests.sh $(BUILD) --setup memcheck --suite fast --suite blk --no-suite seccomp
 
 # Install the library, headers, apps and the DPDK mempool plugin (into DPDK's
 # driver directory, where every DPDK application's EAL finds it).
@@ -37,4 +59,4 @@ install: deps build
 	ldconfig
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) build-asan build-tsan build-fuzz
