@@ -87,6 +87,26 @@ void lab_test_log_release(void)
 	logcopy = NULL;
 }
 
+long lab_test_read_long(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	long v = -1;
+
+	if (f != NULL) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+long lab_test_free_2m(void)
+{
+	long v = lab_test_read_long("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages");
+
+	return v > 0 ? v : 0;
+}
+
 int lab_test_sh(const char *cmd, char *out, size_t len)
 {
 	char full[16384];

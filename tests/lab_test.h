@@ -52,4 +52,10 @@ void lab_test_log_release(void);
  * and its output. Returns the exit status, or -1 if it did not exit. */
 int lab_test_sh(const char *cmd, char *out, size_t len);
 
+/** The number at the start of file @p path (a sysfs counter), or -1. */
+long lab_test_read_long(const char *path);
+
+/** Free 2 MiB hugepages now (0 when unknown). */
+long lab_test_free_2m(void);
+
 #endif

@@ -21,19 +21,6 @@ static struct lab_arena *make(size_t page, unsigned int flags, enum lab_iova_mod
 	return lab_arena_create(&o);
 }
 
-static long sysfs_long(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	long v = -1;
-
-	if (f != NULL) {
-		if (fscanf(f, "%ld", &v) != 1)
-			v = -1;
-		fclose(f);
-	}
-	return v;
-}
-
 static void test_fallback_by_option(void)
 {
 	struct lab_arena_stats st;
@@ -73,7 +60,7 @@ static bool tool_limits_address_space(const char *test)
 
 static void test_fallback_notice_without_hugepages(void)
 {
-	long total = sysfs_long("/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages");
+	long total = lab_test_read_long("/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages");
 	struct lab_arena *a;
 	const char *nl;
 
@@ -99,7 +86,7 @@ static void test_fallback_notice_without_hugepages(void)
 
 static void test_huge_only_fails_clearly(void)
 {
-	long total = sysfs_long("/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages");
+	long total = lab_test_read_long("/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages");
 	struct lab_arena *a;
 
 	if (total > 0) {

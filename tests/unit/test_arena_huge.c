@@ -8,19 +8,6 @@
 
 #include "arena_helpers.h"
 
-static long hp_free(void)
-{
-	FILE *f = fopen("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages", "r");
-	long v = 0;
-
-	if (f != NULL) {
-		if (fscanf(f, "%ld", &v) != 1)
-			v = 0;
-		fclose(f);
-	}
-	return v;
-}
-
 static struct lab_arena *make(unsigned int flags, unsigned int max)
 {
 	struct lab_arena_opts o;
@@ -142,7 +129,7 @@ static void test_iova_contiguous_within_never_across(void)
 
 static void test_exhaustion_enomem_and_recovery(void)
 {
-	long before = hp_free();
+	long before = lab_test_free_2m();
 	struct lab_arena_stats st;
 	struct lab_arena *a = make(0, 0);
 	char want[64];
@@ -154,7 +141,7 @@ static void test_exhaustion_enomem_and_recovery(void)
 		n++;
 	CU_ASSERT_EQUAL(rc, -ENOMEM);
 	CU_ASSERT_EQUAL(n, before);
-	CU_ASSERT_EQUAL(hp_free(), 0);
+	CU_ASSERT_EQUAL(lab_test_free_2m(), 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(log_text(), "cannot map a 2 MiB hugepage chamber"));
 	snprintf(want, sizeof(want), "asked for 1 page, 0 of ");
 	CU_ASSERT_PTR_NOT_NULL(strstr(log_text(), want));
@@ -163,12 +150,12 @@ static void test_exhaustion_enomem_and_recovery(void)
 	CU_ASSERT_EQUAL(st.grow_failures, 1);
 	/* Usable while exhausted: release, regrow, carve. */
 	CU_ASSERT_EQUAL(lab_arena_release(a, 2), 0);
-	CU_ASSERT_EQUAL(hp_free(), 1);
+	CU_ASSERT_EQUAL(lab_test_free_2m(), 1);
 	CU_ASSERT_EQUAL(lab_arena_grow(a), 2);
 	CU_ASSERT(check_all_cells(a, 2048, 2048) == (unsigned long)n * 1024);
 	log_release();
 	lab_arena_destroy(a);
-	CU_ASSERT_EQUAL(hp_free(), before);
+	CU_ASSERT_EQUAL(lab_test_free_2m(), before);
 }
 
 int main(void)
@@ -181,7 +168,7 @@ int main(void)
 		LAB_TEST_END,
 	};
 	char reason[160];
-	long n = hp_free();
+	long n = lab_test_free_2m();
 
 	if (n < 4) {
 		snprintf(reason, sizeof(reason), "needs at least 4 free 2 MiB hugepages, %ld free "

@@ -215,19 +215,6 @@ static void test_warden_stalls(void)
 	free(held);
 }
 
-static long free_2m_pages(void)
-{
-	FILE *f = fopen("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages", "r");
-	long v = 0;
-
-	if (f != NULL) {
-		if (fscanf(f, "%ld", &v) != 1)
-			v = 0;
-		fclose(f);
-	}
-	return v;
-}
-
 /* Hugepage mapping fails: a pool being created falls back to 4 KiB pages
  * with its one-line notice; a hugepage pool that needs another chamber counts
  * a grow failure and grows once mapping works again. */
@@ -253,7 +240,7 @@ static void test_hugepage_map_fails(void)
 	CU_ASSERT_EQUAL(lab_pool_destroy(p), 0);
 	lab_test_log_release();
 
-	if (free_2m_pages() < 4) {
+	if (lab_test_free_2m() < 4) {
 		printf("\n    note: fewer than 4 free 2 MiB hugepages: the hugepage pool's "
 		       "grow under the fault is not run here (run 'make hugepages')\n");
 		return;
