@@ -152,7 +152,7 @@ enum lab_buf_state {
  */
 struct lab_shadow {
 	_Atomic uint64_t w;
-	struct lab_buf *buf;
+	struct lab_buf *buf; /**< written by the warden (grow, shrink): relaxed atomic access */
 };
 
 #define LAB_SH_STATE 0x3ull
@@ -254,7 +254,8 @@ static inline unsigned int lab_shadow_pass(const struct lab_pool_hot *h,
 			break;
 		sh = &h->shadow[idx];
 		w = atomic_load_explicit(&sh->w, memory_order_relaxed);
-		if (lab_unlikely(sh->buf != b || (w & (LAB_SH_OWNER | LAB_SH_STATE)) != key))
+		if (lab_unlikely(__atomic_load_n(&sh->buf, __ATOMIC_RELAXED) != b ||
+				 (w & (LAB_SH_OWNER | LAB_SH_STATE)) != key))
 			break;
 		atomic_store_explicit(&sh->w, ((w + add) & keep) | set, memory_order_relaxed);
 	}

@@ -259,7 +259,7 @@ void pool_try_shrink(struct lab_pool *p)
 			continue;
 		atomic_fetch_sub(&p->total, per);
 		for (uint32_t i = ch * per; i < (ch + 1) * per; i++)
-			p->hot.shadow[i].buf = NULL; /* stale pointers are now bad buffers */
+			__atomic_store_n(&p->hot.shadow[i].buf, NULL, __ATOMIC_RELAXED); /* now bad */
 		lab_arena_release(p->arena, ch);
 		p->shrinks++;
 		LAB_LOG(DEBUG, pool, "pool '%s': chamber %u released", p->name, ch);

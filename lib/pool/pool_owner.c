@@ -112,7 +112,7 @@ void lab_cache_destroy(struct lab_cache *c)
 		struct lab_shadow *sh = &p->hot.shadow[i];
 		uint64_t w = atomic_load_explicit(&sh->w, memory_order_relaxed);
 
-		if (sh->buf != NULL && (w & LAB_SH_OWNER) == LAB_SH_KEY(c->owner, 0) &&
+		if (__atomic_load_n(&sh->buf, __ATOMIC_RELAXED) != NULL && (w & LAB_SH_OWNER) == LAB_SH_KEY(c->owner, 0) &&
 		    (w & LAB_SH_STATE) != LAB_BUF_FREE)
 			atomic_store_explicit(&sh->w, w & ~LAB_SH_OWNER, memory_order_relaxed);
 	}

@@ -160,7 +160,7 @@ static void fill_from_shadow(struct lab_pool *p, struct lab_finding *f, uint32_t
 	uint64_t w = atomic_load_explicit(&p->hot.shadow[idx].w, memory_order_relaxed);
 
 	f->idx = idx;
-	f->buf = p->hot.shadow[idx].buf;
+	f->buf = __atomic_load_n(&p->hot.shadow[idx].buf, __ATOMIC_RELAXED);
 	f->holder = word_owner(w);
 	f->state = (uint8_t)(w & LAB_SH_STATE);
 	f->gen = (uint8_t)((w & LAB_SH_GEN) >> LAB_SH_GEN_SHIFT);
@@ -442,7 +442,7 @@ bool lab_buf_held_by(const struct lab_cache *c, const struct lab_buf *b)
 	const struct lab_pool *p = c != NULL ? c->pool : b->pool;
 	uint64_t w;
 
-	if (p == NULL || b->idx >= p->hot.shadow_cap || p->hot.shadow[b->idx].buf != b)
+	if (p == NULL || b->idx >= p->hot.shadow_cap || __atomic_load_n(&p->hot.shadow[b->idx].buf, __ATOMIC_RELAXED) != b)
 		return false;
 	w = atomic_load_explicit(&p->hot.shadow[b->idx].w, memory_order_relaxed);
 	return (w & (LAB_SH_OWNER | LAB_SH_STATE)) ==
@@ -616,7 +616,8 @@ static unsigned int leak_scan(struct lab_pool *p, uint64_t now_ms, uint32_t age_
 		uint64_t w = atomic_load_explicit(&p->hot.shadow[i].w, memory_order_relaxed);
 		struct lab_finding f = { .kind = LAB_FIND_LEAK, .pool = p };
 
-		if (p->hot.shadow[i].buf == NULL || (w & LAB_SH_STATE) != LAB_BUF_IN_FLIGHT) {
+		if (__atomic_load_n(&p->hot.shadow[i].buf, __ATOMIC_RELAXED) == NULL ||
+		    (w & LAB_SH_STATE) != LAB_BUF_IN_FLIGHT) {
 			cold->seen_w = 0;
 			continue;
 		}
@@ -750,7 +751,8 @@ void quality_report_in_flight(struct lab_pool *p)
 	for (uint32_t i = 0; i < slots && i < p->hot.shadow_cap; i++) {
 		uint64_t w = atomic_load_explicit(&p->hot.shadow[i].w, memory_order_relaxed);
 
-		if (p->hot.shadow[i].buf != NULL && (w & LAB_SH_STATE) == LAB_BUF_IN_FLIGHT)
+		if (__atomic_load_n(&p->hot.shadow[i].buf, __ATOMIC_RELAXED) != NULL &&
+		    (w & LAB_SH_STATE) == LAB_BUF_IN_FLIGHT)
 			ng = group_add(g, ng, 16, word_owner(w), word_site(w), i, 0);
 	}
 	log_groups(p, g, ng, "  in flight:");
@@ -802,7 +804,10 @@ void quality_init_cell(struct lab_pool *p, struct lab_buf *b)
 {
 	struct lab_shadow *sh = &p->hot.shadow[b->idx];
 
-	sh->buf = b;
+	/* Relaxed, as every access: control-path scans read it while the
+	 * warden grows or shrinks (a new cell reaches the data path only
+	 * through the ring, which orders it). */
+	__atomic_store_n(&sh->buf, b, __ATOMIC_RELAXED);
 	atomic_store_explicit(&sh->w, LAB_SH_KEY(0, LAB_BUF_FREE), memory_order_relaxed);
 	memset(&p->cold[b->idx], 0, sizeof(p->cold[0]));
 	p->cold[b->idx].iova = b->buf_iova;
