@@ -60,6 +60,16 @@ static inline void assert_accounting(struct lab_pool *p)
 			(unsigned long long)st.sum.frees);
 }
 
+/* The pool reported no finding of any kind. */
+static inline void assert_no_findings(struct lab_pool *p)
+{
+	struct lab_pool_stats st;
+
+	lab_pool_stats(p, &st);
+	for (int k = 0; k < LAB_FIND_KINDS; k++)
+		CU_ASSERT_EQUAL(st.findings[k], 0);
+}
+
 static inline void sleep_ms(unsigned int ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };

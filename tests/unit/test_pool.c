@@ -195,9 +195,7 @@ static void test_exhaustion_and_reserve(void)
 	CU_ASSERT_EQUAL(lab_free_bulk(NULL, held, n), n);
 	lab_cache_destroy(rx);
 	assert_accounting(p);
-	lab_pool_stats(p, &st);
-	for (int k = 0; k < LAB_FIND_KINDS; k++)
-		CU_ASSERT_EQUAL(st.findings[k], 0);
+	assert_no_findings(p);
 	CU_ASSERT_EQUAL(lab_pool_destroy(p), 0);
 	free(held);
 }
@@ -355,13 +353,7 @@ static void test_multithread_cross_frees(void)
 	}
 	CU_ASSERT(cross > 0); /* buffers did cross threads */
 	assert_accounting(p);
-	{
-		struct lab_pool_stats st;
-
-		lab_pool_stats(p, &st);
-		for (int k = 0; k < LAB_FIND_KINDS; k++)
-			CU_ASSERT_EQUAL(st.findings[k], 0);
-	}
+	assert_no_findings(p);
 	CU_ASSERT_EQUAL(lab_pool_destroy(p), 0);
 	lab_ring_free(shared.handoff);
 	free((void *)shared.held);
