@@ -15,6 +15,7 @@
 #include <labyrinth/lab_blk.h>
 #include <labyrinth/lab_pool.h>
 
+#include "../unit/blk_helpers.h"
 #include "fuzz_common.h"
 
 static struct lab_blk_dev *dev;
@@ -50,16 +51,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	fuzz_quiet();
 	if (dev == NULL) {
-		struct lab_pool_opts o;
-
 		dev = lab_blk_open("ram:size=1M,block=512,max_io=64K,align=512");
 		FUZZ_CHECK(dev != NULL);
-		lab_pool_opts_init(&o);
-		o.name = "fuzz-blk";
-		o.hugepages = LAB_HUGEPAGES_OFF;
-		o.wm_min = o.wm_low = o.wm_high = o.reserve = (struct lab_count){ 0, false };
-		lab_blk_pool_opts(dev, 16384, 64, &o);
-		pool = lab_pool_create(&o);
+		pool = blk_pool(dev, 16384, 64);
 		FUZZ_CHECK(pool != NULL);
 	}
 	qp = lab_blk_qpair_create(dev, 4, pool);

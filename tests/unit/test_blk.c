@@ -23,6 +23,7 @@
 #include <labyrinth/lab_pool.h>
 
 #include "../lab_test.h"
+#include "blk_helpers.h"
 #include "pool_helpers.h"
 
 static char dir[PATH_MAX];
@@ -63,19 +64,6 @@ static void poll_until(struct lab_blk_qpair *qp, struct done *d, unsigned int wa
 			usleep(10);
 	}
 	CU_ASSERT_EQUAL(d->n, want);
-}
-
-/* A fixed pool whose buffers suit @p d for @p io bytes each. */
-static struct lab_pool *blk_pool(struct lab_blk_dev *d, uint32_t io, uint32_t n)
-{
-	struct lab_pool_opts o;
-
-	lab_pool_opts_init(&o);
-	o.name = "blk";
-	o.hugepages = LAB_HUGEPAGES_OFF;
-	o.wm_min = o.wm_low = o.wm_high = o.reserve = (struct lab_count){ 0, false };
-	lab_blk_pool_opts(d, io, n, &o);
-	return lab_pool_create(&o);
 }
 
 static void fill(struct lab_buf *b, uint32_t len, unsigned int seed)
@@ -331,10 +319,7 @@ static void test_uring_growing_pool_falls_back(void)
 	snprintf(ds, sizeof(ds), "uring:path=%s", mkfile("grow.img", 1 << 20));
 	d = lab_blk_open(ds);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
-	lab_pool_opts_init(&o);
-	o.hugepages = LAB_HUGEPAGES_OFF;
-	o.wm_min = o.wm_low = o.wm_high = o.reserve = (struct lab_count){ 0, false };
-	lab_blk_pool_opts(d, 4096, 64, &o);
+	blk_pool_opts(d, 4096, 64, &o);
 	o.max = 4096;
 	p = lab_pool_create(&o);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);

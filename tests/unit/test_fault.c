@@ -21,6 +21,7 @@
 #include <labyrinth/lab_pool.h>
 
 #include "../lab_test.h"
+#include "blk_helpers.h"
 #include "pool_helpers.h"
 
 /* "Never blocks": no single call may take this long. Far above a call's real
@@ -295,7 +296,6 @@ static void uring_case(const char *path, const char *extra)
 	struct lab_blk_dev *d;
 	struct lab_blk_qpair *qp;
 	struct lab_pool *pool;
-	struct lab_pool_opts o;
 	struct lab_buf *b[16];
 	struct done wr = { 0, 0 }, rd = { 0, 0 };
 	uint64_t worst = 0, t0;
@@ -304,12 +304,7 @@ static void uring_case(const char *path, const char *extra)
 	snprintf(devstr, sizeof(devstr), "uring:path=%s%s", path, extra);
 	d = lab_blk_open(devstr);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
-	lab_pool_opts_init(&o);
-	o.name = "fault-blk";
-	o.hugepages = LAB_HUGEPAGES_OFF;
-	o.wm_min = o.wm_low = o.wm_high = o.reserve = (struct lab_count){ 0, false };
-	lab_blk_pool_opts(d, 4096, 64, &o);
-	pool = lab_pool_create(&o);
+	pool = blk_pool(d, 4096, 64);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(pool);
 	qp = lab_blk_qpair_create(d, 32, pool);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(qp);
