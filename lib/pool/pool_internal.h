@@ -98,8 +98,9 @@ struct lab_pool {
 	_Atomic uint64_t total;
 	uint64_t grows, shrinks, grow_failures, kicks;
 	uint64_t above_high_since_ns; /* 0: not above high */
-	uint64_t grow_failing_since;  /* grow_failures when the current run of failures began,
-				       * +1 (0: growing works); the warden logs a run once */
+	uint64_t grow_failing_since;  /* grow_failures just after the run's first failure
+				       * (so never 0 in a run); 0: growing works. The
+				       * warden logs a run once, and its end */
 	struct lab_buf **scratch;     /* warden's buffer array for shrinking and scans */
 	uint32_t *chamber_count;      /* per chamber, for shrinking */
 	pthread_mutex_t lock;         /* owners table and stats snapshots; never on the data path */

@@ -39,7 +39,7 @@ static struct {
 	struct lab_port *a1, *a2, *b1, *b2;
 	atomic_bool stop, pause;
 	/* W1 */
-	uint64_t sent, received, corrupt, out_of_order, gen_misses;
+	uint64_t sent, received, corrupt, out_of_order;
 	/* W2 */
 	uint64_t forwarded, refused;
 	/* the main thread's injections and what the pool reported */
@@ -100,7 +100,6 @@ static void *w1_main(void *arg)
 			flushed = true;
 		}
 
-		S.gen_misses += n ? BURST - n : 0;
 		for (unsigned int i = 0; i < n; i++)
 			stamp(b[i], S.sent + i, txo->headroom);
 		s = lab_port_tx_burst(S.a1, 0, b, (uint16_t)n);
