@@ -74,6 +74,15 @@ static void usage(FILE *f)
 "  -n, --packets N         stop after N packets received (default: no limit)\n"
 "  -i, --stats-interval S  a live line every S seconds, 0 for none (default 1)\n"
 "      --json              live lines and summary as JSON objects\n"
+"      --ctl PATH|off      the control socket labctl talks to (default: in the\n"
+"                          runtime dir, $LAB_RUNTIME_DIR or /run/labyrinth for\n"
+"                          root: labfwd.<pid>.sock; docs/observability.md)\n"
+"      --stats-csv FILE    a CSV row of pool and rate figures per interval\n"
+"                          (columns: docs/labfwd.md)\n"
+"      --csv-interval S    seconds per CSV row (default: the stats interval, or 1)\n"
+"      --storm AT,SECS     from AT s for SECS s hold every buffer the pool gives\n"
+"                          above min: an exhaustion storm that RX rides out on\n"
+"                          the reserve while the warden grows the pool\n"
 "      --verify            at exit, check each pcap port that forwards to itself\n"
 "                          (rx and tx files, loop > 0): the output must be the\n"
 "                          input replayed loop times, byte for byte\n"
@@ -123,6 +132,24 @@ static int parse_secs(const char *what, const char *v, double *out)
 		return -1;
 	}
 	*out = x;
+	return 0;
+}
+
+/* --storm AT,SECS */
+static int parse_storm(struct fwd_opts *o, const char *v)
+{
+	char at[32];
+	const char *comma = strchr(v, ',');
+
+	if (comma == NULL || (size_t)(comma - v) >= sizeof(at)) {
+		fprintf(stderr, "labfwd: storm '%s': expected AT,SECS (seconds after the start, "
+			"how long), e.g. 2,3\n", v);
+		return -1;
+	}
+	snprintf(at, sizeof(at), "%.*s", (int)(comma - v), v);
+	if (parse_secs("storm start", at, &o->storm_at) < 0 ||
+	    parse_secs("storm length", comma + 1, &o->storm_secs) < 0)
+		return -1;
 	return 0;
 }
 
@@ -234,6 +261,14 @@ static int apply_opt(struct fwd_opts *o, const char *name, const char *v)
 		return parse_secs("duration", v, &o->duration);
 	if (strcmp(name, "stats-interval") == 0)
 		return parse_secs("stats-interval", v, &o->interval);
+	if (strcmp(name, "csv-interval") == 0)
+		return parse_secs("csv-interval", v, &o->csv_interval);
+	if (strcmp(name, "ctl") == 0 || strcmp(name, "stats-csv") == 0) {
+		*(name[0] == 'c' ? &o->ctl : &o->csv) = strdup(v);
+		return 0;
+	}
+	if (strcmp(name, "storm") == 0)
+		return parse_storm(o, v);
 	if (strcmp(name, "packets") == 0)
 		return parse_u64("packets", v, 0, UINT64_MAX, &o->packets);
 	if (strcmp(name, "rx-ring") == 0 || strcmp(name, "tx-ring") == 0) {
@@ -288,7 +323,7 @@ static char *trim(char *s)
 }
 
 enum { OPT_MODE = 256, OPT_JSON, OPT_VERIFY, OPT_TXFIRST, OPT_RXR, OPT_TXR, OPT_PSIZE, OPT_PMAX, OPT_QUAL,
-       OPT_SET, OPT_CONFIG };
+       OPT_SET, OPT_CONFIG, OPT_CTL, OPT_CSV, OPT_CSVI, OPT_STORM };
 
 static const struct option longopts[] = {
 	{ "port", required_argument, NULL, 'p' },
@@ -300,6 +335,10 @@ static const struct option longopts[] = {
 	{ "packets", required_argument, NULL, 'n' },
 	{ "stats-interval", required_argument, NULL, 'i' },
 	{ "json", no_argument, NULL, OPT_JSON },
+	{ "ctl", required_argument, NULL, OPT_CTL },
+	{ "stats-csv", required_argument, NULL, OPT_CSV },
+	{ "csv-interval", required_argument, NULL, OPT_CSVI },
+	{ "storm", required_argument, NULL, OPT_STORM },
 	{ "verify", no_argument, NULL, OPT_VERIFY },
 	{ "tx-first", no_argument, NULL, OPT_TXFIRST },
 	{ "rx-ring", required_argument, NULL, OPT_RXR },
@@ -593,6 +632,7 @@ static void run(struct fwd_ctx *c)
 		} else if (t - idle_since >= 0.1) {
 			break;
 		}
+		fwd_observe_tick(c, t);
 		if (o->interval > 0 && t >= next) {
 			fwd_snap_take(c, t, &cur);
 			fwd_live_line(c, &prev, &cur);
@@ -601,6 +641,7 @@ static void run(struct fwd_ctx *c)
 		}
 	}
 	fwd_workers_join(c);
+	fwd_storm_end(c);
 	c->elapsed = now_s() - t0;
 	if (o->interval > 0) {
 		fwd_snap_take(c, c->elapsed, &cur);
@@ -678,7 +719,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "labfwd: cannot create the pool: %s\n", strerror(lab_errno));
 		return 1;
 	}
+	if (o.csv_interval == 0)
+		o.csv_interval = o.interval > 0 ? o.interval : 1;
 	rc = open_ports(&c);
+	if (rc == 0)
+		rc = fwd_ctl_open(&c);
+	if (rc == 0)
+		rc = fwd_csv_open(&c);
 	if (rc == 0)
 		rc = fwd_workers_start(&c);
 	if (rc == 0)
@@ -686,6 +733,7 @@ int main(int argc, char **argv)
 	else
 		status = 1;
 	fwd_workers_join(&c);
+	fwd_observe_close(&c);
 	for (unsigned int i = 0; i < c.nports; i++) {
 		if (c.port[i].p == NULL)
 			continue;

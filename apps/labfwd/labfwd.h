@@ -34,6 +34,10 @@ struct fwd_opts {
 	bool tx_first;           /* each worker sends one burst on every port first */
 	uint32_t rx_ring, tx_ring;
 	struct lab_config cfg;   /* pool, arena, quality, log */
+	const char *ctl;         /* control socket path; NULL: the default; "off": none */
+	const char *csv;         /* --stats-csv FILE */
+	double csv_interval;     /* seconds per CSV row (0: the stats interval, or 1) */
+	double storm_at, storm_secs; /* --storm: hold every buffer above min meanwhile */
 	bool embedded;           /* no arguments: the bundled sample */
 	char demo_out[256];      /* embedded: the output file, removed once verified */
 };
@@ -70,6 +74,17 @@ struct fwd_ctx {
 	struct fwd_worker w[FWD_MAX_WORKERS];
 	_Atomic int stop;
 	uint64_t total_expected; /* frames the finite sources will give (0: unknown) */
+	struct lab_ctl *ctl;
+	FILE *csv;
+	double csv_next;
+	struct fwd_snap_csv { double t; uint64_t rx, tx, nobuf, kicks, grows, shrinks, misses,
+			      reserve_uses; } csv_prev;
+	struct fwd_storm {
+		struct lab_cache *cache;
+		struct lab_buf **held;
+		uint32_t n, cap, peak;
+		bool done;
+	} storm;
 	double elapsed;          /* seconds of forwarding */
 };
 
@@ -80,13 +95,20 @@ void fwd_workers_join(struct fwd_ctx *c);
 /* report.c */
 struct fwd_snap {
 	double t;
-	uint64_t rx, tx, drops;
+	uint64_t rx, tx, drops, nobuf;
 	struct lab_pool_stats pool;
 };
 void fwd_snap_take(struct fwd_ctx *c, double t, struct fwd_snap *s);
 uint64_t fwd_rx_total(struct fwd_ctx *c); /* packets received, every port: cheap */
 void fwd_live_line(struct fwd_ctx *c, const struct fwd_snap *prev, const struct fwd_snap *now);
 int fwd_summary(struct fwd_ctx *c, FILE *f);
+
+/* observe.c: the control socket, --stats-csv and --storm */
+int fwd_ctl_open(struct fwd_ctx *c);
+int fwd_csv_open(struct fwd_ctx *c);
+void fwd_observe_tick(struct fwd_ctx *c, double t);
+void fwd_observe_close(struct fwd_ctx *c);
+void fwd_storm_end(struct fwd_ctx *c);
 
 /* verify.c */
 int fwd_count_frames(const char *path, uint64_t *n);

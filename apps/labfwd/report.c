@@ -24,6 +24,7 @@ void fwd_snap_take(struct fwd_ctx *c, double t, struct fwd_snap *s)
 		lab_port_stats(c->port[i].p, &st);
 		s->rx += st.rx_total.packets;
 		s->tx += st.tx_total.packets;
+		s->nobuf += st.rx_total.rx_nobuf;
 		s->drops += drops_of(&st.rx_total) + drops_of(&st.tx_total);
 	}
 	lab_pool_stats(c->pool, &s->pool);

@@ -68,6 +68,9 @@ int lab_log_level_parse(const char *s);
 /** Name of a level ("ERR", ...). */
 const char *lab_log_level_name(enum lab_log_level level);
 
+/** Name of log type @p id (0, 1, ... in registration order), or NULL past the last. */
+const char *lab_log_type_name(unsigned int id);
+
 /** Level of a type by name; -ENOENT if unknown. */
 int lab_log_get_level(const char *name);
 

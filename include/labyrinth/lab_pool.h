@@ -620,6 +620,29 @@ void lab_pool_stats(struct lab_pool *p, struct lab_pool_stats *st);
 /** Write the stats as one JSON object (with per-owner counters) and a newline. */
 void lab_pool_stats_json(struct lab_pool *p, FILE *f);
 
+/**
+ * Call @p fn for every pool, newest first, until it returns non-zero. Control
+ * path: it holds the warden's pool list (the warden waits, pools cannot be
+ * destroyed meanwhile), so @p fn must be short and must not create or destroy
+ * pools.
+ *
+ * @return the first non-zero value @p fn returned, or 0.
+ */
+int lab_pool_foreach(int (*fn)(struct lab_pool *p, void *arg), void *arg);
+
+/** What the warden thread has been doing. */
+struct lab_warden_stats {
+	bool running;              /**< the thread exists (some pool is alive) */
+	unsigned int pools;        /**< pools it tends */
+	uint32_t period_us;        /**< its tick */
+	uint64_t ticks;            /**< tends done since the process started */
+	uint64_t last_tick_age_us; /**< since the last one ended (0: none yet); far above
+				    *   period_us means the warden is stuck or starved */
+};
+
+/** Take a snapshot of the warden's figures. Control path. */
+void lab_warden_stats(struct lab_warden_stats *st);
+
 /** Name given at create. */
 const char *lab_pool_name(const struct lab_pool *p);
 

@@ -143,6 +143,15 @@ int lab_port_link(struct lab_port *p, struct lab_port_link *link);
 /** Copy the queue counters and their totals. */
 void lab_port_stats(const struct lab_port *p, struct lab_port_stats *st);
 
+/**
+ * Call @p fn for every open port, newest first, until it returns non-zero.
+ * Control path: ports cannot close meanwhile (lab_port_close waits), so @p fn
+ * must not open or close ports. Its counters are a snapshot.
+ *
+ * @return the first non-zero value @p fn returned, or 0.
+ */
+int lab_port_foreach(int (*fn)(struct lab_port *p, void *arg), void *arg);
+
 /** Zero the queue counters (quiet point). */
 void lab_port_stats_reset(struct lab_port *p);
 

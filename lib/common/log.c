@@ -97,6 +97,17 @@ int lab_log_set_level(const char *name, enum lab_log_level level)
 	return rc;
 }
 
+const char *lab_log_type_name(unsigned int id)
+{
+	const char *name = NULL;
+
+	pthread_mutex_lock(&log_lock);
+	if (id < (unsigned int)log_ntypes)
+		name = log_names[id];
+	pthread_mutex_unlock(&log_lock);
+	return name;
+}
+
 int lab_log_get_level(const char *name)
 {
 	int id;

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <labyrinth/lab_json.h>
+
 #include "pool_internal.h"
 
 struct lab_cache *lab_cache_create(struct lab_pool *p, const char *name, unsigned int size)
@@ -198,12 +200,47 @@ void lab_pool_stats(struct lab_pool *p, struct lab_pool_stats *st)
 
 static void json_owner(FILE *f, const char *name, const struct lab_owner_stats *s)
 {
-	fprintf(f, "{\"owner\":\"%s\",\"allocs\":%llu,\"frees\":%llu,\"cache_hits\":%llu,"
+	fprintf(f, "{\"owner\":");
+	lab_json_write_str(f, name);
+	fprintf(f, ",\"allocs\":%llu,\"frees\":%llu,\"cache_hits\":%llu,"
 		"\"ring_refills\":%llu,\"ring_flushes\":%llu,\"reserve_uses\":%llu,\"misses\":%llu}",
-		name, (unsigned long long)s->allocs, (unsigned long long)s->frees,
+		(unsigned long long)s->allocs, (unsigned long long)s->frees,
 		(unsigned long long)(s->allocs - s->ring_allocs), (unsigned long long)s->ring_refills,
 		(unsigned long long)s->ring_flushes, (unsigned long long)s->reserve_uses,
 		(unsigned long long)s->misses);
+}
+
+/* Buffers of the reserve in use now: free below min, down to the atomic floor. */
+static uint64_t reserve_in_use(const struct lab_pool_stats *st)
+{
+	uint64_t size = st->wm_min - st->wm_atomic;
+
+	if (st->free >= st->wm_min)
+		return 0;
+	return st->wm_min - st->free < size ? st->wm_min - st->free : size;
+}
+
+/* The sections a reader of the control socket wants by name: the reserve,
+ * the chambers and what the warden did for this pool. */
+static void json_sections(struct lab_pool *p, const struct lab_pool_stats *st, FILE *f)
+{
+	struct lab_warden_stats w;
+
+	lab_warden_stats(&w);
+	fprintf(f, ",\"reserve\":{\"size\":%u,\"in_use\":%llu,\"uses\":%llu}",
+		st->wm_min - st->wm_atomic, (unsigned long long)reserve_in_use(st),
+		(unsigned long long)st->sum.reserve_uses);
+	fprintf(f, ",\"memory\":{\"chambers\":%llu,\"max_chambers\":%u,\"per_chamber\":%u,"
+		"\"page_size\":%zu,\"hugepages\":%s,\"data_room\":%u}",
+		(unsigned long long)st->chambers, p->external ? 0 : p->max_chambers,
+		st->per_chamber, p->arena != NULL ? lab_arena_page_size(p->arena) : 0,
+		p->arena != NULL && lab_arena_is_huge(p->arena) ? "true" : "false", p->room_len);
+	fprintf(f, ",\"warden\":{\"running\":%s,\"ticks\":%llu,\"last_tick_age_us\":%llu,"
+		"\"kicks\":%llu,\"grows\":%llu,\"shrinks\":%llu,\"grow_failures\":%llu}",
+		w.running ? "true" : "false", (unsigned long long)w.ticks,
+		(unsigned long long)w.last_tick_age_us, (unsigned long long)st->kicks,
+		(unsigned long long)st->grows, (unsigned long long)st->shrinks,
+		(unsigned long long)st->grow_failures);
 }
 
 void lab_pool_stats_json(struct lab_pool *p, FILE *f)
@@ -212,10 +249,12 @@ void lab_pool_stats_json(struct lab_pool *p, FILE *f)
 	bool first = true;
 
 	lab_pool_stats(p, &st);
-	fprintf(f, "{\"pool\":\"%s\",\"total\":%llu,\"free\":%llu,\"cached\":%llu,"
+	fprintf(f, "{\"pool\":");
+	lab_json_write_str(f, p->name);
+	fprintf(f, ",\"total\":%llu,\"free\":%llu,\"cached\":%llu,"
 		"\"in_flight\":%llu,\"chambers\":%llu,\"per_chamber\":%u,\"grows\":%llu,"
 		"\"shrinks\":%llu,\"grow_failures\":%llu,\"kicks\":%llu,\"wm_min\":%u,"
-		"\"wm_low\":%u,\"wm_high\":%u,\"wm_atomic\":%u,\"sum\":", p->name,
+		"\"wm_low\":%u,\"wm_high\":%u,\"wm_atomic\":%u,\"sum\":",
 		(unsigned long long)st.total, (unsigned long long)st.free,
 		(unsigned long long)st.cached, (unsigned long long)st.in_flight,
 		(unsigned long long)st.chambers, st.per_chamber, (unsigned long long)st.grows,
@@ -230,6 +269,7 @@ void lab_pool_stats_json(struct lab_pool *p, FILE *f)
 		fprintf(f, "\"%s\":%llu,", lab_finding_kind_name(k),
 			(unsigned long long)st.findings[k]);
 	fprintf(f, "\"dropped\":%llu}", (unsigned long long)st.findings_dropped);
+	json_sections(p, &st, f);
 	fprintf(f, ",\"owners\":[");
 	pthread_mutex_lock(&p->lock);
 	for (unsigned int i = 1; i < POOL_MAX_OWNERS; i++) {

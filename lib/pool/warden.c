@@ -31,6 +31,8 @@ static struct {
 	unsigned int npools;
 	struct warden_thread *cur;
 	lab_thread_spawn_fn spawn;
+	_Atomic uint64_t ticks;    /* tends done, every thread started so far */
+	_Atomic uint64_t last_tick_ns;
 } W = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 void lab_warden_set_spawner(lab_thread_spawn_fn fn)
@@ -117,6 +119,8 @@ static void *warden_main(void *arg)
 			quality_tend(p, now, false);
 		}
 		pthread_mutex_unlock(&W.lock);
+		atomic_fetch_add_explicit(&W.ticks, 1, memory_order_relaxed);
+		atomic_store_explicit(&W.last_tick_ns, now, memory_order_relaxed);
 		nanosleep(&period, NULL);
 	}
 	return NULL;
@@ -137,7 +141,7 @@ int warden_attach(struct lab_pool *p)
 		else if ((rc = -pthread_create(&t->tid, NULL, warden_main, t)) == 0)
 			pthread_setname_np(t->tid, "lab-warden");
 		if (rc == 0) {
-			W.cur = t;
+			__atomic_store_n(&W.cur, t, __ATOMIC_RELAXED);
 		} else {
 			free(t);
 			LAB_LOG(ERR, pool, "cannot start the warden thread: %s", strerror(-rc));
@@ -146,7 +150,7 @@ int warden_attach(struct lab_pool *p)
 	if (rc == 0) {
 		p->next = W.pools;
 		W.pools = p;
-		W.npools++;
+		__atomic_store_n(&W.npools, W.npools + 1, __ATOMIC_RELAXED);
 	}
 	pthread_mutex_unlock(&W.lock);
 	return rc;
@@ -160,13 +164,13 @@ void warden_detach(struct lab_pool *p)
 	for (struct lab_pool **pp = &W.pools; *pp != NULL; pp = &(*pp)->next) {
 		if (*pp == p) {
 			*pp = p->next;
-			W.npools--;
+			__atomic_store_n(&W.npools, W.npools - 1, __ATOMIC_RELAXED);
 			break;
 		}
 	}
 	if (W.npools == 0 && W.cur != NULL) {
 		t = W.cur;
-		W.cur = NULL;
+		__atomic_store_n(&W.cur, NULL, __ATOMIC_RELAXED);
 		atomic_store(&t->stop, true);
 	}
 	pthread_mutex_unlock(&W.lock);
@@ -174,4 +178,29 @@ void warden_detach(struct lab_pool *p)
 		pthread_join(t->tid, NULL);
 		free(t);
 	}
+}
+
+int lab_pool_foreach(int (*fn)(struct lab_pool *p, void *arg), void *arg)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&W.lock);
+	for (struct lab_pool *p = W.pools; p != NULL && rc == 0; p = p->next)
+		rc = fn(p, arg);
+	pthread_mutex_unlock(&W.lock);
+	return rc;
+}
+
+void lab_warden_stats(struct lab_warden_stats *st)
+{
+	uint64_t last;
+
+	memset(st, 0, sizeof(*st));
+	/* No lock: lab_pool_stats_json calls this inside lab_pool_foreach. */
+	st->running = __atomic_load_n(&W.cur, __ATOMIC_RELAXED) != NULL;
+	st->pools = __atomic_load_n(&W.npools, __ATOMIC_RELAXED);
+	st->period_us = WARDEN_PERIOD_US;
+	st->ticks = atomic_load_explicit(&W.ticks, memory_order_relaxed);
+	last = atomic_load_explicit(&W.last_tick_ns, memory_order_relaxed);
+	st->last_tick_age_us = last != 0 ? (pool_now_ns() - last) / 1000 : 0;
 }

@@ -5,6 +5,7 @@
  * stats. The bursts themselves are inline in lab_port.h.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -201,6 +202,43 @@ static struct port_priv *port_alloc(const char *devstr, const struct lab_port_co
 	return pp;
 }
 
+/* The open ports, for lab_port_foreach (the control socket's thread). */
+static struct {
+	pthread_mutex_t lock;
+	struct port_priv *head;
+} ports = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void port_list_add(struct port_priv *pp)
+{
+	pthread_mutex_lock(&ports.lock);
+	pp->next = ports.head;
+	ports.head = pp;
+	pthread_mutex_unlock(&ports.lock);
+}
+
+static void port_list_del(struct port_priv *pp)
+{
+	pthread_mutex_lock(&ports.lock);
+	for (struct port_priv **pq = &ports.head; *pq != NULL; pq = &(*pq)->next) {
+		if (*pq == pp) {
+			*pq = pp->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&ports.lock);
+}
+
+int lab_port_foreach(int (*fn)(struct lab_port *p, void *arg), void *arg)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&ports.lock);
+	for (struct port_priv *pp = ports.head; pp != NULL && rc == 0; pp = pp->next)
+		rc = fn(&pp->pub, arg);
+	pthread_mutex_unlock(&ports.lock);
+	return rc;
+}
+
 static void port_free(struct port_priv *pp)
 {
 	queues_fini(pp->pub.rxq, pp->pub.nb_rxq);
@@ -248,6 +286,7 @@ struct lab_port *lab_port_open(const char *devstr, const struct lab_port_conf *c
 		port_free(pp);
 		goto err;
 	}
+	port_list_add(pp);
 	return &pp->pub;
 err_args:
 	lab_devargs_free(&args);
@@ -306,6 +345,7 @@ int lab_port_close(struct lab_port *p)
 	if (p == NULL)
 		return -EINVAL;
 	pp = port_priv_of(p);
+	port_list_del(pp);
 	rc = lab_port_stop(p);
 	pp->ops->close(p);
 	port_free(pp);

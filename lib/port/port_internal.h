@@ -19,6 +19,7 @@ struct port_priv {
 	char *devstr;
 	void *drv;
 	bool started;
+	struct port_priv *next; /* the open ports (lab_port_foreach) */
 };
 
 static inline struct port_priv *port_priv_of(const struct lab_port *p)

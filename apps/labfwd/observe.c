@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Looking at a running labfwd: the control socket (labctl talks to it), the
+ * --stats-csv time series, and --storm, which induces an exhaustion storm so
+ * that the pool's watermarks, the warden and the reserve can be watched at
+ * work. Control thread only.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <labyrinth/lab_ctl.h>
+
+#include "labfwd.h"
+
+int fwd_ctl_open(struct fwd_ctx *c)
+{
+	struct lab_ctl_opts co;
+
+	if (c->o->ctl != NULL && strcmp(c->o->ctl, "off") == 0)
+		return 0;
+	lab_ctl_opts_init(&co);
+	co.name = "labfwd";
+	co.path = c->o->ctl;
+	c->ctl = lab_ctl_open(&co);
+	if (c->ctl == NULL) {
+		/* The default socket is a convenience: say so and forward anyway. */
+		fprintf(stderr, "labfwd: %s control socket: %s%s\n",
+			c->o->ctl != NULL ? "cannot open the" : "notice: no",
+			strerror(lab_errno), c->o->ctl != NULL ? "" : " (labctl cannot reach this "
+			"process; --ctl PATH to choose another place, --ctl off to silence this)");
+		return c->o->ctl != NULL ? -1 : 0;
+	}
+	if (!c->o->json)
+		printf("labfwd: control socket %s (labctl -s %s pools)\n", lab_ctl_path(c->ctl),
+		       lab_ctl_path(c->ctl));
+	return 0;
+}
+
+/* The columns of --stats-csv (docs/labfwd.md): gauges at the row's time,
+ * events counted over the row's interval, rates over it. */
+static const char csv_header[] =
+	"t_s,total,free,cached,in_flight,quarantined,reserve_in_use,wm_min,wm_low,wm_high,"
+	"wm_atomic,reserve_uses,kicks,grows,shrinks,misses,rx_nobuf,rx_mpps,tx_mpps\n";
+
+static void csv_mark(struct fwd_snap_csv *m, const struct fwd_snap *s)
+{
+	m->t = s->t;
+	m->rx = s->rx;
+	m->tx = s->tx;
+	m->nobuf = s->nobuf;
+	m->kicks = s->pool.kicks;
+	m->grows = s->pool.grows;
+	m->shrinks = s->pool.shrinks;
+	m->misses = s->pool.sum.misses;
+	m->reserve_uses = s->pool.sum.reserve_uses;
+}
+
+int fwd_csv_open(struct fwd_ctx *c)
+{
+	struct fwd_snap s;
+
+	if (c->o->csv == NULL)
+		return 0;
+	c->csv = fopen(c->o->csv, "w");
+	if (c->csv == NULL) {
+		fprintf(stderr, "labfwd: --stats-csv '%s': %s\n", c->o->csv, strerror(errno));
+		return -1;
+	}
+	fputs(csv_header, c->csv);
+	fwd_snap_take(c, 0, &s);
+	csv_mark(&c->csv_prev, &s);
+	c->csv_next = c->o->csv_interval;
+	return 0;
+}
+
+static void csv_row(struct fwd_ctx *c, double t)
+{
+	const struct fwd_snap_csv *a = &c->csv_prev;
+	const struct lab_pool_stats *p;
+	struct fwd_snap s;
+	uint64_t res = 0;
+	double dt;
+
+	fwd_snap_take(c, t, &s);
+	p = &s.pool;
+	dt = s.t - a->t > 0 ? s.t - a->t : 1e-9;
+	if (p->free < p->wm_min)
+		res = p->wm_min - p->free < p->wm_min - p->wm_atomic ? p->wm_min - p->free
+								     : p->wm_min - p->wm_atomic;
+	fprintf(c->csv, "%.3f,%llu,%llu,%llu,%llu,%llu,%llu,%u,%u,%u,%u,%llu,%llu,%llu,%llu,%llu,"
+		"%llu,%.6f,%.6f\n", s.t, (unsigned long long)p->total, (unsigned long long)p->free,
+		(unsigned long long)p->cached, (unsigned long long)p->in_flight,
+		(unsigned long long)p->quarantined, (unsigned long long)res, p->wm_min, p->wm_low,
+		p->wm_high, p->wm_atomic, (unsigned long long)(p->sum.reserve_uses - a->reserve_uses),
+		(unsigned long long)(p->kicks - a->kicks), (unsigned long long)(p->grows - a->grows),
+		(unsigned long long)(p->shrinks - a->shrinks),
+		(unsigned long long)(p->sum.misses - a->misses),
+		(unsigned long long)(s.nobuf - a->nobuf), (double)(s.rx - a->rx) / dt / 1e6,
+		(double)(s.tx - a->tx) / dt / 1e6);
+	csv_mark(&c->csv_prev, &s);
+}
+
+/* While the storm blows, take every buffer the pool gives an ordinary caller
+ * (it stops at min; the warden grows toward max meanwhile) and hold it, so RX
+ * refills live on the reserve. It asks only for what lies above min, so its
+ * own requests are not counted as misses. */
+static void storm_tick(struct fwd_ctx *c, double t)
+{
+	struct fwd_storm *s = &c->storm;
+	struct lab_pool_stats st;
+
+	if (s->done || c->o->storm_secs <= 0 || t < c->o->storm_at)
+		return;
+	if (t >= c->o->storm_at + c->o->storm_secs) {
+		fwd_storm_end(c);
+		return;
+	}
+	if (s->cache == NULL) {
+		s->cap = (uint32_t)(c->o->cfg.pool_max > c->o->cfg.pool_size ? c->o->cfg.pool_max
+									   : c->o->cfg.pool_size);
+		s->held = calloc(s->cap, sizeof(*s->held));
+		s->cache = s->held != NULL ? lab_cache_create(c->pool, "storm", 256) : NULL;
+		if (s->cache == NULL) {
+			fprintf(stderr, "labfwd: --storm: cannot make its owner: %s\n",
+				strerror(s->held ? lab_errno : ENOMEM));
+			free(s->held);
+			s->held = NULL;
+			s->done = true;
+			return;
+		}
+	}
+	lab_pool_stats(c->pool, &st);
+	while (st.free > st.wm_min + LAB_BURST_MAX && s->n < s->cap) {
+		uint32_t want = s->cap - s->n < LAB_BURST_MAX ? s->cap - s->n : LAB_BURST_MAX;
+		unsigned int got = lab_alloc_bulk(c->pool, s->cache, s->held + s->n, want, 0);
+
+		s->n += got;
+		st.free -= got < st.free ? got : st.free;
+		if (got == 0)
+			break;
+	}
+	if (s->n > s->peak)
+		s->peak = s->n;
+}
+
+void fwd_storm_end(struct fwd_ctx *c)
+{
+	struct fwd_storm *s = &c->storm;
+
+	if (s->cache == NULL || s->done)
+		return;
+	for (uint32_t i = 0; i < s->n; i += LAB_BURST_MAX)
+		lab_free_bulk(s->cache, s->held + i, s->n - i < LAB_BURST_MAX ? s->n - i
+									 : LAB_BURST_MAX);
+	lab_cache_destroy(s->cache);
+	free(s->held);
+	s->cache = NULL;
+	s->held = NULL;
+	s->done = true;
+	if (!c->o->json)
+		printf("labfwd: storm over: held up to %u buffers (everything above min)\n",
+		       s->peak);
+}
+
+void fwd_observe_tick(struct fwd_ctx *c, double t)
+{
+	storm_tick(c, t);
+	if (c->csv != NULL && t >= c->csv_next) {
+		csv_row(c, t);
+		c->csv_next += c->o->csv_interval;
+		if (c->csv_next <= t) /* a stalled control thread: no burst of rows */
+			c->csv_next = t + c->o->csv_interval;
+	}
+}
+
+void fwd_observe_close(struct fwd_ctx *c)
+{
+	fwd_storm_end(c);
+	if (c->csv != NULL && fclose(c->csv) != 0)
+		fprintf(stderr, "labfwd: --stats-csv '%s': %s\n", c->o->csv, strerror(errno));
+	c->csv = NULL;
+	lab_ctl_close(c->ctl);
+	c->ctl = NULL;
+}

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * The control socket: one UNIX stream socket per process, in a runtime
+ * directory only its user can enter (mode 0700, the socket 0600), served by
+ * a thread of its own. A client writes one JSON request per line and reads one
+ * JSON reply per line:
+ *
+ *     {"cmd":"pools"}
+ *     {"ok":true,"cmd":"pools","pools":[{"name":"labfwd","total":8192,...}]}
+ *     {"cmd":"set","what":"quality","level":"full"}
+ *     {"cmd":"nope"}
+ *     {"ok":false,"error":"unknown command 'nope' (commands: help, info, ...)"}
+ *
+ * Commands: help, info, pools, pool (name), ports, set (what: quality with
+ * level [rate] [pool], or log with level [type]), metrics (Prometheus text in
+ * "text"). docs/observability.md has every reply's members. The thread only
+ * reads stats and calls control-path setters; nothing it does touches the data
+ * path. `labctl` is the command-line client.
+ */
+#ifndef LAB_CTL_H
+#define LAB_CTL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Longest request line, newline included; a longer one gets an error and the
+ * connection is closed. */
+#define LAB_CTL_REQ_MAX 4096
+
+/** Most clients served at once; one more gets an error and is closed. */
+#define LAB_CTL_MAX_CLIENTS 16
+
+/** Options. Grows only at the end; set @c size to sizeof. */
+struct lab_ctl_opts {
+	size_t size;
+	const char *name; /**< the socket is <dir>/<name>.<pid>.sock (NULL: "lab") */
+	const char *dir;  /**< runtime directory (NULL: lab_ctl_runtime_dir()) */
+	const char *path; /**< the socket's whole path instead (its directory must
+			   *   exist and is checked the same way) */
+};
+
+/** Defaults: name "lab", the default runtime directory. */
+void lab_ctl_opts_init(struct lab_ctl_opts *o);
+
+/**
+ * The default runtime directory: $LAB_RUNTIME_DIR if set, else
+ * $XDG_RUNTIME_DIR/labyrinth, else /run/labyrinth for root, else
+ * /tmp/labyrinth-<uid>.
+ *
+ * @return 0, or -ENAMETOOLONG.
+ */
+int lab_ctl_runtime_dir(char *buf, size_t len);
+
+struct lab_ctl;
+
+/**
+ * Create the directory if needed (mode 0700), check it (a directory, not a
+ * symbolic link, owned by this user, no access for group or others), bind the
+ * socket (mode 0600) and start serving. A socket left in the directory by a
+ * process that no longer runs is removed. Control path.
+ *
+ * @return the server, or NULL with lab_errno (the message names the path):
+ *         EPERM for a directory others can reach or that another user owns,
+ *         ENOTDIR, ENAMETOOLONG (a UNIX socket path has 107 bytes at most),
+ *         EADDRINUSE if a live server answers at the path, or a system error.
+ */
+struct lab_ctl *lab_ctl_open(const struct lab_ctl_opts *o);
+
+/** The socket's path. */
+const char *lab_ctl_path(const struct lab_ctl *c);
+
+/** The pid in a socket file name "<name>.<pid>.sock" (no directory), or -1. */
+long lab_ctl_sock_pid(const char *file);
+
+/** Stop serving, close every client and remove the socket. NULL is fine. */
+void lab_ctl_close(struct lab_ctl *c);
+
+/**
+ * Answer one request without a socket (what the server thread does for each
+ * line; tests and fuzzers call it directly).
+ *
+ * @param req  the request's bytes (no newline needed)
+ * @return the reply, one JSON object and a newline, NUL-terminated (free()
+ *         it), or NULL on ENOMEM.
+ */
+char *lab_ctl_answer(const char *req, size_t len);
+
+/**
+ * Write the Prometheus text exposition format (version 0.0.4) of every pool,
+ * port and the warden to @p f: what the "metrics" command returns. Control path.
+ */
+void lab_ctl_metrics(FILE *f);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
