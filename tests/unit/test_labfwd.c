@@ -20,7 +20,7 @@ static int run(const char *cmd, char *out, size_t len)
 {
 	char full[4096];
 
-	snprintf(full, sizeof(full), "TMPDIR=%s %s", dir, cmd);
+	snprintf(full, sizeof(full), "export TMPDIR=%s LAB_RUNTIME_DIR=%s/rt; %s", dir, dir, cmd);
 	return lab_test_sh(full, out, len);
 }
 
@@ -220,6 +220,142 @@ static void test_bad_input(void)
 	expect_error("--config /nonexistent.conf", "config '/nonexistent.conf'");
 }
 
+/* The documented columns of --stats-csv (docs/labfwd.md). */
+static const char csv_columns[] =
+	"t_s,total,free,cached,in_flight,quarantined,reserve_in_use,wm_min,wm_low,wm_high,"
+	"wm_atomic,reserve_uses,kicks,grows,shrinks,misses,rx_nobuf,rx_mpps,tx_mpps";
+
+enum { C_T, C_TOTAL, C_FREE, C_CACHED, C_INFLIGHT, C_QUAR, C_RESV, C_MIN, C_LOW, C_HIGH,
+       C_ATOMIC, C_RESV_USES, C_KICKS, C_GROWS, C_SHRINKS, C_MISSES, C_NOBUF, C_RX, C_TX,
+       C_NCOLS };
+
+/* Read a --stats-csv file: the header must be the documented one, every row
+ * C_NCOLS numbers. @return rows, or -1. */
+static int csv_read(const char *path, double rows[][C_NCOLS], int max)
+{
+	char line[1024];
+	FILE *f = fopen(path, "r");
+	int n = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fgets(line, sizeof(line), f));
+	line[strcspn(line, "\n")] = '\0';
+	CU_ASSERT_STRING_EQUAL(line, csv_columns);
+	while (n < max && fgets(line, sizeof(line), f) != NULL) {
+		char *s = line, *end;
+
+		for (int k = 0; k < C_NCOLS; k++) {
+			rows[n][k] = strtod(s, &end);
+			if (end == s || *end != (k == C_NCOLS - 1 ? '\n' : ',')) {
+				fprintf(stderr, "%s row %d column %d: not a number: %s", path, n + 1,
+					k + 1, line);
+				fclose(f);
+				return -1;
+			}
+			s = end + 1;
+		}
+		n++;
+	}
+	fclose(f);
+	return n;
+}
+
+static void test_stats_csv(void)
+{
+	static double rows[64][C_NCOLS];
+	char cmd[1024], csv[256];
+	int n;
+
+	snprintf(csv, sizeof(csv), "%s/stats.csv", dir);
+	snprintf(cmd, sizeof(cmd), "%s -p null:size=64 -p null:size=64 -d 1.3 -i 0 "
+		 "--csv-interval 0.25 --stats-csv %s --ctl off", LABFWD_BIN, csv);
+	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
+	LAB_TEST_HAS(out, "accounting: OK");
+	n = csv_read(csv, rows, 64);
+	/* One row per whole interval of the 1.3 s: at 0.25, 0.5, 0.75, 1.0 and 1.25. */
+	CU_ASSERT_EQUAL(n, 5);
+	for (int i = 0; i < n; i++) {
+		double *r = rows[i];
+
+		CU_ASSERT(r[C_T] >= 0.25 * (i + 1) && r[C_T] < 0.25 * (i + 1) + 0.2);
+		CU_ASSERT_EQUAL(r[C_TOTAL], r[C_FREE] + r[C_CACHED] + r[C_INFLIGHT] + r[C_QUAR]);
+		CU_ASSERT(r[C_RX] > 0 && r[C_TX] > 0);
+		CU_ASSERT(r[C_MIN] > 0 && r[C_MIN] <= r[C_LOW] && r[C_LOW] <= r[C_HIGH]);
+		CU_ASSERT_EQUAL(r[C_MIN], rows[0][C_MIN]);
+		CU_ASSERT_EQUAL(r[C_RESV], 0); /* no storm: the pool never went below min */
+	}
+	expect_error("-p null --stats-csv /nonexistent/x.csv --ctl off",
+		     "--stats-csv '/nonexistent/x.csv': No such file or directory");
+	expect_error("-p null --csv-interval fast", "csv-interval 'fast': expected seconds");
+	expect_error("-p null --storm 3", "storm '3': expected AT,SECS");
+}
+
+/* The storm holds everything above min while null ports forward flat out:
+ * the warden grows the pool to its max, RX lives on the reserve, and when it
+ * ends every buffer comes back. */
+static void test_storm(void)
+{
+	static double rows[128][C_NCOLS];
+	double peak = 0, grows = 0, resv = 0;
+	char cmd[1024], csv[256];
+	int n;
+
+	snprintf(csv, sizeof(csv), "%s/storm.csv", dir);
+	snprintf(cmd, sizeof(cmd), "%s -p null:size=64 -p null:size=64 -d 2 -i 0 "
+		 "--pool-size 2048 --pool-max 8192 --storm 0.4,1 --csv-interval 0.05 "
+		 "--stats-csv %s --ctl off", LABFWD_BIN, csv);
+	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
+	LAB_TEST_HAS(out, "labfwd: storm over: held up to ");
+	LAB_TEST_HAS(out, "accounting: OK");
+	n = csv_read(csv, rows, 128);
+	CU_ASSERT_FATAL(n >= 20);
+	for (int i = 0; i < n; i++) {
+		if (rows[i][C_T] > 0.4 && rows[i][C_T] < 1.4 &&
+		    rows[i][C_INFLIGHT] / rows[i][C_TOTAL] > peak)
+			peak = rows[i][C_INFLIGHT] / rows[i][C_TOTAL];
+		grows += rows[i][C_GROWS];
+		resv += rows[i][C_RESV_USES];
+	}
+	CU_ASSERT(peak > 0.5);
+	CU_ASSERT(grows > 0);
+	CU_ASSERT(resv > 0);
+	CU_ASSERT(rows[n - 1][C_INFLIGHT] < 0.5 * rows[n - 1][C_TOTAL]);
+	CU_ASSERT(rows[n - 1][C_TOTAL] > rows[0][C_TOTAL]);
+	if (peak <= 0.5 || grows == 0 || resv == 0)
+		fprintf(stderr, "storm: peak in flight %.2f of total, grows %.0f, reserve uses "
+			"%.0f\n", peak, grows, resv);
+}
+
+/* By default labfwd serves a control socket in the runtime directory and
+ * removes it at exit; one it cannot open is a notice, not a failure. */
+static void test_ctl_default(void)
+{
+	char cmd[1024], rt[160];
+
+	snprintf(cmd, sizeof(cmd), "%s -p null -p null -d 3 -i 0 & "
+		 "for i in $(seq 50); do ls $LAB_RUNTIME_DIR/labfwd.*.sock >/dev/null 2>&1 && "
+		 "break; sleep 0.05; done; %s pools; %s set quality full; wait", LABFWD_BIN,
+		 LABCTL_BIN, LABCTL_BIN);
+	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
+	LAB_TEST_HAS(out, "labfwd: control socket ");
+	LAB_TEST_HAS(out, "labyrinth ");    /* the pool's line of labctl pools */
+	LAB_TEST_HAS(out, "quality full");  /* labfwd's summary: set at run time */
+	LAB_TEST_HAS(out, "accounting: OK");
+	snprintf(rt, sizeof(rt), "%s/rt", dir);
+	CU_ASSERT_EQUAL(run("ls -A $LAB_RUNTIME_DIR | wc -l", out, sizeof(out)), 0);
+	CU_ASSERT_STRING_EQUAL(out, "0\n");
+	/* A runtime directory others could enter: a notice, and labfwd forwards. */
+	CU_ASSERT_EQUAL(chmod(rt, 0755), 0);
+	snprintf(cmd, sizeof(cmd), "%s -p null -d 0.2 -i 0", LABFWD_BIN);
+	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
+	LAB_TEST_HAS(out, "labfwd: notice: no control socket: Operation not permitted");
+	LAB_TEST_HAS(out, "accounting: OK");
+	CU_ASSERT_EQUAL(chmod(rt, 0700), 0);
+	/* An explicit --ctl that cannot be served is an error. */
+	expect_error("-p null --ctl /nonexistent/dir/x.sock", "labfwd: cannot open the control "
+							      "socket: No such file");
+}
+
 int main(void)
 {
 	static const struct lab_test tests[] = {
@@ -231,6 +367,9 @@ int main(void)
 		LAB_TEST(test_sigterm),
 		LAB_TEST(test_config_and_workers),
 		LAB_TEST(test_bad_input),
+		LAB_TEST(test_stats_csv),
+		LAB_TEST(test_storm),
+		LAB_TEST(test_ctl_default),
 		LAB_TEST_END,
 	};
 	char cmd[256];
