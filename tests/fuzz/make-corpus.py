@@ -91,7 +91,22 @@ def blk():
     return [ok, bad, full, ok + bad + full, req(1, 0, 16384, 0, 0x42) * 3]
 
 
+def ctl():
+    return [
+        '{"cmd":"help"}', '{"cmd":"info"}', '{"cmd":"pools"}', '{"cmd":"pool","name":"fz"}',
+        '{"cmd":"pool","name":"nope"}', '{"cmd":"ports"}', '{"cmd":"metrics"}',
+        '{"cmd":"set","what":"quality","level":"full","rate":64,"pool":"fz"}',
+        '{"cmd":"set","what":"quality","level":"sampled","rate":1.5}',
+        '{"cmd":"set","what":"log","level":"notice","type":"ctl"}',
+        '{"cmd":"set","what":"log","level":"loud"}', '{"cmd":"set"}', '{"cmd":7}',
+        '{"cmd":"pools","x":[1,{"y":null}]}', '[', '{"cmd":"\\ud83d\\ude00"}', "",
+        '{"a":' * 40 + '1' + '}' * 40, '{"cmd":"pool","name":"' + 'n' * 3000 + '"}',
+        '{"cmd":"help"} trailing', '"\\u00"', '-0.0e+5', 'true',
+    ]
+
+
 write("devargs", devargs())
 write("config", config())
 write("pcap_rx", pcap_built() + pcap_raw())
 write("blk_req", blk())
+write("ctl", ctl())
