@@ -129,7 +129,7 @@ static inline int shadow_check(struct lab_pool_hot *h, struct lab_buf *b, uint64
 	struct lab_shadow *sh;
 	uint64_t w;
 
-	if (idx >= h->shadow_cap || h->shadow[idx].buf != b)
+	if (idx >= h->shadow_cap || __atomic_load_n(&h->shadow[idx].buf, __ATOMIC_RELAXED) != b)
 		return LAB_FIND_BAD_BUFFER + 1;
 	sh = &h->shadow[idx];
 	w = atomic_load_explicit(&sh->w, memory_order_relaxed);

@@ -177,8 +177,17 @@ static void test_commands(void)
 	struct lab_json *j;
 	const struct lab_json *p, *q;
 
+	struct lab_warden_stats w;
+
 	setup_traffic();
 	lab_pool_stats(pool, &st);
+	/* The warden has started with the pool: let it finish a round. */
+	for (int i = 0; i < 1000; i++) {
+		lab_warden_stats(&w);
+		if (w.ticks > 0)
+			break;
+		sleep_ms(1);
+	}
 
 	j = answer("{\"cmd\":\"pools\"}");
 	CU_ASSERT_TRUE(ok_of(j));
