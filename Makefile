@@ -8,7 +8,7 @@ TEST_ARGS ?=
 FUZZ_SECS ?= 60
 SOAK_SECS ?= 600
 
-.PHONY: all deps hugepages build demo test check sanitize fuzz soak memcheck install clean
+.PHONY: all deps hugepages build demo test check sanitize fuzz soak memcheck plots install clean
 
 all: build
 
@@ -51,6 +51,11 @@ soak: deps hugepages build
 # valgrind memcheck over the unit suites of the release build.
 memcheck: deps hugepages build
 	@scripts/run-tests.sh $(BUILD) --setup memcheck --suite fast --suite blk --no-suite seccomp
+
+# Run the benchmarks and draw the charts into docs/img/ (docs/observability.md,
+# docs/performance.md): about 5 minutes.
+plots: deps hugepages build
+	@scripts/plots.sh $(BUILD)
 
 # Install the library, headers, apps and the DPDK mempool plugin (into DPDK's
 # driver directory, where every DPDK application's EAL finds it).

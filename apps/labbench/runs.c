@@ -2,6 +2,7 @@
 /* The measured loops, the same for every implementation. */
 #include <pthread.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <x86intrin.h>
 
@@ -34,12 +35,38 @@ static double one_thread(struct impl *im, void *cache, unsigned int burst)
 	return best;
 }
 
+/* Bursts to measure: LAB_BENCH_BURSTS="1,4,8,16,32,64" (make plots' sweep),
+ * else 1 and 32. */
+static unsigned int bench_bursts(unsigned int *bursts, unsigned int max)
+{
+	const char *e = getenv("LAB_BENCH_BURSTS");
+	unsigned int n = 0;
+
+	while (e != NULL && *e != '\0' && n < max) {
+		char *end;
+		unsigned long b = strtoul(e, &end, 10);
+
+		if (end == e || b < 1 || b > 64) {
+			fprintf(stderr, "labbench: LAB_BENCH_BURSTS: want numbers 1..64 separated "
+				"by commas, at '%s'\n", e);
+			exit(1);
+		}
+		bursts[n++] = (unsigned int)b;
+		e = *end == ',' ? end + 1 : end;
+	}
+	if (n == 0) {
+		bursts[n++] = 1;
+		bursts[n++] = 32;
+	}
+	return n;
+}
+
 void run_throughput(struct impl *im, int cached)
 {
-	static const unsigned int bursts[] = { 1, 32 };
+	unsigned int bursts[16], nb = bench_bursts(bursts, 16);
 	void *cache = cached ? im->cache_new(im->pool) : NULL;
 
-	for (unsigned int i = 0; i < 2; i++) {
+	for (unsigned int i = 0; i < nb; i++) {
 		char name[32];
 
 		snprintf(name, sizeof(name), "%s_b%u", cached ? "cache" : "nocache", bursts[i]);
