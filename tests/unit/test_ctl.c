@@ -725,27 +725,29 @@ static void test_labctl(void)
 	c = open_in(d);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 
-	CU_ASSERT_EQUAL(labctl(lab_ctl_path(c), "pools"), 0);
-	LAB_TEST_HAS(out, "POOL ");
-	LAB_TEST_HAS(out, "ctlpool ");
-	CU_ASSERT_EQUAL(labctl(lab_ctl_path(c), "pool ctlpool"), 0);
-	LAB_TEST_HAS(out, "reserve.size                             8\n");
-	CU_ASSERT_EQUAL(labctl(lab_ctl_path(c), "ports"), 0);
-	LAB_TEST_HAS(out, "ring:name=ctl,size=256");
-	CU_ASSERT_EQUAL(labctl(lab_ctl_path(c), "set quality full --pool ctlpool"), 0);
+	/* Each command line, its exit status and a piece of what it prints
+	 * (errors: the server's message, exit 1). */
+	static const struct {
+		const char *args;
+		int rc;
+		const char *want;
+	} runs[] = {
+		{ "pools", 0, "ctlpool " },
+		{ "pool ctlpool", 0, "reserve.size                             8\n" },
+		{ "ports", 0, "ring:name=ctl,size=256" },
+		{ "set quality full --pool ctlpool", 0, "pools[0].quality                         full" },
+		{ "--json pools", 0, "{\"ok\":true,\"cmd\":\"pools\"" },
+		{ "watch -n 2 -i 0.1", 0, "RX-Mpps" },
+		{ "set quality most", 1, "labctl: set quality: \"level\" 'most' is unknown" },
+		{ "pool nosuch", 1, "labctl: no pool named 'nosuch'" },
+		{ "frobnicate", 1, "'frobnicate' with 0 argument(s): not a command" },
+	};
+
+	for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+		CU_ASSERT_EQUAL(labctl(lab_ctl_path(c), runs[i].args), runs[i].rc);
+		LAB_TEST_HAS(out, runs[i].want);
+	}
 	CU_ASSERT_EQUAL(lab_pool_quality(pool), LAB_QUALITY_FULL);
-	CU_ASSERT_EQUAL(labctl(lab_ctl_path(c), "--json pools"), 0);
-	CU_ASSERT_EQUAL(strncmp(out, "{\"ok\":true,\"cmd\":\"pools\"", 24), 0);
-	CU_ASSERT_EQUAL(labctl(lab_ctl_path(c), "watch -n 2 -i 0.1"), 0);
-	LAB_TEST_HAS(out, "RX-Mpps");
-	LAB_TEST_HAS(out, "ctlpool");
-	/* Errors: the server's message, exit 1. */
-	CU_ASSERT_EQUAL(labctl(lab_ctl_path(c), "set quality most"), 1);
-	LAB_TEST_HAS(out, "labctl: set quality: \"level\" 'most' is unknown");
-	CU_ASSERT_EQUAL(labctl(lab_ctl_path(c), "pool nosuch"), 1);
-	LAB_TEST_HAS(out, "labctl: no pool named 'nosuch'");
-	CU_ASSERT_EQUAL(labctl(lab_ctl_path(c), "frobnicate"), 1);
-	LAB_TEST_HAS(out, "'frobnicate' with 0 argument(s): not a command");
 	snprintf(cmd, sizeof(cmd), "LAB_RUNTIME_DIR=%s/empty %s pools", dir, LABCTL_BIN);
 	CU_ASSERT_EQUAL(lab_test_sh(cmd, out, sizeof(out)), 1);
 	LAB_TEST_HAS(out, "no labyrinth process to talk to: no live control socket");
