@@ -109,7 +109,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(qs.submitted == accepted && qs.completed == accepted);
 	FUZZ_CHECK(lab_blk_qpair_destroy(qp) == 0);
 	FUZZ_CHECK(lab_free_bulk(NULL, b, nb) == nb);
-	lab_pool_stats(pool, &ps);
+	fuzz_pool_settled(pool, &ps);
 	FUZZ_CHECK(ps.in_flight == 0);
 	return 0;
 }

@@ -150,8 +150,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(lab_port_close(b) == 0);
 	close(fd);
 	/* Lose nothing: every buffer is back, and the pool saw no bad free. */
-	lab_pool_quality_check(pool);
-	lab_pool_stats(pool, &ps);
+	fuzz_pool_settled(pool, &ps);
 	FUZZ_CHECK(ps.in_flight == 0 && ps.cached == 0);
 	for (int k = 0; k < LAB_FIND_KINDS; k++)
 		FUZZ_CHECK(ps.findings[k] == 0);
