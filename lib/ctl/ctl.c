@@ -258,7 +258,7 @@ static void send_error(int fd, const char *fmt, ...)
 static void accept_one(struct lab_ctl *c)
 {
 	struct timeval tmo = { .tv_sec = 1 };
-	struct ucred cr;
+	struct ucred cr = { .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
 	socklen_t crlen = sizeof(cr);
 	int fd = accept4(c->lfd, NULL, NULL, SOCK_CLOEXEC);
 
