@@ -19,6 +19,7 @@
 #include <labyrinth/lab_json.h>
 
 #include "port_helpers.h"
+#include "prom_parser.h"
 
 static char dir[64];
 
@@ -565,116 +566,6 @@ static void test_other_user(void)
 }
 
 /* ---- labctl, and its metrics as Prometheus text ---- */
-
-struct prom {
-	char families[64][96];
-	char types[64][16];
-	int nfam;
-	int samples;
-};
-
-static bool prom_name_ok(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' ||
-		      (i > 0 && c >= '0' && c <= '9')))
-			return false;
-	}
-	return n > 0;
-}
-
-static int prom_family(struct prom *p, const char *name, size_t n)
-{
-	for (int i = 0; i < p->nfam; i++)
-		if (strlen(p->families[i]) == n && strncmp(p->families[i], name, n) == 0)
-			return i;
-	return -1;
-}
-
-/* A sample line: name{label="value",...} value. Returns NULL or why not. */
-static const char *prom_sample(struct prom *p, const char *l, int cur)
-{
-	size_t n = strcspn(l, "{ ");
-	const char *s = l + n;
-	char *end;
-
-	if (!prom_name_ok(l, n))
-		return "bad metric name";
-	if (cur < 0 || prom_family(p, l, n) != cur)
-		return "sample outside its family's HELP/TYPE block";
-	if (*s == '{') {
-		s++;
-		while (*s != '}') {
-			size_t ln = strcspn(s, "=");
-
-			if (!prom_name_ok(s, ln) || s[ln] != '=' || s[ln + 1] != '"')
-				return "bad label";
-			s += ln + 2;
-			while (*s != '"') {
-				if (*s == '\0' || *s == '\n')
-					return "unterminated label value";
-				if (*s == '\\' && !strchr("\\\"n", s[1]))
-					return "bad escape in a label value";
-				s += *s == '\\' ? 2 : 1;
-			}
-			s++;
-			if (*s == ',')
-				s++;
-			else if (*s != '}')
-				return "expected ',' or '}' after a label";
-		}
-		s++;
-	}
-	if (*s != ' ')
-		return "no space before the value";
-	strtod(s + 1, &end);
-	if (end == s + 1 || (*end != '\0' && *end != ' '))
-		return "bad value";
-	if (strcmp(p->types[cur], "counter") == 0 &&
-	    (strncmp(l + n - 6, "_total", 6) != 0 || strtod(s + 1, NULL) < 0))
-		return "a counter without _total, or negative";
-	p->samples++;
-	return NULL;
-}
-
-/* Parse the text format 0.0.4: HELP and TYPE once per family, before its
- * samples, samples of a family together; returns NULL or what was wrong. */
-static const char *prom_parse(struct prom *p, char *text, int *line_no)
-{
-	int cur = -1;
-
-	memset(p, 0, sizeof(*p));
-	*line_no = 0;
-	for (char *l = strtok(text, "\n"); l != NULL; l = strtok(NULL, "\n")) {
-		const char *why;
-
-		(*line_no)++;
-		if (strncmp(l, "# HELP ", 7) == 0) {
-			size_t n = strcspn(l + 7, " ");
-
-			if (!prom_name_ok(l + 7, n) || prom_family(p, l + 7, n) >= 0 || p->nfam == 64)
-				return "bad or repeated HELP";
-			snprintf(p->families[p->nfam], sizeof(p->families[0]), "%.*s", (int)n, l + 7);
-			cur = p->nfam++;
-		} else if (strncmp(l, "# TYPE ", 7) == 0) {
-			size_t n = strcspn(l + 7, " ");
-			const char *t = l + 7 + n + 1;
-
-			if (cur < 0 || prom_family(p, l + 7, n) != cur || p->types[cur][0])
-				return "TYPE without its HELP, or repeated";
-			if (strcmp(t, "counter") && strcmp(t, "gauge") && strcmp(t, "untyped"))
-				return "unknown TYPE";
-			snprintf(p->types[cur], sizeof(p->types[0]), "%s", t);
-		} else if (l[0] == '#') {
-			continue;
-		} else if ((why = prom_sample(p, l, cur)) != NULL) {
-			return why;
-		}
-	}
-	return NULL;
-}
 
 static void test_prom_parser_rejects(void)
 {
