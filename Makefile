@@ -53,7 +53,7 @@ memcheck: deps hugepages build
 	@scripts/run-tests.sh $(BUILD) --setup memcheck --suite fast --suite blk --no-suite seccomp
 
 # Run the benchmarks and draw the charts into docs/img/ (docs/observability.md,
-# docs/performance.md): about 5 minutes.
+# docs/performance.md): about 3 minutes.
 plots: deps hugepages build
 	@scripts/plots.sh $(BUILD)
 

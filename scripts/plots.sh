@@ -14,7 +14,7 @@
 #                     watermarks, the warden's grows, the reserve, RX rate
 # Usage: scripts/plots.sh [BUILD] [NAME...]   (default: every chart)
 # PLOTS_REDRAW=1 only redraws from the data already in docs/img/data/.
-# Takes about 5 minutes; two noisy cores: read ratios, not absolutes.
+# About 3 minutes from a fresh clone (build included); two noisy cores: read ratios, not absolutes.
 set -euo pipefail
 build=$(realpath "${1:-build}")
 shift || true
