@@ -35,6 +35,9 @@ header() { echo "# $1 ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, $(uname -r))"
 
 measure() { [[ -z ${PLOTS_REDRAW:-} ]]; }
 
+# Clustered bars, for the charts that compare tools side by side.
+hist="set style data histogram; set style histogram clustered gap 1; set style fill solid 0.8 border -1"
+
 gp() { # NAME: gnuplot script on stdin, common settings first
 	{ echo "set terminal pngcairo size 900,520 font 'DejaVu Sans,10' noenhanced"
 	  echo "set output '$img/$1.png'"
@@ -90,9 +93,7 @@ testpmd_handlers() {
 	fi
 	gp testpmd-handlers <<EOF
 set title "dpdk-testpmd io forwarding, net_null pair, 1 core: Mpps by mempool handler"
-set style data histogram
-set style histogram clustered gap 1
-set style fill solid 0.8 border -1
+$hist
 set ylabel "Mpps"
 set yrange [0:*]
 set xlabel "mbuf cache size (--mbcache)"
@@ -114,9 +115,7 @@ for l in open(sys.argv[1]):
 	fi
 	gp fwd-vs-testpmd <<EOF
 set title "labfwd against dpdk-testpmd (io forwarding, 1 core, same run): Mpps"
-set style data histogram
-set style histogram clustered gap 1
-set style fill solid 0.8 border -1
+$hist
 set ylabel "Mpps"
 set yrange [0:*]
 set xlabel "driver (labyrinth port vs DPDK vdev)"
@@ -134,9 +133,7 @@ blk_vs_fio() {
 	fi
 	gp blk-vs-fio <<EOF
 set title "labblk against fio (io_uring, fixed buffers, O_DIRECT, same file): IOPS"
-set style data histogram
-set style histogram clustered gap 1
-set style fill solid 0.8 border -1
+$hist
 set logscale y
 set offsets 0, 0, 0, 0
 set yrange [5000:400000]
@@ -163,9 +160,7 @@ EOF
 	fi
 	gp quality-levels <<EOF
 set title "What the quality levels cost: ns per buffer on the owner-cache path (labbench quality)"
-set style data histogram
-set style histogram clustered gap 1
-set style fill solid 0.8 border -1
+$hist
 set logscale y
 set offsets 0, 0, 0, 0
 set yrange [0.2:1000]
