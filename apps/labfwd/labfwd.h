@@ -66,6 +66,13 @@ struct fwd_worker {
 	uint64_t refused; /* buffers a transfer refused (findings) */
 } __attribute__((aligned(64)));
 
+/* Figures at one moment (report.c): every port's packets, the pool. */
+struct fwd_snap {
+	double t;
+	uint64_t rx, tx, drops, nobuf;
+	struct lab_pool_stats pool;
+};
+
 struct fwd_ctx {
 	struct fwd_opts *o;
 	struct lab_pool *pool;
@@ -77,8 +84,7 @@ struct fwd_ctx {
 	struct lab_ctl *ctl;
 	FILE *csv;
 	double csv_next;
-	struct fwd_snap_csv { double t; uint64_t rx, tx, nobuf, kicks, grows, shrinks, misses,
-			      reserve_uses; } csv_prev;
+	struct fwd_snap csv_prev; /* the last CSV row's figures */
 	struct fwd_storm {
 		struct lab_cache *cache;
 		struct lab_buf **held;
@@ -93,11 +99,6 @@ int fwd_workers_start(struct fwd_ctx *c);
 void fwd_workers_join(struct fwd_ctx *c);
 
 /* report.c */
-struct fwd_snap {
-	double t;
-	uint64_t rx, tx, drops, nobuf;
-	struct lab_pool_stats pool;
-};
 void fwd_snap_take(struct fwd_ctx *c, double t, struct fwd_snap *s);
 uint64_t fwd_rx_total(struct fwd_ctx *c); /* packets received, every port: cheap */
 void fwd_live_line(struct fwd_ctx *c, const struct fwd_snap *prev, const struct fwd_snap *now);

@@ -43,23 +43,8 @@ static const char csv_header[] =
 	"t_s,total,free,cached,in_flight,quarantined,reserve_in_use,wm_min,wm_low,wm_high,"
 	"wm_atomic,reserve_uses,kicks,grows,shrinks,misses,rx_nobuf,rx_mpps,tx_mpps\n";
 
-static void csv_mark(struct fwd_snap_csv *m, const struct fwd_snap *s)
-{
-	m->t = s->t;
-	m->rx = s->rx;
-	m->tx = s->tx;
-	m->nobuf = s->nobuf;
-	m->kicks = s->pool.kicks;
-	m->grows = s->pool.grows;
-	m->shrinks = s->pool.shrinks;
-	m->misses = s->pool.sum.misses;
-	m->reserve_uses = s->pool.sum.reserve_uses;
-}
-
 int fwd_csv_open(struct fwd_ctx *c)
 {
-	struct fwd_snap s;
-
 	if (c->o->csv == NULL)
 		return 0;
 	c->csv = fopen(c->o->csv, "w");
@@ -68,37 +53,33 @@ int fwd_csv_open(struct fwd_ctx *c)
 		return -1;
 	}
 	fputs(csv_header, c->csv);
-	fwd_snap_take(c, 0, &s);
-	csv_mark(&c->csv_prev, &s);
+	fwd_snap_take(c, 0, &c->csv_prev);
 	c->csv_next = c->o->csv_interval;
 	return 0;
 }
 
 static void csv_row(struct fwd_ctx *c, double t)
 {
-	const struct fwd_snap_csv *a = &c->csv_prev;
-	const struct lab_pool_stats *p;
+	const struct fwd_snap *a = &c->csv_prev;
+	const struct lab_pool_stats *p, *q = &a->pool;
 	struct fwd_snap s;
-	uint64_t res = 0;
 	double dt;
 
 	fwd_snap_take(c, t, &s);
 	p = &s.pool;
 	dt = s.t - a->t > 0 ? s.t - a->t : 1e-9;
-	if (p->free < p->wm_min)
-		res = p->wm_min - p->free < p->wm_min - p->wm_atomic ? p->wm_min - p->free
-								     : p->wm_min - p->wm_atomic;
 	fprintf(c->csv, "%.3f,%llu,%llu,%llu,%llu,%llu,%llu,%u,%u,%u,%u,%llu,%llu,%llu,%llu,%llu,"
 		"%llu,%.6f,%.6f\n", s.t, (unsigned long long)p->total, (unsigned long long)p->free,
 		(unsigned long long)p->cached, (unsigned long long)p->in_flight,
-		(unsigned long long)p->quarantined, (unsigned long long)res, p->wm_min, p->wm_low,
-		p->wm_high, p->wm_atomic, (unsigned long long)(p->sum.reserve_uses - a->reserve_uses),
-		(unsigned long long)(p->kicks - a->kicks), (unsigned long long)(p->grows - a->grows),
-		(unsigned long long)(p->shrinks - a->shrinks),
-		(unsigned long long)(p->sum.misses - a->misses),
+		(unsigned long long)p->quarantined, (unsigned long long)p->reserve_in_use, p->wm_min,
+		p->wm_low, p->wm_high, p->wm_atomic,
+		(unsigned long long)(p->sum.reserve_uses - q->sum.reserve_uses),
+		(unsigned long long)(p->kicks - q->kicks), (unsigned long long)(p->grows - q->grows),
+		(unsigned long long)(p->shrinks - q->shrinks),
+		(unsigned long long)(p->sum.misses - q->sum.misses),
 		(unsigned long long)(s.nobuf - a->nobuf), (double)(s.rx - a->rx) / dt / 1e6,
 		(double)(s.tx - a->tx) / dt / 1e6);
-	csv_mark(&c->csv_prev, &s);
+	c->csv_prev = s;
 }
 
 /* While the storm blows, take every buffer the pool gives an ordinary caller

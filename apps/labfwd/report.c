@@ -40,15 +40,6 @@ uint64_t fwd_rx_total(struct fwd_ctx *c)
 	return rx;
 }
 
-static uint64_t findings_total(const struct lab_pool_stats *p)
-{
-	uint64_t n = 0;
-
-	for (int k = 0; k < LAB_FIND_KINDS; k++)
-		n += p->findings[k];
-	return n;
-}
-
 void fwd_live_line(struct fwd_ctx *c, const struct fwd_snap *a, const struct fwd_snap *b)
 {
 	double dt = b->t - a->t > 0 ? b->t - a->t : 1e-9;
@@ -71,7 +62,7 @@ void fwd_live_line(struct fwd_ctx *c, const struct fwd_snap *a, const struct fwd
 		       (unsigned long long)b->pool.sum.reserve_uses,
 		       (unsigned long long)b->pool.sum.misses, (unsigned long long)b->pool.kicks,
 		       (unsigned long long)b->pool.grows, (unsigned long long)b->pool.shrinks,
-		       (unsigned long long)findings_total(&b->pool));
+		       (unsigned long long)b->pool.findings_total);
 		if (c->total_expected)
 			printf(",\"progress\":%.4f", (double)b->rx / (double)c->total_expected);
 		printf("}\n");

@@ -612,6 +612,10 @@ struct lab_pool_stats {
 	uint64_t findings_dropped;  /**< records lost to a full queue (still counted above) */
 	uint64_t quarantine_skipped; /**< frees that should have been quarantined but the FIFO
 				      *   was full (the warden behind): they went back unchecked */
+	uint32_t reserve;            /**< reserve size: wm_min - wm_atomic */
+	uint64_t reserve_in_use;     /**< reserve buffers in use now: free below min, at most
+				      *   the reserve */
+	uint64_t findings_total;     /**< findings of every kind */
 };
 
 /** Take a snapshot of the pool's figures. Control path. */

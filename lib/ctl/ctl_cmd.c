@@ -96,15 +96,6 @@ static int cmd_info(const struct lab_json *req, FILE *f, char *err)
 	return 0;
 }
 
-static uint64_t findings_sum(const struct lab_pool_stats *st)
-{
-	uint64_t n = 0;
-
-	for (unsigned int k = 0; k < LAB_FIND_KINDS; k++)
-		n += st->findings[k];
-	return n;
-}
-
 struct list_arg {
 	FILE *f;
 	unsigned int n;
@@ -114,12 +105,8 @@ static int pool_summary(struct lab_pool *p, void *arg)
 {
 	struct list_arg *a = arg;
 	struct lab_pool_stats st;
-	uint64_t res = 0;
 
 	lab_pool_stats(p, &st);
-	if (st.free < st.wm_min)
-		res = st.wm_min - st.free < st.wm_min - st.wm_atomic ? st.wm_min - st.free
-								     : st.wm_min - st.wm_atomic;
 	fprintf(a->f, "%s{\"name\":", a->n++ ? "," : "");
 	lab_json_write_str(a->f, lab_pool_name(p));
 	fprintf(a->f, ",\"total\":%llu,\"free\":%llu,\"cached\":%llu,\"in_flight\":%llu,"
@@ -130,12 +117,12 @@ static int pool_summary(struct lab_pool *p, void *arg)
 		(unsigned long long)st.total, (unsigned long long)st.free,
 		(unsigned long long)st.cached, (unsigned long long)st.in_flight,
 		(unsigned long long)st.quarantined, st.wm_min, st.wm_low, st.wm_high,
-		st.wm_min - st.wm_atomic, (unsigned long long)res,
+		st.reserve, (unsigned long long)st.reserve_in_use,
 		(unsigned long long)st.sum.allocs, (unsigned long long)st.sum.frees,
 		(unsigned long long)st.sum.misses, (unsigned long long)st.sum.reserve_uses,
 		(unsigned long long)st.kicks, (unsigned long long)st.grows,
 		(unsigned long long)st.shrinks, lab_quality_name(st.quality), st.sample_rate,
-		(unsigned long long)findings_sum(&st));
+		(unsigned long long)st.findings_total);
 	return 0;
 }
 

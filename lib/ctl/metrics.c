@@ -92,6 +92,8 @@ static const struct pool_metric {
 } pool_metrics[] = {
 #define U64(n, t, f, h) { "labyrinth_pool_" n, t, h, offsetof(struct lab_pool_stats, f), false }
 #define U32(n, t, f, h) { "labyrinth_pool_" n, t, h, offsetof(struct lab_pool_stats, f), true }
+	U64("reserve_in_use_buffers", "gauge", reserve_in_use, "Reserve buffers in use now (free "
+								"below min)."),
 	U64("capacity_buffers", "gauge", total, "Buffers in mapped chambers."),
 	U64("chambers", "gauge", chambers, "Mapped chambers (hugepages)."),
 	U32("owners", "gauge", owners, "Owner caches."),
@@ -170,17 +172,6 @@ static void pool_families(FILE *f, const struct snaps *s)
 		for (unsigned int k = 0; k < 4; k++)
 			pool_sample(f, "labyrinth_pool_watermark_buffers", s->pool[i].name, "level",
 				    wms[k], v[k]);
-	}
-	family(f, "labyrinth_pool_reserve_in_use_buffers", "gauge",
-	       "Reserve buffers in use now (free below min).");
-	for (unsigned int i = 0; i < s->npools; i++) {
-		const struct lab_pool_stats *st = &s->pool[i].st;
-		uint64_t size = st->wm_min - st->wm_atomic, used = 0;
-
-		if (st->free < st->wm_min)
-			used = st->wm_min - st->free < size ? st->wm_min - st->free : size;
-		pool_sample(f, "labyrinth_pool_reserve_in_use_buffers", s->pool[i].name, NULL,
-			    NULL, used);
 	}
 	for (size_t m = 0; m < sizeof(pool_metrics) / sizeof(pool_metrics[0]); m++) {
 		family(f, pool_metrics[m].name, pool_metrics[m].type, pool_metrics[m].help);

@@ -196,6 +196,12 @@ void lab_pool_stats(struct lab_pool *p, struct lab_pool_stats *st)
 		st->findings[k] = atomic_load_explicit(&p->findings[k], memory_order_relaxed);
 	st->findings_dropped = atomic_load(&p->findings_dropped);
 	st->quarantine_skipped = atomic_load(&p->quarantine_skipped);
+	st->reserve = st->wm_min - st->wm_atomic;
+	if (st->free < st->wm_min)
+		st->reserve_in_use = st->wm_min - st->free < st->reserve ? st->wm_min - st->free
+									   : st->reserve;
+	for (unsigned int k = 0; k < LAB_FIND_KINDS; k++)
+		st->findings_total += st->findings[k];
 }
 
 static void json_owner(FILE *f, const char *name, const struct lab_owner_stats *s)
@@ -210,16 +216,6 @@ static void json_owner(FILE *f, const char *name, const struct lab_owner_stats *
 		(unsigned long long)s->misses);
 }
 
-/* Buffers of the reserve in use now: free below min, down to the atomic floor. */
-static uint64_t reserve_in_use(const struct lab_pool_stats *st)
-{
-	uint64_t size = st->wm_min - st->wm_atomic;
-
-	if (st->free >= st->wm_min)
-		return 0;
-	return st->wm_min - st->free < size ? st->wm_min - st->free : size;
-}
-
 /* The sections a reader of the control socket wants by name: the reserve,
  * the chambers and what the warden did for this pool. */
 static void json_sections(struct lab_pool *p, const struct lab_pool_stats *st, FILE *f)
@@ -228,7 +224,7 @@ static void json_sections(struct lab_pool *p, const struct lab_pool_stats *st, F
 
 	lab_warden_stats(&w);
 	fprintf(f, ",\"reserve\":{\"size\":%u,\"in_use\":%llu,\"uses\":%llu}",
-		st->wm_min - st->wm_atomic, (unsigned long long)reserve_in_use(st),
+		st->reserve, (unsigned long long)st->reserve_in_use,
 		(unsigned long long)st->sum.reserve_uses);
 	fprintf(f, ",\"memory\":{\"chambers\":%llu,\"max_chambers\":%u,\"per_chamber\":%u,"
 		"\"page_size\":%zu,\"hugepages\":%s,\"data_room\":%u}",
