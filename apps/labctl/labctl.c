@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -62,29 +61,6 @@ static void usage(FILE *f)
 "  labctl metrics > /var/lib/node_exporter/labyrinth.prom\n");
 }
 
-static int sock_connect(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
-
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int e = errno;
-
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	return fd;
-}
-
 /* Every live socket of the runtime directory (or the one of opt.pid), one per
  * line into @p out; returns how many. */
 static int live_sockets(const char *dir, char paths[][256], int max)
@@ -103,7 +79,7 @@ static int live_sockets(const char *dir, char paths[][256], int max)
 			continue;
 		if (snprintf(paths[n], 256, "%s/%s", dir, e->d_name) >= 256)
 			continue;
-		fd = sock_connect(paths[n]);
+		fd = lab_ctl_connect(paths[n]);
 		if (fd < 0)
 			continue; /* a process that died without removing it */
 		close(fd);
@@ -529,9 +505,9 @@ int main(int argc, char **argv)
 		return 1;
 	if (find_socket(path, sizeof(path)) < 0)
 		return 1;
-	conn = sock_connect(path);
+	conn = lab_ctl_connect(path);
 	if (conn < 0) {
-		fprintf(stderr, "labctl: cannot connect to %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "labctl: cannot connect to %s: %s\n", path, strerror(-conn));
 		return 1;
 	}
 	conn_in = fdopen(dup(conn), "r");

@@ -75,6 +75,15 @@ struct lab_ctl *lab_ctl_open(const struct lab_ctl_opts *o);
 /** The socket's path. */
 const char *lab_ctl_path(const struct lab_ctl *c);
 
+/**
+ * Connect to the control socket at @p path (the client side: labctl, tests).
+ *
+ * @return the connected descriptor (close it after), or -errno: ENOENT,
+ *         ECONNREFUSED (no server: a dead process's socket), EACCES (the
+ *         directory or socket mode keeps this user out), ENAMETOOLONG.
+ */
+int lab_ctl_connect(const char *path);
+
 /** The pid in a socket file name "<name>.<pid>.sock" (no directory), or -1. */
 long lab_ctl_sock_pid(const char *file);
 

@@ -173,6 +173,25 @@ static int sock_path(const struct lab_ctl_opts *o, char *path, size_t len, char 
 	return 0;
 }
 
+int lab_ctl_connect(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, err;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		err = errno;
+		close(fd);
+		return -err;
+	}
+	return fd;
+}
+
 /* Bind, refusing to take over a path where a live server answers. */
 static int sock_bind(struct lab_ctl *c)
 {
@@ -181,14 +200,12 @@ static int sock_bind(struct lab_ctl *c)
 	int fd, probe;
 
 	memcpy(sa.sun_path, c->path, strlen(c->path) + 1);
-	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+	probe = lab_ctl_connect(c->path);
+	if (probe >= 0) {
 		close(probe);
 		LAB_LOG(ERR, ctl, "control socket: a server already answers at %s", c->path);
 		return -EADDRINUSE;
 	}
-	if (probe >= 0)
-		close(probe);
 	if (lstat(c->path, &st) == 0 && S_ISSOCK(st.st_mode))
 		unlink(c->path); /* a dead server's */
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);

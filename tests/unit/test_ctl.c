@@ -341,22 +341,6 @@ static void test_bad_requests(void)
 
 /* ---- the socket ---- */
 
-static int connect_to(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int e = errno;
-
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	return fd;
-}
-
 /* Read until @p lines newlines (or EOF); returns bytes read. */
 static size_t read_lines(int fd, char *buf, size_t len, int lines)
 {
@@ -406,7 +390,7 @@ static void test_socket(void)
 	CU_ASSERT_EQUAL(st.st_uid, geteuid());
 
 	/* Two requests in one write, then one in two writes. */
-	fd = connect_to(path);
+	fd = lab_ctl_connect(path);
 	CU_ASSERT_FATAL(fd >= 0);
 	CU_ASSERT_EQUAL(write(fd, "{\"cmd\":\"help\"}\n{\"cmd\":\"nope\"}\n", 30), 30);
 	read_lines(fd, buf, sizeof(buf), 2);
@@ -431,7 +415,7 @@ static void test_socket(void)
 	CU_ASSERT_EQUAL(lab_errno, EADDRINUSE);
 	LAB_TEST_HAS(lab_test_log_text(), "a server already answers at");
 	lab_test_log_release();
-	fd = connect_to(path);
+	fd = lab_ctl_connect(path);
 	CU_ASSERT(fd >= 0);
 	close(fd);
 
@@ -512,8 +496,8 @@ static int connect_as_nobody(const char *path, char *reply, size_t len)
 		close(pfd[0]);
 		if (setgid(65534) < 0 || setuid(65534) < 0)
 			_exit(100);
-		fd = connect_to(path);
-		e = fd < 0 ? errno : 0;
+		fd = lab_ctl_connect(path);
+		e = fd < 0 ? -fd : 0;
 		if (fd >= 0) {
 			/* The server's one line, then it has closed the connection. */
 			read_lines(fd, buf, sizeof(buf), 1);
