@@ -174,8 +174,10 @@ void lab_pool_stats(struct lab_pool *p, struct lab_pool_stats *st)
 	pthread_mutex_lock(&p->lock);
 	sum_owners(p, &st->sum, &st->cached, &st->owners);
 	st->total = atomic_load(&p->total);
-	st->free = pool_free_count(p);
+	/* Quarantine before ring: a buffer the warden moves from one to the
+	 * other in between is then counted twice, not missed (quality_release). */
 	st->quarantined = pool_quarantined_count(p);
+	st->free = pool_free_count(p);
 	st->retired = atomic_load(&p->retired_bufs);
 	st->in_flight = st->total >= st->free + st->cached + st->quarantined + st->retired
 			? st->total - st->free - st->cached - st->quarantined - st->retired : 0;

@@ -652,14 +652,18 @@ uint32_t quality_release(struct lab_pool *p, uint32_t out, bool queued)
 	uint32_t done = 0;
 
 	while (done < out) {
-		unsigned int got = lab_ring_dequeue_burst(p->quarantine, (void **)batch,
-							  out - done < 64 ? out - done : 64);
-		unsigned int keep = 0;
+		unsigned int want = out - done < 64 ? out - done : 64, got, keep = 0;
 
+		/* Counted as in check before they leave the FIFO (and until they
+		 * are in the ring, below): a stats snapshot taken meanwhile may
+		 * count a buffer twice for a moment, never zero times, so it never
+		 * shows a buffer in transit as in flight. */
+		atomic_fetch_add_explicit(&p->q_in_check, want, memory_order_relaxed);
+		got = lab_ring_dequeue_burst(p->quarantine, (void **)batch, want);
+		if (got < want)
+			atomic_fetch_sub_explicit(&p->q_in_check, want - got, memory_order_relaxed);
 		if (got == 0)
 			break;
-		/* Out of the FIFO, not yet back: still counted as quarantined. */
-		atomic_fetch_add_explicit(&p->q_in_check, got, memory_order_relaxed);
 		for (unsigned int i = 0; i < got; i++) {
 			struct lab_buf *b = batch[i];
 			/* From the address: the header may be what was overwritten. */
