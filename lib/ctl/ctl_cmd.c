@@ -424,8 +424,13 @@ static const struct ctl_cmd *request_check(const struct lab_json *j, const char 
 	}
 	c = cmd_find(name);
 	if (c == NULL) {
-		snprintf(err, ERRLEN, "unknown command '%.64s' (commands: help, info, pools, pool, "
-			 "ports, set, metrics)", name);
+		char list[128] = "";
+		size_t o = 0;
+
+		for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]) && o < sizeof(list); i++)
+			o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s", i ? ", " : "",
+					      cmds[i].name);
+		snprintf(err, ERRLEN, "unknown command '%.64s' (commands: %s)", name, list);
 		return NULL;
 	}
 	for (const struct lab_json *m = j->child; m != NULL; m = m->next) {

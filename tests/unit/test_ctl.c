@@ -305,7 +305,8 @@ static void test_bad_requests(void)
 	expect_error("{\"cmd\":\"pools\"", "not JSON (byte 14:");
 	expect_error("[\"pools\"]", "want an object with \"cmd\"");
 	expect_error("{\"cmd\":7}", "want an object with \"cmd\" (a string)");
-	expect_error("{\"cmd\":\"nope\"}", "unknown command 'nope' (commands: help, info");
+	expect_error("{\"cmd\":\"nope\"}", "unknown command 'nope' (commands: help, info, pools, "
+					   "pool, ports, set, metrics)");
 	expect_error("{\"cmd\":\"pools\",\"name\":\"t\"}", "pools: unknown member 'name' (it "
 							    "takes: nothing)");
 	expect_error("{\"cmd\":\"pool\"}", "pool: missing \"name\"");
