@@ -702,6 +702,27 @@ struct lab_pool *lab_pool_create_external(const struct lab_pool_opts *o, uint32_
  */
 int lab_pool_add_cells(struct lab_pool *p, void *va, uint64_t iova, uint32_t stride, uint32_t n);
 
+/** Called by lab_pool_add_cells_paged() for a new cell, @p off bytes from its @c va. */
+typedef void lab_cell_cb(struct lab_buf *cell, uint64_t off, void *arg);
+
+/**
+ * lab_pool_add_cells() for cells that must not cross a page: @p per_page cells
+ * @p stride bytes apart from @p va, the next @p per_page from @p va +
+ * @p page_bytes, and so on (the last page may hold fewer). One call, one run
+ * of bookkeeping, whatever the page count: a DPDK mempool on 4 KiB pages holds
+ * one mbuf per page. @p iova is the IOVA of @p va, linear over the run.
+ * If @p cb is not NULL it is called for each cell, after the pool wrote its
+ * header and before the cell is free (so the owner's own initialisation, a
+ * DPDK obj_cb, touches the cell while it is still in cache). Control path.
+ * lab_pool_add_cells() is this with every cell on one page and no callback.
+ *
+ * @return as lab_pool_add_cells(); -EINVAL also when @p per_page is 0 or
+ *         @p per_page cells do not fit in @p page_bytes.
+ */
+int lab_pool_add_cells_paged(struct lab_pool *p, void *va, uint64_t iova, uint32_t stride,
+			     uint32_t n, uint32_t per_page, uint64_t page_bytes,
+			     lab_cell_cb *cb, void *cb_arg);
+
 /**
  * Buffers not in flight: free, on the overflow list or in quarantine (owner
  * caches not included). Exact at quiet points; no lock.

@@ -64,35 +64,47 @@ struct lab_pool *lab_pool_create_external(const struct lab_pool_opts *o, uint32_
 	return p;
 }
 
-int lab_pool_add_cells(struct lab_pool *p, void *va, uint64_t iova, uint32_t stride, uint32_t n)
+/* Address of cell @p i of a run. */
+static inline uintptr_t run_cell(const struct ext_run *r, uint32_t i)
 {
-	uintptr_t start = (uintptr_t)va, end;
-	struct ext_run *r;
-	uint32_t pos;
+	return r->va + (uintptr_t)(i / r->per_page) * r->page_bytes +
+	       (uintptr_t)(i % r->per_page) * r->stride;
+}
 
-	if (p == NULL || !p->external || n == 0)
-		return -EINVAL;
-	if (stride < p->layout.stride || start % LAB_CACHE_LINE || stride % LAB_CACHE_LINE) {
-		LAB_LOG(ERR, pool, "pool '%s': cells at %p, stride %u: want %u-byte aligned cells "
-			"of at least %u bytes (header, room and redzone)", p->name, va, stride,
-			(unsigned int)LAB_CACHE_LINE, (unsigned int)p->layout.stride);
-		return -EINVAL;
+/* Where a run starting at @p va goes in the sorted table: the first run at or
+ * above it. Populate hands chunks in rising order, so this is usually the end;
+ * a binary search keeps thousands of runs linear to add (a DPDK pool on 4 KiB
+ * pages used to add one run per page and scan them all each time). */
+static uint32_t run_slot(const struct lab_pool *p, uintptr_t va)
+{
+	uint32_t lo = 0, hi = p->nruns;
+
+	if (hi == 0 || p->runs[hi - 1].va < va)
+		return hi;
+	while (lo < hi) {
+		uint32_t mid = (lo + hi) / 2;
+
+		if (p->runs[mid].va < va)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	if (n > p->layout.per_chamber - p->ext_next) {
-		LAB_LOG(ERR, pool, "pool '%s': %u more cells would exceed its %u (has %u)",
-			p->name, n, p->layout.per_chamber, p->ext_next);
-		return -ENOSPC;
-	}
-	end = start + (uintptr_t)stride * n;
+	return lo;
+}
+
+static int add_run(struct lab_pool *p, const struct ext_run *nr)
+{
+	uint32_t pos;
+	struct ext_run *r;
+
 	pthread_mutex_lock(&p->lock);
-	for (pos = 0; pos < p->nruns && p->runs[pos].va < start; pos++)
-		;
+	pos = run_slot(p, nr->va);
 	/* Runs never overlap: a cell belongs to one index. */
-	if ((pos > 0 && p->runs[pos - 1].va + (uintptr_t)p->runs[pos - 1].stride *
-	     p->runs[pos - 1].n > start) || (pos < p->nruns && p->runs[pos].va < end)) {
+	if ((pos > 0 && p->runs[pos - 1].end > nr->va) ||
+	    (pos < p->nruns && p->runs[pos].va < nr->end)) {
 		pthread_mutex_unlock(&p->lock);
 		LAB_LOG(ERR, pool, "pool '%s': cells at %p (%u of %u bytes) overlap cells added "
-			"before", p->name, va, n, stride);
+			"before", p->name, (void *)nr->va, nr->n, nr->stride);
 		return -EEXIST;
 	}
 	if (p->nruns == p->runs_cap) {
@@ -107,19 +119,53 @@ int lab_pool_add_cells(struct lab_pool *p, void *va, uint64_t iova, uint32_t str
 		p->runs_cap = cap;
 	}
 	memmove(&p->runs[pos + 1], &p->runs[pos], (p->nruns - pos) * sizeof(*p->runs));
-	p->runs[pos] = (struct ext_run){ .va = start, .stride = stride, .n = n,
-					 .first = p->ext_next };
+	p->runs[pos] = *nr;
 	p->nruns++;
 	pthread_mutex_unlock(&p->lock);
+	return 0;
+}
+
+int lab_pool_add_cells_paged(struct lab_pool *p, void *va, uint64_t iova, uint32_t stride,
+			     uint32_t n, uint32_t per_page, uint64_t page_bytes,
+			     lab_cell_cb *cb, void *cb_arg)
+{
+	struct ext_run nr = { .va = (uintptr_t)va, .stride = stride, .n = n,
+			      .per_page = per_page, .page_bytes = page_bytes };
+	int rc;
+
+	if (p == NULL || !p->external || n == 0 || per_page == 0 ||
+	    (uint64_t)per_page * stride > page_bytes)
+		return -EINVAL;
+	if (stride < p->layout.stride || nr.va % LAB_CACHE_LINE || stride % LAB_CACHE_LINE ||
+	    (per_page < n && page_bytes % LAB_CACHE_LINE)) {
+		LAB_LOG(ERR, pool, "pool '%s': cells at %p, stride %u: want %u-byte aligned cells "
+			"of at least %u bytes (header, room and redzone)", p->name, va, stride,
+			(unsigned int)LAB_CACHE_LINE, (unsigned int)p->layout.stride);
+		return -EINVAL;
+	}
+	if (n > p->layout.per_chamber - p->ext_next) {
+		LAB_LOG(ERR, pool, "pool '%s': %u more cells would exceed its %u (has %u)",
+			p->name, n, p->layout.per_chamber, p->ext_next);
+		return -ENOSPC;
+	}
+	nr.first = p->ext_next;
+	nr.end = run_cell(&nr, n - 1) + stride;
+	if ((rc = add_run(p, &nr)) < 0)
+		return rc;
 	for (uint32_t i = 0; i < n;) {
 		struct lab_buf *batch[64];
 		unsigned int k = 0;
 
 		for (; k < 64 && i < n; k++, i++) {
-			struct lab_buf *b = (struct lab_buf *)(start + (uintptr_t)stride * i);
+			uintptr_t cell = run_cell(&nr, i);
+			struct lab_buf *b = (struct lab_buf *)cell;
 
-			pool_init_cell(p, b, p->ext_next + i, iova == UINT64_MAX ? UINT64_MAX :
-				       iova + (uint64_t)stride * i + p->room_off);
+			pool_init_cell(p, b, nr.first + i, iova == UINT64_MAX ? UINT64_MAX :
+				       iova + (uint64_t)(cell - nr.va) + p->room_off);
+			/* The owner's init while the cell is in cache, before
+			 * anyone can take it: one pass over the memory. */
+			if (cb != NULL)
+				cb(b, cell - nr.va, cb_arg);
 			batch[k] = b;
 		}
 		lab_pool_put(p, batch, k);
@@ -127,6 +173,12 @@ int lab_pool_add_cells(struct lab_pool *p, void *va, uint64_t iova, uint32_t str
 	p->ext_next += n;
 	atomic_fetch_add(&p->total, n);
 	return 0;
+}
+
+int lab_pool_add_cells(struct lab_pool *p, void *va, uint64_t iova, uint32_t stride, uint32_t n)
+{
+	return lab_pool_add_cells_paged(p, va, iova, stride, n, n ? n : 1,
+					(uint64_t)stride * (n ? n : 1), NULL, NULL);
 }
 
 /* Index of a cell from its address alone (its header may be damaged). */
@@ -138,15 +190,19 @@ uint32_t pool_ext_index(struct lab_pool *p, const struct lab_buf *b)
 	while (lo < hi) {
 		uint32_t mid = (lo + hi) / 2;
 		const struct ext_run *r = &p->runs[mid];
+		uint64_t page, in_page, i;
 
 		if (a < r->va) {
 			hi = mid;
-		} else if (a >= r->va + (uintptr_t)r->stride * r->n) {
+		} else if (a >= r->end) {
 			lo = mid + 1;
 		} else {
-			if ((a - r->va) % r->stride)
+			page = (a - r->va) / r->page_bytes;
+			in_page = (a - r->va) % r->page_bytes;
+			if (in_page % r->stride || in_page / r->stride >= r->per_page)
 				return UINT32_MAX;
-			return r->first + (uint32_t)((a - r->va) / r->stride);
+			i = page * r->per_page + in_page / r->stride;
+			return i < r->n ? r->first + (uint32_t)i : UINT32_MAX;
 		}
 	}
 	return UINT32_MAX;

@@ -89,7 +89,12 @@ struct lab_pool {
 	uint32_t ext_next;            /* cells added: the next index */
 	struct ext_run {
 		uintptr_t va;         /* first cell's header */
+		uintptr_t end;        /* one past the last cell */
 		uint32_t stride, n, first;
+		/* per_page cells at stride, then the next page_bytes further on
+		 * (a DPDK chunk whose cells must not cross pages) */
+		uint32_t per_page;
+		uint64_t page_bytes;
 	} *runs;                      /* sorted by va */
 	uint32_t nruns, runs_cap;
 	uint32_t min_chambers, max_chambers;

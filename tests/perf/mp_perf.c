@@ -9,6 +9,12 @@
  *   lab_mp_perf EAL-ARGS -- [seconds per case] [handler...]
  *
  * One line per case: handler cache bulk keep cores mops.
+ *
+ *   lab_mp_perf EAL-ARGS -- create MBUFS [ROUNDS]
+ *
+ * times the creation (rte_pktmbuf_pool_create_by_ops: alloc, populate, mbuf
+ * init) and the free of an mbuf pool of MBUFS on labyrinth and ring_mp_mc,
+ * interleaved, ROUNDS times each; one line per handler with the median.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +25,7 @@
 #include <rte_errno.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
+#include <rte_mbuf.h>
 #include <rte_mempool.h>
 
 #define N_OBJ 16384
@@ -86,6 +93,54 @@ static double one_case(const char *ops, unsigned int cache, unsigned int cores, 
 	return (double)total / secs / 1e6;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double now_ms(void)
+{
+	return (double)rte_get_timer_cycles() * 1e3 / (double)rte_get_timer_hz();
+}
+
+/* Creation and free times of an mbuf pool, per handler, medians. */
+static int create_times(unsigned int mbufs, unsigned int rounds)
+{
+	static const char *ops[] = { "ring_mp_mc", "labyrinth" };
+	double make[2][64], drop[2][64];
+
+	if (rounds == 0 || rounds > 64)
+		rounds = 64;
+	for (unsigned int r = 0; r < rounds; r++) {
+		for (unsigned int o = 0; o < 2; o++) {
+			double t0 = now_ms(), t1;
+			struct rte_mempool *p;
+
+			p = rte_pktmbuf_pool_create_by_ops("create", mbufs, 250, 0,
+							   RTE_MBUF_DEFAULT_BUF_SIZE,
+							   SOCKET_ID_ANY, ops[o]);
+			t1 = now_ms();
+			if (p == NULL) {
+				fprintf(stderr, "cannot create %u mbufs on %s: %s\n", mbufs, ops[o],
+					rte_strerror(rte_errno));
+				return 1;
+			}
+			rte_mempool_free(p);
+			make[o][r] = t1 - t0;
+			drop[o][r] = now_ms() - t1;
+		}
+	}
+	printf("handler mbufs create_ms free_ms (median of %u)\n", rounds);
+	for (unsigned int o = 0; o < 2; o++) {
+		qsort(make[o], rounds, sizeof(double), cmp_double);
+		qsort(drop[o], rounds, sizeof(double), cmp_double);
+		printf("%s %u %.1f %.1f\n", ops[o], mbufs, make[o][rounds / 2], drop[o][rounds / 2]);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const char *all[] = { "labyrinth", "ring_mp_mc", "stack" };
@@ -101,6 +156,12 @@ int main(int argc, char **argv)
 	}
 	argc -= n;
 	argv += n;
+	if (argc > 2 && strcmp(argv[1], "create") == 0) {
+		n = create_times((unsigned int)atoi(argv[2]),
+				 argc > 3 ? (unsigned int)atoi(argv[3]) : 5);
+		rte_eal_cleanup();
+		return n;
+	}
 	if (argc > 1)
 		secs = atof(argv[1]);
 	if (argc > 2) {

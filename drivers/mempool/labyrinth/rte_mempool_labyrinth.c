@@ -293,53 +293,97 @@ static ssize_t lab_mp_calc_mem_size(const struct rte_mempool *mp, uint32_t obj_n
 						   align);
 }
 
-static int add_run(struct lab_mp *m, char *va, char *base, rte_iova_t iova, uint32_t n)
-{
-	uint64_t run_iova = iova == RTE_BAD_IOVA ? UINT64_MAX : iova + (uint64_t)(va - base);
-	int rc = n ? lab_pool_add_cells(m->pool, va, run_iova, m->stride, n) : 0;
+struct obj_init {
+	struct rte_mempool *mp;
+	rte_mempool_populate_obj_cb_t *obj_cb;
+	void *obj_cb_arg;
+	uint32_t obj_off;
+	rte_iova_t va_iova; /* of the run's first cell */
+};
 
+static void obj_init(struct lab_buf *cell, uint64_t off, void *arg)
+{
+	struct obj_init *oi = arg;
+
+	oi->obj_cb(oi->mp, oi->obj_cb_arg, (char *)cell + oi->obj_off,
+		   oi->va_iova == RTE_BAD_IOVA ? RTE_BAD_IOVA : oi->va_iova + off + oi->obj_off);
+}
+
+/* Hand @p n cells from @p va (per_page a page, pages pg_sz apart) to the pool;
+ * obj_cb runs on each as the pool adds it. */
+static int add_cells(struct rte_mempool *mp, char *va, char *base, rte_iova_t iova,
+		     uint32_t n, uint32_t per_page, size_t pg_sz,
+		     rte_mempool_populate_obj_cb_t *obj_cb, void *obj_cb_arg)
+{
+	struct lab_mp *m = mp->pool_data;
+	struct obj_init oi = { mp, obj_cb, obj_cb_arg, m->obj_off,
+			       iova == RTE_BAD_IOVA ? RTE_BAD_IOVA : iova + (uint64_t)(va - base) };
+	int rc;
+
+	if (n == 0)
+		return 0;
+	if (per_page >= n) {
+		per_page = n;
+		pg_sz = (size_t)m->stride * n;
+	}
+	rc = lab_pool_add_cells_paged(m->pool, va, oi.va_iova == RTE_BAD_IOVA ? UINT64_MAX :
+				      oi.va_iova, m->stride, n, per_page, pg_sz, obj_init, &oi);
 	if (rc < 0)
 		LAB_LOG(ERR, mempool, "mempool '%s': cannot add %u objects at %p: %s",
-			m->mp->name, n, (void *)va, strerror(-rc));
+			mp->name, n, (void *)va, strerror(-rc));
 	return rc;
 }
 
+/* Cells that fit in @p len bytes from the start of a page, per_page a page. */
+static uint32_t cells_in(size_t len, uint32_t stride, uint32_t per_page, size_t pg_sz)
+{
+	uint64_t rest = len % pg_sz / stride;
+	uint64_t n = len / pg_sz * per_page + (rest < per_page ? rest : per_page);
+
+	return n < UINT32_MAX ? (uint32_t)n : UINT32_MAX;
+}
+
+/*
+ * No cell crosses a page (pages need not be IOVA-contiguous): a head run up
+ * to the first page boundary, then one run of whole pages. Two runs of pool
+ * bookkeeping per chunk, whatever its page count (on 4 KiB pages an mbuf
+ * takes a page to itself).
+ */
 static int lab_mp_populate(struct rte_mempool *mp, unsigned int max_objs, void *vaddr,
 			   rte_iova_t iova, size_t len, rte_mempool_populate_obj_cb_t *obj_cb,
 			   void *obj_cb_arg)
 {
 	struct lab_mp *m = mp->pool_data;
-	char *base = vaddr, *run = NULL;
-	size_t pg_sz = 0, off = RTE_PTR_ALIGN_CEIL(base, RTE_CACHE_LINE_SIZE) - base;
-	unsigned int n = 0, in_run = 0;
+	char *base = vaddr, *head = RTE_PTR_ALIGN_CEIL(base, RTE_CACHE_LINE_SIZE), *body;
+	uint32_t n_head, n_body, per_page;
+	size_t pg_sz = 0;
 	int rc;
 
 	if ((rc = rte_mempool_get_page_size(mp, &pg_sz)) < 0)
 		return rc;
-	while (n < max_objs && off + m->stride <= len) {
-		char *cell = base + off, *obj = cell + m->obj_off;
-
-		/* No cell crosses a page (pages need not be IOVA-contiguous). */
-		if (pg_sz != 0 && m->stride <= pg_sz &&
-		    RTE_ALIGN_FLOOR((uintptr_t)cell, pg_sz) !=
-		    RTE_ALIGN_FLOOR((uintptr_t)cell + m->stride - 1, pg_sz)) {
-			if ((rc = add_run(m, run, base, iova, in_run)) < 0)
-				return rc;
-			in_run = 0;
-			off = (size_t)(RTE_PTR_ALIGN_CEIL(cell, pg_sz) - base);
-			continue;
-		}
-		if (in_run == 0)
-			run = cell;
-		obj_cb(mp, obj_cb_arg, obj, iova == RTE_BAD_IOVA ? RTE_BAD_IOVA :
-		       iova + off + m->obj_off);
-		in_run++;
-		n++;
-		off += m->stride;
+	if ((size_t)(head - base) >= len)
+		return 0;
+	if (pg_sz == 0 || m->stride > pg_sz) {
+		/* One run: pages are IOVA-contiguous or do not matter. */
+		n_head = (uint32_t)RTE_MIN((len - (size_t)(head - base)) / m->stride,
+					   (size_t)max_objs);
+		rc = add_cells(mp, head, base, iova, n_head, n_head ? n_head : 1, 0, obj_cb,
+			       obj_cb_arg);
+		return rc < 0 ? rc : (int)n_head;
 	}
-	if ((rc = add_run(m, run, base, iova, in_run)) < 0)
+	per_page = (uint32_t)(pg_sz / m->stride);
+	body = RTE_PTR_ALIGN_CEIL(head, pg_sz);
+	if (body > base + len)
+		body = base + len;
+	n_head = RTE_MIN((uint32_t)((size_t)(body - head) / m->stride), max_objs);
+	n_body = RTE_MIN(cells_in(len - (size_t)(body - base), m->stride, per_page, pg_sz),
+			 max_objs - n_head);
+	if ((rc = add_cells(mp, head, base, iova, n_head, per_page, pg_sz, obj_cb,
+			    obj_cb_arg)) < 0 ||
+	    (rc = add_cells(mp, body, base, iova, n_body, per_page, pg_sz, obj_cb,
+			    obj_cb_arg)) < 0)
 		return rc;
-	return (int)n;
+	return (int)(n_head + n_body);
 }
 
 static int lab_mp_get_info(const struct rte_mempool *mp, struct rte_mempool_info *info)
