@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/mman.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #ifdef LAB_HAVE_NUMA
@@ -252,9 +253,24 @@ static int chamber_setup(struct lab_arena *a, struct chamber *c, void *va)
 	return 0;
 }
 
+/* A hugetlbfs mount with size= has its own limit below the system's pool:
+ * name it when it is what ran out. "" when the mount has none. */
+static const char *mount_limit(const struct lab_arena *a, char *buf, size_t len)
+{
+	struct statfs sf;
+
+	buf[0] = '\0';
+	if (a->backing == LAB_BACKING_HUGETLBFS && statfs(a->hugetlbfs_dir, &sf) == 0 &&
+	    sf.f_blocks > 0)
+		snprintf(buf, len, "; the mount %s is limited to %llu pages, %llu free",
+			 a->hugetlbfs_dir, (unsigned long long)sf.f_blocks,
+			 (unsigned long long)sf.f_bfree);
+	return buf;
+}
+
 static void report_grow_failure(struct lab_arena *a, int err)
 {
-	char sz[32];
+	char sz[32], lim[320];
 
 	size_name(a->page_size, sz, sizeof(sz));
 	if (a->backing == LAB_BACKING_ANON_4K)
@@ -262,9 +278,9 @@ static void report_grow_failure(struct lab_arena *a, int err)
 			"(%u mapped): %s", a->name, sz, a->st.chambers, strerror(-err));
 	else
 		LAB_LOG(ERR, arena, "arena '%s': cannot map a %s hugepage chamber: asked for 1 "
-			"page, %ld of %ld free in the %s pool (%u mapped by this arena): %s",
+			"page, %ld of %ld free in the %s pool%s (%u mapped by this arena): %s",
 			a->name, sz, hugepages_free(a->page_size), hugepages_total(a->page_size),
-			sz, a->st.chambers, strerror(-err));
+			sz, mount_limit(a, lim, sizeof(lim)), a->st.chambers, strerror(-err));
 }
 
 static int find_free_slot(const struct lab_arena *a)

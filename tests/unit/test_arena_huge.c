@@ -4,6 +4,7 @@
  * free (make test reserves them with scripts/hugepages.sh).
  */
 #include <dirent.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 
 #include "arena_helpers.h"
@@ -127,35 +128,74 @@ static void test_iova_contiguous_within_never_across(void)
 	lab_arena_destroy(a);
 }
 
+/*
+ * Exhaustion with a supply of the test's own: a private hugetlbfs mount whose
+ * size= caps it at LIMIT pages and whose min_size= reserves them up front, so
+ * neither the machine's reservation nor another process taking pages changes
+ * what the test sees. The arena's own limit (max_chambers) is set above the
+ * supply, so -ENOMEM comes from the memory, and then met: -ENOSPC.
+ */
 static void test_exhaustion_enomem_and_recovery(void)
 {
-	long before = lab_test_free_2m();
+	enum { LIMIT = 3, MAX = LIMIT + 2 };
+	char mnt[] = "/tmp/lab-hp-XXXXXX", opts[96], want[160];
+	struct lab_arena_opts o;
 	struct lab_arena_stats st;
-	struct lab_arena *a = make(0, 0);
-	char want[64];
+	struct lab_arena *a;
 	int rc = 0, n = 1;
 
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(mnt));
+	snprintf(opts, sizeof(opts), "pagesize=2M,size=%dM,min_size=%dM", 2 * LIMIT, 2 * LIMIT);
+	if (mount("lab-hp", mnt, "hugetlbfs", 0, opts) != 0) {
+		/* Root only; the suite runs as root under make test. */
+		printf("  exhaustion: SKIPPED, cannot mount hugetlbfs (%s) at %s: %s\n", opts, mnt,
+		       strerror(errno));
+		rmdir(mnt);
+		return;
+	}
+	lab_arena_opts_init(&o);
+	o.name = "hp";
+	o.flags = LAB_ARENA_F_HUGE_ONLY;
+	o.hugetlbfs_dir = mnt;
+	o.max_chambers = MAX;
+	a = lab_arena_create(&o);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	{
+		struct lab_chamber_info ci;
+
+		CU_ASSERT_EQUAL(lab_arena_chamber(a, 0, &ci), 0);
+		CU_ASSERT_EQUAL(ci.backing, LAB_BACKING_HUGETLBFS);
+	}
 	log_capture();
-	while (n < 4096 && (rc = lab_arena_grow(a)) >= 0)
+	while (n < MAX && (rc = lab_arena_grow(a)) >= 0)
 		n++;
 	CU_ASSERT_EQUAL(rc, -ENOMEM);
-	CU_ASSERT_EQUAL(n, before);
-	CU_ASSERT_EQUAL(lab_test_free_2m(), 0);
-	CU_ASSERT_PTR_NOT_NULL(strstr(log_text(), "cannot map a 2 MiB hugepage chamber"));
-	snprintf(want, sizeof(want), "asked for 1 page, 0 of ");
-	CU_ASSERT_PTR_NOT_NULL(strstr(log_text(), want));
+	CU_ASSERT_EQUAL(n, LIMIT);
+	LAB_TEST_HAS(log_text(), "cannot map a 2 MiB hugepage chamber: asked for 1 page");
+	snprintf(want, sizeof(want), "the mount %s is limited to %d pages, 0 free", mnt, LIMIT);
+	LAB_TEST_HAS(log_text(), want);
 	lab_arena_stats(a, &st);
-	CU_ASSERT_EQUAL(st.chambers, (unsigned int)n);
+	CU_ASSERT_EQUAL(st.chambers, (unsigned int)LIMIT);
 	CU_ASSERT_EQUAL(st.grow_failures, 1);
 	/* Usable while exhausted: release, regrow, carve. */
-	CU_ASSERT_EQUAL(lab_arena_release(a, 2), 0);
-	CU_ASSERT_EQUAL(lab_test_free_2m(), 1);
-	CU_ASSERT_EQUAL(lab_arena_grow(a), 2);
-	CU_ASSERT(check_all_cells(a, 2048, 2048) == (unsigned long)n * 1024);
+	CU_ASSERT_EQUAL(lab_arena_release(a, 1), 0);
+	CU_ASSERT_EQUAL(lab_arena_grow(a), 1);
+	CU_ASSERT(check_all_cells(a, 2048, 2048) == (unsigned long)LIMIT * 1024);
 	log_release();
 	lab_arena_destroy(a);
-	CU_ASSERT_EQUAL(lab_test_free_2m(), before);
+	/* The arena's own limit, with memory to spare: -ENOSPC. */
+	o.max_chambers = LIMIT - 1;
+	a = lab_arena_create(&o);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT_EQUAL(lab_arena_grow(a), 1);
+	log_capture();
+	CU_ASSERT_EQUAL(lab_arena_grow(a), -ENOSPC);
+	LAB_TEST_HAS(log_text(), "at its limit of 2 chambers (max_chambers)");
+	log_release();
+	lab_arena_destroy(a);
+	CU_ASSERT_EQUAL(leftover_files(mnt), 0);
+	CU_ASSERT_EQUAL(umount(mnt), 0);
+	rmdir(mnt);
 }
 
 int main(void)
