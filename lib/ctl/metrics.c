@@ -204,6 +204,8 @@ static const struct port_metric {
 	Q("rx_oversize_total", true, oversize, "Frames larger than a buffer's data room, "
 					       "dropped."),
 	Q("rx_truncated_total", true, truncated, "Frames captured short or empty, dropped."),
+	Q("rx_ring_full_total", true, ring_full, "Frames the kernel dropped: the RX ring was full "
+						 "(af_packet, af_xdp)."),
 	Q("rx_errors_total", true, errors, "Other RX errors."),
 	Q("tx_packets_total", false, packets, "Packets sent."),
 	Q("tx_bytes_total", false, bytes, "Bytes sent."),
