@@ -211,14 +211,16 @@ static int lab_mp_alloc(struct rte_mempool *mp)
 	struct lab_config cfg;
 	struct lab_mp *m;
 	uint32_t room_off, room_len;
+	unsigned int given = 0;
 	int rc;
 
 	lab_config_defaults(&cfg);
 	snprintf(cfg.name, sizeof(cfg.name), "%s", mp->name);
 	lab_mp_config_defaults(&cfg);
-	if ((rc = lab_mp_parse(&cfg, getenv(LAB_MP_ENV), LAB_MP_ENV, mp->name)) < 0 ||
-	    (rc = lab_mp_parse(&cfg, mp->pool_config, "pool_config", mp->name)) < 0)
+	if ((rc = lab_mp_parse(&cfg, getenv(LAB_MP_ENV), LAB_MP_ENV, mp->name, &given)) < 0 ||
+	    (rc = lab_mp_parse(&cfg, mp->pool_config, "pool_config", mp->name, &given)) < 0)
 		return rc;
+	lab_mp_derive(&cfg, given, mp->size);
 	m = rte_zmalloc_socket("labyrinth_mempool", sizeof(*m), RTE_CACHE_LINE_SIZE,
 			       mp->socket_id);
 	if (m == NULL)
