@@ -210,14 +210,15 @@ static void afp_xstats(const struct lab_port *p, struct lab_port_stats *st, bool
 
 	for (uint16_t i = 0; ap != NULL && ap->rxq != NULL && i < ap->nrx; i++) {
 		struct afp_rxq *r = &ap->rxq[i];
+		uint64_t drops;
 
 		rxq_stats_pull(r);
+		drops = __atomic_load_n(&r->drops, __ATOMIC_RELAXED);
 		if (reset)
-			__atomic_store_n(&r->drops_base, __atomic_load_n(&r->drops, __ATOMIC_RELAXED),
-					 __ATOMIC_RELAXED);
+			__atomic_store_n(&r->drops_base, drops, __ATOMIC_RELAXED);
 		else
-			st->rx[i].ring_full += __atomic_load_n(&r->drops, __ATOMIC_RELAXED) -
-					       __atomic_load_n(&r->drops_base, __ATOMIC_RELAXED);
+			st->rx[i].ring_full += drops - __atomic_load_n(&r->drops_base,
+								       __ATOMIC_RELAXED);
 	}
 }
 
