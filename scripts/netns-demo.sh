@@ -92,10 +92,26 @@ say "tcpreplay sent $sent frames ($PASSES passes over $SAMPLE)"
 sleep 1
 kill -INT "$DUMP_PID"; wait "$DUMP_PID" 2>/dev/null || true; DUMP_PID=""
 kill -TERM "$FWD_PID"; fwd_rc=0; wait "$FWD_PID" || fwd_rc=$?; FWD_PID=""
-grep -E "^  port|rx0|tx0|accounting" "$WORK/fwd.out" | sed 's/^/  labfwd: /'
+grep -E "^  port|rx0|tx0|accounting|kernel dropped" "$WORK/fwd.out" | sed 's/^/  labfwd: /'
+
+# Where frames can be lost, as the kernel counts them: labfwd's RX rings
+# (PACKET_STATISTICS / XDP_STATISTICS, shown as RX ring_full), tcpdump's
+# socket, and the veths themselves.
+fwd_drops=$(awk '$1 ~ /^rx[0-9]+$/ { for (i = 2; i < NF; i++) if ($i == "ring_full") s += $(i + 1) }
+	END { print s + 0 }' "$WORK/fwd.out")
+dump_drops=$(sed -n 's/^\([0-9]*\) packets\{0,1\} dropped by kernel.*/\1/p' "$WORK/dump.out")
+veth_drops=0
+for pair in "$NS_S $IF_S" "$NS_M $IF_MS" "$NS_M $IF_MR" "$NS_R $IF_R"; do
+	set -- $pair
+	for c in rx_dropped tx_dropped; do
+		veth_drops=$((veth_drops + $(ip netns exec "$1" cat "/sys/class/net/$2/statistics/$c")))
+	done
+done
+drops="kernel drops: labfwd's RX rings (RX ring_full) ${fwd_drops}, tcpdump's socket \
+${dump_drops:-unknown}, the veths ${veth_drops}"
 
 # Every frame sent, in order, byte for byte (stdlib only: pcap is simple).
-/usr/bin/python3 - "$SAMPLE" "$WORK/got.pcap" "$PASSES" "$sent" <<'EOF'
+/usr/bin/python3 - "$SAMPLE" "$WORK/got.pcap" "$PASSES" "$sent" "$drops" <<'EOF'
 import struct, sys
 
 def frames(path):
@@ -118,7 +134,7 @@ print(f"netns-demo: tcpdump captured {len(got)} frames, {nb} bytes; sent {sent},
 if sent != len(want):
     sys.exit(f"netns-demo: FAIL: tcpreplay sent {sent} frames, not {len(want)}")
 if len(got) != len(want):
-    sys.exit(f"netns-demo: FAIL: {len(want) - len(got)} frames missing")
+    sys.exit(f"netns-demo: FAIL: {len(want) - len(got)} frames missing; {sys.argv[5]}")
 for i, (a, b) in enumerate(zip(want, got)):
     if a != b:
         sys.exit(f"netns-demo: FAIL: frame {i + 1} differs ({len(b)} bytes, sent {len(a)})")

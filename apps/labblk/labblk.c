@@ -18,8 +18,9 @@
  * write workloads read back everything they wrote at the end. Two requests
  * never touch one block at once under --verify.
  *
- * Exit: 0; 1 bad usage or a device that cannot be opened; 2 a run with I/O
- * errors, verify mismatches or a buffer not returned to the pool.
+ * Exit: 0; 1 bad usage, a device that cannot be opened or a run that moved no
+ * I/O because it could not start; 2 a run with I/O errors, verify mismatches
+ * or a buffer not returned to the pool.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -106,6 +107,7 @@ struct job {
 	bool counting;     /* completions count toward the figures (the workload, not
 			    * the verify prefill or read-back) */
 	bool failed;       /* could not start */
+	int refused;       /* -errno of the submit that stopped the job, or 0 */
 	bool joined;
 	_Atomic uint64_t prog_ios; /* for the progress line */
 };
@@ -411,16 +413,17 @@ static void *job_main(void *arg)
 		j->free_slots[j->nfree++] = &j->slots[i];
 	}
 	if (o->verify && is_read_mode(o->rw))
-		run_phase(j, qp, RW_WRITE, j->units, false, false);
+		j->refused = run_phase(j, qp, RW_WRITE, j->units, false, false);
 	j->cursor = 0;
 	/* Only the workload counts, not the prefill before it or the read-back after. */
 	j->counting = true;
-	run_phase(j, qp, o->rw, j->budget, o->verify, o->runtime > 0);
+	if (j->refused == 0)
+		j->refused = run_phase(j, qp, o->rw, j->budget, o->verify, o->runtime > 0);
 	j->counting = false;
-	if (o->verify && !is_read_mode(o->rw)) {
+	if (o->verify && !is_read_mode(o->rw) && j->refused == 0) {
 		/* Read back every unit written, checking it. */
 		j->cursor = 0;
-		run_phase(j, qp, RW_READ, j->units, true, false);
+		j->refused = run_phase(j, qp, RW_READ, j->units, true, false);
 	}
 	lab_blk_qpair_stats(qp, &j->qst);
 	lab_free_bulk(c, bufs, n);
@@ -639,6 +642,52 @@ static void json_dir(FILE *f, const char *name, const struct hist *h, uint64_t i
 		hist_pct(h, 50), hist_pct(h, 99), hist_pct(h, 99.9), (double)h->max_ns / 1000.0);
 }
 
+/* Whether the device string @p dev gives key @p key. */
+static bool dev_has_key(const char *dev, const char *key)
+{
+	size_t n = strlen(key);
+
+	for (const char *s = strchr(dev, ':'); s != NULL; s = strchr(s + 1, ','))
+		if (strncmp(s + 1, key, n) == 0 && s[1 + n] == '=')
+			return true;
+	return false;
+}
+
+/*
+ * Open the device: read-only when the workload cannot write (a read workload
+ * without --verify, whose prefill writes) and the driver has "ro" (unless the
+ * string says), so that a file we may only read can be measured; and refuse
+ * a workload that writes to a read-only device, which would move nothing.
+ * @return the device, or NULL after a message.
+ */
+static struct lab_blk_dev *open_dev(const struct opts *o)
+{
+	bool writes = !is_read_mode(o->rw) || o->verify;
+	char ro_dev[4096];
+	const char *devstr = o->dev, *colon = strchr(o->dev, ':');
+	struct lab_blk_dev *dev;
+
+	if (!writes && lab_blk_driver_has_key(o->dev, "ro") && !dev_has_key(o->dev, "ro")) {
+		snprintf(ro_dev, sizeof(ro_dev), "%s%sro=1", o->dev,
+			 colon == NULL ? ":" : colon[1] != '\0' ? "," : "");
+		devstr = ro_dev;
+	}
+	dev = lab_blk_open(devstr);
+	if (dev == NULL) {
+		fprintf(stderr, "labblk: cannot open block device '%s' %s(%s)\n", o->dev,
+			devstr != o->dev ? "read-only " : "", strerror(lab_errno));
+		return NULL;
+	}
+	if (writes && (lab_blk_info(dev)->flags & LAB_BLK_F_READ_ONLY)) {
+		fprintf(stderr, "labblk: '%s' is read-only, but --rw %s%s writes: drop 'ro=1' or "
+			"run a read workload without --verify\n", o->dev, rw_names[o->rw],
+			o->verify ? " --verify" : "");
+		lab_blk_close(dev);
+		return NULL;
+	}
+	return dev;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = { .rw = RW_RANDREAD, .rwmixread = 50, .bs = 4096, .iodepth = 32,
@@ -653,19 +702,16 @@ int main(int argc, char **argv)
 	FILE *out;
 	double secs;
 	bool bad = false, accounted;
-	int rc = parse_args(&o, argc, argv);
+	int refused = 0, rc = parse_args(&o, argc, argv);
 
 	if (rc != 0) {
 		usage(rc > 0 ? stdout : stderr);
 		return rc > 0 ? 0 : 1;
 	}
 	out = o.json ? stderr : stdout;
-	dev = lab_blk_open(o.dev);
-	if (dev == NULL) {
-		fprintf(stderr, "labblk: cannot open block device '%s' (%s)\n", o.dev,
-			strerror(lab_errno));
+	dev = open_dev(&o);
+	if (dev == NULL)
 		return 1;
-	}
 	if (check_geometry(&o, lab_blk_info(dev), lab_blk_size(dev)) < 0) {
 		lab_blk_close(dev);
 		return 1;
@@ -743,7 +789,9 @@ int main(int argc, char **argv)
 	for (unsigned int i = 0; i < o.numjobs; i++) {
 		struct job *j = &jobs[i];
 
-		bad |= j->failed;
+		bad |= j->failed || j->refused != 0;
+		if (j->refused != 0 && refused == 0)
+			refused = j->refused;
 		for (int w = 0; w < 2; w++) {
 			hist_merge(&t.dir[w], &j->hist[w]);
 			hist_merge(&t.all, &j->hist[w]);
@@ -816,6 +864,12 @@ int main(int argc, char **argv)
 	free(jobs);
 	if (lab_blk_close(dev) < 0 || lab_pool_destroy(pool) < 0)
 		bad = true;
+	if (bad && t.ios[0] + t.ios[1] == 0) {
+		/* Nothing moved because the run could not start: not a measurement. */
+		fprintf(stderr, "labblk: the run moved no I/O: %s (see above)\n",
+			refused != 0 ? strerror(-refused) : "a job could not start");
+		return 1;
+	}
 	if (bad || t.errors || t.mismatches || (o.verify && t.verified == 0) || !accounted)
 		return 2;
 	return 0;

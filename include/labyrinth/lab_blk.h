@@ -104,6 +104,16 @@ struct lab_blk_qpair_stats {
 struct lab_blk_dev *lab_blk_open(const char *devstr);
 
 /**
+ * Whether the driver that @p devstr names ("uring:path=x" names "uring")
+ * accepts @p key in its device string: lets an application add a key (as
+ * labblk adds "ro=1" for a workload that cannot write) only where it means
+ * something. Control path.
+ *
+ * @return true or false (false also for a driver that is not registered).
+ */
+bool lab_blk_driver_has_key(const char *devstr, const char *key);
+
+/**
  * Close a device. Control path. Refuses while queue pairs exist.
  * @return 0, -EBUSY (naming how many queue pairs), -EINVAL for NULL.
  */

@@ -93,10 +93,14 @@ const char *lab_strerror(int err);
 
 /**
  * Parse a size with an optional binary suffix: "4096", "2K", "2M", "1G" (also
- * "2KB"/"2MiB" forms). Case-insensitive.
+ * "2KB"/"2MiB" forms; the suffix case-insensitive). The one number parser of
+ * configuration files, device strings, LABYRINTH_MEMPOOL and the apps'
+ * options: decimal digits only (a leading zero is not octal), directly
+ * followed by the suffix; no sign, no hexadecimal, no whitespace.
  *
- * @return 0 on success; -EINVAL if @p s is empty, not a number or has an
- *         unknown suffix; -ERANGE if it overflows 64 bits.
+ * @return 0 on success; -EINVAL if @p s is empty, not a decimal number or has
+ *         anything else (an unknown suffix, a space); -ERANGE if it overflows
+ *         64 bits.
  */
 int lab_parse_size(const char *s, uint64_t *out);
 

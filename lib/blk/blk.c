@@ -133,6 +133,23 @@ err:
 	return NULL;
 }
 
+bool lab_blk_driver_has_key(const char *devstr, const char *key)
+{
+	size_t n = strcspn(devstr, ":");
+	char name[64];
+	const struct lab_blk_ops *ops;
+
+	if (n >= sizeof(name))
+		return false;
+	memcpy(name, devstr, n);
+	name[n] = '\0';
+	ops = driver_find(name);
+	for (const struct lab_devargs_key *k = ops != NULL ? ops->keys : NULL; k && k->name; k++)
+		if (strcmp(k->name, key) == 0)
+			return true;
+	return false;
+}
+
 int lab_blk_close(struct lab_blk_dev *d)
 {
 	if (d == NULL)

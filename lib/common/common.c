@@ -40,18 +40,16 @@ int lab_parse_size(const char *s, uint64_t *out)
 	unsigned int shift;
 	char *end;
 
-	if (s == NULL)
-		return -EINVAL;
-	while (isspace((unsigned char)*s))
-		s++;
-	if (!isdigit((unsigned char)*s))
+	/* Decimal digits and a suffix, nothing else: every number a user gives
+	 * (config, device strings, LABYRINTH_MEMPOOL, options) reads one way, so
+	 * "0x10" and " 5" are refused rather than read as 16 and 5 here and not
+	 * elsewhere. */
+	if (s == NULL || !isdigit((unsigned char)*s))
 		return -EINVAL;
 	errno = 0;
-	v = strtoull(s, &end, (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) ? 16 : 10);
+	v = strtoull(s, &end, 10);
 	if (errno == ERANGE)
 		return -ERANGE;
-	while (isspace((unsigned char)*end))
-		end++;
 	if (suffix_shift(end, &shift) < 0)
 		return -EINVAL;
 	if (shift && v > (UINT64_MAX >> shift))

@@ -23,6 +23,7 @@ struct pool_snap {
 };
 
 struct port_snap {
+	uint16_t id;
 	char name[128];
 	char driver[32];
 	bool up;
@@ -57,6 +58,7 @@ static int snap_port(struct lab_port *p, void *arg)
 	if (s->nports == CTL_MAX_OBJS)
 		return 1;
 	ps = &s->port[s->nports++];
+	ps->id = p->id;
 	snprintf(ps->name, sizeof(ps->name), "%s", lab_port_name(p));
 	snprintf(ps->driver, sizeof(ps->driver), "%s", lab_port_driver(p));
 	lab_port_link(p, &l);
@@ -204,6 +206,8 @@ static const struct port_metric {
 	Q("rx_oversize_total", true, oversize, "Frames larger than a buffer's data room, "
 					       "dropped."),
 	Q("rx_truncated_total", true, truncated, "Frames captured short or empty, dropped."),
+	Q("rx_ring_full_total", true, ring_full, "Frames the kernel dropped: the RX ring was full "
+						 "(af_packet, af_xdp)."),
 	Q("rx_errors_total", true, errors, "Other RX errors."),
 	Q("tx_packets_total", false, packets, "Packets sent."),
 	Q("tx_bytes_total", false, bytes, "Bytes sent."),
@@ -212,12 +216,20 @@ static const struct port_metric {
 #undef Q
 };
 
+/* A port's labels: its id (two ports may have the same device string, as
+ * two ring ports of one name or two pcap ports replaying one file), then the
+ * device string. */
+static void port_labels(FILE *f, const char *metric, const struct port_snap *ps)
+{
+	fprintf(f, "%s{port=\"%u\",device=", metric, ps->id);
+	label_value(f, ps->name);
+}
+
 static void port_families(FILE *f, const struct snaps *s)
 {
 	family(f, "labyrinth_port_link_up", "gauge", "1 if the port's link is up.");
 	for (unsigned int i = 0; i < s->nports; i++) {
-		fputs("labyrinth_port_link_up{port=", f);
-		label_value(f, s->port[i].name);
+		port_labels(f, "labyrinth_port_link_up", &s->port[i]);
 		fprintf(f, ",driver=\"%s\"} %d\n", s->port[i].driver, s->port[i].up);
 	}
 	for (size_t m = 0; m < sizeof(port_metrics) / sizeof(port_metrics[0]); m++) {
@@ -233,8 +245,7 @@ static void port_families(FILE *f, const struct snaps *s)
 				uint64_t v;
 
 				memcpy(&v, (const char *)qs + pm->off, sizeof(v));
-				fprintf(f, "%s{port=", pm->name);
-				label_value(f, s->port[i].name);
+				port_labels(f, pm->name, &s->port[i]);
 				fprintf(f, ",queue=\"%u\"} %llu\n", q, (unsigned long long)v);
 			}
 		}

@@ -4,7 +4,8 @@
  * hold `labctl metrics` to it: HELP and TYPE once per family and before its
  * samples, the samples of a family together, metric and label names
  * well-formed, label values quoted with only \\, \" and \n escaped, values
- * numbers, counters named _total and not negative.
+ * numbers, counters named _total and not negative, and no series (name and
+ * labels) given twice.
  */
 #ifndef PROM_PARSER_H
 #define PROM_PARSER_H
@@ -19,6 +20,7 @@ struct prom {
 	char types[64][16];
 	int nfam;
 	int samples;
+	const char **lines; /* the sample lines, for the duplicate check */
 };
 
 static inline bool prom_name_ok(const char *s, size_t n)
@@ -83,13 +85,39 @@ static inline const char *prom_sample(struct prom *p, const char *l, int cur)
 	if (strcmp(p->types[cur], "counter") == 0 &&
 	    (strncmp(l + n - 6, "_total", 6) != 0 || strtod(s + 1, NULL) < 0))
 		return "a counter without _total, or negative";
-	p->samples++;
+	p->lines = realloc(p->lines, (size_t)(p->samples + 1) * sizeof(*p->lines));
+	p->lines[p->samples++] = l;
 	return NULL;
 }
 
-/* Parse the text format 0.0.4: HELP and TYPE once per family, before its
- * samples, samples of a family together; returns NULL or what was wrong. */
-static inline const char *prom_parse(struct prom *p, char *text, int *line_no)
+/* A series' key: the sample line up to its value. */
+static inline size_t prom_key_len(const char *l)
+{
+	const char *sp = strrchr(l, ' ');
+
+	return sp != NULL ? (size_t)(sp - l) : strlen(l);
+}
+
+static inline int prom_key_cmp(const void *a, const void *b)
+{
+	const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+	size_t nx = prom_key_len(x), ny = prom_key_len(y);
+	int c = strncmp(x, y, nx < ny ? nx : ny);
+
+	return c != 0 ? c : (nx > ny) - (nx < ny);
+}
+
+/* @return the first series given twice (a line of the page), or NULL. */
+static inline const char *prom_duplicate(struct prom *p)
+{
+	qsort(p->lines, (size_t)p->samples, sizeof(*p->lines), prom_key_cmp);
+	for (int i = 1; i < p->samples; i++)
+		if (prom_key_cmp(&p->lines[i - 1], &p->lines[i]) == 0)
+			return p->lines[i];
+	return NULL;
+}
+
+static inline const char *prom_parse_lines(struct prom *p, char *text, int *line_no)
 {
 	int cur = -1;
 
@@ -121,7 +149,21 @@ static inline const char *prom_parse(struct prom *p, char *text, int *line_no)
 			return why;
 		}
 	}
+	if (prom_duplicate(p) != NULL)
+		return "a series (name and labels) given twice";
 	return NULL;
+}
+
+/* Parse the text format 0.0.4: HELP and TYPE once per family, before its
+ * samples, samples of a family together, no series twice; returns NULL or
+ * what was wrong. */
+static inline const char *prom_parse(struct prom *p, char *text, int *line_no)
+{
+	const char *why = prom_parse_lines(p, text, line_no);
+
+	free(p->lines);
+	p->lines = NULL;
+	return why;
 }
 
 #endif

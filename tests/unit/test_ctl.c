@@ -562,6 +562,7 @@ static void test_prom_parser_rejects(void)
 		"# HELP a h\n# TYPE a gauge\na{l=v} 1\n",
 		"# HELP a h\n# TYPE a gauge\na one\n",
 		"# HELP a h\n# TYPE a gauge\na 1\n# HELP a h\n",
+		"# HELP a h\n# TYPE a gauge\na{p=\"x\"} 1\na{p=\"y\"} 1\na{p=\"x\"} 2\n",
 	};
 	struct prom p;
 	char buf[256];
@@ -650,7 +651,14 @@ static void test_labctl(void)
 	LAB_TEST_HAS(out, "labyrinth_pool_watermark_buffers{pool=\"ctlpool\",level=\"min\"} 8\n");
 	LAB_TEST_HAS(out, "labyrinth_pool_quality_level{pool=\"ctlpool\",level=\"full\"} 1\n");
 	LAB_TEST_HAS(out, "labyrinth_pool_findings_total{pool=\"ctlpool\",kind=\"double-free\"} 0\n");
-	LAB_TEST_HAS(out, "labyrinth_port_rx_packets_total{port=\"ring:name=ctl,size=256\",queue=\"0\"}");
+	/* pa and pb have one device string: the port id tells their series apart
+	 * (prom_parse refuses a series given twice). */
+	for (int i = 0; i < 2; i++) {
+		snprintf(sample, sizeof(sample), "labyrinth_port_rx_packets_total{port=\"%u\","
+			 "device=\"ring:name=ctl,size=256\",queue=\"0\"} %d\n",
+			 i == 0 ? pa->id : pb->id, i == 0 ? 0 : 100);
+		LAB_TEST_HAS(out, sample);
+	}
 	LAB_TEST_HAS(out, "labyrinth_warden_running 1\n");
 	lab_ctl_close(c);
 	teardown_traffic();

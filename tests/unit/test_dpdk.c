@@ -146,6 +146,27 @@ static void test_testpmd_null(void)
 	}
 }
 
+/* A pool larger than EAL's memory (-m 128): populate runs out part way and
+ * DPDK takes back every object it had handed over before freeing the pool.
+ * No buffer was ever the application's: the only report is DPDK's cause, no
+ * "in flight" leak and no quality finding. */
+static void test_populate_out_of_memory(void)
+{
+	char cmd[2048];
+
+	snprintf(cmd, sizeof(cmd), "dpdk-testpmd --no-huge -m 128 --no-pci -l 0-1 --file-prefix "
+		 "lab%doom %s --log-level=lib.eal:error --vdev net_null0 "
+		 "--mbuf-pool-ops-name=labyrinth -- --total-num-mbufs=300000 -a", (int)getpid(),
+		 plugin_arg);
+	CU_ASSERT_NOT_EQUAL(run(cmd, out, sizeof(out)), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "preferred mempool ops selected: labyrinth"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "Creation of mbuf pool for socket 0 failed: Cannot "
+					   "allocate memory"));
+	CU_ASSERT_PTR_NULL(strstr(out, "in flight"));
+	CU_ASSERT_PTR_NULL(strstr(out, "labyrinth: quality"));
+	CU_ASSERT_PTR_NULL(strstr(out, "labyrinth: pool"));
+}
+
 /* A pcap through testpmd: every frame out, in order, byte for byte. Quits
  * once both ports' stats show the file's last frame received. */
 static void test_testpmd_pcap(void)
@@ -247,6 +268,7 @@ int main(void)
 		LAB_TEST(test_dpdk_mbuf_autotest),
 		LAB_TEST(test_testpmd_null),
 		LAB_TEST(test_testpmd_pcap),
+		LAB_TEST(test_populate_out_of_memory),
 		LAB_TEST(test_telemetry),
 		LAB_TEST(test_fault_program),
 		LAB_TEST(test_multi_process),

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -179,6 +180,67 @@ static void test_short_file_errors(void)
 	LAB_TEST_HAS(out, "0 in flight after the run: accounting OK");
 }
 
+/* A workload that writes, on a device opened read-only: a setup error, refused
+ * before the run (exit 1 naming the device and the workload), not a run that
+ * moves nothing and exits 0. */
+static void test_read_only_device_refuses_writes(void)
+{
+	char cmd[2 * PATH_MAX], out[16384];
+	const char *f = file("ro.img", "16M");
+
+	snprintf(cmd, sizeof(cmd), "--dev uring:path=%s,ro=1 --rw randwrite --runtime 1", f);
+	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 1);
+	LAB_TEST_HAS(out, ",ro=1' is read-only, but --rw randwrite writes: drop 'ro=1' or run a "
+			  "read workload without --verify");
+	CU_ASSERT_PTR_NULL(strstr(out, "IOPS"));
+	/* --verify writes a read workload's range first. */
+	snprintf(cmd, sizeof(cmd), "--dev uring:path=%s,ro=1 --rw read --verify", f);
+	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 1);
+	LAB_TEST_HAS(out, "but --rw read --verify writes");
+	/* Reads are what a read-only device is for. */
+	snprintf(cmd, sizeof(cmd), "--dev uring:path=%s,ro=1 --rw randread --size 1M", f);
+	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
+	LAB_TEST_HAS(out, "  read ");
+}
+
+/* A workload that cannot write opens the device read-only (the JSON's
+ * features say read_only); one that can opens it read-write. As uid 65534, a
+ * root-owned 0444 file can then be measured. */
+static void test_read_workload_opens_read_only(void)
+{
+	char cmd[3 * PATH_MAX], out[16384], sub[PATH_MAX + 8];
+	const char *f;
+
+	snprintf(sub, sizeof(sub), "%s/pub", dir);
+	CU_ASSERT_EQUAL_FATAL(mkdir(sub, 0755), 0);
+	f = file("pub/ro.img", "16M");
+	snprintf(cmd, sizeof(cmd), "--dev uring:path=%s --rw randread --size 1M --json", f);
+	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
+	LAB_TEST_HAS(out, "\"read_only\"]");
+	snprintf(cmd, sizeof(cmd), "--dev uring:path=%s --rw randwrite --size 1M --json", f);
+	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
+	CU_ASSERT_PTR_NULL(strstr(out, "read_only"));
+	if (geteuid() != 0) {
+		fprintf(stderr, "the uid 65534 check needs root (to become it): not run\n");
+		return;
+	}
+	/* uid 65534 may reach the file (the test's directory 0711, this one 0755)
+	 * and read it, not write it. */
+	CU_ASSERT_EQUAL(chmod(dir, 0711), 0);
+	CU_ASSERT_EQUAL(chmod(f, 0444), 0);
+	snprintf(cmd, sizeof(cmd), "setpriv --reuid=65534 --regid=65534 --clear-groups %s "
+		 "--dev uring:path=%s --rw read --bs 4096 --size 4M", LABBLK_BIN, f);
+	CU_ASSERT_EQUAL(lab_test_sh(cmd, out, sizeof(out)), 0);
+	LAB_TEST_HAS(out, "(1024 I/Os)");
+	LAB_TEST_HAS(out, "accounting OK");
+	snprintf(cmd, sizeof(cmd), "setpriv --reuid=65534 --regid=65534 --clear-groups %s "
+		 "--dev uring:path=%s --rw write --bs 4096 --size 4M", LABBLK_BIN, f);
+	CU_ASSERT_EQUAL(lab_test_sh(cmd, out, sizeof(out)), 1);
+	LAB_TEST_HAS(out, "cannot open block device");
+	LAB_TEST_HAS(out, "Permission denied");
+	CU_ASSERT_EQUAL(chmod(dir, 0700), 0);
+}
+
 int main(void)
 {
 	static const struct lab_test tests[] = {
@@ -188,6 +250,8 @@ int main(void)
 		LAB_TEST(test_json_summary),
 		LAB_TEST(test_bad_usage),
 		LAB_TEST(test_short_file_errors),
+		LAB_TEST(test_read_only_device_refuses_writes),
+		LAB_TEST(test_read_workload_opens_read_only),
 		LAB_TEST_END,
 	};
 	char cmd[PATH_MAX + 16];

@@ -317,6 +317,98 @@ static void test_af_xdp_errors(void)
 	assert_pool_whole(ok);
 }
 
+/* Send @p n test frames from @p tx (waiting, up to a ceiling, for TX room). */
+static uint32_t send_frames(struct lab_port *tx, uint32_t n)
+{
+	struct lab_cache *txo = lab_port_txq_owner(tx, 0);
+	uint64_t t0 = now_ns_test();
+	uint32_t sent = 0;
+
+	while (sent < n && now_ns_test() - t0 < 5000000000ull) {
+		struct lab_buf *b[32];
+		uint16_t k = n - sent < 32 ? (uint16_t)(n - sent) : 32, s;
+
+		k = (uint16_t)lab_alloc_bulk(txo->pool, txo, b, k, 0);
+		for (uint16_t i = 0; i < k; i++) {
+			lab_buf_reset(b[i], 128);
+			b[i]->data_len = make_frame(sent + i, lab_buf_data(b[i]), 0);
+		}
+		s = lab_port_tx_burst(tx, 0, b, k);
+		lab_free_bulk(txo, b + s, k - s);
+		sent += s;
+	}
+	return sent;
+}
+
+/* Receive every test frame @p rx has (until none came for 200 ms). */
+static uint32_t drain_frames(struct lab_port *rx)
+{
+	uint64_t last = now_ns_test();
+	uint32_t got = 0;
+
+	while (now_ns_test() - last < 200000000ull) {
+		struct lab_buf *b[32];
+		uint16_t n = lab_port_rx_burst(rx, 0, b, 32);
+
+		for (uint16_t i = 0; i < n; i++)
+			got += frame_seq(lab_buf_data(b[i]), b[i]->data_len) >= 0;
+		lab_free_bulk(lab_port_rxq_owner(rx, 0), b, n);
+		if (n != 0)
+			last = now_ns_test();
+	}
+	return got;
+}
+
+/*
+ * A receiver that is not polled while frames arrive, on a ring of two 4 KiB
+ * blocks: the kernel drops what finds the ring full, and the port says so
+ * (PACKET_STATISTICS -> RX ring_full, summed over reads, which reset it):
+ * every frame sent was either received or counted as dropped.
+ */
+static void test_af_packet_kernel_drops(void)
+{
+	struct lab_pool *p = port_pool(2048 - 64, 4096);
+	struct lab_port *a = open_in(0, "af_packet", "", p, 1);
+	struct lab_port *b = open_in(1, "af_packet", ",blocksize=4096,blocks=2", p, 1);
+	struct lab_port_stats st;
+	uint32_t sent, got;
+	uint64_t t0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_EQUAL(lab_port_start(a), 0);
+	CU_ASSERT_EQUAL(lab_port_start(b), 0);
+	CU_ASSERT_EQUAL(wait_link_up(a), 0);
+	CU_ASSERT_EQUAL(wait_link_up(b), 0);
+	lab_port_stats_reset(b);
+	sent = send_frames(a, 500);
+	CU_ASSERT_EQUAL(sent, 500);
+	/* Wait (with a ceiling) until the kernel has dealt with every frame. */
+	t0 = now_ns_test();
+	do {
+		lab_port_stats(b, &st);
+		sleep_ms(5);
+	} while (st.rx_total.ring_full < sent - 8 && now_ns_test() - t0 < 5000000000ull);
+	CU_ASSERT(st.rx_total.ring_full > 0);
+	got = drain_frames(b);
+	lab_port_stats(b, &st);
+	CU_ASSERT(got > 0);
+	CU_ASSERT(got < sent);
+	/* The silent namespaces carry nothing else: the counts add up exactly. */
+	CU_ASSERT_EQUAL(got + st.rx_total.ring_full, sent);
+	CU_ASSERT_EQUAL(st.rx_total.errors, 0);
+	/* A stats reset starts the count again from zero. */
+	lab_port_stats_reset(b);
+	lab_port_stats(b, &st);
+	CU_ASSERT_EQUAL(st.rx_total.ring_full, 0);
+	lab_test_log_capture();
+	CU_ASSERT_EQUAL(lab_port_close(b), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(lab_test_log_text(), "the kernel dropped"));
+	lab_test_log_release();
+	CU_ASSERT_EQUAL(lab_port_close(a), 0);
+	assert_pool_whole(p);
+}
+
 static void test_af_packet_bad_iface(void)
 {
 	struct lab_pool *p = port_pool(2048 - 64, 1024);
@@ -340,6 +432,7 @@ int main(void)
 		LAB_TEST(test_af_xdp_with_af_packet),
 		LAB_TEST(test_af_xdp_rx_nobuf),
 		LAB_TEST(test_af_xdp_errors),
+		LAB_TEST(test_af_packet_kernel_drops),
 		LAB_TEST(test_af_packet_bad_iface),
 		LAB_TEST_END,
 	};

@@ -16,11 +16,22 @@ void lab_mp_config_defaults(struct lab_config *cfg);
 
 /*
  * Apply "key=value,..." from @p source (the environment variable, or the
- * pool_config string of rte_mempool_set_ops_byname) to @p cfg. NULL or ""
- * is nothing to do. @return 0, or -EINVAL with a message naming the source,
- * the mempool, the item and the problem.
+ * pool_config string of rte_mempool_set_ops_byname) to @p cfg, and add the
+ * keys it gave to the bit set @p given (for lab_mp_derive). NULL or "" is
+ * nothing to do. A key given twice in one string is refused. @return 0, or
+ * -EINVAL with a message naming the source, the mempool, the item and the
+ * problem.
  */
-int lab_mp_parse(struct lab_config *cfg, const char *s, const char *source, const char *mp);
+int lab_mp_parse(struct lab_config *cfg, const char *s, const char *source, const char *mp,
+		 unsigned int *given);
+
+/*
+ * The watermarks not given, from those given (@p given from lab_mp_parse),
+ * for a pool of @p size objects: low = 2 x min, high = 3 x min (and never
+ * below low), each capped at 100% or the pool's size; so "min=1%" alone is a
+ * whole setting.
+ */
+void lab_mp_derive(struct lab_config *cfg, unsigned int given, uint64_t size);
 
 /* The settings in effect, for logs and telemetry. */
 void lab_mp_params_string(const struct lab_config *cfg, char *out, size_t len);

@@ -146,7 +146,11 @@ static int spawn_ctrl(pthread_t *tid, const char *name, void *(*fn)(void *), voi
 /* Before DPDK frees a destroyed mempool's memory: check what is in
  * quarantine and report every finding while the objects still exist, and
  * report objects the application still holds (DPDK's per-lcore caches hold
- * some legitimately: it does not flush them into a pool it frees). */
+ * some legitimately: it does not flush them into a pool it frees).
+ * A pool whose populate failed never went live: DPDK has taken every object
+ * out and freed the memory already (rte_mempool_populate_default's failure
+ * path, rte_mempool_free_memchunks), so there is nothing to check, and the
+ * objects it took are not held by anyone: its message is the only report. */
 static void mempool_event(enum rte_mempool_event ev, struct rte_mempool *mp, void *arg)
 {
 	struct lab_mp *m;
@@ -158,7 +162,10 @@ static void mempool_event(enum rte_mempool_event ev, struct rte_mempool *mp, voi
 	for (m = L.head; m != NULL && m->mp != mp; m = m->next)
 		;
 	pthread_mutex_unlock(&L.lock);
-	if (m != NULL && m->pid == my_pid) {
+	if (m != NULL && m->pid == my_pid && mp->populated_size == 0) {
+		LAB_LOG(DEBUG, mempool, "mempool '%s': destroyed before it was populated: "
+			"nothing to check", mp->name);
+	} else if (m != NULL && m->pid == my_pid) {
 		lab_pool_quality_check(m->pool);
 		/* DPDK's count is the pool's plus its caches'. */
 		lab_pool_check_in_flight(m->pool, rte_mempool_avail_count(mp) -
@@ -211,14 +218,16 @@ static int lab_mp_alloc(struct rte_mempool *mp)
 	struct lab_config cfg;
 	struct lab_mp *m;
 	uint32_t room_off, room_len;
+	unsigned int given = 0;
 	int rc;
 
 	lab_config_defaults(&cfg);
 	snprintf(cfg.name, sizeof(cfg.name), "%s", mp->name);
 	lab_mp_config_defaults(&cfg);
-	if ((rc = lab_mp_parse(&cfg, getenv(LAB_MP_ENV), LAB_MP_ENV, mp->name)) < 0 ||
-	    (rc = lab_mp_parse(&cfg, mp->pool_config, "pool_config", mp->name)) < 0)
+	if ((rc = lab_mp_parse(&cfg, getenv(LAB_MP_ENV), LAB_MP_ENV, mp->name, &given)) < 0 ||
+	    (rc = lab_mp_parse(&cfg, mp->pool_config, "pool_config", mp->name, &given)) < 0)
 		return rc;
+	lab_mp_derive(&cfg, given, mp->size);
 	m = rte_zmalloc_socket("labyrinth_mempool", sizeof(*m), RTE_CACHE_LINE_SIZE,
 			       mp->socket_id);
 	if (m == NULL)
