@@ -377,14 +377,14 @@ static bool config_key(const char *k)
 static int load_config(struct fwd_opts *o, const char *path)
 {
 	char line[1024], section[32] = "";
-	FILE *f = fopen(path, "r");
-	int ln = 0;
+	FILE *f = lab_config_fopen(path);
+	int ln = 0, rc;
 
 	if (f == NULL) {
-		fprintf(stderr, "labfwd: config '%s': %s\n", path, strerror(errno));
+		fprintf(stderr, "labfwd: %s\n", lab_config_error());
 		return -1;
 	}
-	while (fgets(line, sizeof(line), f) != NULL) {
+	while ((rc = lab_config_read_line(f, path, ln + 1, line, sizeof(line))) > 0) {
 		char *s, *eq, *c;
 
 		ln++;
@@ -435,6 +435,10 @@ static int load_config(struct fwd_opts *o, const char *path)
 				goto err;
 			}
 		}
+	}
+	if (rc < 0) {
+		fprintf(stderr, "labfwd: %s\n", lab_config_error());
+		goto err;
 	}
 	fclose(f);
 	return 0;
