@@ -193,7 +193,7 @@ static void test_bad_input(void)
 	char conf[256], args[512];
 	FILE *f;
 
-	expect_error("--frobnicate", "unrecognized option");
+	expect_error("--frobnicate", "unknown option '--frobnicate'; try 'labfwd --help'");
 	expect_error("-p null -b 0", "burst '0': expected a whole number 1..512");
 	expect_error("-p null --mode fast", "mode 'fast': expected io, macswap or l2fwd");
 	expect_error("-p null -p null -m 0:1,0:0", "port 0 is mapped twice");
