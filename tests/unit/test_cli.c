@@ -104,6 +104,31 @@ static void test_labfwd(void)
 	rmdir(dir);
 }
 
+/* Every long option of labfwd --help is in docs/labfwd.md (--tx-first was not). */
+static void test_labfwd_options_documented(void)
+{
+	char *doc = NULL, *p, opt[64];
+	size_t n = 0;
+	FILE *f = fopen(LAB_SOURCE_ROOT "/docs/labfwd.md", "r");
+	int found = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT(getdelim(&doc, &n, '\0', f) > 0);
+	fclose(f);
+	CU_ASSERT_EQUAL_FATAL(run(LABFWD_BIN, "--help"), 0);
+	for (p = strstr(out, " --"); p != NULL; p = strstr(p + 1, " --")) {
+		int len = (int)strspn(p + 1, "-abcdefghijklmnopqrstuvwxyz");
+
+		snprintf(opt, sizeof(opt), "%.*s", len, p + 1);
+		found++;
+		if (strstr(doc, opt) == NULL)
+			fprintf(stderr, "labfwd %s is not in docs/labfwd.md\n", opt);
+		CU_ASSERT_PTR_NOT_NULL(strstr(doc, opt));
+	}
+	CU_ASSERT(found > 20);
+	free(doc);
+}
+
 static void test_labblk(void)
 {
 	expect_common(LABBLK_BIN, "--dev");
@@ -160,6 +185,7 @@ int main(void)
 {
 	static const struct lab_test tests[] = {
 		LAB_TEST(test_labfwd),
+		LAB_TEST(test_labfwd_options_documented),
 		LAB_TEST(test_labblk),
 		LAB_TEST(test_labcheck),
 		LAB_TEST(test_labctl),
