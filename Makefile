@@ -75,17 +75,26 @@ plots: deps hugepages build
 
 # Install the library, headers, apps and the DPDK mempool plugin (into DPDK's
 # driver directory, where every DPDK application's EAL finds it).
+# DESTDIR=/tmp/root installs under that directory instead (no ldconfig).
+# The list of installed files is kept for `make uninstall`.
 install: deps build
-	meson install -C $(BUILD)
-	ldconfig
+	meson install -C $(BUILD) $(if $(DESTDIR),--destdir $(DESTDIR))
+	cp $(BUILD)/meson-logs/install-log.txt $(BUILD)/installed-files.txt
+	$(if $(DESTDIR),,ldconfig)
 
-# Remove what `make install` installed (meson's install log of $(BUILD)).
+# Remove what the last `make install` installed (its list in
+# $(BUILD)/installed-files.txt: the files, then the directories it made, if
+# they are empty now).
 uninstall:
-	@test -f $(BUILD)/meson-logs/install-log.txt || \
-		{ echo "nothing to uninstall: no $(BUILD)/meson-logs/install-log.txt" \
-		       "(make install writes it)" >&2; exit 1; }
-	ninja -C $(BUILD) uninstall
-	ldconfig
+	@test -f $(BUILD)/installed-files.txt || \
+		{ echo "uninstall: no $(BUILD)/installed-files.txt: nothing installed" \
+		       "from $(BUILD) by make install" >&2; exit 1; }
+	@grep -v '^#' $(BUILD)/installed-files.txt | while read -r f; do \
+		[ -d "$$f" ] || rm -fv -- "$$f"; done
+	@grep -v '^#' $(BUILD)/installed-files.txt | sort -r | while read -r d; do \
+		[ ! -d "$$d" ] || rmdir --ignore-fail-on-non-empty -- "$$d"; done
+	rm -f $(BUILD)/installed-files.txt
+	$(if $(DESTDIR),,ldconfig)
 
 clean:
 	rm -rf $(BUILD) build-asan build-tsan build-fuzz
