@@ -5,10 +5,16 @@
 BUILD ?= build
 MESON_OPTS ?= -Dwerror=true
 TEST_ARGS ?=
+# make check SUITE=ctl (one suite), TEST=config (one test program of the meson
+# test list), CASE=test_long_line (one CUnit test, with SUITE or TEST)
+SUITE ?=
+TEST ?=
+CASE ?=
 FUZZ_SECS ?= 60
 SOAK_SECS ?= 600
 
-.PHONY: all deps hugepages build demo test check sanitize fuzz soak memcheck plots install clean
+.PHONY: all deps hugepages build demo test check sanitize fuzz soak memcheck plots install \
+	uninstall clean test-whole
 
 all: build
 
@@ -32,11 +38,21 @@ demo: deps hugepages build
 # Everything CI runs (docs/testing.md): every suite of the release build (the
 # soak for 10 s), then the ASan+UBSan and TSan builds' suites, then each
 # fuzzer for FUZZ_SECS seconds.
-test: check sanitize fuzz
+# It runs everything: a selection (SUITE, TEST, CASE, TEST_ARGS) is refused
+# rather than ignored, since it belongs to `make check`.
+test: test-whole check sanitize fuzz
 
-# The release build's suites only: the quick loop while working.
+test-whole:
+	@if [ -n "$(SUITE)$(TEST)$(CASE)$(TEST_ARGS)" ]; then \
+		echo "make test runs every stage; to run a part of the release build's" \
+		     "suites: make check SUITE=NAME, TEST=NAME, CASE=NAME or TEST_ARGS=..." \
+		     "(docs/testing.md)" >&2; exit 1; fi
+
+# The release build's suites only: the quick loop while working. SUITE picks
+# a suite (tests/meson.build), TEST one test program, CASE one CUnit test.
 check: deps hugepages build
-	@scripts/run-tests.sh $(BUILD) $(TEST_ARGS)
+	@LAB_TEST_CASE=$(CASE) scripts/run-tests.sh $(BUILD) $(if $(SUITE),--suite $(SUITE)) \
+		$(TEST) $(TEST_ARGS)
 
 sanitize: deps hugepages
 	@scripts/sanitize.sh asan tsan
@@ -59,9 +75,26 @@ plots: deps hugepages build
 
 # Install the library, headers, apps and the DPDK mempool plugin (into DPDK's
 # driver directory, where every DPDK application's EAL finds it).
+# DESTDIR=/tmp/root installs under that directory instead (no ldconfig).
+# The list of installed files is kept for `make uninstall`.
 install: deps build
-	meson install -C $(BUILD)
-	ldconfig
+	meson install -C $(BUILD) $(if $(DESTDIR),--destdir $(DESTDIR))
+	cp $(BUILD)/meson-logs/install-log.txt $(BUILD)/installed-files.txt
+	$(if $(DESTDIR),,ldconfig)
+
+# Remove what the last `make install` installed (its list in
+# $(BUILD)/installed-files.txt: the files, then the directories it made, if
+# they are empty now).
+uninstall:
+	@test -f $(BUILD)/installed-files.txt || \
+		{ echo "uninstall: no $(BUILD)/installed-files.txt: nothing installed" \
+		       "from $(BUILD) by make install" >&2; exit 1; }
+	@grep -v '^#' $(BUILD)/installed-files.txt | while read -r f; do \
+		[ -d "$$f" ] || rm -fv -- "$$f"; done
+	@grep -v '^#' $(BUILD)/installed-files.txt | sort -r | while read -r d; do \
+		[ ! -d "$$d" ] || rmdir --ignore-fail-on-non-empty -- "$$d"; done
+	rm -f $(BUILD)/installed-files.txt
+	$(if $(DESTDIR),,ldconfig)
 
 clean:
 	rm -rf $(BUILD) build-asan build-tsan build-fuzz

@@ -10,7 +10,7 @@ PKGS=(
 	libpcap-dev libcunit1-dev libhugetlbfs-bin libnuma-dev liburing-dev
 	libxdp-dev libbpf-dev libinih-dev libck-dev libseccomp-dev
 	python3-scapy iproute2 tcpreplay tcpdump fio util-linux
-	clang libclang-rt-14-dev valgrind gnuplot-nox
+	clang libclang-rt-14-dev valgrind gnuplot-nox socat
 )
 
 missing=()

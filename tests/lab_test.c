@@ -21,15 +21,31 @@ static unsigned int count(const struct lab_test *tests)
 
 int lab_test_run(const char *suite, const struct lab_test *tests)
 {
-	unsigned int run, failed, asserts_failed;
+	/* LAB_TEST_CASE=NAME (make check CASE=NAME) runs only that test. */
+	const char *only = getenv("LAB_TEST_CASE");
+	unsigned int run, failed, asserts_failed, added = 0;
 	CU_pSuite s;
 
+	if (only != NULL && only[0] == '\0')
+		only = NULL;
+	for (unsigned int i = 0; only != NULL && tests[i].name != NULL; i++)
+		added += strcmp(tests[i].name, only) == 0;
+	if (only != NULL && added == 0) {
+		printf("%s: SKIPPED: no test '%s' in this suite (LAB_TEST_CASE)\n", suite, only);
+		printf("LAB-RESULT suite=%s passed=0 failed=0 skipped=%u\n", suite, count(tests));
+		return LAB_TEST_SKIP;
+	}
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 1;
 	s = CU_add_suite(suite, NULL, NULL);
-	for (unsigned int i = 0; s != NULL && tests[i].name != NULL; i++)
+	added = 0;
+	for (unsigned int i = 0; s != NULL && tests[i].name != NULL; i++) {
+		if (only != NULL && strcmp(tests[i].name, only) != 0)
+			continue;
 		if (CU_add_test(s, tests[i].name, tests[i].fn) == NULL)
 			s = NULL;
+		added++;
+	}
 	if (s == NULL) {
 		fprintf(stderr, "%s: cannot register tests: %s\n", suite, CU_get_error_msg());
 		CU_cleanup_registry();
@@ -44,7 +60,7 @@ int lab_test_run(const char *suite, const struct lab_test *tests)
 	printf("\nLAB-RESULT suite=%s passed=%u failed=%u skipped=0\n", suite, run - failed,
 	       failed);
 	fflush(stdout);
-	return (failed || asserts_failed || run != count(tests)) ? 1 : 0;
+	return (failed || asserts_failed || run != added) ? 1 : 0;
 }
 
 int lab_test_skip(const char *suite, const struct lab_test *tests, const char *reason)

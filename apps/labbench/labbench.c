@@ -4,6 +4,7 @@
  * one JSON object per line (figures, never pass/fail). See
  * docs/performance.md for how to read and reproduce them.
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <x86intrin.h>
@@ -11,6 +12,7 @@
 #include <labyrinth/lab_log.h>
 #include <labyrinth/lab_pool.h>
 
+#include "../cli.h"
 #include "bench.h"
 
 #define NOBJS 16384u
@@ -134,25 +136,78 @@ static void run_peers(void)
 #endif
 }
 
+/* Each benchmark and its output, for --help and BENCH --help. */
+static const struct {
+	const char *name;
+	const char *help;
+} benches[] = {
+	{ "pool", "the page pool beside DPDK's rte_mempool, one JSON object per line:\n"
+		  "    {\"bench\":\"pool\",\"case\":...,\"impl\":...,\"burst\":...,"
+		  "\"threads\":...,\"ns_per_buf\":...,\"mops\":...}\n" },
+	{ "ring", "the shared free ring beside rte_ring (mp/mc, rts, hts) and ck_ring:\n"
+		  "    {\"bench\":\"ring\",\"case\":...,\"impl\":...,\"ns_per_obj\":...}\n" },
+	{ "quality", "the owner-cache path at each quality level beside raw (checks\n"
+		     "    compiled out): {\"bench\":\"quality\",\"level\":...,\"case\":...,"
+		     "\"ns_per_buf\":...,\"ratio_vs_raw\":...}\n" },
+	{ "port", "null, ring and pcap ports beside DPDK's net_null, net_ring and\n"
+		  "    net_pcap: {\"bench\":\"port\",\"driver\":...,\"impl\":...,"
+		  "\"mpps\":...}\n" },
+};
+#define NB_BENCHES (int)(sizeof(benches) / sizeof(benches[0]))
+
+static void usage(int only)
+{
+	printf("usage: labbench %s\n", only < 0 ? "pool|ring|quality|port" : benches[only].name);
+	for (int i = 0; i < NB_BENCHES; i++)
+		if (only < 0 || only == i)
+			printf("  %s: %s", benches[i].name, benches[i].help);
+	printf("Figures, never pass/fail: docs/performance.md says how to read them.\n");
+}
+
+static bool is_help(const char *a)
+{
+	return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0;
+}
+
+/* @return the benchmark to run, or -1 to exit 0 (help printed), or -2 to exit 1. */
+static int parse_args(int argc, char **argv)
+{
+	int b;
+
+	if (argc < 2) {
+		cli_usage_error("labbench", "which benchmark? one of pool, ring, quality, port");
+		return -2;
+	}
+	if (is_help(argv[1])) {
+		usage(-1);
+		return -1;
+	}
+	for (b = 0; b < NB_BENCHES && strcmp(argv[1], benches[b].name) != 0; b++)
+		;
+	if (b == NB_BENCHES) {
+		cli_usage_error("labbench", argv[1][0] == '-' ? "unknown option '%s'" :
+				"unknown benchmark '%s' (pool, ring, quality, port)", argv[1]);
+		return -2;
+	}
+	if (argc == 3 && is_help(argv[2])) {
+		usage(b);
+		return -1;
+	}
+	if (argc > 2) {
+		cli_usage_error("labbench", "'%s' takes no %s: '%s'", argv[1],
+				argv[2][0] == '-' ? "option" : "argument", argv[2]);
+		return -2;
+	}
+	return b;
+}
+
 int main(int argc, char **argv)
 {
 	struct impl lab = { "labyrinth", l_cache_new, l_cache_free, l_get, l_put, NULL, l_handoff };
+	int b = parse_args(argc, argv);
 
-	if (argc < 2 || (strcmp(argv[1], "pool") != 0 && strcmp(argv[1], "ring") != 0 &&
-			 strcmp(argv[1], "quality") != 0 && strcmp(argv[1], "port") != 0)) {
-		fprintf(stderr, "usage: labbench pool|ring|quality|port\n"
-			"  pool: the page pool beside DPDK's rte_mempool, one JSON object per line:\n"
-			"    {\"bench\":\"pool\",\"case\":...,\"impl\":...,\"burst\":...,"
-			"\"threads\":...,\"ns_per_buf\":...,\"mops\":...}\n"
-			"  ring: the shared free ring beside rte_ring (mp/mc, rts, hts) and ck_ring:\n"
-			"    {\"bench\":\"ring\",\"case\":...,\"impl\":...,\"ns_per_obj\":...}\n"
-			"  quality: the owner-cache path at each quality level beside raw (checks\n"
-			"    compiled out): {\"bench\":\"quality\",\"level\":...,\"case\":...,"
-			"\"ns_per_buf\":...,\"ratio_vs_raw\":...}\n"
-			"  port: null, ring and pcap ports beside DPDK's net_null, net_ring and\n"
-			"    net_pcap: {\"bench\":\"port\",\"driver\":...,\"impl\":...,\"mpps\":...}\n");
-		return 1;
-	}
+	if (b < 0)
+		return b == -1 ? 0 : 1;
 	lab_log_set_levels("pool:warning");
 	pin_cpu(0); /* as DPDK's EAL pins its main thread with -l 0 */
 	if (strcmp(argv[1], "ring") == 0)

@@ -40,6 +40,8 @@
 #include <labyrinth/lab_log.h>
 #include <labyrinth/lab_pool.h>
 
+#include "../cli.h"
+
 #define SECTOR 512u
 #define VERIFY_MAGIC 0x6c6162626c6b7631ull /* "labblkv1" */
 /* Latency histogram: 64 linear buckets per power of two of nanoseconds. */
@@ -491,7 +493,8 @@ static int parse_args(struct opts *o, int argc, char **argv)
 	uint64_t v;
 	int c, i;
 
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			return 1;
@@ -574,16 +577,17 @@ static int parse_args(struct opts *o, int argc, char **argv)
 			}
 			break;
 		default:
+			cli_bad_option("labblk", argv, c);
 			return -1;
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "labblk: unexpected argument '%s'\n", argv[optind]);
+		cli_usage_error("labblk", "unexpected argument '%s'", argv[optind]);
 		return -1;
 	}
 	if (o->dev == NULL) {
-		fprintf(stderr, "labblk: --dev is required (a block device string such as "
-			"uring:path=disk.img or ram:size=256M)\n");
+		cli_usage_error("labblk", "--dev is required (a block device string such as "
+				"uring:path=disk.img or ram:size=256M)");
 		return -1;
 	}
 	return 0;
@@ -705,7 +709,8 @@ int main(int argc, char **argv)
 	int refused = 0, rc = parse_args(&o, argc, argv);
 
 	if (rc != 0) {
-		usage(rc > 0 ? stdout : stderr);
+		if (rc > 0)
+			usage(stdout);
 		return rc > 0 ? 0 : 1;
 	}
 	out = o.json ? stderr : stdout;

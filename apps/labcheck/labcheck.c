@@ -19,6 +19,8 @@
 #include <labyrinth/lab_config.h>
 #include <labyrinth/lab_log.h>
 
+#include "../cli.h"
+
 struct totals {
 	unsigned long cells;
 	unsigned long bad;
@@ -160,7 +162,8 @@ int main(int argc, char **argv)
 	int c;
 
 	lab_config_defaults(&cfg);
-	while ((c = getopt_long(argc, argv, "f:s:n:dh", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":f:s:n:dh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			if (lab_config_load(&cfg, optarg) < 0)
@@ -186,13 +189,12 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
-			usage(stderr);
+			cli_bad_option("labcheck", argv, c);
 			return 1;
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "labcheck: unexpected argument '%s'\n", argv[optind]);
-		usage(stderr);
+		cli_usage_error("labcheck", "unexpected argument '%s'", argv[optind]);
 		return 1;
 	}
 	if (lab_config_validate(&cfg) < 0 || lab_config_apply_logs(&cfg) < 0) {

@@ -22,6 +22,8 @@
 #include <labyrinth/lab_ctl.h>
 #include <labyrinth/lab_json.h>
 
+#include "../cli.h"
+
 static struct {
 	const char *sock;
 	long pid;
@@ -404,8 +406,8 @@ static int build_request(int argc, char **argv, char *req, size_t len)
 	} else {
 		fclose(f);
 		free(m);
-		fprintf(stderr, "labctl: '%s' with %d argument(s): not a command (labctl --help)\n",
-			cmd, argc - 1);
+		cli_usage_error("labctl", "'%s' with %d argument(s): not a command", cmd,
+				argc - 1);
 		return -1;
 	}
 	fclose(f);
@@ -440,7 +442,8 @@ static int parse_opts(int argc, char **argv)
 	char *end;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "s:p:i:n:h", lo, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":s:p:i:n:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			opt.sock = optarg;
@@ -477,6 +480,7 @@ static int parse_opts(int argc, char **argv)
 			usage(stdout);
 			exit(0);
 		default:
+			cli_bad_option("labctl", argv, c);
 			return -1;
 		}
 	}
@@ -488,15 +492,14 @@ int main(int argc, char **argv)
 	char path[256], req[LAB_CTL_REQ_MAX];
 	int rc;
 
-	if (parse_opts(argc, argv) < 0) {
-		usage(stderr);
+	if (parse_opts(argc, argv) < 0)
 		return 1;
-	}
 	/* getopt moved the options (anywhere: labctl watch -n 3) before the words. */
 	argc -= optind;
 	argv += optind;
 	if (argc == 0) {
-		usage(stderr);
+		cli_usage_error("labctl", "no command given (list, info, pools, pool NAME, ports, "
+				"set, watch, metrics, raw JSON)");
 		return 1;
 	}
 	if (strcmp(argv[0], "list") == 0)

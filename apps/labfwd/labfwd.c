@@ -25,6 +25,7 @@
 
 #include <labyrinth/lab_log.h>
 
+#include "../cli.h"
 #include "labfwd.h"
 
 #ifndef LABFWD_SAMPLE
@@ -377,14 +378,14 @@ static bool config_key(const char *k)
 static int load_config(struct fwd_opts *o, const char *path)
 {
 	char line[1024], section[32] = "";
-	FILE *f = fopen(path, "r");
-	int ln = 0;
+	FILE *f = lab_config_fopen(path);
+	int ln = 0, rc;
 
 	if (f == NULL) {
-		fprintf(stderr, "labfwd: config '%s': %s\n", path, strerror(errno));
+		fprintf(stderr, "labfwd: %s\n", lab_config_error());
 		return -1;
 	}
-	while (fgets(line, sizeof(line), f) != NULL) {
+	while ((rc = lab_config_read_line(f, path, ln + 1, line, sizeof(line))) > 0) {
 		char *s, *eq, *c;
 
 		ln++;
@@ -436,6 +437,10 @@ static int load_config(struct fwd_opts *o, const char *path)
 			}
 		}
 	}
+	if (rc < 0) {
+		fprintf(stderr, "labfwd: %s\n", lab_config_error());
+		goto err;
+	}
 	fclose(f);
 	return 0;
 err:
@@ -459,19 +464,22 @@ static int parse_args(struct fwd_opts *o, int argc, char **argv)
 		if (path != NULL && load_config(o, path) < 0)
 			return -1;
 	}
-	while ((c = getopt_long(argc, argv, "p:m:c:b:d:n:i:h", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":p:m:c:b:d:n:i:h", longopts, NULL)) != -1) {
 		if (c == 'h')
 			return 1;
-		if (c == '?')
+		if (c == '?' || c == ':') {
+			cli_bad_option("labfwd", argv, c);
 			return -1;
+		}
 		if (c == OPT_CONFIG)
 			continue;
 		if (apply_opt(o, opt_name(c), optarg) < 0)
 			return -1;
 	}
 	if (optind < argc) {
-		fprintf(stderr, "labfwd: unexpected argument '%s' (ports are given with -p)\n",
-			argv[optind]);
+		cli_usage_error("labfwd", "unexpected argument '%s' (ports are given with -p)",
+				argv[optind]);
 		return -1;
 	}
 	return 0;
@@ -692,7 +700,8 @@ int main(int argc, char **argv)
 		o.map[i] = -1;
 	rc = parse_args(&o, argc, argv);
 	if (rc != 0) {
-		usage(rc > 0 ? stdout : stderr);
+		if (rc > 0)
+			usage(stdout);
 		return rc > 0 ? 0 : 1;
 	}
 	if (o.nports == 0 && setup_demo(&o) < 0)

@@ -195,14 +195,24 @@ static size_t make(uint8_t *f, uint32_t seq)
 
 int main(int argc, char **argv)
 {
-	unsigned long n = argc > 2 ? strtoul(argv[2], NULL, 10) : 3000;
+	static const char use[] = "usage: mksample OUT.pcap [PACKETS (1..1000000, default 3000)]\n";
 	static uint8_t frame[1514];
 	struct pcap_pkthdr h;
 	pcap_dumper_t *d;
+	unsigned long n = 3000;
+	char *end = NULL;
 	pcap_t *p;
 
-	if (argc < 2 || n == 0 || n > 1000000) {
-		fprintf(stderr, "usage: mksample OUT.pcap [PACKETS (1..1000000, default 3000)]\n");
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		fputs(use, stdout);
+		return 0;
+	}
+	if (argc > 2)
+		n = strtoul(argv[2], &end, 10);
+	if (argc < 2 || argc > 3 || argv[1][0] == '-' || (end != NULL && *end != '\0') ||
+	    n == 0 || n > 1000000) {
+		fprintf(stderr, "mksample: bad arguments (%s); try 'mksample --help'\n",
+			argc < 2 ? "no output file" : argv[argc - 1]);
 		return 1;
 	}
 	p = pcap_open_dead(DLT_EN10MB, 65535);

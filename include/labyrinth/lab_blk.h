@@ -98,7 +98,8 @@ struct lab_blk_qpair_stats {
  *
  * @param devstr "driver:key=value,..." (see the file comment and docs/block.md)
  * @return the device, or NULL with lab_errno: EINVAL (bad device string or
- *         key values, named in the message), ENOENT (no such driver or file),
+ *         key values, named in the message), ENXIO (no such driver: the
+ *         message lists the registered ones), ENOENT (no such file),
  *         EACCES, ENOMEM, ENOTSUP (liburing missing, io_uring refused).
  */
 struct lab_blk_dev *lab_blk_open(const char *devstr);

@@ -109,11 +109,35 @@ void lab_config_defaults(struct lab_config *cfg);
 /**
  * Read @p path over @p cfg. Unknown sections and keys are errors.
  *
- * @return 0; -ENOENT/-EACCES if the file cannot be opened; -EINVAL on the first
- *         bad line (the message, also in lab_config_error(), reads
- *         "FILE:LINE: key 'section.key': problem").
+ * @return 0; -ENOENT/-EACCES if the file cannot be opened; -EISDIR for a
+ *         directory, -EINVAL for anything else that is not a regular file (a
+ *         FIFO, a device); -EINVAL on the first bad line, a NUL byte or a line
+ *         too long (the message, also in lab_config_error(), reads
+ *         "FILE:LINE: key 'section.key': problem"); -EIO on a read error.
  */
 int lab_config_load(struct lab_config *cfg, const char *path);
+
+/**
+ * Open a config file for reading, refusing anything that is not a regular
+ * file before reading a byte: the open does not block on a FIFO, and a
+ * directory or a device such as /dev/zero is never read.
+ *
+ * @return the stream, or NULL with lab_errno set: the open's errno (ENOENT,
+ *         EACCES, ...), EISDIR for a directory, EINVAL for another kind of
+ *         file. The message, naming @p path and the problem, is in
+ *         lab_config_error().
+ */
+FILE *lab_config_fopen(const char *path);
+
+/**
+ * Read one line of a config file into @p buf (with its newline, if it fits).
+ *
+ * @param path, line  for the message only: the file's name and this line's number
+ * @return the line's length; 0 at the end of the file; -EINVAL for a NUL byte
+ *         or a line of @p size characters or more; -EIO on a read error. The
+ *         message ("FILE:LINE: problem") is in lab_config_error().
+ */
+int lab_config_read_line(FILE *f, const char *path, int line, char *buf, size_t size);
 
 /**
  * Set one key, "section.key", from text, as a command-line override.

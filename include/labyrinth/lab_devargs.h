@@ -50,8 +50,9 @@ struct lab_devargs_class {
  *
  * @return 0 with @p a filled and @p *drv set (free @p a with lab_devargs_free);
  *         -EINVAL (empty string, a pair not KEY=VALUE, an unknown key, an
- *         empty value, a key given twice, too many keys) or -ENOENT (no such
- *         driver), each with a message naming the string and what is allowed.
+ *         empty value, a key given twice, too many keys) or -ENXIO (no such
+ *         driver: "unknown driver 'X'; registered: a, b"), each with a message
+ *         naming the string and what is allowed.
  */
 int lab_devargs_parse(const char *devstr, const struct lab_devargs_class *cls,
 		      struct lab_devargs *a, const void **drv);

@@ -118,7 +118,7 @@ void lab_port_conf_init(struct lab_port_conf *c);
  * Control path.
  *
  * @return the port, or NULL with lab_errno: EINVAL for a bad device string
- *         (the message names the key, the value and what is allowed), ENOENT
+ *         (the message names the key, the value and what is allowed), ENXIO
  *         for an unknown driver (the message lists the registered ones),
  *         ENOMEM, or the driver's error (ENODEV for a missing interface, the
  *         errno of a file that cannot be opened, EPERM without privileges).

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /**
  * @file
- * Umbrella header: everything labyrinth exports.
+ * Umbrella header: everything labyrinth exports. Every public header of
+ * include/labyrinth/ is here (the cli suite's install test checks it).
  */
 #ifndef LABYRINTH_H
 #define LABYRINTH_H
@@ -9,7 +10,16 @@
 #include <labyrinth/lab_common.h>
 #include <labyrinth/lab_log.h>
 #include <labyrinth/lab_fault.h>
+#include <labyrinth/lab_json.h>
 #include <labyrinth/lab_arena.h>
 #include <labyrinth/lab_config.h>
+#include <labyrinth/lab_ring.h>
+#include <labyrinth/lab_pool.h>
+#include <labyrinth/lab_devargs.h>
+#include <labyrinth/lab_port.h>
+#include <labyrinth/lab_port_driver.h>
+#include <labyrinth/lab_blk.h>
+#include <labyrinth/lab_blk_driver.h>
+#include <labyrinth/lab_ctl.h>
 
 #endif

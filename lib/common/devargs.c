@@ -100,10 +100,12 @@ int lab_devargs_parse(const char *devstr, const struct lab_devargs_class *cls,
 		*colon = '\0';
 	keys = cls->find(copy, drv);
 	if (keys == NULL) {
-		DA_ERR(a->logtype, "device string '%s': unknown driver '%s' (registered %s drivers: "
-		       "%s)", devstr, copy, cls->what, names);
+		/* ENXIO, not ENOENT: an app's strerror() line must not read "No
+		 * such file or directory" for a driver name. */
+		DA_ERR(a->logtype, "device string '%s': unknown driver '%s'; registered: %s",
+		       devstr, copy, names);
 		free(copy);
-		return -ENOENT;
+		return -ENXIO;
 	}
 	a->devstr = devstr;
 	a->driver = copy; /* owns the copy: keys and values point into it */

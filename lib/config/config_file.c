@@ -6,8 +6,11 @@
  * Debian's build).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #ifdef LAB_HAVE_INIH
 #include <ini.h>
@@ -23,17 +26,112 @@ struct load_ctx {
 	int err_line;  /* line of the first handler error, 0 if none */
 	int err;
 	char msg[512]; /* message of the first handler error */
+	int read_err;  /* lab_config_read_line()'s error (its message in cfg_err), 0 if none */
 };
+
+static const char *file_kind(mode_t m)
+{
+	if (S_ISDIR(m))
+		return "a directory";
+	if (S_ISFIFO(m))
+		return "a FIFO";
+	if (S_ISCHR(m))
+		return "a character device";
+	if (S_ISBLK(m))
+		return "a block device";
+	if (S_ISSOCK(m))
+		return "a socket";
+	return "not a regular file";
+}
+
+/* O_NONBLOCK so that a FIFO cannot block the open, fstat before any read so
+ * that a directory, a FIFO or /dev/zero is refused rather than read. */
+FILE *lab_config_fopen(const char *path)
+{
+	size_t len;
+	char *err = config_error_buf(&len);
+	struct stat st;
+	FILE *f;
+	int fd, rc;
+
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		rc = errno;
+		snprintf(err, len, "%s: cannot open config file: %s", path, strerror(rc));
+		goto err;
+	}
+	if (fstat(fd, &st) < 0) {
+		rc = errno;
+		snprintf(err, len, "%s: cannot stat config file: %s", path, strerror(rc));
+		goto err_close;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+		snprintf(err, len, "%s: is %s, not a regular file: give the path of a config file",
+			 path, file_kind(st.st_mode));
+		goto err_close;
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0 ||
+	    (f = fdopen(fd, "r")) == NULL) {
+		rc = errno;
+		snprintf(err, len, "%s: cannot read config file: %s", path, strerror(rc));
+		goto err_close;
+	}
+	return f;
+err_close:
+	close(fd);
+err:
+	lab_errno = rc;
+	return NULL;
+}
+
+/* getc, not fgets: fgets cannot tell a NUL byte from the end of the string. */
+int lab_config_read_line(FILE *f, const char *path, int line, char *buf, size_t size)
+{
+	size_t n = 0, len;
+	char *err = config_error_buf(&len);
+	int ch;
+
+	while ((ch = getc(f)) != EOF) {
+		if (ch == '\0') {
+			snprintf(err, len, "%s:%d: NUL byte at column %zu: a config file is text",
+				 path, line, n + 1);
+			return -EINVAL;
+		}
+		if (n + 1 >= size && ch != '\n') {
+			snprintf(err, len, "%s:%d: line too long (more than %zu characters)", path,
+				 line, size - 1);
+			return -EINVAL;
+		}
+		if (n + 1 < size)
+			buf[n++] = (char)ch;
+		if (ch == '\n')
+			break;
+	}
+	if (ferror(f)) {
+		snprintf(err, len, "%s:%d: cannot read config file: %s", path, line,
+			 strerror(errno));
+		return -EIO;
+	}
+	buf[n] = '\0';
+	return (int)n;
+}
 
 #ifdef LAB_HAVE_INIH
 static char *read_line(char *str, int num, void *stream)
 {
 	struct load_ctx *c = stream;
-	char *r = fgets(str, num, c->f);
+	int rc;
 
-	if (r != NULL)
-		c->line++;
-	return r;
+	if (c->read_err)
+		return NULL;
+	rc = lab_config_read_line(c->f, c->path, c->line + 1, str, (size_t)num);
+	if (rc <= 0) {
+		c->read_err = rc;
+		return NULL;
+	}
+	c->line++;
+	return str;
 }
 
 static int on_key(void *user, const char *section, const char *key, const char *value)
@@ -62,15 +160,19 @@ int lab_config_load(struct lab_config *cfg, const char *path)
 
 	err = config_error_buf(&len);
 	err[0] = '\0';
-	c.f = fopen(path, "r");
+	c.f = lab_config_fopen(path);
 	if (c.f == NULL) {
-		rc = -errno;
-		snprintf(err, len, "%s: cannot open config file: %s", path, strerror(-rc));
 		LAB_LOG(ERR, config, "%s", err);
-		return rc;
+		return -lab_errno;
 	}
 	rc = ini_parse_stream(read_line, &c, on_key, &c);
 	fclose(c.f);
+	/* A line that could not be read ends the stream: the error is its
+	 * message (already in err) unless an earlier line had one. */
+	if (c.read_err < 0 && (rc <= 0 || rc > c.line)) {
+		LAB_LOG(ERR, config, "%s", err);
+		return c.read_err;
+	}
 	if (rc == 0)
 		return 0;
 	if (rc > 0 && rc == c.err_line)
@@ -122,10 +224,16 @@ void lab_config_dump(const struct lab_config *cfg, FILE *f)
 		(unsigned long long)cfg->sample_rate,
 		(unsigned long long)(cfg->quarantine_bytes / LAB_KIB),
 		(unsigned long long)cfg->leak_age_ms, lab_quality_policy_name(cfg->policy));
+	/* [log] always, so the dump shows where the levels go; with no level set
+	 * it holds a comment only (the built-in default), which reads back as
+	 * nothing set. */
+	fprintf(f, "\n[log]\n");
+	if (cfg->log_levels[0] == '\0')
+		fprintf(f, "; default = notice (built in; one key per component: arena = "
+			"debug)\n");
 	if (cfg->log_levels[0] != '\0') {
 		char copy[LAB_CONFIG_LOG_LEN], *save = NULL, *tok;
 
-		fprintf(f, "\n[log]\n");
 		snprintf(copy, sizeof(copy), "%s", cfg->log_levels);
 		for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 			char *colon = strchr(tok, ':');

@@ -96,8 +96,9 @@ static int dir_check(const char *dir, bool create)
 	}
 	if (st.st_mode & 077) {
 		LAB_LOG(ERR, ctl, "control socket: directory %s has mode %04o: other users could "
-			"reach the socket; make it 0700 (chmod 700 %s)", dir,
-			(unsigned int)(st.st_mode & 07777), dir);
+			"reach the socket; put it in a private directory (yours, mode 0700), "
+			"such as $XDG_RUNTIME_DIR or one made with 'mkdir -m 700'", dir,
+			(unsigned int)(st.st_mode & 07777));
 		return -EPERM;
 	}
 	return 0;

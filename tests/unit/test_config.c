@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <labyrinth/lab_config.h>
@@ -197,6 +198,98 @@ static void test_dump_reads_back(void)
 	unlink(path);
 }
 
+/* Anything but a regular file is refused before a byte is read, naming the
+ * path and what it is: a directory, a FIFO (whose open must not block: no
+ * writer ever comes), /dev/zero (which would never end). */
+static void expect_refused(const char *file, int err, const char *kind)
+{
+	struct lab_config cfg;
+
+	lab_config_defaults(&cfg);
+	CU_ASSERT_EQUAL(lab_config_load(&cfg, file), -err);
+	CU_ASSERT_PTR_NOT_NULL(strstr(lab_config_error(), file));
+	CU_ASSERT_PTR_NOT_NULL(strstr(lab_config_error(), kind));
+	CU_ASSERT_PTR_NOT_NULL(strstr(lab_config_error(), "not a regular file"));
+	CU_ASSERT_PTR_NULL(lab_config_fopen(file));
+	CU_ASSERT_EQUAL(lab_errno, err);
+}
+
+static void test_not_a_regular_file(void)
+{
+	char dir[] = "/tmp/labcfg-dir-XXXXXX", fifo[64];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	expect_refused(dir, EISDIR, "is a directory");
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	CU_ASSERT_EQUAL_FATAL(mkfifo(fifo, 0600), 0);
+	expect_refused(fifo, EINVAL, "is a FIFO");
+	expect_refused("/dev/zero", EINVAL, "is a character device");
+	unlink(fifo);
+	rmdir(dir);
+}
+
+static void test_nul_byte_refused(void)
+{
+	static const char text[] = "[pool]\nsize = 10\0junk\n";
+	struct lab_config cfg;
+	int fd;
+
+	snprintf(path, sizeof(path), "/tmp/labcfg-XXXXXX");
+	fd = mkstemp(path);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_FATAL(write(fd, text, sizeof(text) - 1) == (ssize_t)sizeof(text) - 1);
+	close(fd);
+	lab_config_defaults(&cfg);
+	CU_ASSERT_EQUAL(lab_config_load(&cfg, path), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(lab_config_error(), ":2: NUL byte at column 10"));
+	unlink(path);
+}
+
+/* A line longer than the reader's buffer is "too long", not a syntax error on
+ * its tail; a line that just fits is read whole. */
+static void test_long_line(void)
+{
+	char text[600], buf[16];
+	FILE *f;
+
+	snprintf(text, sizeof(text), "[pool]\nname = %0500d\n", 7);
+	expect_bad(text, 2, "line too long (more than", NULL);
+	CU_ASSERT_PTR_NULL(strstr(lab_config_error(), "expected"));
+	write_conf("0123456789abcde\n0123456789abcdef\n");
+	f = lab_config_fopen(path);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_EQUAL(lab_config_read_line(f, path, 1, buf, sizeof(buf)), 15);
+	CU_ASSERT_STRING_EQUAL(buf, "0123456789abcde");
+	CU_ASSERT_EQUAL(lab_config_read_line(f, path, 2, buf, sizeof(buf)), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(lab_config_error(), ":2: line too long (more than 15 "));
+	fclose(f);
+	unlink(path);
+}
+
+/* The defaults dump with a [log] section too, and read back unchanged. */
+static void test_dump_defaults_has_log(void)
+{
+	struct lab_config a, b;
+	char text[4096];
+	size_t n;
+	FILE *f;
+
+	lab_config_defaults(&a);
+	write_conf("");
+	f = fopen(path, "w+");
+	CU_ASSERT_FATAL(f != NULL);
+	lab_config_dump(&a, f);
+	rewind(f);
+	n = fread(text, 1, sizeof(text) - 1, f);
+	text[n] = '\0';
+	fclose(f);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "\n[log]\n; default = notice"));
+	lab_config_defaults(&b);
+	CU_ASSERT_EQUAL(lab_config_load(&b, path), 0);
+	CU_ASSERT_EQUAL(memcmp(&a, &b, sizeof(a)), 0);
+	unlink(path);
+}
+
 static void test_apply_logs(void)
 {
 	struct lab_config cfg;
@@ -222,6 +315,10 @@ int main(void)
 		LAB_TEST(test_validate_names_values),
 		LAB_TEST(test_dump_reads_back),
 		LAB_TEST(test_apply_logs),
+		LAB_TEST(test_dump_defaults_has_log),
+		LAB_TEST(test_not_a_regular_file),
+		LAB_TEST(test_nul_byte_refused),
+		LAB_TEST(test_long_line),
 		LAB_TEST_END,
 	};
 

@@ -193,13 +193,14 @@ static void test_bad_input(void)
 	char conf[256], args[512];
 	FILE *f;
 
-	expect_error("--frobnicate", "unrecognized option");
+	expect_error("--frobnicate", "unknown option '--frobnicate'; try 'labfwd --help'");
 	expect_error("-p null -b 0", "burst '0': expected a whole number 1..512");
 	expect_error("-p null --mode fast", "mode 'fast': expected io, macswap or l2fwd");
 	expect_error("-p null -p null -m 0:1,0:0", "port 0 is mapped twice");
 	expect_error("-p null -p null -m 0:5,1:0", "port 0 (null) has an out-of-range destination");
 	expect_error("-p null -p null -m 1:0", "port 0 (null) has no destination");
-	expect_error("-p nosuch:x=1", "unknown driver 'nosuch'");
+	expect_error("-p nosuch:x=1", "unknown driver 'nosuch'; registered: null, ring, pcap");
+	CU_ASSERT_PTR_NULL(strstr(out, "No such file"));
 	expect_error("-p null -c 999", "cores '999': core 999 is not one this process may run on");
 	expect_error("-p null -d soon", "duration 'soon': expected seconds >= 0");
 	expect_error("-p null --set pool.colour=red", "pool.colour");
@@ -217,7 +218,7 @@ static void test_bad_input(void)
 	fprintf(f, "[pool]\nsize = lots\n");
 	fclose(f);
 	expect_error(args, "bad.conf:2:");
-	expect_error("--config /nonexistent.conf", "config '/nonexistent.conf'");
+	expect_error("--config /nonexistent.conf", "/nonexistent.conf: cannot open config file");
 }
 
 /* The documented columns of --stats-csv (docs/labfwd.md). */

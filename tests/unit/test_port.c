@@ -52,8 +52,9 @@ static void test_device_string_errors(void)
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	expect_open_error(p, "", EINVAL, (const char *[]){ "empty device string", "null", NULL });
-	expect_open_error(p, "nosuch:x=1", ENOENT,
-			  (const char *[]){ "unknown driver 'nosuch'", "pcap", "ring", NULL });
+	expect_open_error(p, "nosuch:x=1", ENXIO,
+			  (const char *[]){ "unknown driver 'nosuch'; registered: null, ring, pcap",
+					    NULL });
 	expect_open_error(p, "null:colour=red", EINVAL,
 			  (const char *[]){ "unknown key 'colour'", "allowed: size", NULL });
 	expect_open_error(p, "null:size", EINVAL, (const char *[]){ "'size'", "KEY=VALUE", NULL });
