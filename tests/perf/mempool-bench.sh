@@ -8,6 +8,10 @@
 #     each run; every case run ROUNDS times, interleaved, median reported.
 #  2. lab_mp_perf: a mempool_perf-style get/put loop (bulk 1 and 32, keep 32
 #     and 128, cache 0 and 512, 1 and 2 cores).
+#  3. lab_mp_perf create: the time to create and to free a pktmbuf pool of
+#     65536 mbufs (rte_pktmbuf_pool_create_by_ops) on ring_mp_mc and labyrinth,
+#     interleaved, 9 rounds, medians; on 4 KiB pages (--no-huge) and, where 128
+#     2 MiB hugepages are free, on hugepages.
 # Usage: tests/perf/mempool-bench.sh [BUILD] [ROUNDS] [SECONDS]
 set -euo pipefail
 build=$(realpath "${1:-build}")
@@ -51,3 +55,15 @@ done
 echo
 echo "## mempool_perf-style loop (M objects got+put per second, all cores)"
 "$build/tests/lab_mp_perf" $eal --file-prefix mpp$$ -- 0.3
+echo
+echo "## mbuf pool creation, 65536 mbufs (ms, median of 9, interleaved)"
+echo "### 4 KiB pages (--no-huge)"
+"$build/tests/lab_mp_perf" $eal --file-prefix mpc$$ -- create 65536 9
+free2m=$(cat /sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages 2>/dev/null || echo 0)
+echo "### 2 MiB hugepages"
+if [[ $free2m -ge 128 ]]; then
+	"$build/tests/lab_mp_perf" ${eal/--no-huge -m 1024/-m 256} --file-prefix mph$$ -- create 65536 9
+	rm -f /dev/hugepages/mph$$map_*
+else
+	echo "skipped: $free2m free 2 MiB hugepages, 128 needed (scripts/hugepages.sh)"
+fi
