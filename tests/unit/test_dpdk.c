@@ -91,9 +91,11 @@ static int run_until(const char *prog, const char *until, const char *then, char
 	char cmd[8192];
 
 	/* ':;' ends run()'s 'cd DIR && export ...' list first, so that only the
-	 * program goes in the background and $! is its (timeout's) pid. */
-	snprintf(cmd, sizeof(cmd), ":; timeout --preserve-status -s INT %d %s > prog.log 2>&1 & "
-		 "pid=$!; "
+	 * program goes in the background and $! is its (timeout's) pid. The old
+	 * log goes first: the background shell truncates it only when it gets
+	 * to run, and the last program's lines would meet the condition. */
+	snprintf(cmd, sizeof(cmd), ":; rm -f prog.log then.log; "
+		 "timeout --preserve-status -s INT %d %s > prog.log 2>&1 & pid=$!; "
 		 "i=0; ok=0; while [ $i -lt %d ]; do "
 		 "if grep -Eq '%s' prog.log; then ok=1; break; fi; "
 		 "kill -0 $pid 2>/dev/null || break; sleep 0.1; i=$((i + 1)); done; "
