@@ -350,7 +350,10 @@ static void test_out_of_descriptors(void)
 	LAB_TEST_HAS(lab_test_log_text(), "this process is out of file descriptors: turning "
 					  "clients away (raise the limit: ulimit -n)");
 	LAB_TEST_HAS(lab_test_log_text(), "cannot accept a client: Too many open files; waiting");
-	LAB_TEST_HAS(lab_test_log_text(), "poll: Invalid argument; retrying every 100 ms");
+	/* Valgrind keeps the kernel's limit as it was (it checks descriptors
+	 * itself), so poll() does not fail under it; the thread is idle anyway. */
+	if (getenv("LAB_SANITIZER") == NULL || strcmp(getenv("LAB_SANITIZER"), "memcheck") != 0)
+		LAB_TEST_HAS(lab_test_log_text(), "poll: Invalid argument; retrying every 100 ms");
 	lab_test_log_release();
 
 	/* Descriptors again: the waiting clients are served... */
