@@ -8,7 +8,7 @@ PKGS=(
 	gcc libc6-dev make pkg-config meson ninja-build python3
 	libdpdk-dev dpdk dpdk-dev
 	libpcap-dev libcunit1-dev libhugetlbfs-bin libnuma-dev liburing-dev
-	libxdp-dev libbpf-dev libinih-dev libck-dev libseccomp-dev
+	libxdp-dev libbpf-dev libinih-dev libck-dev libseccomp-dev libjansson-dev
 	python3-scapy iproute2 tcpreplay tcpdump fio util-linux
 	clang libclang-rt-14-dev valgrind gnuplot-nox socat
 )

@@ -36,6 +36,9 @@ extern "C" {
 /** Most clients served at once; one more gets an error and is closed. */
 #define LAB_CTL_MAX_CLIENTS 16
 
+/** Default of lab_ctl_opts.stall_ms. */
+#define LAB_CTL_STALL_MS 1000
+
 /** Options. Grows only at the end; set @c size to sizeof. */
 struct lab_ctl_opts {
 	size_t size;
@@ -43,6 +46,9 @@ struct lab_ctl_opts {
 	const char *dir;  /**< runtime directory (NULL: lab_ctl_runtime_dir()) */
 	const char *path; /**< the socket's whole path instead (its directory must
 			   *   exist and is checked the same way) */
+	unsigned int stall_ms; /**< a client whose reply has not moved for this long (it
+				*   does not read) is closed; the others are served
+				*   meanwhile (0: LAB_CTL_STALL_MS) */
 };
 
 /** Defaults: name "lab", the default runtime directory. */

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /**
  * @file
- * A small JSON reader (RFC 8259) for the control socket's requests and
+ * A JSON reader (RFC 8259, on jansson) for the control socket's requests and
  * replies: labctl and the tests read replies with it, the socket reads
- * requests. Whole documents only, depth at most LAB_JSON_MAX_DEPTH.
- * Control path: it allocates.
+ * requests. Whole documents only, depth at most LAB_JSON_MAX_DEPTH. Refused:
+ * invalid UTF-8, \u0000 in a string, a member name given twice, a number
+ * that overflows a double. Control path: it allocates.
  */
 #ifndef LAB_JSON_H
 #define LAB_JSON_H
@@ -33,8 +34,8 @@ enum lab_json_type {
 struct lab_json {
 	enum lab_json_type type;
 	char *key;               /**< member name, inside an object; else NULL */
-	char *str;               /**< a string's value (UTF-8, NUL-terminated; an embedded
-				  *   \u0000 ends it early) */
+	char *str;               /**< a string's value (valid UTF-8, NUL-terminated, no
+				  *   NUL inside: \u0000 is refused) */
 	double num;              /**< a number's value */
 	bool b;                  /**< a boolean's value */
 	unsigned int n;          /**< members of an array or object */
@@ -45,7 +46,8 @@ struct lab_json {
 /**
  * Parse one JSON document (surrounding whitespace allowed, nothing else).
  *
- * @param err  receives "byte N: what was wrong" on failure (may be NULL)
+ * @param err  receives "byte N: what was wrong" on failure (may be NULL): N is
+ *             where the reader stopped, the bad token "near" it is named
  * @return the tree (free with lab_json_free()), or NULL with lab_errno EINVAL
  *         (bad syntax, too deep) or ENOMEM.
  */
@@ -69,7 +71,8 @@ double lab_json_num(const struct lab_json *obj, const char *key, double dflt);
 /** Follow a path of member names separated by '.' ("pool.warden.kicks"). */
 const struct lab_json *lab_json_path(const struct lab_json *obj, const char *path);
 
-/** Write @p s as a JSON string, quoted and escaped. */
+/** Write @p s as a JSON string, quoted and escaped; bytes that are not valid
+ * UTF-8 are written as U+FFFD, so the output is always JSON. */
 void lab_json_write_str(FILE *f, const char *s);
 
 #ifdef __cplusplus

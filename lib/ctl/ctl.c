@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The control socket's server: the runtime directory and its checks, the
- * socket, and one thread that polls the listening socket and its clients and
- * answers each request line (ctl_cmd.c). Who may connect is decided twice:
+ * socket, and the thread that serves it (ctl_serve.c). Who may connect is decided twice:
  * by the file system (a 0700 directory, a 0600 socket) and by the peer's
  * credentials (SO_PEERCRED: this user or root), so a directory loosened by
  * hand still keeps other users out.
@@ -10,11 +9,10 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
-#include <stdarg.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,26 +29,12 @@
 
 LAB_LOG_REGISTER(ctl, NOTICE)
 
-struct ctl_client {
-	int fd;
-	size_t len;
-	char buf[LAB_CTL_REQ_MAX];
-};
-
-struct lab_ctl {
-	int lfd;
-	int wake[2];          /* a byte here stops the thread */
-	pthread_t tid;
-	ino_t ino;            /* the socket's inode: close removes only our own */
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	struct ctl_client cl[LAB_CTL_MAX_CLIENTS];
-};
-
 void lab_ctl_opts_init(struct lab_ctl_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->size = sizeof(*o);
 	o->name = "lab";
+	o->stall_ms = LAB_CTL_STALL_MS;
 }
 
 int lab_ctl_runtime_dir(char *buf, size_t len)
@@ -227,147 +211,6 @@ static int sock_bind(struct lab_ctl *c)
 	return 0;
 }
 
-static void client_close(struct ctl_client *cl)
-{
-	close(cl->fd);
-	cl->fd = -1;
-	cl->len = 0;
-}
-
-static void send_all(int fd, const char *s, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = send(fd, s, len, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return; /* the client went away or stalled past SO_SNDTIMEO */
-		s += n;
-		len -= (size_t)n;
-	}
-}
-
-static void send_error(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void send_error(int fd, const char *fmt, ...)
-{
-	char *msg = NULL, *line = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&line, &len);
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
-	va_end(ap);
-	if (f != NULL && msg != NULL) {
-		fputs("{\"ok\":false,\"error\":", f);
-		lab_json_write_str(f, msg);
-		fputs("}\n", f);
-	}
-	if (f != NULL && fclose(f) == 0)
-		send_all(fd, line, len);
-	free(line);
-	free(msg);
-}
-
-/* Peers: this user or root. Others are told why and closed. */
-static void accept_one(struct lab_ctl *c)
-{
-	struct timeval tmo = { .tv_sec = 1 };
-	struct ucred cr = { .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
-	socklen_t crlen = sizeof(cr);
-	int fd = accept4(c->lfd, NULL, NULL, SOCK_CLOEXEC);
-
-	if (fd < 0)
-		return;
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tmo, sizeof(tmo));
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) < 0 ||
-	    (cr.uid != geteuid() && cr.uid != 0)) {
-		LAB_LOG(WARNING, ctl, "control socket: refused a client of uid %u (not this user)",
-			(unsigned int)cr.uid);
-		send_error(fd, "permission denied: uid %u is not the owner of this process",
-			   (unsigned int)cr.uid);
-		close(fd);
-		return;
-	}
-	for (int i = 0; i < LAB_CTL_MAX_CLIENTS; i++) {
-		if (c->cl[i].fd < 0) {
-			c->cl[i].fd = fd;
-			return;
-		}
-	}
-	send_error(fd, "too many clients (%d): try again later", LAB_CTL_MAX_CLIENTS);
-	close(fd);
-}
-
-/* Answer every whole line in the client's buffer; keep the rest. */
-static void client_lines(struct ctl_client *cl)
-{
-	char *nl;
-
-	while ((nl = memchr(cl->buf, '\n', cl->len)) != NULL) {
-		size_t n = (size_t)(nl - cl->buf) + 1;
-		char *reply = lab_ctl_answer(cl->buf, n - 1);
-
-		if (reply != NULL)
-			send_all(cl->fd, reply, strlen(reply));
-		else
-			send_error(cl->fd, "out of memory");
-		free(reply);
-		memmove(cl->buf, cl->buf + n, cl->len - n);
-		cl->len -= n;
-	}
-}
-
-static void client_read(struct ctl_client *cl)
-{
-	ssize_t n = recv(cl->fd, cl->buf + cl->len, sizeof(cl->buf) - cl->len, 0);
-
-	if (n < 0 && (errno == EINTR || errno == EAGAIN))
-		return;
-	if (n <= 0) {
-		client_close(cl);
-		return;
-	}
-	cl->len += (size_t)n;
-	client_lines(cl);
-	if (cl->len == sizeof(cl->buf)) {
-		send_error(cl->fd, "request longer than %d bytes: closing", LAB_CTL_REQ_MAX - 1);
-		client_close(cl);
-	}
-}
-
-static void *ctl_main(void *arg)
-{
-	struct lab_ctl *c = arg;
-	struct pollfd pf[LAB_CTL_MAX_CLIENTS + 2];
-
-	for (;;) {
-		int map[LAB_CTL_MAX_CLIENTS], n = 2;
-
-		pf[0] = (struct pollfd){ .fd = c->wake[0], .events = POLLIN };
-		pf[1] = (struct pollfd){ .fd = c->lfd, .events = POLLIN };
-		for (int i = 0; i < LAB_CTL_MAX_CLIENTS; i++) {
-			if (c->cl[i].fd < 0)
-				continue;
-			map[n - 2] = i;
-			pf[n++] = (struct pollfd){ .fd = c->cl[i].fd, .events = POLLIN };
-		}
-		if (poll(pf, (nfds_t)n, -1) < 0)
-			continue;
-		if (pf[0].revents)
-			break;
-		for (int k = 2; k < n; k++)
-			if (pf[k].revents)
-				client_read(&c->cl[map[k - 2]]);
-		if (pf[1].revents & POLLIN)
-			accept_one(c);
-	}
-	return NULL;
-}
-
 static int ctl_start(struct lab_ctl *c)
 {
 	sigset_t all, old;
@@ -376,7 +219,7 @@ static int ctl_start(struct lab_ctl *c)
 	/* Signals belong to the application's threads, not to this one. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
-	rc = -pthread_create(&c->tid, NULL, ctl_main, c);
+	rc = -pthread_create(&c->tid, NULL, ctl_serve, c);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc == 0)
 		pthread_setname_np(c->tid, "lab-ctl");
@@ -402,6 +245,10 @@ struct lab_ctl *lab_ctl_open(const struct lab_ctl_opts *o)
 		return NULL;
 	}
 	c->lfd = c->wake[0] = c->wake[1] = -1;
+	c->stall_ms = o->size >= offsetof(struct lab_ctl_opts, stall_ms) + sizeof(o->stall_ms) &&
+		o->stall_ms > 0 ? o->stall_ms : LAB_CTL_STALL_MS;
+	/* Best effort: without it a shortage pauses accepting instead. */
+	c->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	for (int i = 0; i < LAB_CTL_MAX_CLIENTS; i++)
 		c->cl[i].fd = -1;
 	rc = sock_path(o, c->path, sizeof(c->path), dir, sizeof(dir));
@@ -413,7 +260,7 @@ struct lab_ctl *lab_ctl_open(const struct lab_ctl_opts *o)
 	rc = sock_bind(c);
 	if (rc < 0)
 		goto err;
-	if (pipe2(c->wake, O_CLOEXEC) < 0) {
+	if (pipe2(c->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
 		rc = -errno;
 		goto err_sock;
 	}
@@ -431,6 +278,8 @@ err:
 		close(c->wake[0]);
 		close(c->wake[1]);
 	}
+	if (c->spare >= 0)
+		close(c->spare);
 	free(c);
 	lab_errno = -rc;
 	return NULL;
@@ -449,9 +298,9 @@ void lab_ctl_close(struct lab_ctl *c)
 		return;
 	if (write(c->wake[1], "x", 1) == 1)
 		pthread_join(c->tid, NULL);
-	for (int i = 0; i < LAB_CTL_MAX_CLIENTS; i++)
-		if (c->cl[i].fd >= 0)
-			close(c->cl[i].fd);
+	ctl_clients_close(c);
+	if (c->spare >= 0)
+		close(c->spare);
 	close(c->lfd);
 	close(c->wake[0]);
 	close(c->wake[1]);

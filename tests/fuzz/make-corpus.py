@@ -102,6 +102,10 @@ def ctl():
         '{"cmd":"pools","x":[1,{"y":null}]}', '[', '{"cmd":"\\ud83d\\ude00"}', "",
         '{"a":' * 40 + '1' + '}' * 40, '{"cmd":"pool","name":"' + 'n' * 3000 + '"}',
         '{"cmd":"help"} trailing', '"\\u00"', '-0.0e+5', 'true',
+        # What a strict reader refuses, and replies that echo bytes that are
+        # not UTF-8 (a name cut at 64 bytes inside a character).
+        '{"cmd":"pools\\u0000junk"}', b'{"cmd":"p\xffols"}', '{"cmd":"pools","cmd":"info"}',
+        ('{"cmd":"' + 'a' * 63 + '\u00e9"}').encode(), b'{"cmd":"pools"}\x00',
     ]
 
 
