@@ -579,7 +579,8 @@ static int open_ports(struct fwd_ctx *c)
 	return 0;
 }
 
-/* Every source is a finite replay that has ended. */
+/* Every source has ended: a finite replay done, or any replay its driver
+ * ended early (a bad file, a looped pass that gave no frame, loop=0 too). */
 static bool sources_done(struct fwd_ctx *c)
 {
 	bool any = false;
@@ -589,8 +590,6 @@ static bool sources_done(struct fwd_ctx *c)
 
 		if (!c->port[i].source)
 			continue;
-		if (!c->port[i].finite)
-			return false;
 		if (lab_port_link(c->port[i].p, &l) < 0 || !l.rx_done)
 			return false;
 		any = true;

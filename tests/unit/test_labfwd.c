@@ -159,6 +159,70 @@ static void test_sigterm(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "accounting: OK"));
 }
 
+/* A capture of @p n records, each @p caplen bytes captured of @p len. */
+static void write_pcap(const char *path, unsigned int n, uint32_t caplen, uint32_t len)
+{
+	static const unsigned char hdr[24] = { 0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, [16] = 0xff,
+					       0xff, 0, 0, 1 };
+	static const unsigned char data[256];
+	uint32_t rec[4] = { 1700000000, 0, caplen, len };
+	FILE *f = fopen(path, "wb");
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fwrite(hdr, sizeof(hdr), 1, f);
+	for (unsigned int i = 0; i < n; i++) {
+		fwrite(rec, sizeof(rec), 1, f);
+		fwrite(data, caplen, 1, f);
+	}
+	CU_ASSERT_EQUAL(fclose(f), 0);
+}
+
+/* loop=0 over a file whose every frame is dropped: the replay ends after
+ * the first pass with the error counted and said, and labfwd with it. It
+ * used to spin inside the driver, deaf to -d and SIGTERM (the ceiling here
+ * is timeout's SIGKILL: 137). */
+static void test_barren_replay_ends(void)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), "%s/gtlen.pcap", dir);
+	write_pcap(cmd, 1, 100, 60); /* caplen > len */
+	snprintf(cmd, sizeof(cmd), "%s/zero.pcap", dir);
+	write_pcap(cmd, 5, 0, 0);
+	snprintf(cmd, sizeof(cmd), "timeout -s KILL 60 %s -p pcap:rx=%s/gtlen.pcap,loop=0 -i 0 "
+		 "--ctl off", LABFWD_BIN, dir);
+	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
+	LAB_TEST_HAS(out, "replay of '");
+	LAB_TEST_HAS(out, "gtlen.pcap' stopped after pass 1: none of its 1 record(s) gave a frame");
+	LAB_TEST_HAS(out, "truncated 0 ring_full 0 errors 2");
+	LAB_TEST_HAS(out, "accounting: OK");
+	snprintf(cmd, sizeof(cmd), "timeout -s KILL 60 %s -p pcap:rx=%s/zero.pcap,loop=0 -i 0 "
+		 "--ctl off", LABFWD_BIN, dir);
+	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
+	LAB_TEST_HAS(out, "zero.pcap' stopped after pass 1: none of its 5 record(s) gave a frame");
+	LAB_TEST_HAS(out, "truncated 5 ring_full 0 errors 1");
+	LAB_TEST_HAS(out, "accounting: OK");
+}
+
+/* -d and SIGTERM stop workers whose only port never gives a frame (a ring
+ * looped to itself with nothing in it: rx_burst returns 0 for ever). */
+static void test_stop_idle_driver(void)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), "timeout -s KILL 60 %s -p ring:name=idle,loop=1 -i 0 -d 0.3 "
+		 "--ctl off", LABFWD_BIN);
+	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
+	LAB_TEST_HAS(out, "rx0             0 pkts");
+	LAB_TEST_HAS(out, "accounting: OK");
+	snprintf(cmd, sizeof(cmd), "timeout -s KILL 60 %s -p ring:name=idle,loop=1 -p "
+		 "pcap:tx=%s/none.pcap -i 0 --ctl off & pid=$!; sleep 0.3; kill -TERM $pid; "
+		 "wait $pid", LABFWD_BIN, dir);
+	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
+	LAB_TEST_HAS(out, "Terminated: stopping");
+	LAB_TEST_HAS(out, "accounting: OK");
+}
+
 /* The shipped config file, with a command-line override; two workers. */
 static void test_config_and_workers(void)
 {
@@ -365,6 +429,8 @@ int main(void)
 		LAB_TEST(test_mac_modes),
 		LAB_TEST(test_limits_and_json),
 		LAB_TEST(test_sigterm),
+		LAB_TEST(test_barren_replay_ends),
+		LAB_TEST(test_stop_idle_driver),
 		LAB_TEST(test_config_and_workers),
 		LAB_TEST(test_bad_input),
 		LAB_TEST(test_stats_csv),
