@@ -94,6 +94,11 @@ struct fwd_ctx {
 	double elapsed;          /* seconds of forwarding */
 };
 
+/* opts.c */
+void fwd_usage(FILE *f);
+/* @return 0 to run, 1 for --help, -1 for bad usage (said on stderr). */
+int fwd_parse_args(struct fwd_opts *o, int argc, char **argv);
+
 /* fwd.c */
 int fwd_workers_start(struct fwd_ctx *c);
 void fwd_workers_join(struct fwd_ctx *c);
