@@ -5,13 +5,12 @@
  * one TX queue per worker per port, busy polling; a live line per interval
  * and a summary at exit with the pool's accounting check.
  *
- * With no arguments it runs the embedded demo: the bundled sample capture
- * (made at build time by mksample) replayed through the pool into an output
- * capture, which is then checked against the input frame by frame.
+ * With no arguments at all it runs the embedded demo (demo.c); any other run
+ * needs a port.
  *
  * Exit: 0 when all went well; 1 for bad usage, config or a port that cannot
  * open; 2 when buffers are still in flight at exit or an output capture does
- * not match its input.
+ * not match its input; 128 + the signal for a demo a signal interrupted.
  */
 #include <errno.h>
 #include <sched.h>
@@ -21,27 +20,33 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <labyrinth/lab_arena.h>
 #include <labyrinth/lab_log.h>
 
 #include "labfwd.h"
-
-#ifndef LABFWD_SAMPLE
-#define LABFWD_SAMPLE "sample.pcap"
-#endif
-#ifndef LABFWD_SAMPLE_INSTALLED
-#define LABFWD_SAMPLE_INSTALLED "/usr/local/share/labyrinth/sample.pcap"
-#endif
-
-/* The embedded demo: passes over the sample and the replay rate, so that it
- * takes a few seconds with a live line each second (~45 MB of output, removed once checked). */
-#define DEMO_LOOPS 20
-#define DEMO_RATE 20000
 
 static volatile sig_atomic_t got_signal;
 
 static void on_signal(int sig)
 {
 	got_signal = sig;
+}
+
+/* The signals that stop a run cleanly (the summary, every port closed, the
+ * control socket and the demo's output removed): SIGINT, SIGTERM, SIGHUP (the
+ * terminal went away) and SIGPIPE (the reader of the output went away). One
+ * ignored at exec, as nohup does with SIGHUP, stays ignored. */
+static void catch_stop_signals(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
+	struct sigaction sa, old;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (sigaction(sigs[i], NULL, &old) == 0 &&
+		    (old.sa_handler != SIG_IGN || sigs[i] == SIGINT || sigs[i] == SIGTERM))
+			sigaction(sigs[i], &sa, NULL);
 }
 
 static double now_s(void)
@@ -63,32 +68,6 @@ static int first_cpu(void)
 	return -1;
 }
 
-/* The embedded demo: the bundled sample through the pool into a capture. */
-static int setup_demo(struct fwd_opts *o)
-{
-	static char dev[700];
-	const char *sample = access(LABFWD_SAMPLE, R_OK) == 0 ? LABFWD_SAMPLE :
-			     LABFWD_SAMPLE_INSTALLED;
-	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-
-	if (access(sample, R_OK) != 0) {
-		fprintf(stderr, "labfwd: the bundled sample is missing (looked for %s and %s); "
-			"rebuild, or give ports with -p\n", LABFWD_SAMPLE, LABFWD_SAMPLE_INSTALLED);
-		return -1;
-	}
-	snprintf(o->demo_out, sizeof(o->demo_out), "%s/labfwd-demo-%d.pcap", tmp, (int)getpid());
-	snprintf(dev, sizeof(dev), "pcap:rx=%s,tx=%s,loop=%d,rate=%d", sample, o->demo_out,
-		 DEMO_LOOPS, DEMO_RATE);
-	o->ports[o->nports++] = dev;
-	o->verify = true;
-	o->embedded = true;
-	printf("labfwd demo: replaying the bundled sample %s %d times at %d packets/s through "
-	       "the labyrinth pool into %s, then checking the output against the input.\n"
-	       "(labfwd --help for ports of your own; this demo needs no interface.)\n",
-	       sample, DEMO_LOOPS, DEMO_RATE, o->demo_out);
-	return 0;
-}
-
 static struct lab_pool *make_pool(struct fwd_opts *o, bool fixed)
 {
 	struct lab_pool_opts po;
@@ -101,6 +80,25 @@ static struct lab_pool *make_pool(struct fwd_opts *o, bool fixed)
 		po.max = po.initial;
 	}
 	return lab_pool_create(&po);
+}
+
+/* A pool is whole chambers: a pool.size that is not a multiple of one gets
+ * more (or, short of memory, fewer) buffers. Say so when the size was asked. */
+static void pool_size_notice(struct fwd_ctx *c)
+{
+	size_t bytes = lab_arena_page_size(lab_pool_arena(c->pool));
+	struct lab_pool_stats st;
+
+	if (!c->o->pool_size_given)
+		return;
+	lab_pool_stats(c->pool, &st);
+	if (st.total == c->o->cfg.pool_size)
+		return;
+	fprintf(stderr, "labfwd: notice: pool size %llu asked, %llu given: a pool is made of "
+		"whole chambers of %zu %s (%u buffers each)\n",
+		(unsigned long long)c->o->cfg.pool_size, (unsigned long long)st.total,
+		bytes >= (1u << 30) ? bytes >> 30 : bytes >= (1u << 20) ? bytes >> 20 : bytes >> 10,
+		bytes >= (1u << 30) ? "GiB" : bytes >= (1u << 20) ? "MiB" : "KiB", st.per_chamber);
 }
 
 static int open_ports(struct fwd_ctx *c)
@@ -138,8 +136,10 @@ static int open_ports(struct fwd_ctx *c)
 			fp->finite = fp->rx_file[0] != '\0' && fp->loop > 0 &&
 				     strstr(fp->dev, "iface=") == NULL;
 			if (fp->finite && fwd_count_frames(fp->rx_file, &fp->frames) == 0 &&
-			    fp->frames)
+			    fp->frames) {
 				c->total_expected += fp->frames * fp->loop;
+				fp->counted = true;
+			}
 		} else {
 			/* ring ports carry labfwd's own traffic; the rest receive from outside. */
 			fp->source = strncmp(fp->dev, "ring:", 5) != 0;
@@ -190,6 +190,7 @@ static void run(struct fwd_ctx *c)
 		t = now_s() - t0;
 		rx = fwd_rx_total(c);
 		if (got_signal) {
+			c->stop_signal = got_signal;
 			if (!o->json)
 				printf("labfwd: %s: stopping\n", strsignal(got_signal));
 			break;
@@ -251,13 +252,39 @@ static int verify_outputs(struct fwd_ctx *c)
 	return rc;
 }
 
+/* What was asked had no port: only labfwd without arguments is the demo. */
+static int no_port(struct fwd_opts *o, int argc)
+{
+	if (argc == 1)
+		return fwd_demo_setup(o);
+	fprintf(stderr, "labfwd: no port given: add one with -p DEV (e.g. -p "
+		"pcap:rx=in.pcap,tx=out.pcap or -p null; docs/drivers.md), or a 'port = DEV' "
+		"line under [labfwd] in the --config file; labfwd with no arguments at all runs "
+		"the demo\n");
+	return -1;
+}
+
+/* After the summary: the outputs checked, or the demo's interruption said. */
+static int finish(struct fwd_ctx *c, int status)
+{
+	if (c->o->embedded && c->stop_signal != 0)
+		return fwd_demo_interrupted(c, c->stop_signal);
+	if (c->o->verify && verify_outputs(c) < 0) {
+		if (c->o->embedded)
+			fwd_demo_keep();
+		return 2;
+	}
+	return status;
+}
+
 int main(int argc, char **argv)
 {
 	static struct fwd_opts o;
 	static struct fwd_ctx c;
-	struct sigaction sa;
 	bool xdp = false;
 	int rc, status = 0;
+
+	catch_stop_signals();
 
 	lab_config_defaults(&o.cfg);
 	o.burst = 32;
@@ -269,7 +296,7 @@ int main(int argc, char **argv)
 		fwd_usage(rc > 0 ? stdout : stderr);
 		return rc > 0 ? 0 : 1;
 	}
-	if (o.nports == 0 && setup_demo(&o) < 0)
+	if (o.nports == 0 && no_port(&o, argc) < 0)
 		return 1;
 	if (o.nworkers == 0) {
 		o.nworkers = 1;
@@ -282,10 +309,6 @@ int main(int argc, char **argv)
 	lab_config_apply_logs(&o.cfg);
 	for (unsigned int i = 0; i < o.nports; i++)
 		xdp |= strncmp(o.ports[i], "af_xdp:", 7) == 0;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
 	c.o = &o;
 	c.nports = o.nports;
 	c.pool = make_pool(&o, xdp);
@@ -293,6 +316,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "labfwd: cannot create the pool: %s\n", strerror(lab_errno));
 		return 1;
 	}
+	pool_size_notice(&c);
 	if (o.csv_interval == 0)
 		o.csv_interval = o.interval > 0 ? o.interval : 1;
 	rc = open_ports(&c);
@@ -318,10 +342,7 @@ int main(int argc, char **argv)
 	if (status == 0) {
 		if (fwd_summary(&c, stdout) < 0)
 			status = 2;
-		if (o.verify && verify_outputs(&c) < 0)
-			status = 2;
-		else if (o.embedded)
-			unlink(o.demo_out);
+		status = finish(&c, status);
 	}
 	if (status != 2 && lab_pool_destroy(c.pool) < 0)
 		status = 2;

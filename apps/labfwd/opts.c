@@ -16,7 +16,8 @@
 void fwd_usage(FILE *f)
 {
 	fprintf(f,
-"usage: labfwd [options]            (no options: the embedded demo)\n"
+"usage: labfwd [options]            (no arguments at all: the embedded demo;\n"
+"                                   otherwise at least one -p)\n"
 "  -p, --port DEV          a port, repeatable: pcap:rx=in.pcap,tx=out.pcap,\n"
 "                          af_packet:iface=veth0, af_xdp:iface=veth0,queue=0,\n"
 "                          ring:name=a, null:size=64 (docs/drivers.md)\n"
@@ -24,7 +25,7 @@ void fwd_usage(FILE *f)
 "                          2<->3, ...; an odd last port forwards to itself)\n"
 "  -c, --cores LIST        worker cores, e.g. 1 or 0,1 or 0-1 (default: one worker\n"
 "                          on the first CPU this process may use); each worker\n"
-"                          polls its own RX queue of every port\n"
+"                          polls its own RX queue of every port; each core once\n"
 "  -b, --burst N           packets per burst, 1..%u (default 32)\n"
 "      --mode M            io (forward as is), macswap (swap MACs) or l2fwd\n"
 "                          (dst 02:00:00:00:00:<dst port>, src the port's own\n"
@@ -55,8 +56,9 @@ void fwd_usage(FILE *f)
 "      --set K=V           any key of config/labyrinth.conf: --set pool.min=5%%\n"
 "      --config FILE       read options from FILE first (config/labfwd.conf)\n"
 "  -h, --help              this text\n"
-"It stops at the limits above, on SIGINT/SIGTERM, or when every source is a\n"
-"finite replay and all of it is forwarded; then it prints the summary.\n"
+"It stops at the limits above, on SIGINT, SIGTERM, SIGHUP or SIGPIPE, or when\n"
+"every source is a replay that has ended and all of it is forwarded; then it\n"
+"prints the summary.\n"
 "examples:\n"
 "  labfwd\n"
 "  labfwd --port pcap:rx=in.pcap,tx=out.pcap --verify\n"
@@ -81,13 +83,17 @@ static int parse_u64(const char *what, const char *v, uint64_t min, uint64_t max
 	return 0;
 }
 
+/* Seconds, at most about 115 days: a bound that keeps sums of them exact enough. */
+#define SECS_MAX 1e7
+
 static int parse_secs(const char *what, const char *v, double *out)
 {
 	char *end;
 	double x = strtod(v, &end);
 
-	if (end == v || *end != '\0' || !(x >= 0) || x > 1e7) {
-		fprintf(stderr, "labfwd: %s '%s': expected seconds >= 0\n", what, v);
+	if (end == v || *end != '\0' || !(x >= 0) || x > SECS_MAX) {
+		fprintf(stderr, "labfwd: %s '%s': expected seconds from 0 to %.0f\n", what, v,
+			SECS_MAX);
 		return -1;
 	}
 	*out = x;
@@ -142,9 +148,10 @@ static int parse_map(struct fwd_opts *o, const char *v)
 static int parse_cores(struct fwd_opts *o, const char *v)
 {
 	char buf[256], *save = NULL, *tok;
-	cpu_set_t allowed;
+	cpu_set_t allowed, seen;
 
 	sched_getaffinity(0, sizeof(allowed), &allowed);
+	CPU_ZERO(&seen);
 	snprintf(buf, sizeof(buf), "%s", v);
 	o->nworkers = 0;
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
@@ -165,6 +172,13 @@ static int parse_cores(struct fwd_opts *o, const char *v)
 					"may run on (%d online)\n", v, c, CPU_COUNT(&allowed));
 				return -1;
 			}
+			/* Two busy-polling workers pinned to one core only take turns. */
+			if (CPU_ISSET(c, &seen)) {
+				fprintf(stderr, "labfwd: cores '%s': core %u is given twice (one worker "
+					"per core: give each core once)\n", v, c);
+				return -1;
+			}
+			CPU_SET(c, &seen);
 			if (o->nworkers == FWD_MAX_WORKERS) {
 				fprintf(stderr, "labfwd: cores '%s': at most %d workers\n", v,
 					FWD_MAX_WORKERS);
@@ -265,6 +279,8 @@ static int apply_opt(struct fwd_opts *o, const char *name, const char *v)
 			fprintf(stderr, "labfwd: %s\n", lab_config_error());
 			return -1;
 		}
+		if (key == NULL ? strncmp(v, "pool.size=", 10) == 0 : strcmp(key, "pool.size") == 0)
+			o->pool_size_given = true;
 		return 0;
 	}
 }
@@ -393,6 +409,7 @@ static int load_config(struct fwd_opts *o, const char *path)
 				fprintf(stderr, "labfwd: %s:%d: %s\n", path, ln, lab_config_error());
 				goto err;
 			}
+			o->pool_size_given |= strcmp(key, "pool.size") == 0;
 		}
 	}
 	fclose(f);
