@@ -411,7 +411,7 @@ static int next_record(struct pcap_rxq *r, const struct lab_port *p, struct pcap
 		}
 		if (rc == 0)
 			return 0;
-		if (rc == PCAP_ERROR_BREAK && r->record > 0 &&
+		if (rc == PCAP_ERROR_BREAK && r->file != NULL && r->record > 0 &&
 		    (r->loops == 0 || r->pass < r->loops) && pass_over(r) < 0)
 			return -1;
 		if (rc == PCAP_ERROR_BREAK && r->caching && r->cache_len > 0 &&
