@@ -264,11 +264,15 @@ static int no_port(struct fwd_opts *o, int argc)
 	return -1;
 }
 
-/* After the summary: the outputs checked, or the demo's interruption said. */
+/* After the summary: the outputs checked, or the demo's interruption said
+ * (lost buffers, status 2, still win). */
 static int finish(struct fwd_ctx *c, int status)
 {
-	if (c->o->embedded && c->stop_signal != 0)
-		return fwd_demo_interrupted(c, c->stop_signal);
+	if (c->o->embedded && c->stop_signal != 0) {
+		int st = fwd_demo_interrupted(c, c->stop_signal);
+
+		return status != 0 ? status : st;
+	}
 	if (c->o->verify && verify_outputs(c) < 0) {
 		if (c->o->embedded)
 			fwd_demo_keep();
