@@ -5,8 +5,9 @@
  * call of its own, no lock, no allocation. Buffers are handed from the RX
  * queue's owner to the TX queue's owner before they are sent (ownership is
  * exclusive); what the TX ring does not take is freed at once (counted by the
- * port as ring_full). When told to stop, a worker ends after its current
- * round: it holds no buffer between rounds, so nothing is left in flight.
+ * port as ring_full). The stop flag is read before every port's poll, so a
+ * worker ends within one burst of being told: it holds no buffer between
+ * polls, so nothing is left in flight.
  */
 #include <errno.h>
 #include <sched.h>
@@ -70,26 +71,28 @@ static void *worker_main(void *arg)
 				lab_free_bulk(o, b + s, n - s);
 		}
 	}
-	while (!atomic_load_explicit(&c->stop, memory_order_relaxed)) {
-		for (unsigned int i = 0; i < np; i++) {
-			uint16_t n = lab_port_rx_burst(in[i], (uint16_t)q, b, (uint16_t)burst), s;
-			unsigned int moved;
+	/* One port per iteration, round robin, and the stop flag before each:
+	 * whatever a driver does (returns nothing for ever, or drops all it
+	 * reads), a stop is seen within one rx_burst. */
+	for (unsigned int i = 0; !atomic_load_explicit(&c->stop, memory_order_relaxed);
+	     i = i + 1 < np ? i + 1 : 0) {
+		uint16_t n = lab_port_rx_burst(in[i], (uint16_t)q, b, (uint16_t)burst), s;
+		unsigned int moved;
 
-			if (n == 0)
-				continue;
-			if (mode == FWD_MACSWAP)
-				for (uint16_t k = 0; k < n; k++)
-					swap_macs(b[k]);
-			else if (mode == FWD_L2FWD)
-				for (uint16_t k = 0; k < n; k++)
-					l2fwd_macs(b[k], c->port[dst[i]].mac, dst[i]);
-			moved = lab_buf_transfer(rxo[i], txo[i], b, n);
-			if (lab_unlikely(moved != n))
-				w->refused += n - moved; /* a finding: reported by the pool */
-			s = lab_port_tx_burst(out[i], (uint16_t)q, b, n);
-			if (s < n)
-				lab_free_bulk(txo[i], b + s, n - s);
-		}
+		if (n == 0)
+			continue;
+		if (mode == FWD_MACSWAP)
+			for (uint16_t k = 0; k < n; k++)
+				swap_macs(b[k]);
+		else if (mode == FWD_L2FWD)
+			for (uint16_t k = 0; k < n; k++)
+				l2fwd_macs(b[k], c->port[dst[i]].mac, dst[i]);
+		moved = lab_buf_transfer(rxo[i], txo[i], b, n);
+		if (lab_unlikely(moved != n))
+			w->refused += n - moved; /* a finding: reported by the pool */
+		s = lab_port_tx_burst(out[i], (uint16_t)q, b, n);
+		if (s < n)
+			lab_free_bulk(txo[i], b + s, n - s);
 	}
 	return NULL;
 }

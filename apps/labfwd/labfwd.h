@@ -38,8 +38,8 @@ struct fwd_opts {
 	const char *csv;         /* --stats-csv FILE */
 	double csv_interval;     /* seconds per CSV row (0: the stats interval, or 1) */
 	double storm_at, storm_secs; /* --storm: hold every buffer above min meanwhile */
-	bool embedded;           /* no arguments: the bundled sample */
-	char demo_out[256];      /* embedded: the output file, removed once verified */
+	bool pool_size_given;    /* pool.size set by an option or the config file */
+	bool embedded;           /* no arguments: the bundled sample (demo.c) */
 };
 
 /* What labfwd knows of one port. */
@@ -53,6 +53,7 @@ struct fwd_port {
 	uint64_t loop;             /* passes; 0 = forever */
 	uint64_t frames;           /* frames in rx_file (0: unknown) */
 	bool finite;               /* a source that ends (pcap rx file, loop > 0) */
+	bool counted;              /* its frames are in total_expected (progress) */
 	bool source;               /* receives traffic from outside labfwd */
 	struct lab_port_stats *final; /* taken just before close */
 };
@@ -70,6 +71,7 @@ struct fwd_worker {
 struct fwd_snap {
 	double t;
 	uint64_t rx, tx, drops, nobuf;
+	uint64_t src_rx;         /* received by the counted replays: progress */
 	struct lab_pool_stats pool;
 };
 
@@ -92,7 +94,19 @@ struct fwd_ctx {
 		bool done;
 	} storm;
 	double elapsed;          /* seconds of forwarding */
+	int stop_signal;         /* the signal that stopped the run, or 0 */
 };
+
+/* opts.c */
+void fwd_usage(FILE *f);
+/* @return 0 to run, 1 for --help, -1 for bad usage (said on stderr). */
+int fwd_parse_args(struct fwd_opts *o, int argc, char **argv);
+
+/* demo.c: the embedded demo */
+int fwd_demo_setup(struct fwd_opts *o);
+void fwd_demo_keep(void); /* its output failed the check: keep it */
+/* Say the demo was interrupted; @return the exit status. Ports closed. */
+int fwd_demo_interrupted(struct fwd_ctx *c, int sig);
 
 /* fwd.c */
 int fwd_workers_start(struct fwd_ctx *c);

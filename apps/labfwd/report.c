@@ -23,6 +23,8 @@ void fwd_snap_take(struct fwd_ctx *c, double t, struct fwd_snap *s)
 
 		lab_port_stats(c->port[i].p, &st);
 		s->rx += st.rx_total.packets;
+		if (c->port[i].counted)
+			s->src_rx += st.rx_total.packets;
 		s->tx += st.tx_total.packets;
 		s->nobuf += st.rx_total.rx_nobuf;
 		s->drops += drops_of(&st.rx_total) + drops_of(&st.tx_total);
@@ -46,10 +48,12 @@ void fwd_live_line(struct fwd_ctx *c, const struct fwd_snap *a, const struct fwd
 	double rx = (double)(b->rx - a->rx) / dt, tx = (double)(b->tx - a->tx) / dt;
 	char prog[64] = "";
 
+	/* Progress counts each frame once, where its replay received it (not
+	 * again on every ring port it crosses). */
 	if (c->total_expected)
 		snprintf(prog, sizeof(prog), "  %5.1f%% (%llu/%llu)",
-			 100.0 * (double)b->rx / (double)c->total_expected,
-			 (unsigned long long)b->rx, (unsigned long long)c->total_expected);
+			 100.0 * (double)b->src_rx / (double)c->total_expected,
+			 (unsigned long long)b->src_rx, (unsigned long long)c->total_expected);
 	if (c->o->json) {
 		printf("{\"t\":%.3f,\"rx_pps\":%.0f,\"tx_pps\":%.0f,\"rx\":%llu,\"tx\":%llu,"
 		       "\"drops\":%llu,\"pool\":{\"free\":%llu,\"cached\":%llu,\"in_flight\":%llu,"
@@ -64,7 +68,7 @@ void fwd_live_line(struct fwd_ctx *c, const struct fwd_snap *a, const struct fwd
 		       (unsigned long long)b->pool.grows, (unsigned long long)b->pool.shrinks,
 		       (unsigned long long)b->pool.findings_total);
 		if (c->total_expected)
-			printf(",\"progress\":%.4f", (double)b->rx / (double)c->total_expected);
+			printf(",\"progress\":%.4f", (double)b->src_rx / (double)c->total_expected);
 		printf("}\n");
 	} else {
 		printf("%7.1f s  rx %8.3f Mpps  tx %8.3f Mpps  drops %llu  pool free %llu cached "

@@ -8,7 +8,8 @@ VLAN-tagged and untagged, IPv4 and IPv6, UDP and TCP, and one 9000-byte jumbo.
 
 Hostile files (raw bytes, so every field is what the test says): bad_magic,
 short_header, rec_header_cut, caplen_gt_snaplen, caplen_gt_len, rec_cut_eof,
-zero_len, linktype_raw, truncated_rec.
+zero_len, linktype_raw, truncated_rec; and files whose every record is dropped
+(all_caplen_gt_len, all_zero_len, all_oversize).
 
 Usage: make_pcaps.py DIR
 """
@@ -90,6 +91,10 @@ def write_hostile(d):
         "linktype_raw.pcap": ghdr(linktype=101) + rec(bytes(IP() / UDP())),
         "truncated_rec.pcap": ghdr() + rec(ok) + rec(good_bytes(200)[:100], length=200) + rec(ok),
         "empty.pcap": ghdr(),
+        # every record dropped: a looped replay must end, not spin
+        "all_caplen_gt_len.pcap": ghdr() + rec(good_bytes(100), length=60),
+        "all_zero_len.pcap": ghdr() + rec(b"") * 5,
+        "all_oversize.pcap": ghdr() + rec(good_bytes(9000)) * 2,
     }
     for name, data in files.items():
         with open(os.path.join(d, name), "wb") as f:

@@ -43,6 +43,89 @@ static void test_embedded_demo(void)
 	CU_ASSERT_EQUAL(run("ls $TMPDIR | grep -c labfwd-demo", out, sizeof(out)), 1);
 }
 
+/* The demo stopped by a signal (or by its reader going away) says so, does
+ * not call its output FAILED, and leaves no file behind; a run with any
+ * argument but no port is an error, not the demo. */
+static void test_demo_interrupted(void)
+{
+	static const struct {
+		const char *sig, *name;
+		int status;
+	} s[] = { { "INT", "Interrupt", 130 }, { "TERM", "Terminated", 143 },
+		  { "HUP", "Hangup", 129 } };
+	char cmd[1024], want[128];
+
+	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
+		/* Wait (10 s at most) for the output to exist, then interrupt. */
+		snprintf(cmd, sizeof(cmd), "%s & pid=$!; for i in $(seq 200); do ls "
+			 "$TMPDIR/labfwd-demo-*.pcap >/dev/null 2>&1 && break; sleep 0.05; done; "
+			 "kill -%s $pid; wait $pid; echo status=$?", LABFWD_BIN, s[i].sig);
+		CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
+		snprintf(want, sizeof(want), "labfwd demo: interrupted (%s) after ", s[i].name);
+		LAB_TEST_HAS(out, want);
+		LAB_TEST_HAS(out, "of 60000 frames: the output was not checked; it is removed");
+		snprintf(want, sizeof(want), "status=%d\n", s[i].status);
+		LAB_TEST_HAS(out, want);
+		LAB_TEST_HAS(out, "accounting: OK");
+		CU_ASSERT_PTR_NULL(strstr(out, "FAILED"));
+		CU_ASSERT_PTR_NULL(strstr(out, "verify:"));
+		CU_ASSERT_PTR_NULL(strstr(out, "labfwd demo: OK"));
+		CU_ASSERT_EQUAL(run("ls $TMPDIR | grep -c labfwd-demo", out, sizeof(out)), 1);
+	}
+	/* Its reader goes away: SIGPIPE at the next live line stops it the same way. */
+	CU_ASSERT_EQUAL(run(LABFWD_BIN " | head -1", out, sizeof(out)), 0);
+	LAB_TEST_HAS(out, "labfwd demo: replaying");
+	CU_ASSERT_EQUAL(run("ls $TMPDIR | grep -c labfwd-demo", out, sizeof(out)), 1);
+}
+
+/* Progress counts a frame once, at its replay: not again on each ring port it
+ * crosses (it showed 200% through a ring pair). */
+static void test_progress_counts_once(void)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), "%s -p pcap:rx=%s,tx=%s/p.pcap,rate=10000 -p ring:name=p "
+		 "-p ring:name=p -m 0:1,1:2,2:0 -i 0.1 --ctl off", LABFWD_BIN, LABFWD_SAMPLE, dir);
+	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
+	LAB_TEST_HAS(out, "100.0% (3000/3000)");
+	CU_ASSERT_PTR_NULL(strstr(out, "(6000/3000)"));
+	CU_ASSERT_PTR_NULL(strstr(out, "200.0%"));
+	LAB_TEST_HAS(out, "accounting: OK");
+}
+
+/* A pool.size that is not whole chambers: one notice naming the size asked,
+ * the size given and the chamber; none when the size was not asked. */
+static void test_pool_size_notice(void)
+{
+	static const char *const how[] = { "--pool-size 16", "--set pool.size=16", "--config " };
+	char cmd[1024], conf[256];
+	unsigned long long given, each;
+	const char *n;
+	FILE *f;
+
+	snprintf(conf, sizeof(conf), "%s/size.conf", dir);
+	f = fopen(conf, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fprintf(f, "[pool]\nsize = 16\n");
+	fclose(f);
+	for (size_t i = 0; i < sizeof(how) / sizeof(how[0]); i++) {
+		snprintf(cmd, sizeof(cmd), "%s -p null %s%s -d 0.1 -i 0 --ctl off", LABFWD_BIN,
+			 how[i], i == 2 ? conf : "");
+		CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
+		n = strstr(out, "labfwd: notice: pool size 16 asked, ");
+		CU_ASSERT_PTR_NOT_NULL_FATAL(n);
+		CU_ASSERT_PTR_NULL(strstr(n + strlen("labfwd: notice"), "notice: pool size"));
+		CU_ASSERT_EQUAL_FATAL(sscanf(n, "labfwd: notice: pool size 16 asked, %llu given: a "
+					     "pool is made of whole chambers of %*u %*ciB (%llu "
+					     "buffers each)", &given, &each), 2);
+		CU_ASSERT(given >= 16 && each > 0 && given % each == 0);
+		LAB_TEST_HAS(out, "accounting: OK");
+	}
+	snprintf(cmd, sizeof(cmd), "%s -p null -d 0.1 -i 0 --ctl off", LABFWD_BIN);
+	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
+	CU_ASSERT_PTR_NULL(strstr(out, "notice: pool size"));
+}
+
 /* Top-speed replay of the sample, 3 passes, checked by --verify. */
 static void test_pcap_replay_verify(void)
 {
@@ -159,6 +242,70 @@ static void test_sigterm(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "accounting: OK"));
 }
 
+/* A capture of @p n records, each @p caplen bytes captured of @p len. */
+static void write_pcap(const char *path, unsigned int n, uint32_t caplen, uint32_t len)
+{
+	static const unsigned char hdr[24] = { 0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, [16] = 0xff,
+					       0xff, 0, 0, 1 };
+	static const unsigned char data[256];
+	uint32_t rec[4] = { 1700000000, 0, caplen, len };
+	FILE *f = fopen(path, "wb");
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fwrite(hdr, sizeof(hdr), 1, f);
+	for (unsigned int i = 0; i < n; i++) {
+		fwrite(rec, sizeof(rec), 1, f);
+		fwrite(data, caplen, 1, f);
+	}
+	CU_ASSERT_EQUAL(fclose(f), 0);
+}
+
+/* loop=0 over a file whose every frame is dropped: the replay ends after
+ * the first pass with the error counted and said, and labfwd with it. It
+ * used to spin inside the driver, deaf to -d and SIGTERM (the ceiling here
+ * is timeout's SIGKILL: 137). */
+static void test_barren_replay_ends(void)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), "%s/gtlen.pcap", dir);
+	write_pcap(cmd, 1, 100, 60); /* caplen > len */
+	snprintf(cmd, sizeof(cmd), "%s/zero.pcap", dir);
+	write_pcap(cmd, 5, 0, 0);
+	snprintf(cmd, sizeof(cmd), "timeout -s KILL 60 %s -p pcap:rx=%s/gtlen.pcap,loop=0 -i 0 "
+		 "--ctl off", LABFWD_BIN, dir);
+	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
+	LAB_TEST_HAS(out, "replay of '");
+	LAB_TEST_HAS(out, "gtlen.pcap' stopped after pass 1: none of its 1 record(s) gave a frame");
+	LAB_TEST_HAS(out, "truncated 0 ring_full 0 errors 2");
+	LAB_TEST_HAS(out, "accounting: OK");
+	snprintf(cmd, sizeof(cmd), "timeout -s KILL 60 %s -p pcap:rx=%s/zero.pcap,loop=0 -i 0 "
+		 "--ctl off", LABFWD_BIN, dir);
+	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
+	LAB_TEST_HAS(out, "zero.pcap' stopped after pass 1: none of its 5 record(s) gave a frame");
+	LAB_TEST_HAS(out, "truncated 5 ring_full 0 errors 1");
+	LAB_TEST_HAS(out, "accounting: OK");
+}
+
+/* -d and SIGTERM stop workers whose only port never gives a frame (a ring
+ * looped to itself with nothing in it: rx_burst returns 0 for ever). */
+static void test_stop_idle_driver(void)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), "timeout -s KILL 60 %s -p ring:name=idle,loop=1 -i 0 -d 0.3 "
+		 "--ctl off", LABFWD_BIN);
+	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
+	LAB_TEST_HAS(out, "rx0             0 pkts");
+	LAB_TEST_HAS(out, "accounting: OK");
+	snprintf(cmd, sizeof(cmd), "timeout -s KILL 60 %s -p ring:name=idle,loop=1 -p "
+		 "pcap:tx=%s/none.pcap -i 0 --ctl off & pid=$!; sleep 0.3; kill -TERM $pid; "
+		 "wait $pid", LABFWD_BIN, dir);
+	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
+	LAB_TEST_HAS(out, "Terminated: stopping");
+	LAB_TEST_HAS(out, "accounting: OK");
+}
+
 /* The shipped config file, with a command-line override; two workers. */
 static void test_config_and_workers(void)
 {
@@ -188,6 +335,24 @@ static void expect_error(const char *args, const char *msg)
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, msg));
 }
 
+static void test_no_port_is_error(void)
+{
+	char conf[256], args[512];
+	FILE *f;
+
+	expect_error("-d 1", "labfwd: no port given: add one with -p DEV");
+	expect_error("--json", "or a 'port = DEV' line under [labfwd]");
+	snprintf(conf, sizeof(conf), "%s/noport.conf", dir);
+	f = fopen(conf, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fprintf(f, "[labfwd]\nduration = 1\n");
+	fclose(f);
+	snprintf(args, sizeof(args), "--config %s", conf);
+	expect_error(args, "labfwd with no arguments at all runs the demo");
+	CU_ASSERT_PTR_NULL(strstr(out, "labfwd demo"));
+	CU_ASSERT_EQUAL(run("ls $TMPDIR | grep -c labfwd-demo", out, sizeof(out)), 1);
+}
+
 static void test_bad_input(void)
 {
 	char conf[256], args[512];
@@ -202,7 +367,10 @@ static void test_bad_input(void)
 	expect_error("-p nosuch:x=1", "unknown driver 'nosuch'; registered: null, ring, pcap");
 	CU_ASSERT_PTR_NULL(strstr(out, "No such file"));
 	expect_error("-p null -c 999", "cores '999': core 999 is not one this process may run on");
-	expect_error("-p null -d soon", "duration 'soon': expected seconds >= 0");
+	expect_error("-p null -d soon", "duration 'soon': expected seconds from 0 to 10000000");
+	expect_error("-p null --storm 0,99999999",
+		     "storm length '99999999': expected seconds from 0 to 10000000");
+	expect_error("-p null -p null -c 0,0", "cores '0,0': core 0 is given twice");
 	expect_error("-p null --set pool.colour=red", "pool.colour");
 	expect_error("-p pcap:rx=/nonexistent.pcap,tx=/dev/null", "nonexistent.pcap");
 	expect_error("-p pcap:rx=" LABFWD_SAMPLE " -c 0,1", "one RX and one TX queue per worker");
@@ -361,11 +529,17 @@ int main(void)
 {
 	static const struct lab_test tests[] = {
 		LAB_TEST(test_embedded_demo),
+		LAB_TEST(test_demo_interrupted),
+		LAB_TEST(test_no_port_is_error),
+		LAB_TEST(test_progress_counts_once),
+		LAB_TEST(test_pool_size_notice),
 		LAB_TEST(test_pcap_replay_verify),
 		LAB_TEST(test_ring_chain),
 		LAB_TEST(test_mac_modes),
 		LAB_TEST(test_limits_and_json),
 		LAB_TEST(test_sigterm),
+		LAB_TEST(test_barren_replay_ends),
+		LAB_TEST(test_stop_idle_driver),
 		LAB_TEST(test_config_and_workers),
 		LAB_TEST(test_bad_input),
 		LAB_TEST(test_stats_csv),

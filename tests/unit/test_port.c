@@ -490,6 +490,88 @@ static void test_pcap_hostile_files(void)
 	assert_pool_whole(p);
 }
 
+/* How often @p word occurs in @p text. */
+static int occurrences(const char *text, const char *word)
+{
+	int n = 0;
+
+	for (const char *s = strstr(text, word); s != NULL; s = strstr(s + 1, word))
+		n++;
+	return n;
+}
+
+struct barren {
+	const char *file;
+	const char *loop;
+	uint64_t records, truncated, oversize, errors; /* errors: the records' own + 1 */
+};
+
+/* A looped replay whose every record is dropped gives no frame on any pass:
+ * it ends after the first (rx_done), counts one error and says why once,
+ * instead of spinning inside rx_burst for good (loop=0 hung labfwd). */
+static void check_barren(struct lab_pool *p, const struct barren *b)
+{
+	struct lab_port_link link = { 0 };
+	struct lab_port_stats st;
+	struct lab_port *in;
+	char want[96];
+
+	lab_test_log_capture();
+	in = open_in(p, b->file, b->loop);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(in);
+	CU_ASSERT_EQUAL(lab_port_start(in), 0);
+	CU_ASSERT_EQUAL(pump(in, NULL), 0);
+	lab_port_link(in, &link);
+	CU_ASSERT_TRUE(link.rx_done);
+	lab_port_stats(in, &st);
+	CU_ASSERT_EQUAL(st.rx[0].packets, 0);
+	CU_ASSERT_EQUAL(st.rx[0].truncated, b->truncated);
+	CU_ASSERT_EQUAL(st.rx[0].oversize, b->oversize);
+	CU_ASSERT_EQUAL(st.rx[0].errors, b->errors);
+	CU_ASSERT_EQUAL(lab_port_stop(in), 0);
+	CU_ASSERT_EQUAL(lab_port_close(in), 0);
+	snprintf(want, sizeof(want), "stopped after pass 1: none of its %llu record(s) gave a frame",
+		 (unsigned long long)b->records);
+	CU_ASSERT_EQUAL(occurrences(lab_test_log_text(), want), 1);
+	LAB_TEST_HAS(lab_test_log_text(), b->file);
+	lab_test_log_release();
+}
+
+static void test_pcap_barren_loop(void)
+{
+	static const struct barren b[] = {
+		{ "all_caplen_gt_len.pcap", ",loop=0", 1, 0, 0, 2 },
+		{ "all_zero_len.pcap", ",loop=0", 5, 5, 0, 1 },
+		{ "all_oversize.pcap", ",loop=0", 2, 0, 2, 1 },
+		{ "all_zero_len.pcap", ",loop=3", 5, 5, 0, 1 },
+		{ "big_zero_len.pcap", ",loop=0", 0, 0, 0, 1 }, /* counts filled in below */
+	};
+	/* pcap header: microsecond magic, 2.4, snaplen 65535, Ethernet */
+	static const unsigned char hdr[24] = { 0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, [16] = 0xff,
+					       0xff, 0, 0, 1 };
+	static const unsigned char zeros[1 << 20]; /* 65536 empty records */
+	struct lab_pool *p = port_pool(2048 - 64, 1024);
+	struct barren big = b[4];
+	char path[512];
+	FILE *f;
+
+	for (size_t i = 0; i < 4; i++)
+		check_barren(p, &b[i]);
+	/* Over the 64 MiB a looped file is cached up to: reopened each pass. */
+	snprintf(path, sizeof(path), "%s/%s", dir, big.file);
+	f = fopen(path, "wb");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fwrite(hdr, sizeof(hdr), 1, f);
+	for (int i = 0; i < 65; i++)
+		fwrite(zeros, sizeof(zeros), 1, f);
+	big.records = 65ull * sizeof(zeros) / 16;
+	CU_ASSERT_EQUAL_FATAL(fclose(f), 0);
+	big.truncated = big.records;
+	check_barren(p, &big);
+	unlink(path);
+	assert_pool_whole(p);
+}
+
 static int suite_init(void)
 {
 	char cmd[600];
@@ -515,6 +597,7 @@ int main(void)
 		LAB_TEST(test_pcap_loop_and_oversize),
 		LAB_TEST(test_pcap_rate_limit),
 		LAB_TEST(test_pcap_hostile_files),
+		LAB_TEST(test_pcap_barren_loop),
 		LAB_TEST_END,
 	};
 	char cmd[600];

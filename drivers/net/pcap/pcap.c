@@ -10,6 +10,8 @@
  * caplen > len an "error". A file that cannot be read further (cut off, a
  * length libpcap refuses) ends the replay: the queue counts an error, the link
  * reports rx_done, and stop/close log libpcap's message with the record number.
+ * A looped pass that gives no frame (every record dropped) ends the replay the
+ * same way: the next pass would give none either, and looping on would spin.
  */
 #include <errno.h>
 #include <pcap/pcap.h>
@@ -32,6 +34,8 @@ struct pcap_rxq {
 	double tokens;
 	uint64_t last_ns;
 	uint64_t record;     /* records read in this pass */
+	uint64_t pass_frames; /* frames delivered in this pass */
+	bool barren;         /* the replay ended on a pass that gave no frame */
 	bool done; /* written by the RX thread, read by link(): relaxed atomics */
 	/* A looped file small enough is kept in memory after its first pass, so
 	 * later passes are one copy per frame and no system call (as DPDK's
@@ -110,6 +114,7 @@ static int rx_file_open(struct pcap_rxq *r, const char *devstr)
 	}
 	r->pass++;
 	r->record = 0;
+	r->pass_frames = 0;
 	return 0;
 }
 
@@ -243,12 +248,16 @@ static void report(struct lab_port *p)
 {
 	struct pcap_port *pp = lab_port_priv(p);
 
-	if (pp != NULL && pp->rx.err[0] != '\0' && !pp->reported) {
+	if (pp == NULL || pp->rx.err[0] == '\0' || pp->reported)
+		return;
+	if (pp->rx.barren)
+		LAB_LOG(ERR, port, "%s: replay of '%s' stopped after pass %llu: %s",
+			lab_port_name(p), pp->rx.file, (unsigned long long)pp->rx.pass, pp->rx.err);
+	else
 		LAB_LOG(ERR, port, "%s: replay of '%s' stopped at record %llu of pass %llu: %s",
 			lab_port_name(p), pp->rx.file, (unsigned long long)pp->rx.record + 1,
 			(unsigned long long)pp->rx.pass, pp->rx.err);
-		pp->reported = true;
-	}
+	pp->reported = true;
 }
 
 static void pcap_close_port(struct lab_port *p)
@@ -344,6 +353,22 @@ static void cache_add(struct pcap_rxq *r, const struct pcap_pkthdr *h, const u_c
 	r->cache_len = need;
 }
 
+/* Another pass is due. One that gave no frame means every record is dropped
+ * (pcap_rx counts each): the next would give none either, and with loop=0 the
+ * replay would spin for good. End it instead: an error, said once by report().
+ * @return 0 to go on, -1 when the replay ends. */
+static int pass_over(struct pcap_rxq *r)
+{
+	if (r->pass_frames > 0)
+		return 0;
+	r->barren = true;
+	snprintf(r->err, sizeof(r->err), "none of its %llu record(s) gave a frame (each was "
+		 "dropped and counted as truncated, oversize or errors), so no later pass would; "
+		 "fix or replace the file", (unsigned long long)r->record);
+	__atomic_store_n(&r->done, true, __ATOMIC_RELAXED);
+	return -1;
+}
+
 /* The next record from memory (see next_record). */
 static int cached_record(struct pcap_rxq *r, struct pcap_pkthdr **h, const u_char **d)
 {
@@ -352,8 +377,11 @@ static int cached_record(struct pcap_rxq *r, struct pcap_pkthdr **h, const u_cha
 			__atomic_store_n(&r->done, true, __ATOMIC_RELAXED);
 			return 0;
 		}
+		if (pass_over(r) < 0)
+			return -1;
 		r->pass++;
 		r->record = 0;
+		r->pass_frames = 0;
 		r->cache_pos = 0;
 	}
 	memcpy(&r->ch.caplen, r->cache + r->cache_pos, 4);
@@ -383,7 +411,10 @@ static int next_record(struct pcap_rxq *r, const struct lab_port *p, struct pcap
 		}
 		if (rc == 0)
 			return 0;
-		if (rc == PCAP_ERROR_BREAK && r->caching && r->record > 0 &&
+		if (rc == PCAP_ERROR_BREAK && r->file != NULL && r->record > 0 &&
+		    (r->loops == 0 || r->pass < r->loops) && pass_over(r) < 0)
+			return -1;
+		if (rc == PCAP_ERROR_BREAK && r->caching && r->cache_len > 0 &&
 		    (r->loops == 0 || r->pass < r->loops)) {
 			/* The first pass is in memory: replay the rest from there. */
 			r->caching = false;
@@ -442,6 +473,7 @@ static uint16_t pcap_rx(struct lab_port_queue *q, struct lab_buf **bufs, uint16_
 		lab_rxq_fill(q, bufs[k], h->caplen);
 		memcpy(lab_buf_data(bufs[k]), d, h->caplen);
 		bytes += h->caplen;
+		r->pass_frames++;
 		k++;
 	}
 	return lab_rxq_done(q, bufs, got, k, bytes);
