@@ -627,7 +627,8 @@ struct lab_pool_stats {
 	uint64_t cached;      /**< in owner caches */
 	uint64_t quarantined; /**< waiting for the warden's checks */
 	uint64_t retired;     /**< taken out of use by the retire policy */
-	uint64_t in_flight;   /**< held by owners: total - free - cached - quarantined - retired */
+	uint64_t in_flight;   /**< held by owners: total - free - cached - quarantined - retired,
+			       *   0 when that is negative (see in_flight_signed) */
 	uint64_t chambers;    /**< mapped chambers */
 	uint64_t grows;       /**< chambers added by the warden */
 	uint64_t shrinks;     /**< chambers released by the warden */
@@ -647,6 +648,12 @@ struct lab_pool_stats {
 	uint64_t reserve_in_use;     /**< reserve buffers in use now: free below min, at most
 				      *   the reserve */
 	uint64_t findings_total;     /**< findings of every kind */
+	int64_t in_flight_signed;    /**< total - free - cached - quarantined - retired, not
+				      *   clamped: below 0 when buffers are counted twice (a
+				      *   double free no check caught), where @c in_flight shows 0.
+				      *   The accounting is right only when this equals the
+				      *   buffers really held (0 at teardown), in either
+				      *   direction */
 };
 
 /** Take a snapshot of the pool's figures. Control path. */
