@@ -101,8 +101,23 @@ static void qjson(FILE *f, const struct lab_port_qstats *s, double secs)
 		(unsigned long long)s->ring_full, (unsigned long long)s->errors);
 }
 
+static void accounting_line(FILE *f, const struct lab_pool_stats *ps)
+{
+	if (ps->in_flight_signed == 0)
+		fprintf(f, "  accounting: OK: every buffer is back in the pool\n");
+	else if (ps->in_flight_signed > 0)
+		fprintf(f, "  accounting: FAILED: %lld buffer(s) still in flight after every "
+			"port closed: LOST\n", (long long)ps->in_flight_signed);
+	else
+		fprintf(f, "  accounting: FAILED: %lld buffer(s) counted twice (free, cached and "
+			"quarantined exceed the %llu the pool holds): a double free no check "
+			"caught, or a pool bug\n", (long long)-ps->in_flight_signed,
+			(unsigned long long)ps->total);
+}
+
 /* Per port, the pool. Call with every port closed: the accounting check
- * needs every buffer back. @return 0, or -1 if buffers are still in flight. */
+ * needs every buffer back. @return 0, or -1 if buffers are still in flight
+ * or counted twice. */
 int fwd_summary(struct fwd_ctx *c, FILE *f)
 {
 	struct lab_pool_stats ps;
@@ -151,7 +166,9 @@ int fwd_summary(struct fwd_ctx *c, FILE *f)
 			fprintf(f, "%s\"%s\":%llu", k ? "," : "", lab_finding_kind_name(k),
 				(unsigned long long)ps.findings[k]);
 		fprintf(f, "}},\"transfer_refused\":%llu,\"accounting\":\"%s\"}}\n",
-			(unsigned long long)refused, ps.in_flight == 0 ? "ok" : "LOST");
+			(unsigned long long)refused, ps.in_flight_signed == 0 ? "ok"
+						     : ps.in_flight_signed > 0 ? "LOST"
+									       : "COUNTED_TWICE");
 	} else {
 		fprintf(f, "\nlabfwd summary: %.3f s, %u port(s), %u worker(s), burst %u\n", secs,
 			c->nports, c->o->nworkers, c->o->burst);
@@ -183,12 +200,10 @@ int fwd_summary(struct fwd_ctx *c, FILE *f)
 		if (refused)
 			fprintf(f, "    transfers refused (buffers a queue did not hold): %llu\n",
 				(unsigned long long)refused);
-		if (ps.in_flight == 0)
-			fprintf(f, "  accounting: OK: every buffer is back in the pool\n");
-		else
-			fprintf(f, "  accounting: FAILED: %llu buffer(s) still in flight after every "
-				"port closed: LOST\n", (unsigned long long)ps.in_flight);
+		accounting_line(f, &ps);
 	}
 	fflush(f);
-	return ps.in_flight == 0 ? 0 : -1;
+	/* Either direction fails: in_flight alone is clamped at 0, so buffers
+	 * counted twice (an unchecked double free, a pool bug) would pass as OK. */
+	return ps.in_flight_signed == 0 ? 0 : -1;
 }

@@ -408,21 +408,25 @@ static inline unsigned int lab_free_bulk_at(struct lab_cache *c, struct lab_buf 
 unsigned int lab_buf_transfer_slow(struct lab_cache *from, struct lab_cache *to,
 				   struct lab_buf *const *bufs, unsigned int n, const void *site);
 
+/* Owner to owner of one pool (RX queue to TX queue, ring ends): one load,
+ * compare and store per buffer, up to the first that fails the check. The
+ * rest (callers without a cache, two pools, findings) go the slow way. */
+static inline unsigned int lab_buf_transfer_fast(struct lab_cache *from, struct lab_cache *to,
+						 struct lab_buf *const *bufs, unsigned int n)
+{
+	if (lab_unlikely(from == NULL || to == NULL || from->pool != to->pool))
+		return 0;
+	return lab_shadow_pass((const struct lab_pool_hot *)from->pool, bufs, n,
+			       LAB_SH_KEY(from->owner, LAB_BUF_IN_FLIGHT), 0, ~LAB_SH_OWNER,
+			       (uint64_t)to->owner << LAB_SH_OWNER_SHIFT);
+}
+
 static inline unsigned int lab_buf_transfer_at(struct lab_cache *from, struct lab_cache *to,
 					       struct lab_buf *const *bufs, unsigned int n,
 					       const void *site)
 {
-	unsigned int i;
+	unsigned int i = lab_buf_transfer_fast(from, to, bufs, n);
 
-	/* Owner to owner of one pool (RX queue to TX queue, ring ends): one
-	 * load, compare and store per buffer. The rest, and any buffer that
-	 * fails the check, go the slow way (CAS for callers without a cache,
-	 * findings). */
-	if (lab_unlikely(from == NULL || to == NULL || from->pool != to->pool))
-		return lab_buf_transfer_slow(from, to, bufs, n, site);
-	i = lab_shadow_pass((const struct lab_pool_hot *)from->pool, bufs, n,
-			    LAB_SH_KEY(from->owner, LAB_BUF_IN_FLIGHT), 0, ~LAB_SH_OWNER,
-			    (uint64_t)to->owner << LAB_SH_OWNER_SHIFT);
 	if (lab_likely(i == n))
 		return n;
 	return i + lab_buf_transfer_slow(from, to, bufs + i, n - i, site);
@@ -430,10 +434,37 @@ static inline unsigned int lab_buf_transfer_at(struct lab_cache *from, struct la
 
 #define lab_buf_transfer(from, to, bufs, n) lab_buf_transfer_at(from, to, bufs, n, LAB_SITE())
 
+unsigned int lab_buf_transfer_keep_slow(struct lab_cache *from, struct lab_cache *to,
+					struct lab_buf **bufs, unsigned int n, const void *site);
+
+/**
+ * As lab_buf_transfer(), and afterwards the buffers handed on are the first
+ * ones of @p bufs, in their order; the refused ones are dropped from the
+ * array. For a caller that passes on exactly what it handed on (a TX queue):
+ * after a short transfer, "held by @p to now" does not say "handed on by this
+ * call" (a buffer listed twice, or one @p to already held, is both), so
+ * lab_buf_held_by() cannot sort them.
+ *
+ * @return buffers handed on: bufs[0 .. return) are now held by @p to.
+ */
+static inline unsigned int lab_buf_transfer_keep_at(struct lab_cache *from, struct lab_cache *to,
+						    struct lab_buf **bufs, unsigned int n,
+						    const void *site)
+{
+	unsigned int i = lab_buf_transfer_fast(from, to, bufs, n);
+
+	if (lab_likely(i == n))
+		return n;
+	return i + lab_buf_transfer_keep_slow(from, to, bufs + i, n - i, site);
+}
+
+#define lab_buf_transfer_keep(from, to, bufs, n)                                     \
+	lab_buf_transfer_keep_at(from, to, bufs, n, LAB_SITE())
+
 /**
  * Whether owner @p c (NULL: callers without a cache) holds buffer @p b now,
- * as its shadow records it: in flight and owned by @p c. For a caller that
- * must know which buffers a short lab_buf_transfer() left behind.
+ * as its shadow records it: in flight and owned by @p c. To learn which
+ * buffers a short transfer handed on, use lab_buf_transfer_keep() instead.
  */
 bool lab_buf_held_by(const struct lab_cache *c, const struct lab_buf *b);
 
@@ -596,7 +627,8 @@ struct lab_pool_stats {
 	uint64_t cached;      /**< in owner caches */
 	uint64_t quarantined; /**< waiting for the warden's checks */
 	uint64_t retired;     /**< taken out of use by the retire policy */
-	uint64_t in_flight;   /**< held by owners: total - free - cached - quarantined - retired */
+	uint64_t in_flight;   /**< held by owners: total - free - cached - quarantined - retired,
+			       *   0 when that is negative (see in_flight_signed) */
 	uint64_t chambers;    /**< mapped chambers */
 	uint64_t grows;       /**< chambers added by the warden */
 	uint64_t shrinks;     /**< chambers released by the warden */
@@ -616,6 +648,12 @@ struct lab_pool_stats {
 	uint64_t reserve_in_use;     /**< reserve buffers in use now: free below min, at most
 				      *   the reserve */
 	uint64_t findings_total;     /**< findings of every kind */
+	int64_t in_flight_signed;    /**< total - free - cached - quarantined - retired, not
+				      *   clamped: below 0 when buffers are counted twice (a
+				      *   double free no check caught), where @c in_flight shows 0.
+				      *   The accounting is right only when this equals the
+				      *   buffers really held (0 at teardown), in either
+				      *   direction */
 };
 
 /** Take a snapshot of the pool's figures. Control path. */

@@ -19,6 +19,7 @@ static const char *const fault_names[LAB_FAULT_POINTS] = {
 	[LAB_FAULT_WARDEN_STALL] = "warden_stall",
 	[LAB_FAULT_HUGEPAGE_MAP] = "hugepage_map",
 	[LAB_FAULT_URING_SUBMIT] = "uring_submit",
+	[LAB_FAULT_POOL_PUT_STALL] = "pool_put_stall",
 };
 
 const char *lab_fault_name(enum lab_fault_point p)

@@ -4,6 +4,8 @@
  * ring, spills to it, and the no-cache path. No system call, no lock, no log,
  * no wait: a caller that cannot be served gets a short count and a miss.
  */
+#include <labyrinth/lab_fault.h>
+
 #include "pool_internal.h"
 
 static inline void maybe_kick(struct lab_pool_hot *h, uint32_t free_after)
@@ -122,12 +124,20 @@ void lab_pool_put(struct lab_pool *p, struct lab_buf *const *bufs, unsigned int 
 		last->next = bufs[i];
 		last = bufs[i];
 	}
+	/* Count before publishing: the warden's drain takes the list, then
+	 * subtracts what it took, so a buffer it can take must be counted
+	 * already, or the count wraps below 0 (free and DPDK's get_count then
+	 * show about 2^64) until this thread catches up. Counted but not yet
+	 * listed is harmless: the count only runs ahead. */
+	atomic_fetch_add_explicit(&p->overflow_count, n - k, memory_order_relaxed);
 	head = atomic_load_explicit(&p->overflow, memory_order_relaxed);
 	do
 		last->next = head;
 	while (!atomic_compare_exchange_weak_explicit(&p->overflow, &head, first,
 						      memory_order_release, memory_order_relaxed));
-	atomic_fetch_add_explicit(&p->overflow_count, n - k, memory_order_relaxed);
+	/* Injected: preempted right after publishing (the warden may drain now). */
+	while (LAB_FAULT(LAB_FAULT_POOL_PUT_STALL))
+		;
 }
 
 /*

@@ -179,8 +179,9 @@ void lab_pool_stats(struct lab_pool *p, struct lab_pool_stats *st)
 	st->quarantined = pool_quarantined_count(p);
 	st->free = pool_free_count(p);
 	st->retired = atomic_load(&p->retired_bufs);
-	st->in_flight = st->total >= st->free + st->cached + st->quarantined + st->retired
-			? st->total - st->free - st->cached - st->quarantined - st->retired : 0;
+	st->in_flight_signed = (int64_t)(st->total - st->free - st->cached - st->quarantined -
+					 st->retired);
+	st->in_flight = st->in_flight_signed > 0 ? (uint64_t)st->in_flight_signed : 0;
 	st->chambers = p->external ? 0 : st->total / p->layout.per_chamber;
 	st->grows = p->grows;
 	st->shrinks = p->shrinks;
@@ -329,8 +330,14 @@ int lab_pool_destroy(struct lab_pool *p)
 		warden_attach(p);
 		return -EBUSY;
 	}
-	LAB_LOG(INFO, pool, "pool '%s': destroyed; all %llu buffers accounted for", p->name,
-		(unsigned long long)st.total);
+	if (st.in_flight_signed < 0)
+		LAB_LOG(ERR, pool, "pool '%s': %lld buffer(s) counted twice at teardown (free, "
+			"cached and quarantined exceed the %llu it holds): a double free the "
+			"quality level did not check, or a pool bug; destroyed anyway", p->name,
+			(long long)-st.in_flight_signed, (unsigned long long)st.total);
+	else
+		LAB_LOG(INFO, pool, "pool '%s': destroyed; all %llu buffers accounted for",
+			p->name, (unsigned long long)st.total);
 	pool_free(p);
 	return 0;
 }

@@ -437,6 +437,18 @@ unsigned int lab_buf_transfer_slow(struct lab_cache *from, struct lab_cache *to,
 	return done;
 }
 
+/* One buffer at a time, so each refusal is known: keep the ones handed on. */
+unsigned int lab_buf_transfer_keep_slow(struct lab_cache *from, struct lab_cache *to,
+					struct lab_buf **bufs, unsigned int n, const void *site)
+{
+	unsigned int k = 0;
+
+	for (unsigned int i = 0; i < n; i++)
+		if (lab_buf_transfer_slow(from, to, &bufs[i], 1, site) == 1)
+			bufs[k++] = bufs[i];
+	return k;
+}
+
 bool lab_buf_held_by(const struct lab_cache *c, const struct lab_buf *b)
 {
 	const struct lab_pool *p = c != NULL ? c->pool : b->pool;

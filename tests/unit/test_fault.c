@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include "../lab_test.h"
 #include "blk_helpers.h"
 #include "pool_helpers.h"
+#include "../../lib/pool/pool_internal.h"
 
 /* "Never blocks": no single call may take this long. Far above a call's real
  * cost (well under a microsecond; a few under the sanitizers), far below a
@@ -360,6 +362,68 @@ static void uring_case(const char *path, const char *extra)
 	CU_ASSERT_EQUAL(lab_pool_destroy(pool), 0);
 }
 
+static void *put_one(void *arg)
+{
+	struct lab_buf **b = arg;
+
+	lab_pool_put(b[0]->pool, b, 1);
+	return NULL;
+}
+
+/*
+ * lab_pool_put must count an overflow push before it publishes it: the
+ * warden's drain takes the list and subtracts what it took, so a push it can
+ * see but that is not counted yet wraps the count below 0 and the pool shows
+ * about 2^64 free. Deterministic: the pusher stops right after publishing
+ * (pool_put_stall), the test drains as the warden would, with the ring empty.
+ */
+static void test_overflow_count_never_wraps(void)
+{
+	struct lab_pool *p = small_pool(1024, 1024, 0, 0, 1024, 0);
+	static struct lab_buf fake;
+	struct lab_buf *b[1], *fp = &fake, **held = calloc(1024, sizeof(*held));
+	uint64_t fired = lab_fault_fired(LAB_FAULT_POOL_PUT_STALL);
+	struct lab_pool_stats st;
+	unsigned int n, keep = 0;
+	pthread_t t;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(held);
+	warden_detach(p); /* the test is the warden */
+	/* A full ring (it holds exactly the pool's 1024): b is out, a fake fills
+	 * its slot, so putting b back overflows. */
+	CU_ASSERT_EQUAL_FATAL(lab_ring_dequeue_burst(p->hot.ring, (void **)b, 1), 1);
+	CU_ASSERT_EQUAL_FATAL(lab_ring_enqueue_burst(p->hot.ring, (void *const *)&fp, 1), 1);
+	CU_ASSERT_EQUAL(lab_fault_set(LAB_FAULT_POOL_PUT_STALL, LAB_FAULT_ALWAYS), 0);
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, put_one, b), 0);
+	for (int i = 0; i < 10000 && lab_fault_fired(LAB_FAULT_POOL_PUT_STALL) == fired; i++)
+		sleep_ms(1);
+	CU_ASSERT_NOT_EQUAL(lab_fault_fired(LAB_FAULT_POOL_PUT_STALL), fired);
+	/* Empty the ring, drain the overflow list into it, take that out too:
+	 * nothing is free now, and the stats must say so. */
+	n = lab_ring_dequeue_burst(p->hot.ring, (void **)held, 1024);
+	CU_ASSERT_EQUAL(n, 1024);
+	pool_drain_overflow(p);
+	CU_ASSERT_EQUAL(lab_ring_dequeue_burst(p->hot.ring, (void **)b, 1), 1);
+	lab_pool_stats(p, &st);
+	CU_ASSERT_EQUAL(st.free, 0);
+	CU_ASSERT_EQUAL(lab_pool_available(p), 0);
+	CU_ASSERT_EQUAL(lab_fault_set(LAB_FAULT_POOL_PUT_STALL, 0), 0);
+	pthread_join(t, NULL);
+	/* Put it all back, without the fake. */
+	for (unsigned int i = 0; i < n; i++)
+		if (held[i] != &fake)
+			held[keep++] = held[i];
+	held[keep++] = b[0];
+	CU_ASSERT_EQUAL(lab_ring_enqueue_burst(p->hot.ring, (void *const *)held, keep), 1024);
+	free(held);
+	CU_ASSERT_EQUAL(warden_attach(p), 0);
+	lab_pool_stats(p, &st);
+	CU_ASSERT_EQUAL(st.free, st.total);
+	assert_accounting(p);
+	CU_ASSERT_EQUAL(lab_pool_destroy(p), 0);
+}
+
 static void test_uring_submit_fails(void)
 {
 	char path[] = "/var/tmp/lab-fault-XXXXXX";
@@ -381,6 +445,7 @@ int main(void)
 		LAB_TEST(test_warden_stalls),
 		LAB_TEST(test_hugepage_map_fails),
 		LAB_TEST(test_uring_submit_fails),
+		LAB_TEST(test_overflow_count_never_wraps),
 		LAB_TEST_END,
 	};
 

@@ -392,6 +392,36 @@ static void test_destroy_refuses_and_names_holders(void)
 	CU_ASSERT_EQUAL(lab_pool_destroy(NULL), -EINVAL);
 }
 
+/*
+ * A buffer counted twice (put in the free ring a second time, as a double free
+ * that no check caught does) leaves in_flight at 0, so a check of in_flight
+ * alone says OK. The unclamped count shows -1, the accounting check fails in the "too
+ * many" direction, and teardown says so.
+ */
+static void test_accounting_catches_double_count(void)
+{
+	struct lab_pool *p = small_pool(1024, 1024, 10, 20, 30, 5);
+	struct lab_pool_stats st;
+	struct lab_buf *b;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL_FATAL(lab_alloc_bulk(p, NULL, &b, 1, 0), 1);
+	CU_ASSERT_EQUAL(accounting_mismatch(p), 0);
+	CU_ASSERT_EQUAL(lab_free(NULL, b), 1);
+	lab_pool_quality_check(p);
+	CU_ASSERT_EQUAL(accounting_mismatch(p), 0);
+	lab_pool_put(p, &b, 1); /* the second count */
+	lab_pool_stats(p, &st);
+	CU_ASSERT_EQUAL(st.free, st.total + 1);
+	CU_ASSERT_EQUAL(st.in_flight, 0);
+	CU_ASSERT_EQUAL(st.in_flight_signed, -1);
+	CU_ASSERT_EQUAL(accounting_mismatch(p), -1);
+	log_capture();
+	CU_ASSERT_EQUAL(lab_pool_destroy(p), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(log_text(), "1 buffer(s) counted twice at teardown"));
+	log_release();
+}
+
 static void test_stats_json(void)
 {
 	struct lab_pool *p = small_pool(1024, 1024, 10, 20, 30, 5);
@@ -436,6 +466,7 @@ int main(void)
 		LAB_TEST(test_warden_grows_and_shrinks),
 		LAB_TEST(test_multithread_cross_frees),
 		LAB_TEST(test_destroy_refuses_and_names_holders),
+		LAB_TEST(test_accounting_catches_double_count),
 		LAB_TEST(test_stats_json),
 		LAB_TEST(test_cache_size_limits),
 		LAB_TEST_END,

@@ -295,18 +295,6 @@ static uint16_t ring_rx(struct lab_port_queue *q, struct lab_buf **bufs, uint16_
 	return got;
 }
 
-/* Rare: a transfer refused some buffers (not held by this queue; reported as
- * findings). Keep the ones handed on at the front, in order. */
-static uint16_t keep_handed(struct lab_cache *to, struct lab_buf **bufs, uint16_t n)
-{
-	uint16_t k = 0;
-
-	for (uint16_t i = 0; i < n; i++)
-		if (lab_buf_held_by(to, bufs[i]))
-			bufs[k++] = bufs[i];
-	return k;
-}
-
 static uint16_t ring_tx(struct lab_port_queue *q, struct lab_buf **bufs, uint16_t n)
 {
 	struct ring_q *tq = q->drv;
@@ -324,11 +312,13 @@ static uint16_t ring_tx(struct lab_port_queue *q, struct lab_buf **bufs, uint16_
 	if (n > room)
 		n = (uint16_t)room;
 	to = peer->rxq[q->id].owner;
-	k = (uint16_t)lab_buf_transfer(q->owner, to, bufs, n);
-	if (lab_unlikely(k != n)) {
-		k = keep_handed(to, bufs, n);
+	/* Rare: a transfer refused some buffers (not held by this queue; reported
+	 * as findings). Only the ones this call handed on go in the ring: a
+	 * buffer listed twice, or one the peer already holds, is held by the
+	 * peer too, but enqueueing it again would deliver it twice. */
+	k = (uint16_t)lab_buf_transfer_keep(q->owner, to, bufs, n);
+	if (lab_unlikely(k != n))
 		LAB_COUNT_ADD(q->st.errors, n - k);
-	}
 	for (uint16_t i = 0; i < k; i++)
 		bytes += bufs[i]->data_len;
 	spsc_put(tq->r, bufs, k);
