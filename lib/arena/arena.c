@@ -377,17 +377,32 @@ static int choose_iova_mode(struct lab_arena *a, enum lab_iova_mode want, void *
 	return 0;
 }
 
+/* How to reserve pages of the arena's size: /proc/sys/vm/nr_hugepages is the
+ * default (2 MiB) pool only, and 1 GiB pages are reserved in their own pool,
+ * best at boot (memory fragments, so a late reservation may get none). */
+static void reserve_advice(size_t page_size, char *buf, size_t len)
+{
+	if (page_size == LAB_GIB)
+		snprintf(buf, len, "reserve some with 'echo 2 > /sys/kernel/mm/hugepages/"
+			 "hugepages-1048576kB/nr_hugepages' (or 'hugepagesz=1G hugepages=2' on the "
+			 "kernel command line), or use 2 MiB chambers");
+	else
+		snprintf(buf, len, "reserve some with 'make hugepages' or 'echo 256 > "
+			 "/sys/kernel/mm/hugepages/hugepages-%zukB/nr_hugepages'",
+			 page_size / LAB_KIB);
+}
+
 static void notice_fallback(struct lab_arena *a, int err)
 {
-	char sz[32];
+	char sz[32], how[200];
 
 	size_name(a->page_size, sz, sizeof(sz));
+	reserve_advice(a->page_size, how, sizeof(how));
 	LAB_LOG(NOTICE, arena, "arena '%s': no %s hugepages (%ld free of %ld reserved: %s); "
-		"falling back to 4 KiB pages; reserve some with 'make hugepages' or "
-		"'echo 256 > /proc/sys/vm/nr_hugepages'", a->name, sz,
+		"falling back to 4 KiB pages; %s", a->name, sz,
 		hugepages_free(a->page_size) < 0 ? 0 : hugepages_free(a->page_size),
 		hugepages_total(a->page_size) < 0 ? 0 : hugepages_total(a->page_size),
-		strerror(-err));
+		strerror(-err), how);
 }
 
 /* Decide backing and IOVA mode with the first chamber, which stays mapped. */
