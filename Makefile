@@ -7,9 +7,11 @@ MESON_OPTS ?= -Dwerror=true
 TEST_ARGS ?=
 # make check SUITE=ctl (one suite), TEST=config (one test program of the meson
 # test list), CASE=test_long_line (one CUnit test, with SUITE or TEST)
-SUITE ?=
-TEST ?=
-CASE ?=
+# Taken from the command line only: a TEST or CASE in the environment (common
+# names) must not narrow or refuse a run.
+SUITE := $(if $(filter command line,$(origin SUITE)),$(SUITE))
+TEST := $(if $(filter command line,$(origin TEST)),$(TEST))
+CASE := $(if $(filter command line,$(origin CASE)),$(CASE))
 FUZZ_SECS ?= 60
 SOAK_SECS ?= 600
 

@@ -6,6 +6,7 @@ failure. A suite without a LAB-RESULT line (a script, a crash) counts as one
 test by meson's verdict; a suite meson failed but that reported no failed case
 (it crashed after its tests, or leaked) counts one failure more."""
 import json
+import os
 import re
 import sys
 
@@ -25,7 +26,7 @@ def summary_block(out):
 
 
 def main(path):
-    passed = failed = skipped = 0
+    passed = failed = skipped = cases_run = 0
     with open(path) as f:
         runs = [json.loads(line) for line in f if line.strip()]
     for t in runs:
@@ -41,6 +42,7 @@ def main(path):
                 fl = 1
                 print("   (the suite's process failed after its tests: counted as a failure)")
             passed, failed, skipped = passed + p, failed + fl, skipped + s
+            cases_run += p + fl
         elif verdict == "OK":
             passed += 1
         elif verdict == "SKIP":
@@ -54,6 +56,12 @@ def main(path):
     if skipped:
         line += f", {skipped} skipped"
     print(line)
+    # make check CASE=NAME: a name no suite has ran nothing, which is a typo,
+    # not a pass.
+    case = os.environ.get("LAB_TEST_CASE", "")
+    if case and cases_run == 0:
+        print(f"no test is named '{case}' (CASE=): nothing ran")
+        return 1
     return 1 if failed else 0
 
 
