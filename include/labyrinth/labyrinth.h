@@ -2,7 +2,7 @@
 /**
  * @file
  * Umbrella header: everything labyrinth exports. Every public header of
- * include/labyrinth/ is here (the cli suite's install test checks it).
+ * include/labyrinth/ is here (suite install checks it).
  */
 #ifndef LABYRINTH_H
 #define LABYRINTH_H

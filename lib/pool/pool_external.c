@@ -133,9 +133,13 @@ int lab_pool_add_cells_paged(struct lab_pool *p, void *va, uint64_t iova, uint32
 			      .per_page = per_page, .page_bytes = page_bytes };
 	int rc;
 
-	if (p == NULL || !p->external || n == 0 || per_page == 0 ||
-	    (uint64_t)per_page * stride > page_bytes)
+	if (p == NULL || !p->external || n == 0)
 		return -EINVAL;
+	if (per_page == 0 || (uint64_t)per_page * stride > page_bytes) {
+		LAB_LOG(ERR, pool, "pool '%s': %u cells of %u bytes per page do not fit in a "
+			"%llu-byte page", p->name, per_page, stride, (unsigned long long)page_bytes);
+		return -EINVAL;
+	}
 	if (stride < p->layout.stride || nr.va % LAB_CACHE_LINE || stride % LAB_CACHE_LINE ||
 	    (per_page < n && page_bytes % LAB_CACHE_LINE)) {
 		LAB_LOG(ERR, pool, "pool '%s': cells at %p, stride %u: want %u-byte aligned cells "

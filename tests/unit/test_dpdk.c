@@ -170,7 +170,7 @@ static void test_populate_out_of_memory(void)
 }
 
 /* A pcap through testpmd: every frame out, in order, byte for byte. Quits
- * once both ports' stats show the file's last frame received. */
+ * once the port's stats show the file's last frame received. */
 static void test_testpmd_pcap(void)
 {
 	char vdev[1024], cmd[1024];

@@ -113,9 +113,10 @@ static int key_index(const char *key)
 /* @p c times @p f, capped at 100% or @p size buffers. */
 static struct lab_count count_times(const struct lab_count *c, uint64_t f, uint64_t size)
 {
-	uint64_t cap = c->percent ? 100 : size, v = c->value * f;
+	uint64_t cap = c->percent ? 100 : size;
 
-	return (struct lab_count){ v < cap ? v : cap, c->percent };
+	/* value > cap / f: capped before the product could wrap. */
+	return (struct lab_count){ c->value > cap / f ? cap : c->value * f, c->percent };
 }
 
 void lab_mp_derive(struct lab_config *cfg, unsigned int given, uint64_t size)
