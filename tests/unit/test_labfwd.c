@@ -266,9 +266,11 @@ static void test_limits_and_json(void)
 		 LABFWD_BIN);
 	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "accounting: OK"));
-	snprintf(cmd, sizeof(cmd), "%s -p null -p null -d 0.5 -i 0.1 --json | /usr/bin/python3 -c "
+	/* At least one live line and the summary: how many live lines a busy
+	 * machine prints in the second is not the point. */
+	snprintf(cmd, sizeof(cmd), "%s -p null -p null -d 1 -i 0.1 --json | /usr/bin/python3 -c "
 		 "'import json,sys; L=[json.loads(l) for l in sys.stdin]; "
-		 "s=L[-1][\"summary\"]; assert len(L) >= 4, len(L); "
+		 "s=L[-1][\"summary\"]; assert len(L) >= 2, len(L); "
 		 "assert s[\"accounting\"] == \"ok\"; assert s[\"pool\"][\"in_flight\"] == 0; "
 		 "assert s[\"ports\"][0][\"rx\"][\"packets\"] > 0; "
 		 "assert all(\"rx_pps\" in l for l in L[:-1]); print(\"json ok\", len(L))'",
