@@ -461,7 +461,8 @@ static void usage(FILE *f)
 static int parse_u64(const char *name, const char *v, uint64_t min, uint64_t max, uint64_t *out)
 {
 	if (lab_parse_size(v, out) < 0 || *out < min || *out > max) {
-		fprintf(stderr, "labblk: --%s '%s': expected a number from %llu to %llu\n", name,
+		fprintf(stderr, "labblk: --%s '%s': expected a number from %llu to %llu (decimal "
+			"digits, an optional K/M/G)\n", name,
 			v, (unsigned long long)min, (unsigned long long)max);
 		return -1;
 	}
@@ -534,14 +535,17 @@ static int parse_args(struct opts *o, int argc, char **argv)
 			o->numjobs = (uint32_t)v;
 			break;
 		case 't': {
-			char *end;
+			/* lab_parse_secs(), as labfwd's seconds, with fio's optional 's'. */
+			char secs[32];
+			size_t n = strlen(optarg);
 
-			o->runtime = strtod(optarg, &end);
-			if (*end == 's')
-				end++;
-			if (*end != '\0' || !(o->runtime > 0) || o->runtime > 86400) {
+			n -= n > 0 && n < sizeof(secs) && optarg[n - 1] == 's';
+			snprintf(secs, sizeof(secs), "%.*s", (int)n, optarg);
+			if (n >= sizeof(secs) || lab_parse_secs(secs, &o->runtime) < 0 ||
+			    !(o->runtime > 0) || o->runtime > 86400) {
 				fprintf(stderr, "labblk: --runtime '%s': expected seconds, more than 0 "
-					"and at most 86400\n", optarg);
+					"and at most 86400 (digits, an optional fraction: 2, 0.5)\n",
+					optarg);
 				return -1;
 			}
 			break;

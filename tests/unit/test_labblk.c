@@ -162,6 +162,26 @@ static void test_bad_usage(void)
 	CU_ASSERT_PTR_NULL(strstr(out, "No such file"));
 	CU_ASSERT_EQUAL(run("--dev ram --runtime -1", out, sizeof(out)), 1);
 	LAB_TEST_HAS(out, "--runtime '-1'");
+	/* One number parser: what strtod() also took is refused ("1e3", "inf"
+	 * ran a workload; "0x1" ran one second). */
+	for (const char *const *v = (const char *const[]){ "0x1", "inf", "nan", "' 1'", "+1",
+							   "1e3", ".5", "s", NULL }; *v; v++) {
+		char args[128], want[128];
+
+		snprintf(args, sizeof(args), "--dev ram --runtime %s", *v);
+		CU_ASSERT_EQUAL(run(args, out, sizeof(out)), 1);
+		snprintf(want, sizeof(want), "--runtime '%s': expected seconds", (*v)[0] == '\'' ?
+			 " 1" : *v);
+		LAB_TEST_HAS(out, want);
+		CU_ASSERT_PTR_NULL(strstr(out, "IOPS"));
+	}
+	CU_ASSERT_EQUAL(run("--dev ram --iodepth ' 4'", out, sizeof(out)), 1);
+	LAB_TEST_HAS(out, "--iodepth ' 4': expected a number from 1 to 4096 (decimal digits");
+	CU_ASSERT_EQUAL(run("--dev ram --numjobs +1", out, sizeof(out)), 1);
+	LAB_TEST_HAS(out, "--numjobs '+1': expected a number");
+	/* Fractions and fio's trailing 's' stay valid. */
+	CU_ASSERT_EQUAL(run("--dev ram:size=4M --runtime 0.1s --iodepth 4", out, sizeof(out)), 0);
+	LAB_TEST_HAS(out, "accounting OK");
 	CU_ASSERT_EQUAL(run("--help", out, sizeof(out)), 0);
 	LAB_TEST_HAS(out, "usage: labblk --dev DEVSTRING");
 }

@@ -368,6 +368,39 @@ static void test_bad_input(void)
 	CU_ASSERT_PTR_NULL(strstr(out, "No such file"));
 	expect_error("-p null -c 999", "cores '999': core 999 is not one this process may run on");
 	expect_error("-p null -d soon", "duration 'soon': expected seconds from 0 to 10000000");
+	/* One number parser: what strtoull() and strtod() also took is refused. */
+	expect_error("-p null -b ' 8'", "burst ' 8': expected a whole number 1..512");
+	expect_error("-p null -b 0x10", "burst '0x10': expected a whole number");
+	expect_error("-p null -n +5", "packets '+5': expected a whole number");
+	expect_error("-p null -n -1", "packets '-1': expected a whole number");
+	expect_error("-p null --rx-ring ' 64'", "rx-ring ' 64': expected a whole number");
+	expect_error("-p null -c ' 0'", "cores ' 0': ' 0' is not a core");
+	expect_error("-p null -c +0", "cores '+0': '+0' is not a core");
+	expect_error("-p null -c 0-", "cores '0-': '0-' is not a core");
+	expect_error("-p null -p null -m '+0:1,1:0'", "entry '+0:1' is not 'src:dst'");
+	expect_error("-p null -p null -m '0: 1,1:0'", "entry '0: 1' is not 'src:dst'");
+	for (const char *const *v = (const char *const[]){ "0x1", "inf", "nan", "' 1'", "+1",
+							   "1e3", "-0", ".5", "1.", NULL }; *v;
+	     v++) {
+		snprintf(args, sizeof(args), "-p null -d %s", *v);
+		expect_error(args, "expected seconds from 0 to 10000000 (digits, an optional "
+				   "fraction: 2, 0.5)");
+	}
+	expect_error("-p null -i 0x1", "stats-interval '0x1': expected seconds");
+	expect_error("-p null --storm 1,1e3", "storm length '1e3': expected seconds");
+	snprintf(conf, sizeof(conf), "%s/num.conf", dir);
+	f = fopen(conf, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fprintf(f, "[labfwd]\nport = null\nburst = 0x10\n");
+	fclose(f);
+	snprintf(args, sizeof(args), "--config %s", conf);
+	expect_error(args, "burst '0x10': expected a whole number");
+	LAB_TEST_HAS(out, "num.conf:3: in key 'burst'");
+	/* What stays valid: fractions of seconds, suffixed counts. */
+	snprintf(args, sizeof(args), "%s -p null -d 0.05 -i 0 -b 8 --rx-ring 1K -n 1M --ctl off",
+		 LABFWD_BIN);
+	CU_ASSERT_EQUAL(run(args, out, sizeof(out)), 0);
+	LAB_TEST_HAS(out, "accounting: OK");
 	expect_error("-p null --storm 0,99999999",
 		     "storm length '99999999': expected seconds from 0 to 10000000");
 	expect_error("-p null -p null -c 0,0", "cores '0,0': core 0 is given twice");
