@@ -362,14 +362,29 @@ static bool config_key(const char *k)
 	return false;
 }
 
+/* The line's key, unless it is 'port' in [labfwd] (which repeats), must not
+ * have been given before in this file: the rule of lab_config_load(). */
+static int seen_once(struct lab_config_seen *seen, const char *path, int ln,
+		     const char *section, const char *key)
+{
+	if (strcmp(section, "labfwd") == 0 && strcmp(key, "port") == 0)
+		return 0;
+	if (lab_config_seen_add(seen, path, ln, section, key) < 0) {
+		fprintf(stderr, "labfwd: %s\n", lab_config_error());
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * A labfwd config file: [labfwd] takes the long options as keys (port may
- * repeat; flags take 0 or 1); [pool], [arena], [quality] and [log] take the
- * keys of config/labyrinth.conf. ';' and '#' start comments.
+ * repeat, no other key; flags take 0 or 1); [pool], [arena], [quality] and
+ * [log] take the keys of config/labyrinth.conf. ';' and '#' start comments.
  */
 static int load_config(struct fwd_opts *o, const char *path)
 {
 	char line[1024], section[32] = "";
+	struct lab_config_seen seen = { 0 };
 	FILE *f = lab_config_fopen(path);
 	int ln = 0, rc;
 
@@ -415,6 +430,8 @@ static int load_config(struct fwd_opts *o, const char *path)
 					"labfwd --help: the long options)\n", path, ln, k);
 				goto err;
 			}
+			if (seen_once(&seen, path, ln, section, k) < 0)
+				goto err;
 			if (apply_opt(o, k, trim(eq + 1)) < 0) {
 				fprintf(stderr, "labfwd: %s:%d: in key '%s'\n", path, ln, k);
 				goto err;
@@ -423,6 +440,8 @@ static int load_config(struct fwd_opts *o, const char *path)
 			char key[96];
 
 			snprintf(key, sizeof(key), "%s.%s", section, trim(s));
+			if (seen_once(&seen, path, ln, section, trim(s)) < 0)
+				goto err;
 			if (lab_config_set(&o->cfg, key, trim(eq + 1)) < 0) {
 				fprintf(stderr, "labfwd: %s:%d: %s\n", path, ln, lab_config_error());
 				goto err;
@@ -435,9 +454,11 @@ static int load_config(struct fwd_opts *o, const char *path)
 		goto err;
 	}
 	fclose(f);
+	lab_config_seen_free(&seen);
 	return 0;
 err:
 	fclose(f);
+	lab_config_seen_free(&seen);
 	return -1;
 }
 

@@ -420,6 +420,27 @@ static void test_bad_input(void)
 	fclose(f);
 	expect_error(args, "bad.conf:2:");
 	expect_error("--config /nonexistent.conf", "/nonexistent.conf: cannot open config file");
+	/* One repeated-key rule: a key given twice in the file is refused,
+	 * naming both lines, in [labfwd] as in [pool]; port may repeat. */
+	f = fopen(conf, "w");
+	fprintf(f, "[labfwd]\nport = null\nport = null\nburst = 8\n; again\nburst = 16\n");
+	fclose(f);
+	expect_error(args, "bad.conf:6: key 'labfwd.burst' given twice (first on line 4): give "
+			   "each key once");
+	f = fopen(conf, "w");
+	fprintf(f, "[labfwd]\nport = null\n[pool]\nsize = 4096\n[labfwd]\nburst = 8\n"
+		"[pool]\nsize = 8192\n");
+	fclose(f);
+	expect_error(args, "bad.conf:8: key 'pool.size' given twice (first on line 4)");
+	/* The command line after the file still overrides it. */
+	f = fopen(conf, "w");
+	fprintf(f, "[labfwd]\nport = null\nport = null\nburst = 8\nduration = 0.05\n"
+		"stats-interval = 0\nctl = off\n");
+	fclose(f);
+	snprintf(args, sizeof(args), "%s --config %s -b 16", LABFWD_BIN, conf);
+	CU_ASSERT_EQUAL(run(args, out, sizeof(out)), 0);
+	LAB_TEST_HAS(out, "2 port(s), 1 worker(s), burst 16");
+	LAB_TEST_HAS(out, "accounting: OK");
 }
 
 /* The documented columns of --stats-csv (docs/labfwd.md). */
