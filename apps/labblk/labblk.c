@@ -709,7 +709,7 @@ int main(int argc, char **argv)
 	uint64_t start, end, last_ios = 0, last_bytes = 0, region, next_tick;
 	FILE *out;
 	double secs;
-	bool bad = false, accounted;
+	bool bad = false, lost, accounted; /* bad: a job failed to start or was refused */
 	int refused = 0, rc = parse_args(&o, argc, argv);
 
 	if (rc != 0) {
@@ -871,15 +871,21 @@ int main(int argc, char **argv)
 		printf("}\n");
 	}
 	free(jobs);
-	if (lab_blk_close(dev) < 0 || lab_pool_destroy(pool) < 0)
-		bad = true;
-	if (bad && t.ios[0] + t.ios[1] == 0) {
+	/* Buffers the device or the pool could not account for: exit 2 (a run
+	 * that lost buffers), whatever else happened. */
+	lost = lab_blk_close(dev) < 0;
+	lost |= lab_pool_destroy(pool) < 0;
+	if (lost)
+		fprintf(stderr, "labblk: buffers were lost: the device or the pool could not "
+			"take every buffer back (see above)\n");
+	if (bad && !lost && t.ios[0] + t.ios[1] == 0) {
 		/* Nothing moved because the run could not start: not a measurement. */
 		fprintf(stderr, "labblk: the run moved no I/O: %s (see above)\n",
 			refused != 0 ? strerror(-refused) : "a job could not start");
 		return 1;
 	}
-	if (bad || t.errors || t.mismatches || (o.verify && t.verified == 0) || !accounted)
+	if (bad || lost || t.errors || t.mismatches || (o.verify && t.verified == 0) ||
+	    !accounted)
 		return 2;
 	return 0;
 }

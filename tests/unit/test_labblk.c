@@ -193,10 +193,17 @@ static void test_short_file_errors(void)
 	char cmd[3 * PATH_MAX], out[16384];
 	const char *f = file("short.img", "16M");
 
-	/* Shrink the file a moment after labblk opened it. */
+	/* Shrink the file once labblk has opened it at full size: its first
+	 * line (on stderr, unbuffered, with --json) comes after the open and
+	 * before the jobs start; wait for it (a ceiling of 30 s), not for a
+	 * fixed time that a slow start could outlast. */
 	snprintf(cmd, sizeof(cmd), "--dev uring:path=%s --rw read --bs 4096 --iodepth 8 "
-		 "--runtime 1.5 & sleep 0.5; truncate -s 1M %s; wait $!", f, f);
+		 "--runtime 1.5 --json 2>%s.err >/dev/null & pid=$!; n=0; until grep -q "
+		 "time-based %s.err; do n=$((n + 1)); if [ $n -gt 600 ] || ! kill -0 $pid "
+		 "2>/dev/null; then echo 'no first line'; break; fi; sleep 0.05; done; "
+		 "truncate -s 1M %s; wait $pid; st=$?; cat %s.err; exit $st", f, f, f, f, f);
 	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 2);
+	CU_ASSERT_PTR_NULL(strstr(out, "no first line"));
 	LAB_TEST_HAS(out, "(first: Input/output error)");
 	LAB_TEST_HAS(out, "0 in flight after the run: accounting OK");
 }

@@ -56,8 +56,8 @@ static void test_demo_interrupted(void)
 	char cmd[1024], want[128];
 
 	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
-		/* Wait (10 s at most) for the output to exist, then interrupt. */
-		snprintf(cmd, sizeof(cmd), "%s & pid=$!; for i in $(seq 200); do ls "
+		/* Wait (30 s at most) for the output to exist, then interrupt. */
+		snprintf(cmd, sizeof(cmd), "%s & pid=$!; for i in $(seq 600); do ls "
 			 "$TMPDIR/labfwd-demo-*.pcap >/dev/null 2>&1 && break; sleep 0.05; done; "
 			 "kill -%s $pid; wait $pid; echo status=$?", LABFWD_BIN, s[i].sig);
 		CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
@@ -230,14 +230,31 @@ static void test_limits_and_json(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "json ok"));
 }
 
+/*
+ * labfwd with @p args in the background, SIGTERM once it runs, and its exit
+ * status. "Runs" is its first live line (-i 0.1): its signal handlers are in
+ * place and its workers polling. A fixed sleep instead could signal it before
+ * either on a slow machine (exit 143, or a stop before any forwarding). The
+ * wait's ceiling is 30 s, labfwd's 60 s (timeout's SIGKILL: 137, for a stop
+ * that never comes); labfwd's output is in out.
+ */
+static int run_then_term(const char *args)
+{
+	char cmd[2048];
+
+	snprintf(cmd, sizeof(cmd), "timeout -s KILL 60 %s %s -i 0.1 >$TMPDIR/term.out 2>&1 & "
+		 "pid=$!; n=0; until grep -q ' s  rx ' $TMPDIR/term.out; do n=$((n + 1)); "
+		 "if [ $n -gt 600 ] || ! kill -0 $pid 2>/dev/null; then echo 'no live line'; "
+		 "break; fi; sleep 0.05; done; kill -TERM $pid; wait $pid; st=$?; "
+		 "cat $TMPDIR/term.out; exit $st", LABFWD_BIN, args);
+	return run(cmd, out, sizeof(out));
+}
+
 /* SIGTERM while forwarding: a clean stop, nothing in flight, exit 0. */
 static void test_sigterm(void)
 {
-	char cmd[1024];
-
-	snprintf(cmd, sizeof(cmd), "%s -p null -p null -i 0 & pid=$!; sleep 0.5; kill -TERM $pid; "
-		 "wait $pid", LABFWD_BIN);
-	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
+	CU_ASSERT_EQUAL(run_then_term("-p null -p null --ctl off"), 0);
+	CU_ASSERT_PTR_NULL(strstr(out, "no live line"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "Terminated: stopping"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "accounting: OK"));
 }
@@ -298,10 +315,10 @@ static void test_stop_idle_driver(void)
 	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
 	LAB_TEST_HAS(out, "rx0             0 pkts");
 	LAB_TEST_HAS(out, "accounting: OK");
-	snprintf(cmd, sizeof(cmd), "timeout -s KILL 60 %s -p ring:name=idle,loop=1 -p "
-		 "pcap:tx=%s/none.pcap -i 0 --ctl off & pid=$!; sleep 0.3; kill -TERM $pid; "
-		 "wait $pid", LABFWD_BIN, dir);
-	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
+	snprintf(cmd, sizeof(cmd), "-p ring:name=idle,loop=1 -p pcap:tx=%s/none.pcap --ctl off",
+		 dir);
+	CU_ASSERT_EQUAL(run_then_term(cmd), 0);
+	CU_ASSERT_PTR_NULL(strstr(out, "no live line"));
 	LAB_TEST_HAS(out, "Terminated: stopping");
 	LAB_TEST_HAS(out, "accounting: OK");
 }
@@ -310,11 +327,19 @@ static void test_stop_idle_driver(void)
 static void test_config_and_workers(void)
 {
 	char cmd[1024];
+	const char *sum;
+	double secs = 0;
 
-	snprintf(cmd, sizeof(cmd), "%s --config %s/config/labfwd.conf -d 0.3 -i 0", LABFWD_BIN,
-		 LAB_SOURCE_ROOT);
+	/* The options override the file's (duration = 5, burst = 32). Not "0.3"
+	 * in the output: a stop later than 0.399 s has none (it failed once here). */
+	snprintf(cmd, sizeof(cmd), "%s --config %s/config/labfwd.conf -d 0.3 -b 16 -i 0",
+		 LABFWD_BIN, LAB_SOURCE_ROOT);
 	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "0.3"));
+	sum = strstr(out, "labfwd summary: ");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sum);
+	CU_ASSERT_EQUAL(sscanf(sum, "labfwd summary: %lf s", &secs), 1);
+	CU_ASSERT(secs >= 0.3 && secs < 5);
+	LAB_TEST_HAS(sum, "1 worker(s), burst 16\n");
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "port 1 null:size=64 -> port 0"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "accounting: OK"));
 	snprintf(cmd, sizeof(cmd), "%s -p null -p null -c 0,1 -d 0.3 -i 0", LABFWD_BIN);
@@ -555,10 +580,12 @@ static void test_ctl_default(void)
 {
 	char cmd[1024], rt[160];
 
-	snprintf(cmd, sizeof(cmd), "%s -p null -p null -d 3 -i 0 & "
-		 "for i in $(seq 50); do ls $LAB_RUNTIME_DIR/labfwd.*.sock >/dev/null 2>&1 && "
-		 "break; sleep 0.05; done; %s pools; %s set quality full; wait", LABFWD_BIN,
-		 LABCTL_BIN, LABCTL_BIN);
+	/* Until labctl is done, then SIGTERM: not a -d that a slow start of
+	 * labctl could outlast. The wait for the socket has a 30 s ceiling. */
+	snprintf(cmd, sizeof(cmd), "timeout -s KILL 60 %s -p null -p null -i 0 & pid=$!; "
+		 "for i in $(seq 600); do ls $LAB_RUNTIME_DIR/labfwd.*.sock >/dev/null 2>&1 && "
+		 "break; sleep 0.05; done; %s pools; %s set quality full; kill -TERM $pid; "
+		 "wait $pid", LABFWD_BIN, LABCTL_BIN, LABCTL_BIN);
 	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
 	LAB_TEST_HAS(out, "labfwd: control socket ");
 	LAB_TEST_HAS(out, "labyrinth ");    /* the pool's line of labctl pools */
