@@ -19,8 +19,9 @@
  * never touch one block at once under --verify.
  *
  * Exit: 0; 1 bad usage, a device that cannot be opened or a run that moved no
- * I/O because it could not start; 2 a run with I/O errors, verify mismatches
- * or a buffer not returned to the pool.
+ * I/O because a job could not start; 2 a run with I/O errors, verify
+ * mismatches or a buffer not returned to the pool (lost buffers are 2 even
+ * when no I/O moved).
  */
 #include <errno.h>
 #include <getopt.h>
