@@ -4,8 +4,10 @@
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <x86intrin.h>
 
+#include <labyrinth/lab_common.h>
 #include <labyrinth/lab_ring.h>
 
 #include "bench.h"
@@ -40,19 +42,22 @@ static double one_thread(struct impl *im, void *cache, unsigned int burst)
 static unsigned int bench_bursts(unsigned int *bursts, unsigned int max)
 {
 	const char *e = getenv("LAB_BENCH_BURSTS");
+	char list[256], *save = NULL, *tok;
 	unsigned int n = 0;
 
-	while (e != NULL && *e != '\0' && n < max) {
-		char *end;
-		unsigned long b = strtoul(e, &end, 10);
+	/* Each burst read by lab_parse_size(), the one number parser: decimal
+	 * digits, so " 4", "+4" and "0x4" are refused as elsewhere. */
+	snprintf(list, sizeof(list), "%s", e != NULL ? e : "");
+	for (tok = strtok_r(list, ",", &save); tok != NULL && n < max;
+	     tok = strtok_r(NULL, ",", &save)) {
+		uint64_t b;
 
-		if (end == e || b < 1 || b > 64) {
-			fprintf(stderr, "labbench: LAB_BENCH_BURSTS: want numbers 1..64 separated "
-				"by commas, at '%s'\n", e);
+		if (lab_parse_size(tok, &b) < 0 || b < 1 || b > 64) {
+			fprintf(stderr, "labbench: LAB_BENCH_BURSTS '%s': want numbers 1..64 "
+				"separated by commas, not '%s'\n", e, tok);
 			exit(1);
 		}
 		bursts[n++] = (unsigned int)b;
-		e = *end == ',' ? end + 1 : end;
 	}
 	if (n == 0) {
 		bursts[n++] = 1;

@@ -19,8 +19,9 @@
  * never touch one block at once under --verify.
  *
  * Exit: 0; 1 bad usage, a device that cannot be opened or a run that moved no
- * I/O because it could not start; 2 a run with I/O errors, verify mismatches
- * or a buffer not returned to the pool.
+ * I/O because a job could not start; 2 a run with I/O errors, verify
+ * mismatches or a buffer not returned to the pool (lost buffers are 2 even
+ * when no I/O moved).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -461,7 +462,8 @@ static void usage(FILE *f)
 static int parse_u64(const char *name, const char *v, uint64_t min, uint64_t max, uint64_t *out)
 {
 	if (lab_parse_size(v, out) < 0 || *out < min || *out > max) {
-		fprintf(stderr, "labblk: --%s '%s': expected a number from %llu to %llu\n", name,
+		fprintf(stderr, "labblk: --%s '%s': expected a number from %llu to %llu (decimal "
+			"digits, an optional K/M/G)\n", name,
 			v, (unsigned long long)min, (unsigned long long)max);
 		return -1;
 	}
@@ -534,14 +536,17 @@ static int parse_args(struct opts *o, int argc, char **argv)
 			o->numjobs = (uint32_t)v;
 			break;
 		case 't': {
-			char *end;
+			/* lab_parse_secs(), as labfwd's seconds, with fio's optional 's'. */
+			char secs[32];
+			size_t n = strlen(optarg);
 
-			o->runtime = strtod(optarg, &end);
-			if (*end == 's')
-				end++;
-			if (*end != '\0' || !(o->runtime > 0) || o->runtime > 86400) {
+			n -= n > 0 && n < sizeof(secs) && optarg[n - 1] == 's';
+			snprintf(secs, sizeof(secs), "%.*s", (int)n, optarg);
+			if (n >= sizeof(secs) || lab_parse_secs(secs, &o->runtime) < 0 ||
+			    !(o->runtime > 0) || o->runtime > 86400) {
 				fprintf(stderr, "labblk: --runtime '%s': expected seconds, more than 0 "
-					"and at most 86400\n", optarg);
+					"and at most 86400 (digits, an optional fraction: 2, 0.5)\n",
+					optarg);
 				return -1;
 			}
 			break;
@@ -705,7 +710,7 @@ int main(int argc, char **argv)
 	uint64_t start, end, last_ios = 0, last_bytes = 0, region, next_tick;
 	FILE *out;
 	double secs;
-	bool bad = false, accounted;
+	bool bad = false, lost, accounted; /* bad: a job failed to start or was refused */
 	int refused = 0, rc = parse_args(&o, argc, argv);
 
 	if (rc != 0) {
@@ -867,15 +872,21 @@ int main(int argc, char **argv)
 		printf("}\n");
 	}
 	free(jobs);
-	if (lab_blk_close(dev) < 0 || lab_pool_destroy(pool) < 0)
-		bad = true;
-	if (bad && t.ios[0] + t.ios[1] == 0) {
+	/* Buffers the device or the pool could not account for: exit 2 (a run
+	 * that lost buffers), whatever else happened. */
+	lost = lab_blk_close(dev) < 0;
+	lost |= lab_pool_destroy(pool) < 0;
+	if (lost)
+		fprintf(stderr, "labblk: buffers were lost: the device or the pool could not "
+			"take every buffer back (see above)\n");
+	if (bad && !lost && t.ios[0] + t.ios[1] == 0) {
 		/* Nothing moved because the run could not start: not a measurement. */
 		fprintf(stderr, "labblk: the run moved no I/O: %s (see above)\n",
 			refused != 0 ? strerror(-refused) : "a job could not start");
 		return 1;
 	}
-	if (bad || t.errors || t.mismatches || (o.verify && t.verified == 0) || !accounted)
+	if (bad || lost || t.errors || t.mismatches || (o.verify && t.verified == 0) ||
+	    !accounted)
 		return 2;
 	return 0;
 }

@@ -68,16 +68,16 @@ void fwd_usage(FILE *f)
 "  labfwd --config config/labfwd.conf --set quality.level=full\n", LAB_BURST_MAX);
 }
 
+/* A count: lab_parse_size(), the one number parser (decimal digits, an
+ * optional K/M/G suffix: --rx-ring 1K), so " 8", "+5" and "0x1" are refused
+ * here as in a config file or a device string. */
 static int parse_u64(const char *what, const char *v, uint64_t min, uint64_t max, uint64_t *out)
 {
-	char *end;
-	unsigned long long x;
+	uint64_t x;
 
-	errno = 0;
-	x = strtoull(v, &end, 10);
-	if (errno || end == v || *end != '\0' || x < min || x > max || v[0] == '-') {
-		fprintf(stderr, "labfwd: %s '%s': expected a whole number %llu..%llu\n", what, v,
-			(unsigned long long)min, (unsigned long long)max);
+	if (lab_parse_size(v, &x) < 0 || x < min || x > max) {
+		fprintf(stderr, "labfwd: %s '%s': expected a whole number %llu..%llu (decimal "
+			"digits)\n", what, v, (unsigned long long)min, (unsigned long long)max);
 		return -1;
 	}
 	*out = x;
@@ -87,18 +87,35 @@ static int parse_u64(const char *what, const char *v, uint64_t min, uint64_t max
 /* Seconds, at most about 115 days: a bound that keeps sums of them exact enough. */
 #define SECS_MAX 1e7
 
+/* Seconds as lab_parse_secs() reads them: 2, 0.5; no sign, exponent or hex. */
 static int parse_secs(const char *what, const char *v, double *out)
 {
-	char *end;
-	double x = strtod(v, &end);
+	double x;
 
-	if (end == v || *end != '\0' || !(x >= 0) || x > SECS_MAX) {
-		fprintf(stderr, "labfwd: %s '%s': expected seconds from 0 to %.0f\n", what, v,
-			SECS_MAX);
+	if (lab_parse_secs(v, &x) < 0 || x > SECS_MAX) {
+		fprintf(stderr, "labfwd: %s '%s': expected seconds from 0 to %.0f (digits, an "
+			"optional fraction: 2, 0.5)\n", what, v, SECS_MAX);
 		return -1;
 	}
 	*out = x;
 	return 0;
+}
+
+/* Whether @p tok is digits, with @p sep once between two runs of them
+ * (sep '\0': digits only): what the sscanf() %u below may read, without the
+ * sign and the spaces it would also take. */
+static bool digits_sep(const char *tok, char sep)
+{
+	size_t a = strspn(tok, "0123456789"), b;
+
+	if (a == 0)
+		return false;
+	if (tok[a] == '\0')
+		return sep == '\0' || sep == '-';
+	if (sep == '\0' || tok[a] != sep)
+		return false;
+	b = strspn(tok + a + 1, "0123456789");
+	return b > 0 && tok[a + 1 + b] == '\0';
 }
 
 /* --storm AT,SECS */
@@ -130,7 +147,7 @@ static int parse_map(struct fwd_opts *o, const char *v)
 		unsigned int s, d;
 		char extra;
 
-		if (sscanf(tok, "%u:%u%c", &s, &d, &extra) != 2 || s >= FWD_MAX_PORTS ||
+		if (!digits_sep(tok, ':') || sscanf(tok, "%u:%u%c", &s, &d, &extra) != 2 || s >= FWD_MAX_PORTS ||
 		    d >= FWD_MAX_PORTS) {
 			fprintf(stderr, "labfwd: map '%s': entry '%s' is not 'src:dst' with ports "
 				"0..%d\n", v, tok, FWD_MAX_PORTS - 1);
@@ -162,7 +179,7 @@ static int parse_cores(struct fwd_opts *o, const char *v)
 
 		if (n == 1)
 			b = a;
-		if ((n != 1 && n != 2) || b < a || b >= CPU_SETSIZE) {
+		if (!digits_sep(tok, '-') || (n != 1 && n != 2) || b < a || b >= CPU_SETSIZE) {
 			fprintf(stderr, "labfwd: cores '%s': '%s' is not a core or a range a-b\n", v,
 				tok);
 			return -1;
@@ -345,14 +362,29 @@ static bool config_key(const char *k)
 	return false;
 }
 
+/* The line's key, unless it is 'port' in [labfwd] (which repeats), must not
+ * have been given before in this file: the rule of lab_config_load(). */
+static int seen_once(struct lab_config_seen *seen, const char *path, int ln,
+		     const char *section, const char *key)
+{
+	if (strcmp(section, "labfwd") == 0 && strcmp(key, "port") == 0)
+		return 0;
+	if (lab_config_seen_add(seen, path, ln, section, key) < 0) {
+		fprintf(stderr, "labfwd: %s\n", lab_config_error());
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * A labfwd config file: [labfwd] takes the long options as keys (port may
- * repeat; flags take 0 or 1); [pool], [arena], [quality] and [log] take the
- * keys of config/labyrinth.conf. ';' and '#' start comments.
+ * repeat, no other key; flags take 0 or 1); [pool], [arena], [quality] and
+ * [log] take the keys of config/labyrinth.conf. ';' and '#' start comments.
  */
 static int load_config(struct fwd_opts *o, const char *path)
 {
 	char line[1024], section[32] = "";
+	struct lab_config_seen seen = { 0 };
 	FILE *f = lab_config_fopen(path);
 	int ln = 0, rc;
 
@@ -398,6 +430,8 @@ static int load_config(struct fwd_opts *o, const char *path)
 					"labfwd --help: the long options)\n", path, ln, k);
 				goto err;
 			}
+			if (seen_once(&seen, path, ln, section, k) < 0)
+				goto err;
 			if (apply_opt(o, k, trim(eq + 1)) < 0) {
 				fprintf(stderr, "labfwd: %s:%d: in key '%s'\n", path, ln, k);
 				goto err;
@@ -406,6 +440,8 @@ static int load_config(struct fwd_opts *o, const char *path)
 			char key[96];
 
 			snprintf(key, sizeof(key), "%s.%s", section, trim(s));
+			if (seen_once(&seen, path, ln, section, trim(s)) < 0)
+				goto err;
 			if (lab_config_set(&o->cfg, key, trim(eq + 1)) < 0) {
 				fprintf(stderr, "labfwd: %s:%d: %s\n", path, ln, lab_config_error());
 				goto err;
@@ -418,9 +454,11 @@ static int load_config(struct fwd_opts *o, const char *path)
 		goto err;
 	}
 	fclose(f);
+	lab_config_seen_free(&seen);
 	return 0;
 err:
 	fclose(f);
+	lab_config_seen_free(&seen);
 	return -1;
 }
 

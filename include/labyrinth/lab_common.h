@@ -104,6 +104,19 @@ const char *lab_strerror(int err);
  */
 int lab_parse_size(const char *s, uint64_t *out);
 
+/**
+ * Parse a duration in seconds: decimal digits with an optional fraction,
+ * "2", "0.5", "1.25". The seconds of every app option and config key read
+ * this way, as lab_parse_size() reads counts: it starts with a digit, and a
+ * '.' is followed by a digit; no sign, no whitespace, no exponent ("1e3"), no
+ * hexadecimal ("0x1"), no "inf" or "nan" (all of which strtod() takes). The
+ * point is '.' whatever the locale.
+ *
+ * @return 0 on success; -EINVAL if @p s is not of that form; -ERANGE if it is
+ *         too large for a double.
+ */
+int lab_parse_secs(const char *s, double *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -111,8 +111,8 @@ void lab_config_defaults(struct lab_config *cfg);
  *
  * @return 0; -ENOENT/-EACCES if the file cannot be opened; -EISDIR for a
  *         directory, -EINVAL for anything else that is not a regular file (a
- *         FIFO, a device); -EINVAL on the first bad line, a NUL byte or a line
- *         too long (the message, also in lab_config_error(), reads
+ *         FIFO, a device); -EINVAL on the first bad line, a key given twice
+ *         in the file, a NUL byte or a line too long (the message, also in lab_config_error(), reads
  *         "FILE:LINE: key 'section.key': problem"); -EIO on a read error.
  */
 int lab_config_load(struct lab_config *cfg, const char *path);
@@ -138,6 +138,39 @@ FILE *lab_config_fopen(const char *path);
  *         message ("FILE:LINE: problem") is in lab_config_error().
  */
 int lab_config_read_line(FILE *f, const char *path, int line, char *buf, size_t size);
+
+/** One key a config file gave, and where. */
+struct lab_config_seen_key {
+	char name[96]; /**< "section.key" */
+	int line;
+};
+
+/**
+ * The keys one config file has given so far: a key given twice in one file is
+ * an error (as in a device string or LABYRINTH_MEMPOOL), not "the last one
+ * wins". Zero it before the file, lab_config_seen_free() after it. A later
+ * source (the command line) still overrides the file.
+ */
+struct lab_config_seen {
+	struct lab_config_seen_key *keys;
+	size_t n, cap;
+};
+
+/**
+ * Note that line @p line of @p path gives @p section.@p key.
+ *
+ * @return 0; -EEXIST if an earlier line of the file gave it (the message,
+ *         "FILE:LINE: key 'section.key' given twice (first on line N): give
+ *         each key once", is in lab_config_error()); -ENOMEM.
+ */
+int lab_config_seen_add(struct lab_config_seen *s, const char *path, int line,
+			const char *section, const char *key);
+
+/** The line that gave @p section.@p key, or 0 if none did. */
+int lab_config_seen_line(const struct lab_config_seen *s, const char *section, const char *key);
+
+/** Free what lab_config_seen_add() kept. */
+void lab_config_seen_free(struct lab_config_seen *s);
 
 /**
  * Set one key, "section.key", from text, as a command-line override.

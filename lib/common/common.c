@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -55,5 +56,34 @@ int lab_parse_size(const char *s, uint64_t *out)
 	if (shift && v > (UINT64_MAX >> shift))
 		return -ERANGE;
 	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+int lab_parse_secs(const char *s, double *out)
+{
+	double mant = 0, div = 1;
+	const char *p = s;
+
+	/* Checked by hand rather than by strtod(), which also takes " 1", "+1",
+	 * "0x1", "1e3", "inf" and "nan", and reads the point from the locale. */
+	if (s == NULL || !isdigit((unsigned char)*p))
+		return -EINVAL;
+	for (; isdigit((unsigned char)*p); p++)
+		mant = mant * 10 + (*p - '0');
+	if (*p == '.') {
+		if (!isdigit((unsigned char)p[1]))
+			return -EINVAL;
+		for (p++; isdigit((unsigned char)*p); p++) {
+			mant = mant * 10 + (*p - '0');
+			div *= 10;
+		}
+	}
+	if (*p != '\0')
+		return -EINVAL;
+	/* One division of two exact values (for up to 15 digits): 0.1 reads
+	 * as the double nearest 0.1, as strtod() gives. */
+	if (!isfinite(mant) || !isfinite(div))
+		return -ERANGE;
+	*out = mant / div;
 	return 0;
 }

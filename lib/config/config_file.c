@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,6 +21,8 @@
 
 struct load_ctx {
 	struct lab_config *cfg;
+	struct lab_config_seen seen;
+	bool indented; /* the line last handed to inih starts with a space */
 	FILE *f;
 	const char *path;
 	int line;      /* line last handed to inih */
@@ -117,6 +120,58 @@ int lab_config_read_line(FILE *f, const char *path, int line, char *buf, size_t 
 	return (int)n;
 }
 
+static void seen_name(char *buf, size_t len, const char *section, const char *key)
+{
+	snprintf(buf, len, "%s.%s", section, key);
+}
+
+int lab_config_seen_line(const struct lab_config_seen *s, const char *section, const char *key)
+{
+	char name[sizeof(s->keys[0].name)];
+
+	seen_name(name, sizeof(name), section, key);
+	for (size_t i = 0; i < s->n; i++)
+		if (strcmp(s->keys[i].name, name) == 0)
+			return s->keys[i].line;
+	return 0;
+}
+
+int lab_config_seen_add(struct lab_config_seen *s, const char *path, int line,
+			const char *section, const char *key)
+{
+	int first = lab_config_seen_line(s, section, key);
+	size_t len;
+	char *err = config_error_buf(&len);
+
+	if (first) {
+		snprintf(err, len, "%s:%d: key '%s.%s' given twice (first on line %d): give each "
+			 "key once", path, line, section, key, first);
+		return -EEXIST;
+	}
+	/* A file holds a few dozen keys at most (each must be a known one), so a
+	 * list searched from the start is enough. */
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 16;
+		struct lab_config_seen_key *k = realloc(s->keys, cap * sizeof(*k));
+
+		if (k == NULL) {
+			snprintf(err, len, "%s:%d: out of memory", path, line);
+			return -ENOMEM;
+		}
+		s->keys = k;
+		s->cap = cap;
+	}
+	seen_name(s->keys[s->n].name, sizeof(s->keys[s->n].name), section, key);
+	s->keys[s->n++].line = line;
+	return 0;
+}
+
+void lab_config_seen_free(struct lab_config_seen *s)
+{
+	free(s->keys);
+	*s = (struct lab_config_seen){ 0 };
+}
+
 #ifdef LAB_HAVE_INIH
 static char *read_line(char *str, int num, void *stream)
 {
@@ -131,6 +186,7 @@ static char *read_line(char *str, int num, void *stream)
 		return NULL;
 	}
 	c->line++;
+	c->indented = str[0] == ' ' || str[0] == '\t';
 	return str;
 }
 
@@ -138,16 +194,33 @@ static int on_key(void *user, const char *section, const char *key, const char *
 {
 	struct load_ctx *c = user;
 	size_t len;
-	int rc;
+	int rc, first, prefix;
 
 	if (c->err_line)
 		return 0; /* keep only the first error */
-	rc = config_set_key(c->cfg, section[0] ? section : "(none)", key, value);
+	section = section[0] ? section : "(none)";
+	/* inih reads an indented line as more of the key before it, and calls
+	 * us with that key again: say so rather than "given twice". */
+	first = lab_config_seen_line(&c->seen, section, key);
+	if (first && c->indented) {
+		snprintf(c->msg, sizeof(c->msg), "key '%s.%s': this indented line continues "
+			 "its value from line %d: a value takes one line (remove the "
+			 "indentation)", section, key, first);
+		c->err_line = c->line;
+		c->err = -EINVAL;
+		return 0;
+	}
+	rc = lab_config_seen_add(&c->seen, c->path, c->line, section, key);
+	if (rc == 0)
+		rc = config_set_key(c->cfg, section, key, value);
 	if (rc == 0)
 		return 1;
 	c->err_line = c->line;
 	c->err = rc;
-	snprintf(c->msg, sizeof(c->msg), "%s", config_error_buf(&len));
+	/* lab_config_load() puts "FILE:LINE: " before the message;
+	 * lab_config_seen_add()'s has it already. */
+	prefix = rc == -EEXIST ? snprintf(NULL, 0, "%s:%d: ", c->path, c->line) : 0;
+	snprintf(c->msg, sizeof(c->msg), "%s", config_error_buf(&len) + prefix);
 	return 0;
 }
 
@@ -167,6 +240,7 @@ int lab_config_load(struct lab_config *cfg, const char *path)
 	}
 	rc = ini_parse_stream(read_line, &c, on_key, &c);
 	fclose(c.f);
+	lab_config_seen_free(&c.seen);
 	/* A line that could not be read ends the stream: the error is its
 	 * message (already in err) unless an earlier line had one. */
 	if (c.read_err < 0 && (rc <= 0 || rc > c.line)) {

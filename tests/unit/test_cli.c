@@ -154,7 +154,7 @@ static void test_labctl(void)
 static void test_labbench(void)
 {
 	static const char *const benches[] = { "pool", "ring", "quality", "port" };
-	char args[64], want[64];
+	char args[512], want[64];
 
 	expect_help(LABBENCH_BIN, "--help", "usage: labbench pool|ring|quality|port");
 	expect_help(LABBENCH_BIN, "-h", "usage: labbench pool|ring|quality|port");
@@ -170,6 +170,15 @@ static void test_labbench(void)
 	expect_usage_error(LABBENCH_BIN, "--no-such-option", "unknown option '--no-such-option'");
 	expect_usage_error(LABBENCH_BIN, "pool --fast", "'pool' takes no option: '--fast'");
 	expect_usage_error(LABBENCH_BIN, "ring 5", "'ring' takes no argument: '5'");
+	/* LAB_BENCH_BURSTS is read by the one number parser: these were taken
+	 * as 4 by strtoul(). Refused before any figure is printed. */
+	for (const char *const *v = (const char *const[]){ " 4", "+4", "0x4", "4, 8", NULL }; *v;
+	     v++) {
+		snprintf(args, sizeof(args), "LAB_BENCH_BURSTS='%s' %s", *v, LABBENCH_BIN);
+		CU_ASSERT_EQUAL(run(args, "pool"), 1);
+		LAB_TEST_HAS(err, "want numbers 1..64 separated by commas, not '");
+		CU_ASSERT_PTR_NULL(strstr(out, "\"impl\":\""));
+	}
 }
 
 static void test_mksample(void)

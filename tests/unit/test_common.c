@@ -48,6 +48,35 @@ static void test_parse_size_rejects(void)
 	CU_ASSERT_EQUAL(v, 7); /* untouched on error */
 }
 
+/* Seconds: digits and an optional fraction; none of the other forms strtod() takes. */
+static void test_parse_secs(void)
+{
+	static const char *const bad[] = { "", ".5", "5.", "-1", "+1", " 1", "1 ", "0x1", "1e3",
+					   "inf", "nan", "1,5", "1.2.3", "1s", "0x" };
+	double v = 0;
+
+	CU_ASSERT_EQUAL(lab_parse_secs("0", &v), 0);
+	CU_ASSERT_EQUAL(v, 0);
+	CU_ASSERT_EQUAL(lab_parse_secs("0.5", &v), 0);
+	CU_ASSERT_EQUAL(v, 0.5);
+	CU_ASSERT_EQUAL(lab_parse_secs("0.1", &v), 0);
+	CU_ASSERT_EQUAL(v, 0.1);
+	CU_ASSERT_EQUAL(lab_parse_secs("1.25", &v), 0);
+	CU_ASSERT_EQUAL(v, 1.25);
+	CU_ASSERT_EQUAL(lab_parse_secs("010", &v), 0);
+	CU_ASSERT_EQUAL(v, 10);
+	CU_ASSERT_EQUAL(lab_parse_secs("10000000", &v), 0);
+	CU_ASSERT_EQUAL(v, 1e7);
+	v = 7;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CU_ASSERT_EQUAL(lab_parse_secs(bad[i], &v), -EINVAL);
+		if (v != 7)
+			fprintf(stderr, "lab_parse_secs took '%s'\n", bad[i]);
+	}
+	CU_ASSERT_EQUAL(lab_parse_secs(NULL, &v), -EINVAL);
+	CU_ASSERT_EQUAL(v, 7); /* untouched on error */
+}
+
 static void test_strerror_either_sign(void)
 {
 	CU_ASSERT_STRING_EQUAL(lab_strerror(-ENOMEM), strerror(ENOMEM));
@@ -59,6 +88,7 @@ int main(void)
 	static const struct lab_test tests[] = {
 		LAB_TEST(test_parse_size_suffixes),
 		LAB_TEST(test_parse_size_rejects),
+		LAB_TEST(test_parse_secs),
 		LAB_TEST(test_strerror_either_sign),
 		LAB_TEST_END,
 	};

@@ -119,6 +119,56 @@ static void test_first_error_wins(void)
 	expect_bad("[pool]\nsize = x\nmax = y\n", 2, "pool.size", NULL);
 }
 
+/* One repeated-key rule, as in device strings and LABYRINTH_MEMPOOL: a key
+ * given twice in one file is refused, naming both lines (it used to take the
+ * last value silently). The command line after the file still overrides. */
+static void test_key_given_twice(void)
+{
+	struct lab_config cfg;
+
+	expect_bad("[pool]\nsize = 4096\nmax = 1M\n\nsize = 8192\n", 5,
+		   "key 'pool.size' given twice (first on line 2): give each key once", NULL);
+	/* The same section opened again is the same section. */
+	expect_bad("[pool]\nsize = 4096\n[arena]\niova = va\n[pool]\nsize = 4096\n", 6,
+		   "key 'pool.size' given twice (first on line 2)", NULL);
+	expect_bad("[log]\ndefault = info\narena = debug\ndefault = debug\n", 4,
+		   "key 'log.default' given twice (first on line 2)", NULL);
+	/* The message is the file's, once: not "FILE:LINE: FILE:LINE: ...". */
+	CU_ASSERT_PTR_NULL(strstr(lab_config_error() + 1, path));
+	/* inih reads an indented line as more of the value before: said so. */
+	expect_bad("[pool]\nsize = 4096\n  max = 5\n", 3,
+		   "key 'pool.size': this indented line continues its value from line 2", NULL);
+	/* The same key name in two sections is two keys. */
+	lab_config_defaults(&cfg);
+	write_conf("[log]\ndefault = info\n[pool]\nsize = 4096\n[quality]\nlevel = full\n");
+	CU_ASSERT_EQUAL(lab_config_load(&cfg, path), 0);
+	CU_ASSERT_EQUAL(lab_config_set(&cfg, "pool.size", "2048"), 0);
+	CU_ASSERT_EQUAL(cfg.pool_size, 2048);
+	/* A second load of the same file is a later source, not a repeat. */
+	CU_ASSERT_EQUAL(lab_config_load(&cfg, path), 0);
+	CU_ASSERT_EQUAL(cfg.pool_size, 4096);
+	unlink(path);
+}
+
+static void test_seen_api(void)
+{
+	struct lab_config_seen seen = { 0 };
+	char key[16];
+
+	for (int i = 0; i < 40; i++) { /* past the first allocation */
+		snprintf(key, sizeof(key), "k%d", i);
+		CU_ASSERT_EQUAL(lab_config_seen_add(&seen, "f.conf", i + 1, "s", key), 0);
+	}
+	CU_ASSERT_EQUAL(lab_config_seen_line(&seen, "s", "k17"), 18);
+	CU_ASSERT_EQUAL(lab_config_seen_line(&seen, "t", "k17"), 0);
+	CU_ASSERT_EQUAL(lab_config_seen_add(&seen, "f.conf", 99, "s", "k17"), -EEXIST);
+	CU_ASSERT_STRING_EQUAL(lab_config_error(), "f.conf:99: key 's.k17' given twice (first on "
+				 "line 18): give each key once");
+	lab_config_seen_free(&seen);
+	CU_ASSERT_PTR_NULL(seen.keys);
+	CU_ASSERT_EQUAL(seen.n, 0);
+}
+
 static void test_missing_file(void)
 {
 	struct lab_config cfg;
@@ -310,6 +360,8 @@ int main(void)
 		LAB_TEST(test_good_file_every_kind),
 		LAB_TEST(test_bad_files_name_line_and_key),
 		LAB_TEST(test_first_error_wins),
+		LAB_TEST(test_key_given_twice),
+		LAB_TEST(test_seen_api),
 		LAB_TEST(test_missing_file),
 		LAB_TEST(test_command_line_overrides),
 		LAB_TEST(test_validate_names_values),

@@ -162,6 +162,26 @@ static void test_bad_usage(void)
 	CU_ASSERT_PTR_NULL(strstr(out, "No such file"));
 	CU_ASSERT_EQUAL(run("--dev ram --runtime -1", out, sizeof(out)), 1);
 	LAB_TEST_HAS(out, "--runtime '-1'");
+	/* One number parser: what strtod() also took is refused ("1e3", "inf"
+	 * ran a workload; "0x1" ran one second). */
+	for (const char *const *v = (const char *const[]){ "0x1", "inf", "nan", "' 1'", "+1",
+							   "1e3", ".5", "s", NULL }; *v; v++) {
+		char args[128], want[128];
+
+		snprintf(args, sizeof(args), "--dev ram --runtime %s", *v);
+		CU_ASSERT_EQUAL(run(args, out, sizeof(out)), 1);
+		snprintf(want, sizeof(want), "--runtime '%s': expected seconds", (*v)[0] == '\'' ?
+			 " 1" : *v);
+		LAB_TEST_HAS(out, want);
+		CU_ASSERT_PTR_NULL(strstr(out, "IOPS"));
+	}
+	CU_ASSERT_EQUAL(run("--dev ram --iodepth ' 4'", out, sizeof(out)), 1);
+	LAB_TEST_HAS(out, "--iodepth ' 4': expected a number from 1 to 4096 (decimal digits");
+	CU_ASSERT_EQUAL(run("--dev ram --numjobs +1", out, sizeof(out)), 1);
+	LAB_TEST_HAS(out, "--numjobs '+1': expected a number");
+	/* Fractions and fio's trailing 's' stay valid. */
+	CU_ASSERT_EQUAL(run("--dev ram:size=4M --runtime 0.1s --iodepth 4", out, sizeof(out)), 0);
+	LAB_TEST_HAS(out, "accounting OK");
 	CU_ASSERT_EQUAL(run("--help", out, sizeof(out)), 0);
 	LAB_TEST_HAS(out, "usage: labblk --dev DEVSTRING");
 }
@@ -173,10 +193,17 @@ static void test_short_file_errors(void)
 	char cmd[3 * PATH_MAX], out[16384];
 	const char *f = file("short.img", "16M");
 
-	/* Shrink the file a moment after labblk opened it. */
+	/* Shrink the file once labblk has opened it at full size: its first
+	 * line (on stderr, unbuffered, with --json) comes after the open and
+	 * before the jobs start; wait for it (a ceiling of 30 s), not for a
+	 * fixed time that a slow start could outlast. */
 	snprintf(cmd, sizeof(cmd), "--dev uring:path=%s --rw read --bs 4096 --iodepth 8 "
-		 "--runtime 1.5 & sleep 0.5; truncate -s 1M %s; wait $!", f, f);
+		 "--runtime 1.5 --json 2>%s.err >/dev/null & pid=$!; n=0; until grep -q "
+		 "time-based %s.err; do n=$((n + 1)); if [ $n -gt 600 ] || ! kill -0 $pid "
+		 "2>/dev/null; then echo 'no first line'; break; fi; sleep 0.05; done; "
+		 "truncate -s 1M %s; wait $pid; st=$?; cat %s.err; exit $st", f, f, f, f, f);
 	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 2);
+	CU_ASSERT_PTR_NULL(strstr(out, "no first line"));
 	LAB_TEST_HAS(out, "(first: Input/output error)");
 	LAB_TEST_HAS(out, "0 in flight after the run: accounting OK");
 }

@@ -279,14 +279,31 @@ static void test_limits_and_json(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "json ok"));
 }
 
+/*
+ * labfwd with @p args in the background, SIGTERM once it runs, and its exit
+ * status. "Runs" is its first live line (-i 0.1): its signal handlers are in
+ * place and its workers polling. A fixed sleep instead could signal it before
+ * either on a slow machine (exit 143, or a stop before any forwarding). The
+ * wait's ceiling is 30 s, labfwd's 60 s (timeout's SIGKILL: 137, for a stop
+ * that never comes); labfwd's output is in out.
+ */
+static int run_then_term(const char *args)
+{
+	char cmd[2048];
+
+	snprintf(cmd, sizeof(cmd), "timeout -s KILL 60 %s %s -i 0.1 >$TMPDIR/term.out 2>&1 & "
+		 "pid=$!; n=0; until grep -q ' s  rx ' $TMPDIR/term.out; do n=$((n + 1)); "
+		 "if [ $n -gt 600 ] || ! kill -0 $pid 2>/dev/null; then echo 'no live line'; "
+		 "break; fi; sleep 0.05; done; kill -TERM $pid; wait $pid; st=$?; "
+		 "cat $TMPDIR/term.out; exit $st", LABFWD_BIN, args);
+	return run(cmd, out, sizeof(out));
+}
+
 /* SIGTERM while forwarding: a clean stop, nothing in flight, exit 0. */
 static void test_sigterm(void)
 {
-	char cmd[1024];
-
-	snprintf(cmd, sizeof(cmd), "%s -p null -p null -i 0 & pid=$!; sleep 0.5; kill -TERM $pid; "
-		 "wait $pid", LABFWD_BIN);
-	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
+	CU_ASSERT_EQUAL(run_then_term("-p null -p null --ctl off"), 0);
+	CU_ASSERT_PTR_NULL(strstr(out, "no live line"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "Terminated: stopping"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "accounting: OK"));
 }
@@ -347,10 +364,10 @@ static void test_stop_idle_driver(void)
 	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
 	LAB_TEST_HAS(out, "rx0             0 pkts");
 	LAB_TEST_HAS(out, "accounting: OK");
-	snprintf(cmd, sizeof(cmd), "timeout -s KILL 60 %s -p ring:name=idle,loop=1 -p "
-		 "pcap:tx=%s/none.pcap -i 0 --ctl off & pid=$!; sleep 0.3; kill -TERM $pid; "
-		 "wait $pid", LABFWD_BIN, dir);
-	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
+	snprintf(cmd, sizeof(cmd), "-p ring:name=idle,loop=1 -p pcap:tx=%s/none.pcap --ctl off",
+		 dir);
+	CU_ASSERT_EQUAL(run_then_term(cmd), 0);
+	CU_ASSERT_PTR_NULL(strstr(out, "no live line"));
 	LAB_TEST_HAS(out, "Terminated: stopping");
 	LAB_TEST_HAS(out, "accounting: OK");
 }
@@ -359,11 +376,19 @@ static void test_stop_idle_driver(void)
 static void test_config_and_workers(void)
 {
 	char cmd[1024];
+	const char *sum;
+	double secs = 0;
 
-	snprintf(cmd, sizeof(cmd), "%s --config %s/config/labfwd.conf -d 0.3 -i 0", LABFWD_BIN,
-		 LAB_SOURCE_ROOT);
+	/* The options override the file's (duration = 5, burst = 32). Not "0.3"
+	 * in the output: a stop later than 0.399 s has none (it failed once here). */
+	snprintf(cmd, sizeof(cmd), "%s --config %s/config/labfwd.conf -d 0.3 -b 16 -i 0",
+		 LABFWD_BIN, LAB_SOURCE_ROOT);
 	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "0.3"));
+	sum = strstr(out, "labfwd summary: ");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sum);
+	CU_ASSERT_EQUAL(sscanf(sum, "labfwd summary: %lf s", &secs), 1);
+	CU_ASSERT(secs >= 0.3 && secs < 5);
+	LAB_TEST_HAS(sum, "1 worker(s), burst 16\n");
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "port 1 null:size=64 -> port 0"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "accounting: OK"));
 	snprintf(cmd, sizeof(cmd), "%s -p null -p null -c 0,1 -d 0.3 -i 0", LABFWD_BIN);
@@ -417,6 +442,39 @@ static void test_bad_input(void)
 	CU_ASSERT_PTR_NULL(strstr(out, "No such file"));
 	expect_error("-p null -c 999", "cores '999': core 999 is not one this process may run on");
 	expect_error("-p null -d soon", "duration 'soon': expected seconds from 0 to 10000000");
+	/* One number parser: what strtoull() and strtod() also took is refused. */
+	expect_error("-p null -b ' 8'", "burst ' 8': expected a whole number 1..512");
+	expect_error("-p null -b 0x10", "burst '0x10': expected a whole number");
+	expect_error("-p null -n +5", "packets '+5': expected a whole number");
+	expect_error("-p null -n -1", "packets '-1': expected a whole number");
+	expect_error("-p null --rx-ring ' 64'", "rx-ring ' 64': expected a whole number");
+	expect_error("-p null -c ' 0'", "cores ' 0': ' 0' is not a core");
+	expect_error("-p null -c +0", "cores '+0': '+0' is not a core");
+	expect_error("-p null -c 0-", "cores '0-': '0-' is not a core");
+	expect_error("-p null -p null -m '+0:1,1:0'", "entry '+0:1' is not 'src:dst'");
+	expect_error("-p null -p null -m '0: 1,1:0'", "entry '0: 1' is not 'src:dst'");
+	for (const char *const *v = (const char *const[]){ "0x1", "inf", "nan", "' 1'", "+1",
+							   "1e3", "-0", ".5", "1.", NULL }; *v;
+	     v++) {
+		snprintf(args, sizeof(args), "-p null -d %s", *v);
+		expect_error(args, "expected seconds from 0 to 10000000 (digits, an optional "
+				   "fraction: 2, 0.5)");
+	}
+	expect_error("-p null -i 0x1", "stats-interval '0x1': expected seconds");
+	expect_error("-p null --storm 1,1e3", "storm length '1e3': expected seconds");
+	snprintf(conf, sizeof(conf), "%s/num.conf", dir);
+	f = fopen(conf, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fprintf(f, "[labfwd]\nport = null\nburst = 0x10\n");
+	fclose(f);
+	snprintf(args, sizeof(args), "--config %s", conf);
+	expect_error(args, "burst '0x10': expected a whole number");
+	LAB_TEST_HAS(out, "num.conf:3: in key 'burst'");
+	/* What stays valid: fractions of seconds, suffixed counts. */
+	snprintf(args, sizeof(args), "%s -p null -d 0.05 -i 0 -b 8 --rx-ring 1K -n 1M --ctl off",
+		 LABFWD_BIN);
+	CU_ASSERT_EQUAL(run(args, out, sizeof(out)), 0);
+	LAB_TEST_HAS(out, "accounting: OK");
 	expect_error("-p null --storm 0,99999999",
 		     "storm length '99999999': expected seconds from 0 to 10000000");
 	expect_error("-p null -p null -c 0,0", "cores '0,0': core 0 is given twice");
@@ -436,6 +494,27 @@ static void test_bad_input(void)
 	fclose(f);
 	expect_error(args, "bad.conf:2:");
 	expect_error("--config /nonexistent.conf", "/nonexistent.conf: cannot open config file");
+	/* One repeated-key rule: a key given twice in the file is refused,
+	 * naming both lines, in [labfwd] as in [pool]; port may repeat. */
+	f = fopen(conf, "w");
+	fprintf(f, "[labfwd]\nport = null\nport = null\nburst = 8\n; again\nburst = 16\n");
+	fclose(f);
+	expect_error(args, "bad.conf:6: key 'labfwd.burst' given twice (first on line 4): give "
+			   "each key once");
+	f = fopen(conf, "w");
+	fprintf(f, "[labfwd]\nport = null\n[pool]\nsize = 4096\n[labfwd]\nburst = 8\n"
+		"[pool]\nsize = 8192\n");
+	fclose(f);
+	expect_error(args, "bad.conf:8: key 'pool.size' given twice (first on line 4)");
+	/* The command line after the file still overrides it. */
+	f = fopen(conf, "w");
+	fprintf(f, "[labfwd]\nport = null\nport = null\nburst = 8\nduration = 0.05\n"
+		"stats-interval = 0\nctl = off\n");
+	fclose(f);
+	snprintf(args, sizeof(args), "%s --config %s -b 16", LABFWD_BIN, conf);
+	CU_ASSERT_EQUAL(run(args, out, sizeof(out)), 0);
+	LAB_TEST_HAS(out, "2 port(s), 1 worker(s), burst 16");
+	LAB_TEST_HAS(out, "accounting: OK");
 }
 
 /* The documented columns of --stats-csv (docs/labfwd.md). */
@@ -550,10 +629,12 @@ static void test_ctl_default(void)
 {
 	char cmd[1024], rt[160];
 
-	snprintf(cmd, sizeof(cmd), "%s -p null -p null -d 3 -i 0 & "
-		 "for i in $(seq 50); do ls $LAB_RUNTIME_DIR/labfwd.*.sock >/dev/null 2>&1 && "
-		 "break; sleep 0.05; done; %s pools; %s set quality full; wait", LABFWD_BIN,
-		 LABCTL_BIN, LABCTL_BIN);
+	/* Until labctl is done, then SIGTERM: not a -d that a slow start of
+	 * labctl could outlast. The wait for the socket has a 30 s ceiling. */
+	snprintf(cmd, sizeof(cmd), "timeout -s KILL 60 %s -p null -p null -i 0 & pid=$!; "
+		 "for i in $(seq 600); do ls $LAB_RUNTIME_DIR/labfwd.*.sock >/dev/null 2>&1 && "
+		 "break; sleep 0.05; done; %s pools; %s set quality full; kill -TERM $pid; "
+		 "wait $pid", LABFWD_BIN, LABCTL_BIN, LABCTL_BIN);
 	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
 	LAB_TEST_HAS(out, "labfwd: control socket ");
 	LAB_TEST_HAS(out, "labyrinth ");    /* the pool's line of labctl pools */
