@@ -99,10 +99,11 @@ static void run_latency(void)
 	}
 	qsort(lat, SAMPLES, sizeof(*lat), cmp_u64);
 	lab_pool_stats(p, &st);
-	printf("{\"bench\":\"pool\",\"case\":\"latency\",\"impl\":\"labyrinth\",\"burst\":1,"
+	printf("{\"bench\":\"pool\",\"case\":\"latency\",\"impl\":\"labyrinth\",\"level\":\"%s\","
+	       "\"burst\":1,"
 	       "\"threads\":1,\"samples\":%u,\"p50_ns\":%.0f,\"p99_ns\":%.0f,\"p999_ns\":%.0f,"
 	       "\"p9999_ns\":%.0f,\"max_ns\":%.0f,\"grows\":%llu,\"shrinks\":%llu,"
-	       "\"misses\":%llu}\n", SAMPLES, lat[SAMPLES / 2] / tpn, lat[SAMPLES / 100 * 99] / tpn,
+	       "\"misses\":%llu}\n", lab_quality_name(st.quality), SAMPLES, lat[SAMPLES / 2] / tpn, lat[SAMPLES / 100 * 99] / tpn,
 	       lat[SAMPLES / 1000 * 999] / tpn, lat[SAMPLES / 10000 * 9999] / tpn,
 	       lat[SAMPLES - 1] / tpn, (unsigned long long)st.grows,
 	       (unsigned long long)st.shrinks, (unsigned long long)st.sum.misses);
@@ -142,13 +143,16 @@ static const struct {
 	const char *help;
 } benches[] = {
 	{ "pool", "the page pool beside DPDK's rte_mempool, one JSON object per line:\n"
-		  "    {\"bench\":\"pool\",\"case\":...,\"impl\":...,\"burst\":...,"
-		  "\"threads\":...,\"ns_per_buf\":...,\"mops\":...}\n" },
+		  "    {\"bench\":\"pool\",\"case\":...,\"impl\":...,\"level\":...,"
+		  "\"burst\":...,\"threads\":...,\"ns_per_buf\":...,\"mops\":...}\n"
+		  "    (\"level\": labyrinth rows only, one set at off, one at sampled)\n" },
 	{ "ring", "the shared free ring beside rte_ring (mp/mc, rts, hts) and ck_ring:\n"
 		  "    {\"bench\":\"ring\",\"case\":...,\"impl\":...,\"ns_per_obj\":...}\n" },
 	{ "quality", "the owner-cache path at each quality level beside raw (checks\n"
-		     "    compiled out): {\"bench\":\"quality\",\"level\":...,\"case\":...,"
-		     "\"ns_per_buf\":...,\"ratio_vs_raw\":...}\n" },
+		     "    compiled out) and the floors: {\"bench\":\"quality\",\"level\":...,"
+		     "\"case\":...,\"ns_per_buf\":...,\"ratio_vs_raw\":...}\n"
+		     "    levels raw, floor, floor_own, off, owner, sampled, full; owner,\n"
+		     "    sampled and full also give \"unchecked\" (picked, not deep-checked)\n" },
 	{ "port", "null, ring and pcap ports beside DPDK's net_null, net_ring and\n"
 		  "    net_pcap: {\"bench\":\"port\",\"driver\":...,\"impl\":...,"
 		  "\"mpps\":...}\n" },
@@ -203,7 +207,8 @@ static int parse_args(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	struct impl lab = { "labyrinth", l_cache_new, l_cache_free, l_get, l_put, NULL, l_handoff };
+	struct impl lab = { "labyrinth", l_cache_new, l_cache_free, l_get, l_put, NULL, l_handoff,
+			    NULL };
 	int b = parse_args(argc, argv);
 
 	if (b < 0)
@@ -216,13 +221,20 @@ int main(int argc, char **argv)
 		return run_quality_bench() == 0 ? 0 : 1;
 	if (strcmp(argv[1], "port") == 0)
 		return run_port_bench() == 0 ? 0 : 1;
-	lab.pool = make_pool(NOBJS, NOBJS, 64, 128, 1000);
-	if (lab.pool == NULL)
-		return 1;
-	run_throughput(&lab, 1);
-	run_throughput(&lab, 0);
-	run_cross(&lab);
-	lab_pool_destroy(lab.pool);
+	/* Labyrinth at "off" (no per-buffer checks wanted) and at the default
+	 * level, each row naming its level. */
+	for (int i = 0; i < 2; i++) {
+		lab.pool = make_pool(NOBJS, NOBJS, 64, 128, 1000);
+		if (lab.pool == NULL)
+			return 1;
+		if (i == 0 && lab_pool_set_quality(lab.pool, LAB_QUALITY_OFF, 0) != 0)
+			return 1;
+		lab.level = lab_quality_name(lab_pool_quality(lab.pool));
+		run_throughput(&lab, 1);
+		run_throughput(&lab, 0);
+		run_cross(&lab);
+		lab_pool_destroy(lab.pool);
+	}
 	run_latency();
 	run_peers();
 	return 0;

@@ -70,7 +70,7 @@ void run_throughput(struct impl *im, int cached)
 		char name[32];
 
 		snprintf(name, sizeof(name), "%s_b%u", cached ? "cache" : "nocache", bursts[i]);
-		emit(name, im->name, bursts[i], 1, one_thread(im, cache, bursts[i]));
+		emit(im, name, bursts[i], 1, one_thread(im, cache, bursts[i]));
 	}
 	if (cache != NULL)
 		im->cache_free(im->pool, cache);
@@ -190,7 +190,7 @@ void run_cross(struct impl *im)
 			while ((n = lab_ring_dequeue_burst(q, objs, 64)) > 0)
 				im->put(im->pool, NULL, objs, n);
 	}
-	emit("cross_b32", im->name, 32, 2, best);
+	emit(im, "cross_b32", 32, 2, best);
 	lab_ring_free(r1);
 	lab_ring_free(r2);
 }
