@@ -58,6 +58,8 @@ static inline void emit(const struct impl *im, const char *c, unsigned int burst
 }
 
 /* runs.c */
+extern unsigned int bench_bufs; /* buffers per measured run */
+int bench_bufs_init(void);      /* from LAB_BENCH_BUFS: 0, or -1 (said why) */
 int cmp_u64(const void *a, const void *b); /* for qsort of latency samples */
 double tsc_per_ns(void);                   /* TSC ticks per ns */
 void pin_cpu(int cpu);
@@ -113,6 +115,7 @@ int run_ring_bench(void);
 
 /* dpdk.c */
 int dpdk_eal_init(void);
+void dpdk_eal_fini(void);
 int dpdk_setup(unsigned int nobjs, const char *ops, struct impl *im);
 
 #endif

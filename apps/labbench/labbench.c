@@ -165,7 +165,8 @@ static void usage(int only)
 	for (int i = 0; i < NB_BENCHES; i++)
 		if (only < 0 || only == i)
 			printf("  %s: %s", benches[i].name, benches[i].help);
-	printf("Figures, never pass/fail: docs/performance.md says how to read them.\n");
+	printf("LAB_BENCH_BUFS=N: N buffers per measured run (default 8000000).\n"
+	       "Figures, never pass/fail: docs/performance.md says how to read them.\n");
 }
 
 static bool is_help(const char *a)
@@ -205,30 +206,19 @@ static int parse_args(int argc, char **argv)
 	return b;
 }
 
-int main(int argc, char **argv)
+/* labbench pool: labyrinth at "off" (no per-buffer checks wanted) and at the
+ * default level, each row naming its level, then the peers. */
+static int run_pool_bench(void)
 {
 	struct impl lab = { "labyrinth", l_cache_new, l_cache_free, l_get, l_put, NULL, l_handoff,
 			    NULL };
-	int b = parse_args(argc, argv);
 
-	if (b < 0)
-		return b == -1 ? 0 : 1;
-	lab_log_set_levels("pool:warning");
-	pin_cpu(0); /* as DPDK's EAL pins its main thread with -l 0 */
-	if (strcmp(argv[1], "ring") == 0)
-		return run_ring_bench() == 0 ? 0 : 1;
-	if (strcmp(argv[1], "quality") == 0)
-		return run_quality_bench() == 0 ? 0 : 1;
-	if (strcmp(argv[1], "port") == 0)
-		return run_port_bench() == 0 ? 0 : 1;
-	/* Labyrinth at "off" (no per-buffer checks wanted) and at the default
-	 * level, each row naming its level. */
 	for (int i = 0; i < 2; i++) {
 		lab.pool = make_pool(NOBJS, NOBJS, 64, 128, 1000);
 		if (lab.pool == NULL)
-			return 1;
+			return -1;
 		if (i == 0 && lab_pool_set_quality(lab.pool, LAB_QUALITY_OFF, 0) != 0)
-			return 1;
+			return -1;
 		lab.level = lab_quality_name(lab_pool_quality(lab.pool));
 		run_throughput(&lab, 1);
 		run_throughput(&lab, 0);
@@ -238,4 +228,28 @@ int main(int argc, char **argv)
 	run_latency();
 	run_peers();
 	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	int b = parse_args(argc, argv);
+
+	if (b < 0)
+		return b == -1 ? 0 : 1;
+	if (bench_bufs_init() != 0)
+		return 1;
+	lab_log_set_levels("pool:warning");
+	pin_cpu(0); /* as DPDK's EAL pins its main thread with -l 0 */
+	if (strcmp(argv[1], "ring") == 0)
+		b = run_ring_bench();
+	else if (strcmp(argv[1], "quality") == 0)
+		b = run_quality_bench();
+	else if (strcmp(argv[1], "port") == 0)
+		b = run_port_bench();
+	else
+		b = run_pool_bench();
+#ifdef LAB_HAVE_DPDK
+	dpdk_eal_fini();
+#endif
+	return b == 0 ? 0 : 1;
 }

@@ -14,11 +14,10 @@
 #include "bench.h"
 
 #define Q_NOBJS 16384u
-#define Q_TOTAL 8000000u
 #define Q_ROUNDS 5
 /* "owner": sampled with deep sampling off. The pool has no switch for that
  * today, so it is the largest rate the API accepts: one free in 2^30, which
- * the 80 M frees of a run reach with a chance of about 4%, once at most. */
+ * the 80 M frees of a default run reach with a chance of about 4%, once at most. */
 #define Q_OWNER_RATE (1u << 30)
 
 enum { RAW, FLOOR, FLOOR_OWN, OFF, OWNER, SAMPLED, FULL, NLEVELS };
@@ -73,7 +72,7 @@ static double measure(struct lab_pool *p, struct lab_cache *c, unsigned int burs
 	uint64_t (*loop)(struct lab_pool *, struct lab_cache *, unsigned int, unsigned int) =
 		level == RAW ? quality_loop_raw : level == FLOOR ? quality_loop_floor
 		: level == FLOOR_OWN ? quality_loop_floor_own : quality_loop_pool;
-	uint64_t t0 = now_ns(), served = loop(p, c, burst, Q_TOTAL / burst);
+	uint64_t t0 = now_ns(), served = loop(p, c, burst, bench_bufs / burst);
 
 	*served_out = served;
 	return served ? (double)(now_ns() - t0) / (double)served : 0;
