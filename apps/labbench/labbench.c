@@ -100,10 +100,10 @@ static void run_latency(void)
 	qsort(lat, SAMPLES, sizeof(*lat), cmp_u64);
 	lab_pool_stats(p, &st);
 	printf("{\"bench\":\"pool\",\"case\":\"latency\",\"impl\":\"labyrinth\",\"level\":\"%s\","
-	       "\"burst\":1,"
-	       "\"threads\":1,\"samples\":%u,\"p50_ns\":%.0f,\"p99_ns\":%.0f,\"p999_ns\":%.0f,"
-	       "\"p9999_ns\":%.0f,\"max_ns\":%.0f,\"grows\":%llu,\"shrinks\":%llu,"
-	       "\"misses\":%llu}\n", lab_quality_name(st.quality), SAMPLES, lat[SAMPLES / 2] / tpn, lat[SAMPLES / 100 * 99] / tpn,
+	       "\"burst\":1,\"threads\":1,\"samples\":%u,\"p50_ns\":%.0f,\"p99_ns\":%.0f,"
+	       "\"p999_ns\":%.0f,\"p9999_ns\":%.0f,\"max_ns\":%.0f,\"grows\":%llu,"
+	       "\"shrinks\":%llu,\"misses\":%llu}\n", lab_quality_name(st.quality), SAMPLES,
+	       lat[SAMPLES / 2] / tpn, lat[SAMPLES / 100 * 99] / tpn,
 	       lat[SAMPLES / 1000 * 999] / tpn, lat[SAMPLES / 10000 * 9999] / tpn,
 	       lat[SAMPLES - 1] / tpn, (unsigned long long)st.grows,
 	       (unsigned long long)st.shrinks, (unsigned long long)st.sum.misses);
