@@ -4,6 +4,7 @@
  * caches of 512 objects (rte_mempool_cache_create, which is what an lcore's
  * default cache is) for the cached cases, no cache for the others.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -36,18 +37,20 @@ static void d_put(void *pool, void *cache, void **objs, unsigned int n)
 	rte_mempool_generic_put(pool, objs, n, cache);
 }
 
-/* Start DPDK's EAL once: no hugepages, no PCI, its own file prefix. */
+static int eal_up;
+
+/* Start DPDK's EAL once: no hugepages, no PCI, no shared files (nothing left
+ * behind in the runtime directory), its own file prefix. */
 int dpdk_eal_init(void)
 {
-	static int eal_up;
 	char prefix[64];
-	char *argv[] = { "labbench", "--no-huge", "--no-pci", "-m", "1024", "-l", "0",
+	char *argv[] = { "labbench", "--no-huge", "--no-shconf", "--no-pci", "-m", "1024", "-l", "0",
 			 "--log-level=*:error", "--no-telemetry", prefix, NULL };
 
 	if (eal_up)
 		return 0;
 	snprintf(prefix, sizeof(prefix), "--file-prefix=labbench-%d", (int)getpid());
-	if (rte_eal_init(10, argv) < 0) {
+	if (rte_eal_init(11, argv) < 0) {
 		fprintf(stderr, "labbench: DPDK EAL init failed: %s\n", rte_strerror(rte_errno));
 		return -1;
 	}
@@ -76,4 +79,18 @@ int dpdk_setup(unsigned int nobjs, const char *ops, struct impl *im)
 	im->put = d_put;
 	im->pool = mp;
 	return 0;
+}
+
+/* Stop the EAL if it was started, and remove its runtime directory
+ * (/var/run/dpdk/labbench-PID: empty under --no-shconf, but it would stay). */
+void dpdk_eal_fini(void)
+{
+	char dir[PATH_MAX];
+
+	if (!eal_up)
+		return;
+	snprintf(dir, sizeof(dir), "%s", rte_eal_get_runtime_dir());
+	rte_eal_cleanup();
+	rmdir(dir);
+	eal_up = 0;
 }

@@ -99,10 +99,11 @@ static void run_latency(void)
 	}
 	qsort(lat, SAMPLES, sizeof(*lat), cmp_u64);
 	lab_pool_stats(p, &st);
-	printf("{\"bench\":\"pool\",\"case\":\"latency\",\"impl\":\"labyrinth\",\"burst\":1,"
-	       "\"threads\":1,\"samples\":%u,\"p50_ns\":%.0f,\"p99_ns\":%.0f,\"p999_ns\":%.0f,"
-	       "\"p9999_ns\":%.0f,\"max_ns\":%.0f,\"grows\":%llu,\"shrinks\":%llu,"
-	       "\"misses\":%llu}\n", SAMPLES, lat[SAMPLES / 2] / tpn, lat[SAMPLES / 100 * 99] / tpn,
+	printf("{\"bench\":\"pool\",\"case\":\"latency\",\"impl\":\"labyrinth\",\"level\":\"%s\","
+	       "\"burst\":1,\"threads\":1,\"samples\":%u,\"p50_ns\":%.0f,\"p99_ns\":%.0f,"
+	       "\"p999_ns\":%.0f,\"p9999_ns\":%.0f,\"max_ns\":%.0f,\"grows\":%llu,"
+	       "\"shrinks\":%llu,\"misses\":%llu}\n", lab_quality_name(st.quality), SAMPLES,
+	       lat[SAMPLES / 2] / tpn, lat[SAMPLES / 100 * 99] / tpn,
 	       lat[SAMPLES / 1000 * 999] / tpn, lat[SAMPLES / 10000 * 9999] / tpn,
 	       lat[SAMPLES - 1] / tpn, (unsigned long long)st.grows,
 	       (unsigned long long)st.shrinks, (unsigned long long)st.sum.misses);
@@ -142,13 +143,16 @@ static const struct {
 	const char *help;
 } benches[] = {
 	{ "pool", "the page pool beside DPDK's rte_mempool, one JSON object per line:\n"
-		  "    {\"bench\":\"pool\",\"case\":...,\"impl\":...,\"burst\":...,"
-		  "\"threads\":...,\"ns_per_buf\":...,\"mops\":...}\n" },
+		  "    {\"bench\":\"pool\",\"case\":...,\"impl\":...,\"level\":...,"
+		  "\"burst\":...,\"threads\":...,\"ns_per_buf\":...,\"mops\":...}\n"
+		  "    (\"level\": labyrinth rows only, one set at off, one at sampled)\n" },
 	{ "ring", "the shared free ring beside rte_ring (mp/mc, rts, hts) and ck_ring:\n"
 		  "    {\"bench\":\"ring\",\"case\":...,\"impl\":...,\"ns_per_obj\":...}\n" },
 	{ "quality", "the owner-cache path at each quality level beside raw (checks\n"
-		     "    compiled out): {\"bench\":\"quality\",\"level\":...,\"case\":...,"
-		     "\"ns_per_buf\":...,\"ratio_vs_raw\":...}\n" },
+		     "    compiled out) and the floors: {\"bench\":\"quality\",\"level\":...,"
+		     "\"case\":...,\"ns_per_buf\":...,\"ratio_vs_raw\":...}\n"
+		     "    levels raw, floor, floor_own, off, owner, sampled, full; owner,\n"
+		     "    sampled and full also give \"unchecked\" (picked, not deep-checked)\n" },
 	{ "port", "null, ring and pcap ports beside DPDK's net_null, net_ring and\n"
 		  "    net_pcap: {\"bench\":\"port\",\"driver\":...,\"impl\":...,"
 		  "\"mpps\":...}\n" },
@@ -161,7 +165,8 @@ static void usage(int only)
 	for (int i = 0; i < NB_BENCHES; i++)
 		if (only < 0 || only == i)
 			printf("  %s: %s", benches[i].name, benches[i].help);
-	printf("Figures, never pass/fail: docs/performance.md says how to read them.\n");
+	printf("LAB_BENCH_BUFS=N: N buffers per measured run (default 8000000).\n"
+	       "Figures, never pass/fail: docs/performance.md says how to read them.\n");
 }
 
 static bool is_help(const char *a)
@@ -201,29 +206,50 @@ static int parse_args(int argc, char **argv)
 	return b;
 }
 
+/* labbench pool: labyrinth at "off" (no per-buffer checks wanted) and at the
+ * default level, each row naming its level, then the peers. */
+static int run_pool_bench(void)
+{
+	struct impl lab = { "labyrinth", l_cache_new, l_cache_free, l_get, l_put, NULL, l_handoff,
+			    NULL };
+
+	for (int i = 0; i < 2; i++) {
+		lab.pool = make_pool(NOBJS, NOBJS, 64, 128, 1000);
+		if (lab.pool == NULL)
+			return -1;
+		if (i == 0 && lab_pool_set_quality(lab.pool, LAB_QUALITY_OFF, 0) != 0)
+			return -1;
+		lab.level = lab_quality_name(lab_pool_quality(lab.pool));
+		run_throughput(&lab, 1);
+		run_throughput(&lab, 0);
+		run_cross(&lab);
+		lab_pool_destroy(lab.pool);
+	}
+	run_latency();
+	run_peers();
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	struct impl lab = { "labyrinth", l_cache_new, l_cache_free, l_get, l_put, NULL, l_handoff };
 	int b = parse_args(argc, argv);
 
 	if (b < 0)
 		return b == -1 ? 0 : 1;
+	if (bench_bufs_init() != 0)
+		return 1;
 	lab_log_set_levels("pool:warning");
 	pin_cpu(0); /* as DPDK's EAL pins its main thread with -l 0 */
 	if (strcmp(argv[1], "ring") == 0)
-		return run_ring_bench() == 0 ? 0 : 1;
-	if (strcmp(argv[1], "quality") == 0)
-		return run_quality_bench() == 0 ? 0 : 1;
-	if (strcmp(argv[1], "port") == 0)
-		return run_port_bench() == 0 ? 0 : 1;
-	lab.pool = make_pool(NOBJS, NOBJS, 64, 128, 1000);
-	if (lab.pool == NULL)
-		return 1;
-	run_throughput(&lab, 1);
-	run_throughput(&lab, 0);
-	run_cross(&lab);
-	lab_pool_destroy(lab.pool);
-	run_latency();
-	run_peers();
-	return 0;
+		b = run_ring_bench();
+	else if (strcmp(argv[1], "quality") == 0)
+		b = run_quality_bench();
+	else if (strcmp(argv[1], "port") == 0)
+		b = run_port_bench();
+	else
+		b = run_pool_bench();
+#ifdef LAB_HAVE_DPDK
+	dpdk_eal_fini();
+#endif
+	return b == 0 ? 0 : 1;
 }

@@ -12,8 +12,29 @@
 
 #include "bench.h"
 
-#define TOTAL_BUFS 8000000u
 #define REPEATS 3
+
+unsigned int bench_bufs = 8000000u;
+
+/* LAB_BENCH_BUFS: buffers per measured run (8 M unless set; the cli suite
+ * sets a few thousand to see every row quickly). @return 0, or -1 (said why). */
+int bench_bufs_init(void)
+{
+	const char *e = getenv("LAB_BENCH_BUFS");
+	char *end;
+	unsigned long v;
+
+	if (e == NULL)
+		return 0;
+	v = strtoul(e, &end, 10);
+	if (end == e || *end != '\0' || v < 64 || v > 1000000000ul) {
+		fprintf(stderr, "labbench: LAB_BENCH_BUFS: want buffers per run, 64 to "
+			"1000000000, not '%s'\n", e);
+		return -1;
+	}
+	bench_bufs = (unsigned int)v;
+	return 0;
+}
 
 /* Best of REPEATS runs of alloc+free bursts on one thread: ns per buffer. */
 static double one_thread(struct impl *im, void *cache, unsigned int burst)
@@ -22,7 +43,7 @@ static double one_thread(struct impl *im, void *cache, unsigned int burst)
 	double best = 1e30;
 
 	for (int r = 0; r < REPEATS; r++) {
-		unsigned int loops = TOTAL_BUFS / burst, got;
+		unsigned int loops = bench_bufs / burst, got;
 		uint64_t t0 = now_ns();
 
 		for (unsigned int i = 0; i < loops; i++) {
@@ -75,7 +96,7 @@ void run_throughput(struct impl *im, int cached)
 		char name[32];
 
 		snprintf(name, sizeof(name), "%s_b%u", cached ? "cache" : "nocache", bursts[i]);
-		emit(name, im->name, bursts[i], 1, one_thread(im, cache, bursts[i]));
+		emit(im, name, bursts[i], 1, one_thread(im, cache, bursts[i]));
 	}
 	if (cache != NULL)
 		im->cache_free(im->pool, cache);
@@ -135,7 +156,7 @@ static void *cross_thread(void *arg)
 	while (!atomic_load(a->go) || atomic_load(&a->peer->cache) == NULL)
 		;
 	peer = atomic_load(&a->peer->cache);
-	for (unsigned int i = 0; i < TOTAL_BUFS / 2 / 32; i++) {
+	for (unsigned int i = 0; i < bench_bufs / 2 / 32; i++) {
 		unsigned int got = a->im->get(a->im->pool, cache, objs, 32), sent;
 
 		a->bufs += got;
@@ -195,7 +216,7 @@ void run_cross(struct impl *im)
 			while ((n = lab_ring_dequeue_burst(q, objs, 64)) > 0)
 				im->put(im->pool, NULL, objs, n);
 	}
-	emit("cross_b32", im->name, 32, 2, best);
+	emit(im, "cross_b32", 32, 2, best);
 	lab_ring_free(r1);
 	lab_ring_free(r2);
 }

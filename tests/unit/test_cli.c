@@ -181,6 +181,70 @@ static void test_labbench(void)
 	}
 }
 
+/* The line of out that has @p a and @p b, or NULL. */
+static const char *row(const char *a, const char *b)
+{
+	static char line[1024];
+
+	for (const char *s = out; *s != '\0';) {
+		const char *e = strchr(s, '\n');
+		size_t n = e != NULL ? (size_t)(e - s) : strlen(s);
+
+		if (n < sizeof(line)) {
+			memcpy(line, s, n);
+			line[n] = '\0';
+			if (strstr(line, a) != NULL && strstr(line, b) != NULL)
+				return line;
+		}
+		s += e != NULL ? n + 1 : n;
+	}
+	return NULL;
+}
+
+/* The rows the next turn compares against (issue 24), in short runs:
+ * every quality level with ns_per_buf, "unchecked" where a level picks
+ * frees for deep checks; labyrinth pool rows at off and at sampled. */
+static void test_labbench_rows(void)
+{
+	static const char *const levels[] = { "raw", "floor", "floor_own", "off", "owner",
+					      "sampled", "full" };
+	static const char *const cases[] = { "cache_b1", "cache_b32", "nocache_b1", "nocache_b32",
+					     "cross_b32" };
+	char a[128], b[128];
+	const char *r;
+
+	CU_ASSERT_EQUAL(run("LAB_BENCH_BUFS=3200 " LABBENCH_BIN, "quality"), 0);
+	for (int l = 0; l < 7; l++) {
+		for (int bu = 1; bu <= 32; bu += 31) {
+			snprintf(a, sizeof(a), "\"level\":\"%s\",", levels[l]);
+			snprintf(b, sizeof(b), "\"case\":\"cache_b%d\"", bu);
+			r = row(a, b);
+			CU_ASSERT_PTR_NOT_NULL(r);
+			if (r == NULL) {
+				fprintf(stderr, "no quality row %s %s in:\n%s", a, b, out);
+				continue;
+			}
+			LAB_TEST_HAS(r, "\"ns_per_buf\":");
+			LAB_TEST_HAS(r, "\"ratio_vs_raw\":");
+			CU_ASSERT_EQUAL(strstr(r, "\"unchecked\":") != NULL, l >= 4);
+		}
+	}
+	CU_ASSERT_EQUAL(run("LAB_BENCH_BUFS=3200 " LABBENCH_BIN, "pool"), 0);
+	for (int l = 0; l < 2; l++) {
+		for (int c = 0; c < 5; c++) {
+			snprintf(a, sizeof(a), "\"case\":\"%s\",\"impl\":\"labyrinth\","
+				 "\"level\":\"%s\",", cases[c], l == 0 ? "off" : "sampled");
+			r = row(a, "\"ns_per_buf\":");
+			CU_ASSERT_PTR_NOT_NULL(r);
+			if (r == NULL)
+				fprintf(stderr, "no pool row %s in:\n%s", a, out);
+		}
+	}
+	LAB_TEST_HAS(out, "\"case\":\"latency\",\"impl\":\"labyrinth\",\"level\":\"sampled\"");
+	/* peers have no level: their rows keep their fields as they were */
+	CU_ASSERT_PTR_NULL(row("\"impl\":\"dpdk_", "\"level\""));
+}
+
 static void test_mksample(void)
 {
 	expect_help(MKSAMPLE_BIN, "--help", "usage: mksample OUT.pcap");
@@ -199,6 +263,7 @@ int main(void)
 		LAB_TEST(test_labcheck),
 		LAB_TEST(test_labctl),
 		LAB_TEST(test_labbench),
+		LAB_TEST(test_labbench_rows),
 		LAB_TEST(test_mksample),
 		LAB_TEST_END,
 	};
