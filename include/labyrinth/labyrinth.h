@@ -14,6 +14,7 @@
 #include <labyrinth/lab_arena.h>
 #include <labyrinth/lab_config.h>
 #include <labyrinth/lab_ring.h>
+#include <labyrinth/lab_buf.h>
 #include <labyrinth/lab_pool.h>
 #include <labyrinth/lab_devargs.h>
 #include <labyrinth/lab_port.h>
