@@ -16,6 +16,7 @@
 #include <labyrinth/lab_ring.h>
 #include <labyrinth/lab_buf.h>
 #include <labyrinth/lab_pool.h>
+#include <labyrinth/lab_pool_driver.h>
 #include <labyrinth/lab_devargs.h>
 #include <labyrinth/lab_port.h>
 #include <labyrinth/lab_port_driver.h>

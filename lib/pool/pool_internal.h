@@ -6,7 +6,7 @@
 
 #include <labyrinth/lab_arena.h>
 #include <labyrinth/lab_log.h>
-#include <labyrinth/lab_pool.h>
+#include <labyrinth/lab_pool_driver.h>
 
 LAB_LOG_DECLARE(pool);
 

@@ -20,6 +20,7 @@
 #include <labyrinth/lab_blk.h>
 #include <labyrinth/lab_fault.h>
 #include <labyrinth/lab_pool.h>
+#include <labyrinth/lab_pool_driver.h>
 
 #include "../lab_test.h"
 #include "blk_helpers.h"

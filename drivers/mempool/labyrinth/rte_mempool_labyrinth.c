@@ -39,7 +39,7 @@
 
 #include <labyrinth/lab_config.h>
 #include <labyrinth/lab_log.h>
-#include <labyrinth/lab_pool.h>
+#include <labyrinth/lab_pool_driver.h>
 
 #include "lab_mempool.h"
 
