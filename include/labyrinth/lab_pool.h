@@ -35,6 +35,7 @@
 #include <labyrinth/lab_buf.h>
 #include <labyrinth/lab_common.h>
 #include <labyrinth/lab_config.h>
+#include <labyrinth/lab_pool_inline.h>
 #include <labyrinth/lab_ring.h>
 
 #ifdef __cplusplus
@@ -68,7 +69,9 @@ struct lab_owner_stats {
 /** Largest burst one call moves. */
 #define LAB_BURST_MAX 512u
 
-/** An owner cache. Only its owner thread may touch it. */
+/** An owner cache. Only its owner thread may touch it. Its fields are here
+ * because the inline calls below read them: use those calls, not the fields
+ * (lab_pool_stats() reports the counters). */
 struct lab_cache {
 	struct lab_pool *pool;
 	uint32_t len;   /**< buffers cached now */
@@ -81,63 +84,12 @@ struct lab_cache {
 	struct lab_buf *objs[] __attribute__((aligned(LAB_CACHE_LINE)));
 };
 
-/** Set an owner cache's length: its owner writes it, lab_pool_stats() reads
- * it from another thread (a relaxed store: a plain move). */
-#define LAB_CACHE_LEN_SET(c, v) __atomic_store_n(&(c)->len, (v), __ATOMIC_RELAXED)
-
 /** Where a buffer is, as its shadow word records it. */
 enum lab_buf_state {
 	LAB_BUF_FREE = 0,    /**< in the shared ring (or its overflow list) */
 	LAB_BUF_CACHED,      /**< in an owner cache */
 	LAB_BUF_IN_FLIGHT,   /**< held by its owner */
 	LAB_BUF_QUARANTINED, /**< waiting for the warden's checks (or retired) */
-};
-
-/*
- * Shadow metadata of one buffer, indexed by buffer index and kept outside the
- * arena (no device can DMA over it), as KASAN keeps its shadow apart. The hot
- * part is one 64-bit word, so the data path writes one word per buffer:
- *
- *   bits  0..1   state (enum lab_buf_state)
- *   bits  2..7   owner id (0: callers without an owner cache, and the pool)
- *   bits  8..15  generation: frees so far, modulo 256
- *   bits 16..63  site: the code address of the last allocation while the
- *                buffer is in flight, of the last free otherwise (user space
- *                addresses fit in 47 bits)
- *
- * @c buf is the buffer the index belongs to: a pointer whose header gives an
- * index whose shadow names another buffer is refused as a bad buffer.
- */
-struct lab_shadow {
-	_Atomic uint64_t w;
-	struct lab_buf *buf; /**< written by the warden (grow, shrink): relaxed atomic access */
-};
-
-#define LAB_SH_STATE 0x3ull
-#define LAB_SH_OWNER_SHIFT 2
-#define LAB_SH_OWNER (0x3full << LAB_SH_OWNER_SHIFT)
-#define LAB_SH_GEN_SHIFT 8
-#define LAB_SH_GEN (0xffull << LAB_SH_GEN_SHIFT)
-#define LAB_SH_SITE_SHIFT 16
-/** Owner and state bits of a shadow word. */
-#define LAB_SH_KEY(owner, state) (((uint64_t)(owner) << LAB_SH_OWNER_SHIFT) | (uint64_t)(state))
-/** Site bits of a shadow word. */
-#define LAB_SH_SITE(site) ((uint64_t)(uintptr_t)(site) << LAB_SH_SITE_SHIFT)
-
-/**
- * The part of the pool the inline fast path reads. struct lab_pool starts
- * with it; never use it directly.
- */
-struct lab_pool_hot {
-	struct lab_ring *ring;     /**< shared free ring */
-	uint32_t wm_min;           /**< ordinary callers keep free >= this */
-	uint32_t wm_atomic;        /**< atomic callers keep free >= this (min - reserve) */
-	uint32_t wm_low;           /**< below this the warden is kicked */
-	uint32_t shadow_cap;       /**< shadow entries: the most buffers the pool can map */
-	struct lab_shadow *shadow; /**< per buffer index */
-	_Atomic uint32_t quality;  /**< enum lab_quality, switchable at run time */
-	_Atomic int32_t sample_rate; /**< under "sampled": one free in this many */
-	_Atomic uint32_t kick __attribute__((aligned(LAB_CACHE_LINE)));
 };
 
 /** A code address in the caller: where an allocation or free was made
@@ -152,81 +104,13 @@ struct lab_pool_hot {
 #define LAB_SITE() ({ __label__ lab_here_; lab_here_: (const void *)&&lab_here_; })
 #endif
 
-/* Out-of-line halves of the fast path (lib/pool/pool_fast.c, quality.c). */
-unsigned int lab_cache_refill_alloc(struct lab_cache *c, struct lab_buf **bufs, unsigned int n,
-				    unsigned int flags);
-void lab_cache_spill_free(struct lab_cache *c, struct lab_buf *const *bufs, unsigned int n);
-unsigned int lab_pool_ring_alloc(struct lab_pool *p, struct lab_buf **bufs, unsigned int n,
-				 unsigned int flags, const void *site);
-unsigned int lab_pool_ring_free(struct lab_buf *const *bufs, unsigned int n, const void *site);
-unsigned int lab_pool_ring_free_to(struct lab_pool *p, struct lab_buf *const *bufs, unsigned int n,
-				   const void *site);
-void lab_pool_put(struct lab_pool *p, struct lab_buf *const *bufs, unsigned int n);
-unsigned int lab_free_slow(struct lab_pool *p, struct lab_cache *c, struct lab_buf *const *bufs, unsigned int n,
-			   unsigned int ok, const void *site);
-
 /*
- * Rewrite the shadow words of buffers the caller holds alone (no check: an
- * allocation marking its buffers in flight, a buffer moving between a cache
- * and the ring): keep the bits of @p keep, set @p set. One load and one store
- * each; before a put, so no other thread can take a buffer mid-write.
+ * _LAB_POOL_UNCHECKED, defined before this header is included, compiles the
+ * shadow checks out of the inline calls below: nothing is checked, and a
+ * double free corrupts the pool. Not for users; it is here, under a leading
+ * underscore, only for labbench quality's "raw" baseline
+ * (apps/labbench/quality_raw.c), which measures what the checks cost.
  */
-static inline void lab_shadow_set(const struct lab_pool_hot *h, struct lab_buf *const *bufs,
-				  unsigned int n, uint64_t keep, uint64_t set)
-{
-	for (unsigned int i = 0; i < n; i++) {
-		uint32_t idx = bufs[i]->idx;
-
-		if (lab_likely(idx < h->shadow_cap)) {
-			struct lab_shadow *sh = &h->shadow[idx];
-			uint64_t w = atomic_load_explicit(&sh->w, memory_order_relaxed);
-
-			atomic_store_explicit(&sh->w, (w & keep) | set, memory_order_relaxed);
-		}
-	}
-}
-
-/*
- * Check buffers against the shadow and rewrite their words: each buffer must
- * be this pool's, in flight and held by the owner @p key names; its word
- * becomes ((w + @p add) & @p keep) | @p set. A free marks it cached (add one
- * generation, keep the generation, set state, owner and site); a transfer
- * changes the owner (keep all but the owner, set the new one). Rewrites as it
- * goes, so a buffer given twice in one burst fails at its second appearance.
- * Returns how many leading buffers passed; the caller's slow path takes the
- * rest (lab_free_slow, lab_buf_transfer_slow).
- */
-static inline unsigned int lab_shadow_pass(const struct lab_pool_hot *h,
-					   struct lab_buf *const *bufs, unsigned int n,
-					   uint64_t key, uint64_t add, uint64_t keep, uint64_t set)
-{
-	unsigned int i;
-
-	for (i = 0; i < n; i++) {
-		struct lab_buf *b = bufs[i];
-		uint32_t idx = b->idx;
-		struct lab_shadow *sh;
-		uint64_t w;
-
-		if (lab_unlikely(idx >= h->shadow_cap))
-			break;
-		sh = &h->shadow[idx];
-		w = atomic_load_explicit(&sh->w, memory_order_relaxed);
-		if (lab_unlikely(__atomic_load_n(&sh->buf, __ATOMIC_RELAXED) != b ||
-				 (w & (LAB_SH_OWNER | LAB_SH_STATE)) != key))
-			break;
-		atomic_store_explicit(&sh->w, ((w + add) & keep) | set, memory_order_relaxed);
-	}
-	return i;
-}
-
-/* The free's pass: one generation on, then state, owner and site from @p mark. */
-static inline unsigned int lab_shadow_free(const struct lab_pool_hot *h,
-					   struct lab_buf *const *bufs, unsigned int n,
-					   uint64_t key, uint64_t mark)
-{
-	return lab_shadow_pass(h, bufs, n, key, 1ull << LAB_SH_GEN_SHIFT, LAB_SH_GEN, mark);
-}
 
 /**
  * Allocate up to @p n buffers (atomic path). Called as lab_alloc_bulk(p, c,
@@ -248,7 +132,7 @@ static inline unsigned int lab_alloc_bulk_at(struct lab_pool *p, struct lab_cach
 					     unsigned int flags, const void *site)
 {
 	if (lab_unlikely(c == NULL))
-		return lab_pool_ring_alloc(p, bufs, n, flags, site);
+		return _lab_pool_ring_alloc(p, bufs, n, flags, site);
 	if (lab_likely(c->len >= n)) {
 		uint32_t len = c->len - n;
 
@@ -256,16 +140,16 @@ static inline unsigned int lab_alloc_bulk_at(struct lab_pool *p, struct lab_cach
 		lab_ptr_copy(bufs, &c->objs[len], n);
 		LAB_CACHE_LEN_SET(c, len);
 		LAB_COUNT_ADD(c->st.allocs, n);
-#ifndef LAB_POOL_UNCHECKED
-		lab_shadow_set((const struct lab_pool_hot *)p, bufs, n, LAB_SH_GEN,
-			       LAB_SH_SITE(site) | LAB_SH_KEY(c->owner, LAB_BUF_IN_FLIGHT));
+#ifndef _LAB_POOL_UNCHECKED
+		_lab_shadow_set((const struct lab_pool_hot *)p, bufs, n, LAB_SH_GEN,
+				LAB_SH_SITE(site) | LAB_SH_KEY(c->owner, LAB_BUF_IN_FLIGHT));
 #endif
 		return n;
 	}
-	n = lab_cache_refill_alloc(c, bufs, n, flags);
-#ifndef LAB_POOL_UNCHECKED
-	lab_shadow_set((const struct lab_pool_hot *)p, bufs, n, LAB_SH_GEN,
-		       LAB_SH_SITE(site) | LAB_SH_KEY(c->owner, LAB_BUF_IN_FLIGHT));
+	n = _lab_cache_refill_alloc(c, bufs, n, flags);
+#ifndef _LAB_POOL_UNCHECKED
+	_lab_shadow_set((const struct lab_pool_hot *)p, bufs, n, LAB_SH_GEN,
+			LAB_SH_SITE(site) | LAB_SH_KEY(c->owner, LAB_BUF_IN_FLIGHT));
 #endif
 	return n;
 }
@@ -306,24 +190,24 @@ static inline unsigned int lab_alloc_bulk_at(struct lab_pool *p, struct lab_cach
 static inline unsigned int lab_free_bulk_at(struct lab_cache *c, struct lab_buf *const *bufs,
 					    unsigned int n, const void *site)
 {
-#ifndef LAB_POOL_UNCHECKED
+#ifndef _LAB_POOL_UNCHECKED
 	const struct lab_pool_hot *h;
 	unsigned int ok;
 	uint32_t q;
 #endif
 
 	if (lab_unlikely(c == NULL))
-		return lab_pool_ring_free(bufs, n, site);
-#ifndef LAB_POOL_UNCHECKED
+		return _lab_pool_ring_free(bufs, n, site);
+#ifndef _LAB_POOL_UNCHECKED
 	h = (const struct lab_pool_hot *)c->pool;
 	q = atomic_load_explicit(&h->quality, memory_order_relaxed);
 	if (lab_unlikely(q != LAB_QUALITY_OFF) &&
 	    (q == LAB_QUALITY_FULL || (c->sample_left -= (int32_t)n) <= 0))
-		return lab_free_slow(c->pool, c, bufs, n, 0, site);
-	ok = lab_shadow_free(h, bufs, n, LAB_SH_KEY(c->owner, LAB_BUF_IN_FLIGHT),
-			     LAB_SH_SITE(site) | LAB_SH_KEY(c->owner, LAB_BUF_CACHED));
+		return _lab_free_slow(c->pool, c, bufs, n, 0, site);
+	ok = _lab_shadow_free(h, bufs, n, LAB_SH_KEY(c->owner, LAB_BUF_IN_FLIGHT),
+			      LAB_SH_SITE(site) | LAB_SH_KEY(c->owner, LAB_BUF_CACHED));
 	if (lab_unlikely(ok != n))
-		return lab_free_slow(c->pool, c, bufs, n, ok, site);
+		return _lab_free_slow(c->pool, c, bufs, n, ok, site);
 #else
 	(void)site;
 #endif
@@ -333,7 +217,7 @@ static inline unsigned int lab_free_bulk_at(struct lab_cache *c, struct lab_buf 
 		LAB_COUNT_ADD(c->st.frees, n);
 		return n;
 	}
-	lab_cache_spill_free(c, bufs, n);
+	_lab_cache_spill_free(c, bufs, n);
 	return n;
 }
 
@@ -345,7 +229,14 @@ static inline unsigned int lab_free_bulk_at(struct lab_cache *c, struct lab_buf 
  * first buffer's header: for callers that must survive a pointer that is not
  * a buffer at all, such as a mempool driver).
  */
-#define lab_free_bulk_to(p, bufs, n) lab_pool_ring_free_to(p, bufs, n, LAB_SITE())
+#define lab_free_bulk_to(p, bufs, n) lab_free_bulk_to_at(p, bufs, n, LAB_SITE())
+
+/** lab_free_bulk_to() with the call site given (a driver passes its caller's). */
+static inline unsigned int lab_free_bulk_to_at(struct lab_pool *p, struct lab_buf *const *bufs,
+					       unsigned int n, const void *site)
+{
+	return _lab_pool_ring_free_to(p, bufs, n, site);
+}
 
 /** Give back one buffer. @return 1, or 0 if the free was refused (a finding). */
 #define lab_free(c, b)                                                               \
@@ -354,46 +245,43 @@ static inline unsigned int lab_free_bulk_at(struct lab_cache *c, struct lab_buf 
 		lab_free_bulk_at(c, &lab_fb_, 1, LAB_SITE());                        \
 	})
 
+/* Internal (hence the underscore): the inline part of the transfers below;
+ * call lab_buf_transfer(). Owner to owner of one pool (RX queue to TX queue,
+ * ring ends): one load, compare and store per buffer, up to the first that
+ * fails the check. The rest (callers without a cache, two pools, findings)
+ * go the slow way. */
+static inline unsigned int _lab_buf_transfer_fast(struct lab_cache *from, struct lab_cache *to,
+						  struct lab_buf *const *bufs, unsigned int n)
+{
+	if (lab_unlikely(from == NULL || to == NULL || from->pool != to->pool))
+		return 0;
+	return _lab_shadow_pass((const struct lab_pool_hot *)from->pool, bufs, n,
+				LAB_SH_KEY(from->owner, LAB_BUF_IN_FLIGHT), 0, ~LAB_SH_OWNER,
+				(uint64_t)to->owner << LAB_SH_OWNER_SHIFT);
+}
+
 /**
  * Hand buffers held by owner @p from to owner @p to (RX queue to TX queue,
  * worker to worker): afterwards only @p to may free them. NULL means "callers
  * without a cache". The holder calls it, before it passes the pointers on. A
  * buffer @p from does not hold is not handed on; the finding is counted and
- * queued. No system call.
+ * queued. No system call. Called as lab_buf_transfer(from, to, bufs, n);
+ * the _at form takes the call site explicitly.
  *
  * @return buffers handed on.
  */
-unsigned int lab_buf_transfer_slow(struct lab_cache *from, struct lab_cache *to,
-				   struct lab_buf *const *bufs, unsigned int n, const void *site);
-
-/* Owner to owner of one pool (RX queue to TX queue, ring ends): one load,
- * compare and store per buffer, up to the first that fails the check. The
- * rest (callers without a cache, two pools, findings) go the slow way. */
-static inline unsigned int lab_buf_transfer_fast(struct lab_cache *from, struct lab_cache *to,
-						 struct lab_buf *const *bufs, unsigned int n)
-{
-	if (lab_unlikely(from == NULL || to == NULL || from->pool != to->pool))
-		return 0;
-	return lab_shadow_pass((const struct lab_pool_hot *)from->pool, bufs, n,
-			       LAB_SH_KEY(from->owner, LAB_BUF_IN_FLIGHT), 0, ~LAB_SH_OWNER,
-			       (uint64_t)to->owner << LAB_SH_OWNER_SHIFT);
-}
-
 static inline unsigned int lab_buf_transfer_at(struct lab_cache *from, struct lab_cache *to,
 					       struct lab_buf *const *bufs, unsigned int n,
 					       const void *site)
 {
-	unsigned int i = lab_buf_transfer_fast(from, to, bufs, n);
+	unsigned int i = _lab_buf_transfer_fast(from, to, bufs, n);
 
 	if (lab_likely(i == n))
 		return n;
-	return i + lab_buf_transfer_slow(from, to, bufs + i, n - i, site);
+	return i + _lab_buf_transfer_slow(from, to, bufs + i, n - i, site);
 }
 
 #define lab_buf_transfer(from, to, bufs, n) lab_buf_transfer_at(from, to, bufs, n, LAB_SITE())
-
-unsigned int lab_buf_transfer_keep_slow(struct lab_cache *from, struct lab_cache *to,
-					struct lab_buf **bufs, unsigned int n, const void *site);
 
 /**
  * As lab_buf_transfer(), and afterwards the buffers handed on are the first
@@ -409,11 +297,11 @@ static inline unsigned int lab_buf_transfer_keep_at(struct lab_cache *from, stru
 						    struct lab_buf **bufs, unsigned int n,
 						    const void *site)
 {
-	unsigned int i = lab_buf_transfer_fast(from, to, bufs, n);
+	unsigned int i = _lab_buf_transfer_fast(from, to, bufs, n);
 
 	if (lab_likely(i == n))
 		return n;
-	return i + lab_buf_transfer_keep_slow(from, to, bufs + i, n - i, site);
+	return i + _lab_buf_transfer_keep_slow(from, to, bufs + i, n - i, site);
 }
 
 #define lab_buf_transfer_keep(from, to, bufs, n)                                     \
