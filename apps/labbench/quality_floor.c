@@ -15,7 +15,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#define LAB_POOL_UNCHECKED
+#define _LAB_POOL_UNCHECKED
 #include <labyrinth/lab_pool.h>
 
 #include "bench.h"

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The owner-cache path with the shadow checks compiled out (LAB_POOL_UNCHECKED):
+ * The owner-cache path with the shadow checks compiled out (_LAB_POOL_UNCHECKED):
  * the "raw" baseline of labbench quality, and "floor" on top of it. Only for
  * a pool no checked code frees into: a double free here corrupts the pool.
  */
-#define LAB_POOL_UNCHECKED
+#define _LAB_POOL_UNCHECKED
 #include <labyrinth/lab_pool.h>
 
 #include "bench.h"

@@ -28,7 +28,7 @@ enum lab_fault_point {
 	LAB_FAULT_WARDEN_STALL,  /**< the warden sleeps through a tick without tending */
 	LAB_FAULT_HUGEPAGE_MAP,  /**< mapping a hugepage chamber fails with -ENOMEM */
 	LAB_FAULT_URING_SUBMIT,  /**< io_uring_enter for submission fails with -EAGAIN */
-	LAB_FAULT_POOL_PUT_STALL, /**< lab_pool_put spins after publishing an overflow push
+	LAB_FAULT_POOL_PUT_STALL, /**< _lab_pool_put spins after publishing an overflow push
 				   *   (a preempted thread) for as long as the point is armed */
 	LAB_FAULT_POINTS
 };

@@ -32,8 +32,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <labyrinth/lab_buf.h>
 #include <labyrinth/lab_common.h>
 #include <labyrinth/lab_config.h>
+#include <labyrinth/lab_pool_inline.h>
 #include <labyrinth/lab_ring.h>
 
 #ifdef __cplusplus
@@ -41,49 +43,6 @@ extern "C" {
 #endif
 
 struct lab_pool;
-
-/**
- * The 64-byte header at the start of every cell (as ixy's pkt_buf). The cell
- * is [header | headroom | data room]; buf_addr points just past the header.
- */
-struct lab_buf {
-	void *buf_addr;        /**< start of headroom + data room */
-	uint64_t buf_iova;     /**< IOVA of buf_addr */
-	struct lab_pool *pool; /**< pool it belongs to */
-	uint32_t idx;          /**< buffer index in the pool: chamber * per_chamber + cell */
-	uint32_t buf_len;      /**< bytes from buf_addr: headroom + data room */
-	uint16_t data_off;     /**< data start from buf_addr (the headroom when handed out) */
-	uint16_t owner;        /**< for the holder's use (quality checks keep theirs in shadow) */
-	uint32_t data_len;     /**< bytes of data */
-	uint16_t port;         /**< port it arrived on or leaves by */
-	uint16_t queue;        /**< queue on that port */
-	uint32_t hash;         /**< RSS or flow hash, for drivers */
-	uint32_t ol_flags;     /**< offload flags, for drivers */
-	uint32_t udata32;      /**< for the application */
-	struct lab_buf *next;  /**< next segment while held; overflow link while free */
-};
-static_assert(sizeof(struct lab_buf) == 64, "lab_buf must be one cache line");
-
-/** Start of the data. */
-static inline void *lab_buf_data(const struct lab_buf *b)
-{
-	return (char *)b->buf_addr + b->data_off;
-}
-
-/** IOVA of the data. */
-static inline uint64_t lab_buf_data_iova(const struct lab_buf *b)
-{
-	return b->buf_iova + b->data_off;
-}
-
-/** Set data_off to the headroom, data_len to 0 and clear the chain (drivers
- * call it when they fill a buffer; the pool itself never touches buffers). */
-static inline void lab_buf_reset(struct lab_buf *b, uint16_t headroom)
-{
-	b->data_off = headroom;
-	b->data_len = 0;
-	b->next = NULL;
-}
 
 /** Counters kept by one owner, on its own cache lines. */
 struct lab_owner_stats {
@@ -110,7 +69,9 @@ struct lab_owner_stats {
 /** Largest burst one call moves. */
 #define LAB_BURST_MAX 512u
 
-/** An owner cache. Only its owner thread may touch it. */
+/** An owner cache. Only its owner thread may touch it. Its fields are here
+ * because the inline calls below read them: use those calls, not the fields
+ * (lab_pool_stats() reports the counters). */
 struct lab_cache {
 	struct lab_pool *pool;
 	uint32_t len;   /**< buffers cached now */
@@ -123,63 +84,12 @@ struct lab_cache {
 	struct lab_buf *objs[] __attribute__((aligned(LAB_CACHE_LINE)));
 };
 
-/** Set an owner cache's length: its owner writes it, lab_pool_stats() reads
- * it from another thread (a relaxed store: a plain move). */
-#define LAB_CACHE_LEN_SET(c, v) __atomic_store_n(&(c)->len, (v), __ATOMIC_RELAXED)
-
 /** Where a buffer is, as its shadow word records it. */
 enum lab_buf_state {
 	LAB_BUF_FREE = 0,    /**< in the shared ring (or its overflow list) */
 	LAB_BUF_CACHED,      /**< in an owner cache */
 	LAB_BUF_IN_FLIGHT,   /**< held by its owner */
 	LAB_BUF_QUARANTINED, /**< waiting for the warden's checks (or retired) */
-};
-
-/*
- * Shadow metadata of one buffer, indexed by buffer index and kept outside the
- * arena (no device can DMA over it), as KASAN keeps its shadow apart. The hot
- * part is one 64-bit word, so the data path writes one word per buffer:
- *
- *   bits  0..1   state (enum lab_buf_state)
- *   bits  2..7   owner id (0: callers without an owner cache, and the pool)
- *   bits  8..15  generation: frees so far, modulo 256
- *   bits 16..63  site: the code address of the last allocation while the
- *                buffer is in flight, of the last free otherwise (user space
- *                addresses fit in 47 bits)
- *
- * @c buf is the buffer the index belongs to: a pointer whose header gives an
- * index whose shadow names another buffer is refused as a bad buffer.
- */
-struct lab_shadow {
-	_Atomic uint64_t w;
-	struct lab_buf *buf; /**< written by the warden (grow, shrink): relaxed atomic access */
-};
-
-#define LAB_SH_STATE 0x3ull
-#define LAB_SH_OWNER_SHIFT 2
-#define LAB_SH_OWNER (0x3full << LAB_SH_OWNER_SHIFT)
-#define LAB_SH_GEN_SHIFT 8
-#define LAB_SH_GEN (0xffull << LAB_SH_GEN_SHIFT)
-#define LAB_SH_SITE_SHIFT 16
-/** Owner and state bits of a shadow word. */
-#define LAB_SH_KEY(owner, state) (((uint64_t)(owner) << LAB_SH_OWNER_SHIFT) | (uint64_t)(state))
-/** Site bits of a shadow word. */
-#define LAB_SH_SITE(site) ((uint64_t)(uintptr_t)(site) << LAB_SH_SITE_SHIFT)
-
-/**
- * The part of the pool the inline fast path reads. struct lab_pool starts
- * with it; never use it directly.
- */
-struct lab_pool_hot {
-	struct lab_ring *ring;     /**< shared free ring */
-	uint32_t wm_min;           /**< ordinary callers keep free >= this */
-	uint32_t wm_atomic;        /**< atomic callers keep free >= this (min - reserve) */
-	uint32_t wm_low;           /**< below this the warden is kicked */
-	uint32_t shadow_cap;       /**< shadow entries: the most buffers the pool can map */
-	struct lab_shadow *shadow; /**< per buffer index */
-	_Atomic uint32_t quality;  /**< enum lab_quality, switchable at run time */
-	_Atomic int32_t sample_rate; /**< under "sampled": one free in this many */
-	_Atomic uint32_t kick __attribute__((aligned(LAB_CACHE_LINE)));
 };
 
 /** A code address in the caller: where an allocation or free was made
@@ -194,81 +104,13 @@ struct lab_pool_hot {
 #define LAB_SITE() ({ __label__ lab_here_; lab_here_: (const void *)&&lab_here_; })
 #endif
 
-/* Out-of-line halves of the fast path (lib/pool/pool_fast.c, quality.c). */
-unsigned int lab_cache_refill_alloc(struct lab_cache *c, struct lab_buf **bufs, unsigned int n,
-				    unsigned int flags);
-void lab_cache_spill_free(struct lab_cache *c, struct lab_buf *const *bufs, unsigned int n);
-unsigned int lab_pool_ring_alloc(struct lab_pool *p, struct lab_buf **bufs, unsigned int n,
-				 unsigned int flags, const void *site);
-unsigned int lab_pool_ring_free(struct lab_buf *const *bufs, unsigned int n, const void *site);
-unsigned int lab_pool_ring_free_to(struct lab_pool *p, struct lab_buf *const *bufs, unsigned int n,
-				   const void *site);
-void lab_pool_put(struct lab_pool *p, struct lab_buf *const *bufs, unsigned int n);
-unsigned int lab_free_slow(struct lab_pool *p, struct lab_cache *c, struct lab_buf *const *bufs, unsigned int n,
-			   unsigned int ok, const void *site);
-
 /*
- * Rewrite the shadow words of buffers the caller holds alone (no check: an
- * allocation marking its buffers in flight, a buffer moving between a cache
- * and the ring): keep the bits of @p keep, set @p set. One load and one store
- * each; before a put, so no other thread can take a buffer mid-write.
+ * _LAB_POOL_UNCHECKED, defined before this header is included, compiles the
+ * shadow checks out of the inline calls below: nothing is checked, and a
+ * double free corrupts the pool. Not for users; it is here, under a leading
+ * underscore, only for labbench quality's "raw" baseline
+ * (apps/labbench/quality_raw.c), which measures what the checks cost.
  */
-static inline void lab_shadow_set(const struct lab_pool_hot *h, struct lab_buf *const *bufs,
-				  unsigned int n, uint64_t keep, uint64_t set)
-{
-	for (unsigned int i = 0; i < n; i++) {
-		uint32_t idx = bufs[i]->idx;
-
-		if (lab_likely(idx < h->shadow_cap)) {
-			struct lab_shadow *sh = &h->shadow[idx];
-			uint64_t w = atomic_load_explicit(&sh->w, memory_order_relaxed);
-
-			atomic_store_explicit(&sh->w, (w & keep) | set, memory_order_relaxed);
-		}
-	}
-}
-
-/*
- * Check buffers against the shadow and rewrite their words: each buffer must
- * be this pool's, in flight and held by the owner @p key names; its word
- * becomes ((w + @p add) & @p keep) | @p set. A free marks it cached (add one
- * generation, keep the generation, set state, owner and site); a transfer
- * changes the owner (keep all but the owner, set the new one). Rewrites as it
- * goes, so a buffer given twice in one burst fails at its second appearance.
- * Returns how many leading buffers passed; the caller's slow path takes the
- * rest (lab_free_slow, lab_buf_transfer_slow).
- */
-static inline unsigned int lab_shadow_pass(const struct lab_pool_hot *h,
-					   struct lab_buf *const *bufs, unsigned int n,
-					   uint64_t key, uint64_t add, uint64_t keep, uint64_t set)
-{
-	unsigned int i;
-
-	for (i = 0; i < n; i++) {
-		struct lab_buf *b = bufs[i];
-		uint32_t idx = b->idx;
-		struct lab_shadow *sh;
-		uint64_t w;
-
-		if (lab_unlikely(idx >= h->shadow_cap))
-			break;
-		sh = &h->shadow[idx];
-		w = atomic_load_explicit(&sh->w, memory_order_relaxed);
-		if (lab_unlikely(__atomic_load_n(&sh->buf, __ATOMIC_RELAXED) != b ||
-				 (w & (LAB_SH_OWNER | LAB_SH_STATE)) != key))
-			break;
-		atomic_store_explicit(&sh->w, ((w + add) & keep) | set, memory_order_relaxed);
-	}
-	return i;
-}
-
-/* The free's pass: one generation on, then state, owner and site from @p mark. */
-static inline unsigned int lab_shadow_free(const struct lab_pool_hot *h,
-					   struct lab_buf *const *bufs, unsigned int n,
-					   uint64_t key, uint64_t mark)
-{
-	return lab_shadow_pass(h, bufs, n, key, 1ull << LAB_SH_GEN_SHIFT, LAB_SH_GEN, mark);
-}
 
 /**
  * Allocate up to @p n buffers (atomic path). Called as lab_alloc_bulk(p, c,
@@ -290,7 +132,7 @@ static inline unsigned int lab_alloc_bulk_at(struct lab_pool *p, struct lab_cach
 					     unsigned int flags, const void *site)
 {
 	if (lab_unlikely(c == NULL))
-		return lab_pool_ring_alloc(p, bufs, n, flags, site);
+		return _lab_pool_ring_alloc(p, bufs, n, flags, site);
 	if (lab_likely(c->len >= n)) {
 		uint32_t len = c->len - n;
 
@@ -298,16 +140,16 @@ static inline unsigned int lab_alloc_bulk_at(struct lab_pool *p, struct lab_cach
 		lab_ptr_copy(bufs, &c->objs[len], n);
 		LAB_CACHE_LEN_SET(c, len);
 		LAB_COUNT_ADD(c->st.allocs, n);
-#ifndef LAB_POOL_UNCHECKED
-		lab_shadow_set((const struct lab_pool_hot *)p, bufs, n, LAB_SH_GEN,
-			       LAB_SH_SITE(site) | LAB_SH_KEY(c->owner, LAB_BUF_IN_FLIGHT));
+#ifndef _LAB_POOL_UNCHECKED
+		_lab_shadow_set((const struct lab_pool_hot *)p, bufs, n, LAB_SH_GEN,
+				LAB_SH_SITE(site) | LAB_SH_KEY(c->owner, LAB_BUF_IN_FLIGHT));
 #endif
 		return n;
 	}
-	n = lab_cache_refill_alloc(c, bufs, n, flags);
-#ifndef LAB_POOL_UNCHECKED
-	lab_shadow_set((const struct lab_pool_hot *)p, bufs, n, LAB_SH_GEN,
-		       LAB_SH_SITE(site) | LAB_SH_KEY(c->owner, LAB_BUF_IN_FLIGHT));
+	n = _lab_cache_refill_alloc(c, bufs, n, flags);
+#ifndef _LAB_POOL_UNCHECKED
+	_lab_shadow_set((const struct lab_pool_hot *)p, bufs, n, LAB_SH_GEN,
+			LAB_SH_SITE(site) | LAB_SH_KEY(c->owner, LAB_BUF_IN_FLIGHT));
 #endif
 	return n;
 }
@@ -348,24 +190,24 @@ static inline unsigned int lab_alloc_bulk_at(struct lab_pool *p, struct lab_cach
 static inline unsigned int lab_free_bulk_at(struct lab_cache *c, struct lab_buf *const *bufs,
 					    unsigned int n, const void *site)
 {
-#ifndef LAB_POOL_UNCHECKED
+#ifndef _LAB_POOL_UNCHECKED
 	const struct lab_pool_hot *h;
 	unsigned int ok;
 	uint32_t q;
 #endif
 
 	if (lab_unlikely(c == NULL))
-		return lab_pool_ring_free(bufs, n, site);
-#ifndef LAB_POOL_UNCHECKED
+		return _lab_pool_ring_free(bufs, n, site);
+#ifndef _LAB_POOL_UNCHECKED
 	h = (const struct lab_pool_hot *)c->pool;
 	q = atomic_load_explicit(&h->quality, memory_order_relaxed);
 	if (lab_unlikely(q != LAB_QUALITY_OFF) &&
 	    (q == LAB_QUALITY_FULL || (c->sample_left -= (int32_t)n) <= 0))
-		return lab_free_slow(c->pool, c, bufs, n, 0, site);
-	ok = lab_shadow_free(h, bufs, n, LAB_SH_KEY(c->owner, LAB_BUF_IN_FLIGHT),
-			     LAB_SH_SITE(site) | LAB_SH_KEY(c->owner, LAB_BUF_CACHED));
+		return _lab_free_slow(c->pool, c, bufs, n, 0, site);
+	ok = _lab_shadow_free(h, bufs, n, LAB_SH_KEY(c->owner, LAB_BUF_IN_FLIGHT),
+			      LAB_SH_SITE(site) | LAB_SH_KEY(c->owner, LAB_BUF_CACHED));
 	if (lab_unlikely(ok != n))
-		return lab_free_slow(c->pool, c, bufs, n, ok, site);
+		return _lab_free_slow(c->pool, c, bufs, n, ok, site);
 #else
 	(void)site;
 #endif
@@ -375,7 +217,7 @@ static inline unsigned int lab_free_bulk_at(struct lab_cache *c, struct lab_buf 
 		LAB_COUNT_ADD(c->st.frees, n);
 		return n;
 	}
-	lab_cache_spill_free(c, bufs, n);
+	_lab_cache_spill_free(c, bufs, n);
 	return n;
 }
 
@@ -387,7 +229,14 @@ static inline unsigned int lab_free_bulk_at(struct lab_cache *c, struct lab_buf 
  * first buffer's header: for callers that must survive a pointer that is not
  * a buffer at all, such as a mempool driver).
  */
-#define lab_free_bulk_to(p, bufs, n) lab_pool_ring_free_to(p, bufs, n, LAB_SITE())
+#define lab_free_bulk_to(p, bufs, n) lab_free_bulk_to_at(p, bufs, n, LAB_SITE())
+
+/** lab_free_bulk_to() with the call site given (a driver passes its caller's). */
+static inline unsigned int lab_free_bulk_to_at(struct lab_pool *p, struct lab_buf *const *bufs,
+					       unsigned int n, const void *site)
+{
+	return _lab_pool_ring_free_to(p, bufs, n, site);
+}
 
 /** Give back one buffer. @return 1, or 0 if the free was refused (a finding). */
 #define lab_free(c, b)                                                               \
@@ -396,46 +245,43 @@ static inline unsigned int lab_free_bulk_at(struct lab_cache *c, struct lab_buf 
 		lab_free_bulk_at(c, &lab_fb_, 1, LAB_SITE());                        \
 	})
 
+/* Internal (hence the underscore): the inline part of the transfers below;
+ * call lab_buf_transfer(). Owner to owner of one pool (RX queue to TX queue,
+ * ring ends): one load, compare and store per buffer, up to the first that
+ * fails the check. The rest (callers without a cache, two pools, findings)
+ * go the slow way. */
+static inline unsigned int _lab_buf_transfer_fast(struct lab_cache *from, struct lab_cache *to,
+						  struct lab_buf *const *bufs, unsigned int n)
+{
+	if (lab_unlikely(from == NULL || to == NULL || from->pool != to->pool))
+		return 0;
+	return _lab_shadow_pass((const struct lab_pool_hot *)from->pool, bufs, n,
+				LAB_SH_KEY(from->owner, LAB_BUF_IN_FLIGHT), 0, ~LAB_SH_OWNER,
+				(uint64_t)to->owner << LAB_SH_OWNER_SHIFT);
+}
+
 /**
  * Hand buffers held by owner @p from to owner @p to (RX queue to TX queue,
  * worker to worker): afterwards only @p to may free them. NULL means "callers
  * without a cache". The holder calls it, before it passes the pointers on. A
  * buffer @p from does not hold is not handed on; the finding is counted and
- * queued. No system call.
+ * queued. No system call. Called as lab_buf_transfer(from, to, bufs, n);
+ * the _at form takes the call site explicitly.
  *
  * @return buffers handed on.
  */
-unsigned int lab_buf_transfer_slow(struct lab_cache *from, struct lab_cache *to,
-				   struct lab_buf *const *bufs, unsigned int n, const void *site);
-
-/* Owner to owner of one pool (RX queue to TX queue, ring ends): one load,
- * compare and store per buffer, up to the first that fails the check. The
- * rest (callers without a cache, two pools, findings) go the slow way. */
-static inline unsigned int lab_buf_transfer_fast(struct lab_cache *from, struct lab_cache *to,
-						 struct lab_buf *const *bufs, unsigned int n)
-{
-	if (lab_unlikely(from == NULL || to == NULL || from->pool != to->pool))
-		return 0;
-	return lab_shadow_pass((const struct lab_pool_hot *)from->pool, bufs, n,
-			       LAB_SH_KEY(from->owner, LAB_BUF_IN_FLIGHT), 0, ~LAB_SH_OWNER,
-			       (uint64_t)to->owner << LAB_SH_OWNER_SHIFT);
-}
-
 static inline unsigned int lab_buf_transfer_at(struct lab_cache *from, struct lab_cache *to,
 					       struct lab_buf *const *bufs, unsigned int n,
 					       const void *site)
 {
-	unsigned int i = lab_buf_transfer_fast(from, to, bufs, n);
+	unsigned int i = _lab_buf_transfer_fast(from, to, bufs, n);
 
 	if (lab_likely(i == n))
 		return n;
-	return i + lab_buf_transfer_slow(from, to, bufs + i, n - i, site);
+	return i + _lab_buf_transfer_slow(from, to, bufs + i, n - i, site);
 }
 
 #define lab_buf_transfer(from, to, bufs, n) lab_buf_transfer_at(from, to, bufs, n, LAB_SITE())
-
-unsigned int lab_buf_transfer_keep_slow(struct lab_cache *from, struct lab_cache *to,
-					struct lab_buf **bufs, unsigned int n, const void *site);
 
 /**
  * As lab_buf_transfer(), and afterwards the buffers handed on are the first
@@ -451,11 +297,11 @@ static inline unsigned int lab_buf_transfer_keep_at(struct lab_cache *from, stru
 						    struct lab_buf **bufs, unsigned int n,
 						    const void *site)
 {
-	unsigned int i = lab_buf_transfer_fast(from, to, bufs, n);
+	unsigned int i = _lab_buf_transfer_fast(from, to, bufs, n);
 
 	if (lab_likely(i == n))
 		return n;
-	return i + lab_buf_transfer_keep_slow(from, to, bufs + i, n - i, site);
+	return i + _lab_buf_transfer_keep_slow(from, to, bufs + i, n - i, site);
 }
 
 #define lab_buf_transfer_keep(from, to, bufs, n)                                     \
@@ -705,94 +551,6 @@ struct lab_arena *lab_pool_arena(const struct lab_pool *p);
  *         the pool can grow or shrink.
  */
 int lab_pool_memory(const struct lab_pool *p, void **base, size_t *len);
-
-/** Bytes of redzone the pool keeps after every buffer's room. */
-#define LAB_POOL_REDZONE 64u
-
-/**
- * Create an external pool: the pool's ring, watermarks, warden, shadow and
- * quality levels over cells in memory its creator owns and lays out (the DPDK
- * mempool driver's objects). Cells arrive with lab_pool_add_cells(); nothing
- * grows or shrinks. A cell is [64-byte struct lab_buf | ... | room (@p room_len
- * bytes at @p room_off from the header) | LAB_POOL_REDZONE bytes]; quality
- * checks poison and check the room and the redzone only, and check the
- * header's fixed fields. Control path.
- *
- * @param o         as for lab_pool_create(); @c max is the number of cells,
- *                  watermarks in percent are of it; cell_size, headroom,
- *                  initial, page_size, iova_mode, numa_node, hugepages unused
- * @param room_off  room offset from the header (>= 64)
- * @param room_len  room bytes (0: no room checks, the redzone follows room_off)
- * @return the pool (empty), or NULL with lab_errno EINVAL (message) or ENOMEM.
- */
-struct lab_pool *lab_pool_create_external(const struct lab_pool_opts *o, uint32_t room_off,
-					  uint32_t room_len);
-
-/**
- * Add @p n cells at @p va, @p stride bytes apart, to an external pool and free
- * them. The pool writes each cell's header (buf_addr = cell + room_off,
- * buf_iova = @p iova + i * stride + room_off, or UINT64_MAX if @p iova is),
- * shadow entry and redzone. Control path.
- *
- * @return 0; -EINVAL (unaligned, or a stride smaller than header + room +
- *         redzone), -ENOSPC (more cells than max), -EEXIST (overlaps cells
- *         added before), -ENOMEM.
- */
-int lab_pool_add_cells(struct lab_pool *p, void *va, uint64_t iova, uint32_t stride, uint32_t n);
-
-/** Called by lab_pool_add_cells_paged() for a new cell, @p off bytes from its @c va. */
-typedef void lab_cell_cb(struct lab_buf *cell, uint64_t off, void *arg);
-
-/**
- * lab_pool_add_cells() for cells that must not cross a page: @p per_page cells
- * @p stride bytes apart from @p va, the next @p per_page from @p va +
- * @p page_bytes, and so on (the last page may hold fewer). One call, one run
- * of bookkeeping, whatever the page count: a DPDK mempool on 4 KiB pages holds
- * one mbuf per page. @p iova is the IOVA of @p va, linear over the run.
- * If @p cb is not NULL it is called for each cell, after the pool wrote its
- * header and before the cell is free (so the owner's own initialisation, a
- * DPDK obj_cb, touches the cell while it is still in cache). Control path.
- * lab_pool_add_cells() is this with every cell on one page and no callback.
- *
- * @return as lab_pool_add_cells(); -EINVAL also when @p per_page is 0 or
- *         @p per_page cells do not fit in @p page_bytes.
- */
-int lab_pool_add_cells_paged(struct lab_pool *p, void *va, uint64_t iova, uint32_t stride,
-			     uint32_t n, uint32_t per_page, uint64_t page_bytes,
-			     lab_cell_cb *cb, void *cb_arg);
-
-/**
- * Buffers not in flight: free, on the overflow list or in quarantine (owner
- * caches not included). Exact at quiet points; no lock.
- */
-uint64_t lab_pool_available(const struct lab_pool *p);
-
-/**
- * Compare the buffers in flight with what the owner knows it holds (such as a
- * mempool's per-lcore caches); log the excess as a warning, with the holders
- * and allocation sites. Control path.
- *
- * @return buffers in flight beyond @p expected.
- */
-uint64_t lab_pool_check_in_flight(struct lab_pool *p, uint64_t expected);
-
-/**
- * Destroy an external pool without touching its cells (their memory may be
- * gone already) and without waiting for buffers in flight. Control path.
- */
-void lab_pool_destroy_external(struct lab_pool *p);
-
-/** How the warden thread is started: like pthread_create plus a name, returning 0 or
- * a negative errno. */
-typedef int (*lab_thread_spawn_fn)(pthread_t *tid, const char *name, void *(*fn)(void *),
-				   void *arg);
-
-/**
- * Start the warden with @p fn instead of pthread_create (a DPDK application's
- * control thread: rte_ctrl_thread_create). NULL restores pthread_create.
- * Takes effect the next time the warden starts (with the first pool).
- */
-void lab_warden_set_spawner(lab_thread_spawn_fn fn);
 
 #ifdef __cplusplus
 }

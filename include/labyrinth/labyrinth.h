@@ -14,7 +14,11 @@
 #include <labyrinth/lab_arena.h>
 #include <labyrinth/lab_config.h>
 #include <labyrinth/lab_ring.h>
+#include <labyrinth/lab_buf.h>
 #include <labyrinth/lab_pool.h>
+#include <labyrinth/lab_pool_driver.h>
+/* Internal (the inline fast path's fields, not API), named only because it is installed. */
+#include <labyrinth/lab_pool_inline.h>
 #include <labyrinth/lab_devargs.h>
 #include <labyrinth/lab_port.h>
 #include <labyrinth/lab_port_driver.h>

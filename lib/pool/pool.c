@@ -187,7 +187,7 @@ static void carve_chamber(struct lab_pool *p, int ch)
 		pool_init_cell(p, b, (uint32_t)ch * l->per_chamber + c, iova + HDR_SIZE);
 		p->scratch[batch++] = b;
 	}
-	lab_pool_put(p, p->scratch, batch);
+	_lab_pool_put(p, p->scratch, batch);
 }
 
 /* Warden context: move the overflow list back into the ring. */
@@ -201,7 +201,7 @@ void pool_drain_overflow(struct lab_pool *p)
 		b = b->next;
 	}
 	atomic_fetch_sub_explicit(&p->overflow_count, n, memory_order_relaxed);
-	lab_pool_put(p, p->scratch, n);
+	_lab_pool_put(p, p->scratch, n);
 }
 
 /* Warden context (or create): map one chamber and free its cells. */
@@ -253,7 +253,7 @@ void pool_try_shrink(struct lab_pool *p)
 	for (unsigned int i = 0; i < got; i++)
 		if (p->chamber_count[p->scratch[i]->idx / per] != UINT32_MAX)
 			p->scratch[kept++] = p->scratch[i];
-	lab_pool_put(p, p->scratch, kept);
+	_lab_pool_put(p, p->scratch, kept);
 	for (unsigned int ch = 0; ch < slots; ch++) {
 		if (p->chamber_count[ch] != UINT32_MAX)
 			continue;

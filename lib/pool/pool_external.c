@@ -172,7 +172,7 @@ int lab_pool_add_cells_paged(struct lab_pool *p, void *va, uint64_t iova, uint32
 				cb(b, cell - nr.va, cb_arg);
 			batch[k] = b;
 		}
-		lab_pool_put(p, batch, k);
+		_lab_pool_put(p, batch, k);
 	}
 	p->ext_next += n;
 	atomic_fetch_add(&p->total, n);

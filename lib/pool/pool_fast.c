@@ -44,8 +44,8 @@ static unsigned int ring_take(struct lab_pool_hot *h, struct lab_buf **objs, uns
 	return got;
 }
 
-unsigned int lab_cache_refill_alloc(struct lab_cache *c, struct lab_buf **bufs, unsigned int n,
-				    unsigned int flags)
+unsigned int _lab_cache_refill_alloc(struct lab_cache *c, struct lab_buf **bufs, unsigned int n,
+				     unsigned int flags)
 {
 	struct lab_pool_hot *h = &c->pool->hot;
 	unsigned int want, got, give, len;
@@ -65,8 +65,8 @@ unsigned int lab_cache_refill_alloc(struct lab_cache *c, struct lab_buf **bufs, 
 	if (got)
 		LAB_COUNT_ADD(c->st.ring_refills, 1);
 	/* Owner and state only: the site stays that of the last free. */
-	lab_shadow_set(h, &c->objs[c->len], got, ~(LAB_SH_OWNER | LAB_SH_STATE),
-		       LAB_SH_KEY(c->owner, LAB_BUF_CACHED));
+	_lab_shadow_set(h, &c->objs[c->len], got, ~(LAB_SH_OWNER | LAB_SH_STATE),
+			LAB_SH_KEY(c->owner, LAB_BUF_CACHED));
 	len = c->len + got;
 	give = len < n ? len : n;
 	for (unsigned int i = 0; i < give; i++)
@@ -77,7 +77,7 @@ unsigned int lab_cache_refill_alloc(struct lab_cache *c, struct lab_buf **bufs, 
 	return give;
 }
 
-void lab_cache_spill_free(struct lab_cache *c, struct lab_buf *const *bufs, unsigned int n)
+void _lab_cache_spill_free(struct lab_cache *c, struct lab_buf *const *bufs, unsigned int n)
 {
 	unsigned int keep = c->size / 2, done = 0, len = c->len;
 
@@ -92,9 +92,10 @@ void lab_cache_spill_free(struct lab_cache *c, struct lab_buf *const *bufs, unsi
 		if (len > keep) {
 			unsigned int out = len - keep;
 
-			lab_shadow_set(&c->pool->hot, &c->objs[0], out,
-				       ~(LAB_SH_OWNER | LAB_SH_STATE), LAB_SH_KEY(0, LAB_BUF_FREE));
-			lab_pool_put(c->pool, &c->objs[0], out);
+			_lab_shadow_set(&c->pool->hot, &c->objs[0], out,
+					~(LAB_SH_OWNER | LAB_SH_STATE),
+					LAB_SH_KEY(0, LAB_BUF_FREE));
+			_lab_pool_put(c->pool, &c->objs[0], out);
 			for (unsigned int i = 0; i < keep; i++)
 				c->objs[i] = c->objs[out + i];
 			len = keep;
@@ -111,7 +112,7 @@ void lab_cache_spill_free(struct lab_cache *c, struct lab_buf *const *bufs, unsi
  * not fit then goes on the overflow list (a lock-free push; only the warden
  * pops, all at once, so there is no ABA) instead of being waited for or lost.
  */
-void lab_pool_put(struct lab_pool *p, struct lab_buf *const *bufs, unsigned int n)
+void _lab_pool_put(struct lab_pool *p, struct lab_buf *const *bufs, unsigned int n)
 {
 	unsigned int k = lab_ring_enqueue_burst(p->hot.ring, (void *const *)bufs, n);
 	struct lab_buf *first, *last, *head;
@@ -170,8 +171,8 @@ static inline void stripe_add(_Atomic uint64_t *ctr, uint64_t n, unsigned int st
 		atomic_fetch_add_explicit(ctr, n, memory_order_relaxed);
 }
 
-unsigned int lab_pool_ring_alloc(struct lab_pool *p, struct lab_buf **bufs, unsigned int n,
-				 unsigned int flags, const void *site)
+unsigned int _lab_pool_ring_alloc(struct lab_pool *p, struct lab_buf **bufs, unsigned int n,
+				  unsigned int flags, const void *site)
 {
 	uint64_t reserve = 0;
 	unsigned int got = ring_take(&p->hot, bufs, n, flags, &reserve), s = nocache_stripe();
@@ -186,8 +187,8 @@ unsigned int lab_pool_ring_alloc(struct lab_pool *p, struct lab_buf **bufs, unsi
 	}
 
 	/* Taken from the ring: ours alone, plain stores. */
-	lab_shadow_set(&p->hot, bufs, got, LAB_SH_GEN,
-		       LAB_SH_SITE(site) | LAB_SH_KEY(0, LAB_BUF_IN_FLIGHT));
+	_lab_shadow_set(&p->hot, bufs, got, LAB_SH_GEN,
+			LAB_SH_SITE(site) | LAB_SH_KEY(0, LAB_BUF_IN_FLIGHT));
 	stripe_add(&st->allocs, got, s);
 	if (got)
 		stripe_add(&st->ring_refills, 1, s);
@@ -212,7 +213,7 @@ void pool_nocache_put(struct lab_pool *p, struct lab_buf *const *bufs, unsigned 
 	unsigned int s = nocache_stripe();
 	struct nocache_stripe *st = &p->nocache[s];
 
-	lab_pool_put(p, bufs, n);
+	_lab_pool_put(p, bufs, n);
 	stripe_add(&st->frees, n, s);
 	stripe_add(&st->ring_flushes, 1, s);
 }
@@ -222,13 +223,13 @@ void pool_nocache_put(struct lab_pool *p, struct lab_buf *const *bufs, unsigned 
  * buffer's check and mark is one CAS (two such threads freeing one buffer at
  * once: exactly one wins). Sampling and quarantine go the slow way.
  */
-unsigned int lab_pool_ring_free(struct lab_buf *const *bufs, unsigned int n, const void *site)
+unsigned int _lab_pool_ring_free(struct lab_buf *const *bufs, unsigned int n, const void *site)
 {
-	return n == 0 ? 0 : lab_pool_ring_free_to(bufs[0]->pool, bufs, n, site);
+	return n == 0 ? 0 : _lab_pool_ring_free_to(bufs[0]->pool, bufs, n, site);
 }
 
-unsigned int lab_pool_ring_free_to(struct lab_pool *p, struct lab_buf *const *bufs, unsigned int n,
-				   const void *site)
+unsigned int _lab_pool_ring_free_to(struct lab_pool *p, struct lab_buf *const *bufs, unsigned int n,
+				    const void *site)
 {
 	uint64_t key = LAB_SH_KEY(0, LAB_BUF_IN_FLIGHT);
 	uint64_t mark = LAB_SH_SITE(site) | LAB_SH_KEY(0, LAB_BUF_FREE);
@@ -238,7 +239,7 @@ unsigned int lab_pool_ring_free_to(struct lab_pool *p, struct lab_buf *const *bu
 	if (n == 0)
 		return 0;
 	if (atomic_load_explicit(&h->quality, memory_order_relaxed) != LAB_QUALITY_OFF)
-		return lab_free_slow(p, NULL, bufs, n, 0, site);
+		return _lab_free_slow(p, NULL, bufs, n, 0, site);
 	for (i = 0; i < n; i++) {
 		uint64_t old;
 
@@ -247,7 +248,7 @@ unsigned int lab_pool_ring_free_to(struct lab_pool *p, struct lab_buf *const *bu
 			break;
 	}
 	if (lab_unlikely(i != n))
-		return lab_free_slow(p, NULL, bufs, n, i, site);
+		return _lab_free_slow(p, NULL, bufs, n, i, site);
 	pool_nocache_put(p, bufs, n);
 	return n;
 }

@@ -6,9 +6,14 @@
 
 #include <labyrinth/lab_arena.h>
 #include <labyrinth/lab_log.h>
-#include <labyrinth/lab_pool.h>
+#include <labyrinth/lab_pool_driver.h>
 
 LAB_LOG_DECLARE(pool);
+
+/* Put buffers on the shared ring (the overflow list when it is full): no
+ * check, no shadow write (pool_fast.c). For the pool's slow paths, and for
+ * tests that bypass the checks on purpose; no inline path calls it. */
+void _lab_pool_put(struct lab_pool *p, struct lab_buf *const *bufs, unsigned int n);
 
 #define POOL_MAX_OWNERS 64
 #define POOL_NOCACHE_STRIPES 64

@@ -60,9 +60,9 @@ struct lab_cache *lab_cache_create(struct lab_pool *p, const char *name, unsigne
 void lab_cache_flush(struct lab_cache *c)
 {
 	if (c->len) {
-		lab_shadow_set(&c->pool->hot, c->objs, c->len, ~(LAB_SH_OWNER | LAB_SH_STATE),
-			       LAB_SH_KEY(0, LAB_BUF_FREE));
-		lab_pool_put(c->pool, c->objs, c->len);
+		_lab_shadow_set(&c->pool->hot, c->objs, c->len, ~(LAB_SH_OWNER | LAB_SH_STATE),
+				LAB_SH_KEY(0, LAB_BUF_FREE));
+		_lab_pool_put(c->pool, c->objs, c->len);
 		LAB_COUNT_ADD(c->st.ring_flushes, 1);
 		LAB_CACHE_LEN_SET(c, 0);
 	}

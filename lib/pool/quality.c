@@ -290,7 +290,7 @@ static void put_good(struct lab_pool *p, struct lab_cache *c, struct lab_buf *co
 		LAB_CACHE_LEN_SET(c, c->len + n);
 		LAB_COUNT_ADD(c->st.frees, n);
 	} else {
-		lab_cache_spill_free(c, good, n);
+		_lab_cache_spill_free(c, good, n);
 	}
 }
 
@@ -315,7 +315,7 @@ static void quarantine_flush(struct lab_pool *p, struct lab_cache *c, struct lab
 	if (k == n)
 		return;
 	atomic_fetch_add_explicit(&p->quarantine_skipped, n - k, memory_order_relaxed);
-	lab_shadow_set(&p->hot, q + k, n - k, LAB_SH_GEN, mark);
+	_lab_shadow_set(&p->hot, q + k, n - k, LAB_SH_GEN, mark);
 	put_good(p, c, q + k, n - k);
 }
 
@@ -328,8 +328,8 @@ static __thread int32_t nocache_sample_left __attribute__((tls_model("initial-ex
  * one in N under "sampled") is checked, poisoned and queued for the warden; a
  * refused buffer gets a finding and is not put back.
  */
-unsigned int lab_free_slow(struct lab_pool *p, struct lab_cache *c, struct lab_buf *const *bufs,
-			   unsigned int n, unsigned int ok, const void *site)
+unsigned int _lab_free_slow(struct lab_pool *p, struct lab_cache *c, struct lab_buf *const *bufs,
+			    unsigned int n, unsigned int ok, const void *site)
 {
 	struct lab_pool_hot *h = &p->hot;
 	uint16_t owner = c != NULL ? c->owner : 0;
@@ -360,7 +360,7 @@ unsigned int lab_free_slow(struct lab_pool *p, struct lab_cache *c, struct lab_b
 
 			if (q == LAB_QUALITY_SAMPLED && (unsigned int)(*left - 1) < want)
 				want = (unsigned int)(*left - 1);
-			got = lab_shadow_free(h, bufs + i, want, key, mark);
+			got = _lab_shadow_free(h, bufs + i, want, key, mark);
 			if (q == LAB_QUALITY_SAMPLED)
 				*left -= (int32_t)got;
 			run += got;
@@ -403,8 +403,8 @@ unsigned int lab_free_slow(struct lab_pool *p, struct lab_cache *c, struct lab_b
 }
 
 /* The general transfer: callers without a cache (CAS), two pools, findings. */
-unsigned int lab_buf_transfer_slow(struct lab_cache *from, struct lab_cache *to,
-				   struct lab_buf *const *bufs, unsigned int n, const void *site)
+unsigned int _lab_buf_transfer_slow(struct lab_cache *from, struct lab_cache *to,
+				    struct lab_buf *const *bufs, unsigned int n, const void *site)
 {
 	uint16_t src = from != NULL ? from->owner : 0, dst = to != NULL ? to->owner : 0;
 	uint64_t key = LAB_SH_KEY(src, LAB_BUF_IN_FLIGHT);
@@ -438,13 +438,13 @@ unsigned int lab_buf_transfer_slow(struct lab_cache *from, struct lab_cache *to,
 }
 
 /* One buffer at a time, so each refusal is known: keep the ones handed on. */
-unsigned int lab_buf_transfer_keep_slow(struct lab_cache *from, struct lab_cache *to,
-					struct lab_buf **bufs, unsigned int n, const void *site)
+unsigned int _lab_buf_transfer_keep_slow(struct lab_cache *from, struct lab_cache *to,
+					 struct lab_buf **bufs, unsigned int n, const void *site)
 {
 	unsigned int k = 0;
 
 	for (unsigned int i = 0; i < n; i++)
-		if (lab_buf_transfer_slow(from, to, &bufs[i], 1, site) == 1)
+		if (_lab_buf_transfer_slow(from, to, &bufs[i], 1, site) == 1)
 			bufs[k++] = bufs[i];
 	return k;
 }
@@ -700,9 +700,9 @@ uint32_t quality_release(struct lab_pool *p, uint32_t out, bool queued)
 			batch[keep++] = b;
 		}
 		/* The header is sound now (check_quarantined repairs it). */
-		lab_shadow_set(&p->hot, batch, keep, ~(LAB_SH_OWNER | LAB_SH_STATE),
-			       LAB_SH_KEY(0, LAB_BUF_FREE));
-		lab_pool_put(p, batch, keep);
+		_lab_shadow_set(&p->hot, batch, keep, ~(LAB_SH_OWNER | LAB_SH_STATE),
+				LAB_SH_KEY(0, LAB_BUF_FREE));
+		_lab_pool_put(p, batch, keep);
 		atomic_fetch_sub_explicit(&p->q_in_check, keep, memory_order_relaxed);
 		done += got;
 	}

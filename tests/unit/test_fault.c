@@ -20,6 +20,7 @@
 #include <labyrinth/lab_blk.h>
 #include <labyrinth/lab_fault.h>
 #include <labyrinth/lab_pool.h>
+#include <labyrinth/lab_pool_driver.h>
 
 #include "../lab_test.h"
 #include "blk_helpers.h"
@@ -366,12 +367,12 @@ static void *put_one(void *arg)
 {
 	struct lab_buf **b = arg;
 
-	lab_pool_put(b[0]->pool, b, 1);
+	_lab_pool_put(b[0]->pool, b, 1);
 	return NULL;
 }
 
 /*
- * lab_pool_put must count an overflow push before it publishes it: the
+ * _lab_pool_put must count an overflow push before it publishes it: the
  * warden's drain takes the list and subtracts what it took, so a push it can
  * see but that is not counted yet wraps the count below 0 and the pool shows
  * about 2^64 free. Deterministic: the pusher stops right after publishing

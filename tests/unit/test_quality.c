@@ -13,6 +13,8 @@
 #include <stdatomic.h>
 #include <sys/wait.h>
 
+#include <labyrinth/lab_pool_driver.h>
+
 #include "pool_helpers.h"
 
 #define log_capture lab_test_log_capture

@@ -39,7 +39,7 @@
 
 #include <labyrinth/lab_config.h>
 #include <labyrinth/lab_log.h>
-#include <labyrinth/lab_pool.h>
+#include <labyrinth/lab_pool_driver.h>
 
 #include "lab_mempool.h"
 
@@ -104,7 +104,7 @@ static int lab_mp_enqueue(struct rte_mempool *mp, void *const *obj_table, unsign
 			bufs[i] = (struct lab_buf *)((char *)obj_table[i] - m->obj_off);
 		/* A refused object is a finding (queued for the warden) and is not
 		 * put back: it is in the pool already, or it is not the pool's. */
-		lab_pool_ring_free_to(m->pool, bufs, k, site);
+		lab_free_bulk_to_at(m->pool, bufs, k, site);
 		obj_table += k;
 		n -= k;
 	}
@@ -117,8 +117,9 @@ static int lab_mp_dequeue(struct rte_mempool *mp, void **obj_table, unsigned int
 
 	if (unlikely(m->pid != my_pid))
 		return foreign_call(m, "dequeue");
-	if (lab_pool_ring_alloc(m->pool, (struct lab_buf **)obj_table, n, LAB_ALLOC_ALL,
-				__builtin_return_address(0)) != n)
+	/* No owner cache: all or nothing from the shared ring. */
+	if (lab_alloc_bulk_at(m->pool, NULL, (struct lab_buf **)obj_table, n, LAB_ALLOC_ALL,
+			      __builtin_return_address(0)) != n)
 		return -ENOBUFS;
 	for (unsigned int i = 0; i < n; i++)
 		obj_table[i] = (char *)obj_table[i] + m->obj_off;

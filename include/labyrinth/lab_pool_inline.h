@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * INTERNAL: the fields the inline fast path needs; not API; may change
+ * without notice.
+ *
+ * lab_pool.h allocates and frees in static inline functions (as DPDK's
+ * rte_mempool.h does), so the layout they read must be visible to the
+ * compiler in every caller: the pool's hot part, the shadow word layout, the
+ * inline shadow helpers and the out-of-line halves they call. That is all
+ * this header is for. Include lab_pool.h, never this header; do not read or
+ * write anything declared here, and do not call its functions (the leading
+ * underscore marks them): the shadow is the quality checks' own record of
+ * who holds each buffer, and a write from outside defeats every check.
+ */
+#ifndef LAB_POOL_INLINE_H
+#define LAB_POOL_INLINE_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <labyrinth/lab_buf.h>
+#include <labyrinth/lab_common.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct lab_cache;
+struct lab_pool;
+struct lab_ring;
+
+/*
+ * Shadow metadata of one buffer, indexed by buffer index and kept outside the
+ * arena (no device can DMA over it), as KASAN keeps its shadow apart. The hot
+ * part is one 64-bit word, so the data path writes one word per buffer:
+ *
+ *   bits  0..1   state (enum lab_buf_state, lab_pool.h)
+ *   bits  2..7   owner id (0: callers without an owner cache, and the pool)
+ *   bits  8..15  generation: frees so far, modulo 256
+ *   bits 16..63  site: the code address of the last allocation while the
+ *                buffer is in flight, of the last free otherwise (user space
+ *                addresses fit in 47 bits)
+ *
+ * @c buf is the buffer the index belongs to: a pointer whose header gives an
+ * index whose shadow names another buffer is refused as a bad buffer.
+ */
+struct lab_shadow {
+	_Atomic uint64_t w;
+	struct lab_buf *buf; /**< written by the warden (grow, shrink): relaxed atomic access */
+};
+
+#define LAB_SH_STATE 0x3ull
+#define LAB_SH_OWNER_SHIFT 2
+#define LAB_SH_OWNER (0x3full << LAB_SH_OWNER_SHIFT)
+#define LAB_SH_GEN_SHIFT 8
+#define LAB_SH_GEN (0xffull << LAB_SH_GEN_SHIFT)
+#define LAB_SH_SITE_SHIFT 16
+/** Owner and state bits of a shadow word. */
+#define LAB_SH_KEY(owner, state) (((uint64_t)(owner) << LAB_SH_OWNER_SHIFT) | (uint64_t)(state))
+/** Site bits of a shadow word. */
+#define LAB_SH_SITE(site) ((uint64_t)(uintptr_t)(site) << LAB_SH_SITE_SHIFT)
+
+/**
+ * The part of the pool the inline fast path reads. struct lab_pool starts
+ * with it; never use it directly.
+ */
+struct lab_pool_hot {
+	struct lab_ring *ring;     /**< shared free ring */
+	uint32_t wm_min;           /**< ordinary callers keep free >= this */
+	uint32_t wm_atomic;        /**< atomic callers keep free >= this (min - reserve) */
+	uint32_t wm_low;           /**< below this the warden is kicked */
+	uint32_t shadow_cap;       /**< shadow entries: the most buffers the pool can map */
+	struct lab_shadow *shadow; /**< per buffer index */
+	_Atomic uint32_t quality;  /**< enum lab_quality, switchable at run time */
+	_Atomic int32_t sample_rate; /**< under "sampled": one free in this many */
+	_Atomic uint32_t kick __attribute__((aligned(LAB_CACHE_LINE)));
+};
+
+/** Set an owner cache's length: its owner writes it, lab_pool_stats() reads
+ * it from another thread (a relaxed store: a plain move). */
+#define LAB_CACHE_LEN_SET(c, v) __atomic_store_n(&(c)->len, (v), __ATOMIC_RELAXED)
+
+/*
+ * Out-of-line halves of the fast path (lib/pool/pool_fast.c, quality.c): the
+ * static inline calls of lab_pool.h call them, so they are exported, under a
+ * leading underscore because nothing else may. Each takes over from the
+ * inline part where it stops (an empty or full owner cache, no owner cache, a
+ * shadow check that failed, a sampled free).
+ */
+unsigned int _lab_cache_refill_alloc(struct lab_cache *c, struct lab_buf **bufs, unsigned int n,
+				     unsigned int flags);
+void _lab_cache_spill_free(struct lab_cache *c, struct lab_buf *const *bufs, unsigned int n);
+unsigned int _lab_pool_ring_alloc(struct lab_pool *p, struct lab_buf **bufs, unsigned int n,
+				  unsigned int flags, const void *site);
+unsigned int _lab_pool_ring_free(struct lab_buf *const *bufs, unsigned int n, const void *site);
+unsigned int _lab_pool_ring_free_to(struct lab_pool *p, struct lab_buf *const *bufs, unsigned int n,
+				    const void *site);
+unsigned int _lab_free_slow(struct lab_pool *p, struct lab_cache *c, struct lab_buf *const *bufs,
+			    unsigned int n, unsigned int ok, const void *site);
+unsigned int _lab_buf_transfer_slow(struct lab_cache *from, struct lab_cache *to,
+				    struct lab_buf *const *bufs, unsigned int n, const void *site);
+unsigned int _lab_buf_transfer_keep_slow(struct lab_cache *from, struct lab_cache *to,
+					 struct lab_buf **bufs, unsigned int n, const void *site);
+
+/*
+ * Rewrite the shadow words of buffers the caller holds alone (no check: an
+ * allocation marking its buffers in flight, a buffer moving between a cache
+ * and the ring): keep the bits of @p keep, set @p set. One load and one store
+ * each; before a put, so no other thread can take a buffer mid-write.
+ */
+static inline void _lab_shadow_set(const struct lab_pool_hot *h, struct lab_buf *const *bufs,
+				   unsigned int n, uint64_t keep, uint64_t set)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		uint32_t idx = bufs[i]->idx;
+
+		if (lab_likely(idx < h->shadow_cap)) {
+			struct lab_shadow *sh = &h->shadow[idx];
+			uint64_t w = atomic_load_explicit(&sh->w, memory_order_relaxed);
+
+			atomic_store_explicit(&sh->w, (w & keep) | set, memory_order_relaxed);
+		}
+	}
+}
+
+/*
+ * Check buffers against the shadow and rewrite their words: each buffer must
+ * be this pool's, in flight and held by the owner @p key names; its word
+ * becomes ((w + @p add) & @p keep) | @p set. A free marks it cached (add one
+ * generation, keep the generation, set state, owner and site); a transfer
+ * changes the owner (keep all but the owner, set the new one). Rewrites as it
+ * goes, so a buffer given twice in one burst fails at its second appearance.
+ * Returns how many leading buffers passed; the caller's slow path takes the
+ * rest (_lab_free_slow, _lab_buf_transfer_slow).
+ */
+static inline unsigned int _lab_shadow_pass(const struct lab_pool_hot *h,
+					    struct lab_buf *const *bufs, unsigned int n,
+					    uint64_t key, uint64_t add, uint64_t keep, uint64_t set)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		struct lab_buf *b = bufs[i];
+		uint32_t idx = b->idx;
+		struct lab_shadow *sh;
+		uint64_t w;
+
+		if (lab_unlikely(idx >= h->shadow_cap))
+			break;
+		sh = &h->shadow[idx];
+		w = atomic_load_explicit(&sh->w, memory_order_relaxed);
+		if (lab_unlikely(__atomic_load_n(&sh->buf, __ATOMIC_RELAXED) != b ||
+				 (w & (LAB_SH_OWNER | LAB_SH_STATE)) != key))
+			break;
+		atomic_store_explicit(&sh->w, ((w + add) & keep) | set, memory_order_relaxed);
+	}
+	return i;
+}
+
+/* The free's pass: one generation on, then state, owner and site from @p mark. */
+static inline unsigned int _lab_shadow_free(const struct lab_pool_hot *h,
+					    struct lab_buf *const *bufs, unsigned int n,
+					    uint64_t key, uint64_t mark)
+{
+	return _lab_shadow_pass(h, bufs, n, key, 1ull << LAB_SH_GEN_SHIFT, LAB_SH_GEN, mark);
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LAB_POOL_INLINE_H */
