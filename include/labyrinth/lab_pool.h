@@ -131,6 +131,10 @@ static inline unsigned int lab_alloc_bulk_at(struct lab_pool *p, struct lab_cach
 					     struct lab_buf **bufs, unsigned int n,
 					     unsigned int flags, const void *site)
 {
+#ifndef _LAB_POOL_UNCHECKED
+	uint32_t q;
+#endif
+
 	if (lab_unlikely(c == NULL))
 		return _lab_pool_ring_alloc(p, bufs, n, flags, site);
 	if (lab_likely(c->len >= n)) {
@@ -140,16 +144,16 @@ static inline unsigned int lab_alloc_bulk_at(struct lab_pool *p, struct lab_cach
 		lab_ptr_copy(bufs, &c->objs[len], n);
 		LAB_CACHE_LEN_SET(c, len);
 		LAB_COUNT_ADD(c->st.allocs, n);
-#ifndef _LAB_POOL_UNCHECKED
-		_lab_shadow_set((const struct lab_pool_hot *)p, bufs, n, LAB_SH_GEN,
-				LAB_SH_SITE(site) | LAB_SH_KEY(c->owner, LAB_BUF_IN_FLIGHT));
-#endif
-		return n;
+	} else {
+		n = _lab_cache_refill_alloc(c, bufs, n, flags);
 	}
-	n = _lab_cache_refill_alloc(c, bufs, n, flags);
 #ifndef _LAB_POOL_UNCHECKED
-	_lab_shadow_set((const struct lab_pool_hot *)p, bufs, n, LAB_SH_GEN,
-			LAB_SH_SITE(site) | LAB_SH_KEY(c->owner, LAB_BUF_IN_FLIGHT));
+	/* "off" keeps no per-buffer state: one test per burst, no shadow. */
+	q = _lab_pool_q((const struct lab_pool_hot *)p);
+	if (LAB_Q_LEVEL(q) != LAB_QUALITY_OFF)
+		_lab_shadow_set((const struct lab_pool_hot *)p, bufs, n, LAB_SH_GEN,
+				LAB_SH_SITE(site) | LAB_SH_EP(LAB_Q_EPOCH(q)) |
+				LAB_SH_KEY(c->owner, LAB_BUF_IN_FLIGHT));
 #endif
 	return n;
 }
@@ -176,12 +180,14 @@ static inline unsigned int lab_alloc_bulk_at(struct lab_pool *p, struct lab_cach
  * Give back @p n buffers. Never fails, never waits. Called as
  * lab_free_bulk(c, bufs, n); the _at form takes the call site explicitly.
  *
- * Every buffer is checked against its shadow word first, at every quality
- * level: a buffer that is not in flight (a double free), is held by another
+ * Under "sampled" and "full" every buffer is checked against its shadow word
+ * first: a buffer that is not in flight (a double free), is held by another
  * owner (a foreign free), or is not a buffer of the pool is not put back; the
  * finding is counted and queued for the warden to report (no system call
  * here). Under "sampled" one free in N, under "full" every free, poisons the
- * buffer and puts it in quarantine for the warden's checks instead.
+ * buffer and puts it in quarantine for the warden's checks instead. Under
+ * "off" nothing is checked: a buffer is a pointer, as in DPDK, and a double
+ * free corrupts the pool.
  *
  * @param c the caller's owner cache, or NULL for the shared-ring path (then
  *          all buffers must come from one pool).
@@ -200,14 +206,17 @@ static inline unsigned int lab_free_bulk_at(struct lab_cache *c, struct lab_buf 
 		return _lab_pool_ring_free(bufs, n, site);
 #ifndef _LAB_POOL_UNCHECKED
 	h = (const struct lab_pool_hot *)c->pool;
-	q = atomic_load_explicit(&h->quality, memory_order_relaxed);
-	if (lab_unlikely(q != LAB_QUALITY_OFF) &&
-	    (q == LAB_QUALITY_FULL || (c->sample_left -= (int32_t)n) <= 0))
-		return _lab_free_slow(c->pool, c, bufs, n, 0, site);
-	ok = _lab_shadow_free(h, bufs, n, LAB_SH_KEY(c->owner, LAB_BUF_IN_FLIGHT),
-			      LAB_SH_SITE(site) | LAB_SH_KEY(c->owner, LAB_BUF_CACHED));
-	if (lab_unlikely(ok != n))
-		return _lab_free_slow(c->pool, c, bufs, n, ok, site);
+	q = _lab_pool_q(h);
+	if (LAB_Q_LEVEL(q) != LAB_QUALITY_OFF) {
+		uint64_t ep = LAB_SH_EP(LAB_Q_EPOCH(q));
+
+		if (LAB_Q_LEVEL(q) == LAB_QUALITY_FULL || (c->sample_left -= (int32_t)n) <= 0)
+			return _lab_free_slow(c->pool, c, bufs, n, 0, site);
+		ok = _lab_shadow_free(h, bufs, n, ep | LAB_SH_KEY(c->owner, LAB_BUF_IN_FLIGHT),
+				      LAB_SH_SITE(site) | ep | LAB_SH_KEY(c->owner, LAB_BUF_CACHED));
+		if (lab_unlikely(ok != n))
+			return _lab_free_slow(c->pool, c, bufs, n, ok, site);
+	}
 #else
 	(void)site;
 #endif
@@ -248,16 +257,22 @@ static inline unsigned int lab_free_bulk_to_at(struct lab_pool *p, struct lab_bu
 /* Internal (hence the underscore): the inline part of the transfers below;
  * call lab_buf_transfer(). Owner to owner of one pool (RX queue to TX queue,
  * ring ends): one load, compare and store per buffer, up to the first that
- * fails the check. The rest (callers without a cache, two pools, findings)
- * go the slow way. */
+ * fails the check; at "off", nothing. The rest (callers without a cache, two
+ * pools, findings) go the slow way. */
 static inline unsigned int _lab_buf_transfer_fast(struct lab_cache *from, struct lab_cache *to,
 						  struct lab_buf *const *bufs, unsigned int n)
 {
+	uint32_t q;
+
 	if (lab_unlikely(from == NULL || to == NULL || from->pool != to->pool))
 		return 0;
+	q = _lab_pool_q((const struct lab_pool_hot *)from->pool);
+	if (LAB_Q_LEVEL(q) == LAB_QUALITY_OFF)
+		return n;
 	return _lab_shadow_pass((const struct lab_pool_hot *)from->pool, bufs, n,
-				LAB_SH_KEY(from->owner, LAB_BUF_IN_FLIGHT), 0, ~LAB_SH_OWNER,
-				(uint64_t)to->owner << LAB_SH_OWNER_SHIFT);
+				LAB_SH_EP(LAB_Q_EPOCH(q)) |
+				LAB_SH_KEY(from->owner, LAB_BUF_IN_FLIGHT),
+				0, ~LAB_SH_OWNER, (uint64_t)to->owner << LAB_SH_OWNER_SHIFT);
 }
 
 /**
@@ -409,7 +424,7 @@ struct lab_finding {
 	uint16_t holder;           /**< owner id the shadow records */
 	uint16_t caller;           /**< owner id of the caller (bad frees and transfers) */
 	uint8_t state;             /**< enum lab_buf_state the shadow records */
-	uint8_t gen;               /**< the buffer's generation (frees modulo 256) */
+	uint8_t gen;               /**< the buffer's generation (frees modulo 16) */
 	const void *site;          /**< where the bad call was made (bad frees, transfers) */
 	const void *alloc_site;    /**< where the buffer was last allocated, if known */
 	const void *free_site;     /**< where it was last freed, if known */

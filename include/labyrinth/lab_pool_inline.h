@@ -37,10 +37,21 @@ struct lab_ring;
  *
  *   bits  0..1   state (enum lab_buf_state, lab_pool.h)
  *   bits  2..7   owner id (0: callers without an owner cache, and the pool)
- *   bits  8..15  generation: frees so far, modulo 256
+ *   bits  8..11  generation: frees so far, modulo 16
+ *   bits 12..15  epoch: the checked period the word was written in (below)
  *   bits 16..63  site: the code address of the last allocation while the
  *                buffer is in flight, of the last free otherwise (user space
  *                addresses fit in 47 bits)
+ *
+ * At quality "off" the data path neither reads nor writes the shadow, so its
+ * words go stale. Each switch from "off" to a checked level starts a new
+ * epoch (1..15, then 1 again; 0 is never current): a check trusts only a
+ * word of the current epoch, and takes any other as "not known" (the free or
+ * hand-off is accepted and the word rewritten). So a buffer handed out at
+ * "off" is checked from its first allocation at the new level on, and a
+ * thread still finishing a checked operation from before the switch to "off"
+ * cannot make a word that looks current. The switch clears the epoch it is
+ * about to reuse from every word first (lab_pool_set_quality).
  *
  * @c buf is the buffer the index belongs to: a pointer whose header gives an
  * index whose shadow names another buffer is refused as a bad buffer.
@@ -54,7 +65,13 @@ struct lab_shadow {
 #define LAB_SH_OWNER_SHIFT 2
 #define LAB_SH_OWNER (0x3full << LAB_SH_OWNER_SHIFT)
 #define LAB_SH_GEN_SHIFT 8
-#define LAB_SH_GEN (0xffull << LAB_SH_GEN_SHIFT)
+#define LAB_SH_GEN (0xfull << LAB_SH_GEN_SHIFT)
+#define LAB_SH_EPOCH_SHIFT 12
+#define LAB_SH_EPOCH (0xfull << LAB_SH_EPOCH_SHIFT)
+/** Epoch bits of a shadow word. */
+#define LAB_SH_EP(e) ((uint64_t)(e) << LAB_SH_EPOCH_SHIFT)
+/** Owner, state and epoch: what a check compares. */
+#define LAB_SH_CHECKED (LAB_SH_OWNER | LAB_SH_STATE | LAB_SH_EPOCH)
 #define LAB_SH_SITE_SHIFT 16
 /** Owner and state bits of a shadow word. */
 #define LAB_SH_KEY(owner, state) (((uint64_t)(owner) << LAB_SH_OWNER_SHIFT) | (uint64_t)(state))
@@ -72,10 +89,23 @@ struct lab_pool_hot {
 	uint32_t wm_low;           /**< below this the warden is kicked */
 	uint32_t shadow_cap;       /**< shadow entries: the most buffers the pool can map */
 	struct lab_shadow *shadow; /**< per buffer index */
-	_Atomic uint32_t quality;  /**< enum lab_quality, switchable at run time */
+	/** enum lab_quality in bits 0..7, the shadow epoch in bits 8..11: one
+	 *  load gives the data path both (LAB_Q_LEVEL, LAB_Q_EPOCH) */
+	_Atomic uint32_t quality;
 	_Atomic int32_t sample_rate; /**< under "sampled": one free in this many */
 	_Atomic uint32_t kick __attribute__((aligned(LAB_CACHE_LINE)));
 };
+
+/** The level and the shadow epoch of a lab_pool_hot::quality value. */
+#define LAB_Q_LEVEL(q) ((q) & 0xffu)
+#define LAB_Q_EPOCH(q) (((q) >> 8) & 0xfu)
+
+/** The quality word of @p h (one relaxed load: per burst, not per buffer). */
+static inline uint32_t _lab_pool_q(const struct lab_pool_hot *h)
+{
+	return atomic_load_explicit(&((struct lab_pool_hot *)(uintptr_t)h)->quality,
+				    memory_order_relaxed);
+}
 
 /** Set an owner cache's length: its owner writes it, lab_pool_stats() reads
  * it from another thread (a relaxed store: a plain move). */
@@ -126,7 +156,8 @@ static inline void _lab_shadow_set(const struct lab_pool_hot *h, struct lab_buf 
 
 /*
  * Check buffers against the shadow and rewrite their words: each buffer must
- * be this pool's, in flight and held by the owner @p key names; its word
+ * be this pool's, in flight and held by the owner @p key names, by a word of
+ * the epoch @p key names (any other epoch goes to the slow path); its word
  * becomes ((w + @p add) & @p keep) | @p set. A free marks it cached (add one
  * generation, keep the generation, set state, owner and site); a transfer
  * changes the owner (keep all but the owner, set the new one). Rewrites as it
@@ -151,7 +182,7 @@ static inline unsigned int _lab_shadow_pass(const struct lab_pool_hot *h,
 		sh = &h->shadow[idx];
 		w = atomic_load_explicit(&sh->w, memory_order_relaxed);
 		if (lab_unlikely(__atomic_load_n(&sh->buf, __ATOMIC_RELAXED) != b ||
-				 (w & (LAB_SH_OWNER | LAB_SH_STATE)) != key))
+				 (w & LAB_SH_CHECKED) != key))
 			break;
 		atomic_store_explicit(&sh->w, ((w + add) & keep) | set, memory_order_relaxed);
 	}

@@ -64,9 +64,11 @@ unsigned int _lab_cache_refill_alloc(struct lab_cache *c, struct lab_buf **bufs,
 	got = ring_take(h, &c->objs[c->len], want, flags, &c->st.reserve_uses);
 	if (got)
 		LAB_COUNT_ADD(c->st.ring_refills, 1);
-	/* Owner and state only: the site stays that of the last free. */
-	_lab_shadow_set(h, &c->objs[c->len], got, ~(LAB_SH_OWNER | LAB_SH_STATE),
-			LAB_SH_KEY(c->owner, LAB_BUF_CACHED));
+	/* Owner and state only: the site stays that of the last free ("off":
+	 * no shadow at all). */
+	if (LAB_Q_LEVEL(_lab_pool_q(h)) != LAB_QUALITY_OFF)
+		_lab_shadow_set(h, &c->objs[c->len], got, ~(LAB_SH_OWNER | LAB_SH_STATE),
+				LAB_SH_KEY(c->owner, LAB_BUF_CACHED));
 	len = c->len + got;
 	give = len < n ? len : n;
 	for (unsigned int i = 0; i < give; i++)
@@ -92,9 +94,10 @@ void _lab_cache_spill_free(struct lab_cache *c, struct lab_buf *const *bufs, uns
 		if (len > keep) {
 			unsigned int out = len - keep;
 
-			_lab_shadow_set(&c->pool->hot, &c->objs[0], out,
-					~(LAB_SH_OWNER | LAB_SH_STATE),
-					LAB_SH_KEY(0, LAB_BUF_FREE));
+			if (LAB_Q_LEVEL(_lab_pool_q(&c->pool->hot)) != LAB_QUALITY_OFF)
+				_lab_shadow_set(&c->pool->hot, &c->objs[0], out,
+						~(LAB_SH_OWNER | LAB_SH_STATE),
+						LAB_SH_KEY(0, LAB_BUF_FREE));
 			_lab_pool_put(c->pool, &c->objs[0], out);
 			for (unsigned int i = 0; i < keep; i++)
 				c->objs[i] = c->objs[out + i];
@@ -176,6 +179,7 @@ unsigned int _lab_pool_ring_alloc(struct lab_pool *p, struct lab_buf **bufs, uns
 {
 	uint64_t reserve = 0;
 	unsigned int got = ring_take(&p->hot, bufs, n, flags, &reserve), s = nocache_stripe();
+	uint32_t q;
 	struct nocache_stripe *st = &p->nocache[s];
 
 	/* All or none, and short: buffers waiting in quarantine are available
@@ -186,9 +190,12 @@ unsigned int _lab_pool_ring_alloc(struct lab_pool *p, struct lab_buf **bufs, uns
 		got = ring_take(&p->hot, bufs, n, flags, &reserve);
 	}
 
-	/* Taken from the ring: ours alone, plain stores. */
-	_lab_shadow_set(&p->hot, bufs, got, LAB_SH_GEN,
-			LAB_SH_SITE(site) | LAB_SH_KEY(0, LAB_BUF_IN_FLIGHT));
+	/* Taken from the ring: ours alone, plain stores ("off": none). */
+	q = _lab_pool_q(&p->hot);
+	if (LAB_Q_LEVEL(q) != LAB_QUALITY_OFF)
+		_lab_shadow_set(&p->hot, bufs, got, LAB_SH_GEN,
+				LAB_SH_SITE(site) | LAB_SH_EP(LAB_Q_EPOCH(q)) |
+				LAB_SH_KEY(0, LAB_BUF_IN_FLIGHT));
 	stripe_add(&st->allocs, got, s);
 	if (got)
 		stripe_add(&st->ring_refills, 1, s);
@@ -219,9 +226,10 @@ void pool_nocache_put(struct lab_pool *p, struct lab_buf *const *bufs, unsigned 
 }
 
 /*
- * Free without a cache. Callers without a cache share owner id 0, so each
- * buffer's check and mark is one CAS (two such threads freeing one buffer at
- * once: exactly one wins). Sampling and quarantine go the slow way.
+ * Free without a cache. Under a checked level, callers without a cache share
+ * owner id 0, so each buffer's check and mark is one CAS (two such threads
+ * freeing one buffer at once: exactly one wins), in _lab_free_slow with the
+ * sampling and quarantine. Under "off", straight to the ring.
  */
 unsigned int _lab_pool_ring_free(struct lab_buf *const *bufs, unsigned int n, const void *site)
 {
@@ -231,24 +239,10 @@ unsigned int _lab_pool_ring_free(struct lab_buf *const *bufs, unsigned int n, co
 unsigned int _lab_pool_ring_free_to(struct lab_pool *p, struct lab_buf *const *bufs, unsigned int n,
 				    const void *site)
 {
-	uint64_t key = LAB_SH_KEY(0, LAB_BUF_IN_FLIGHT);
-	uint64_t mark = LAB_SH_SITE(site) | LAB_SH_KEY(0, LAB_BUF_FREE);
-	struct lab_pool_hot *h = &p->hot;
-	unsigned int i;
-
 	if (n == 0)
 		return 0;
-	if (atomic_load_explicit(&h->quality, memory_order_relaxed) != LAB_QUALITY_OFF)
+	if (LAB_Q_LEVEL(_lab_pool_q(&p->hot)) != LAB_QUALITY_OFF)
 		return _lab_free_slow(p, NULL, bufs, n, 0, site);
-	for (i = 0; i < n; i++) {
-		uint64_t old;
-
-		if (lab_unlikely(shadow_check(h, bufs[i], key, mark, 1ull << LAB_SH_GEN_SHIFT, true,
-					      &old) != 0))
-			break;
-	}
-	if (lab_unlikely(i != n))
-		return _lab_free_slow(p, NULL, bufs, n, i, site);
 	pool_nocache_put(p, bufs, n);
 	return n;
 }

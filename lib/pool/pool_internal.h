@@ -130,6 +130,8 @@ struct lab_pool {
  * @p mark (and bump the generation for a free). Callers without a cache share
  * owner id 0, so two of them could free one buffer at the same instant: they
  * use a CAS. Owners with a cache are the only writers of their buffers' words.
+ * @p key and @p mark carry the current epoch: a word of another epoch is not
+ * known (written before "off", or at it) and passes (lab_pool.h).
  * @return 0, or the finding kind + 1.
  */
 static inline int shadow_check(struct lab_pool_hot *h, struct lab_buf *b, uint64_t key,
@@ -144,7 +146,7 @@ static inline int shadow_check(struct lab_pool_hot *h, struct lab_buf *b, uint64
 	sh = &h->shadow[idx];
 	w = atomic_load_explicit(&sh->w, memory_order_relaxed);
 	do {
-		if ((w & (LAB_SH_OWNER | LAB_SH_STATE)) != key)
+		if ((w & LAB_SH_CHECKED) != key && (w & LAB_SH_EPOCH) == (key & LAB_SH_EPOCH))
 			return ((w & LAB_SH_STATE) != LAB_BUF_IN_FLIGHT ? LAB_FIND_DOUBLE_FREE
 									 : LAB_FIND_FOREIGN_FREE) + 1;
 		*old = w;

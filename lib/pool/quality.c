@@ -37,6 +37,13 @@ const char *lab_finding_kind_name(enum lab_finding_kind k)
 }
 
 
+/* Whether shadow word @p w is known under quality word @p q (lab_pool_inline.h). */
+static inline bool word_known(uint64_t w, uint32_t q)
+{
+	return LAB_Q_LEVEL(q) != LAB_QUALITY_OFF &&
+	       (w & LAB_SH_EPOCH) == LAB_SH_EP(LAB_Q_EPOCH(q));
+}
+
 static inline const void *word_site(uint64_t w)
 {
 	return (const void *)(uintptr_t)(w >> LAB_SH_SITE_SHIFT);
@@ -264,7 +271,7 @@ void lab_pool_set_finding_cb(struct lab_pool *p, lab_finding_cb cb, void *arg)
  * mark it quarantined; the caller queues it for the warden.
  */
 static void quarantine_mark(struct lab_pool *p, struct lab_buf *b, uint64_t old, uint16_t owner,
-			    const void *site)
+			    const void *site, uint64_t ep)
 {
 	struct lab_shadow *sh = &p->hot.shadow[b->idx];
 	struct shadow_cold *cold = &p->cold[b->idx];
@@ -273,7 +280,7 @@ static void quarantine_mark(struct lab_pool *p, struct lab_buf *b, uint64_t old,
 	cold->alloc_site = (old & LAB_SH_STATE) == LAB_BUF_IN_FLIGHT ? word_site(old) : NULL;
 	cold->free_site = site;
 	atomic_store_explicit(&sh->w, (((old + (1ull << LAB_SH_GEN_SHIFT)) & LAB_SH_GEN)) |
-			      LAB_SH_SITE(site) | LAB_SH_KEY(owner, LAB_BUF_QUARANTINED),
+			      LAB_SH_SITE(site) | ep | LAB_SH_KEY(owner, LAB_BUF_QUARANTINED),
 			      memory_order_relaxed);
 }
 
@@ -333,15 +340,21 @@ unsigned int _lab_free_slow(struct lab_pool *p, struct lab_cache *c, struct lab_
 {
 	struct lab_pool_hot *h = &p->hot;
 	uint16_t owner = c != NULL ? c->owner : 0;
-	uint64_t key = LAB_SH_KEY(owner, LAB_BUF_IN_FLIGHT);
-	uint64_t mark = LAB_SH_SITE(site) |
+	uint32_t qw = _lab_pool_q(h), q = LAB_Q_LEVEL(qw);
+	uint64_t ep = LAB_SH_EP(LAB_Q_EPOCH(qw));
+	uint64_t key = ep | LAB_SH_KEY(owner, LAB_BUF_IN_FLIGHT);
+	uint64_t mark = LAB_SH_SITE(site) | ep |
 			LAB_SH_KEY(owner, c != NULL ? LAB_BUF_CACHED : LAB_BUF_FREE);
-	uint32_t q = atomic_load_explicit(&h->quality, memory_order_relaxed);
 	int32_t rate = atomic_load_explicit(&h->sample_rate, memory_order_relaxed);
 	int32_t *left = c != NULL ? &c->sample_left : &nocache_sample_left;
 	struct lab_buf *quar[64];
 	unsigned int nq = 0, done = ok, i = ok, run = 0;
 
+	/* Switched to "off" since the caller looked: free the rest unchecked. */
+	if (q == LAB_QUALITY_OFF) {
+		put_good(p, c, bufs, n);
+		return n;
+	}
 	/* The inline path took n off the countdown before coming here. */
 	if (q == LAB_QUALITY_SAMPLED && c != NULL)
 		*left += (int32_t)n;
@@ -386,7 +399,7 @@ unsigned int _lab_free_slow(struct lab_pool *p, struct lab_cache *c, struct lab_
 			put_good(p, c, bufs + i - run, run);
 			done += run;
 			run = 0;
-			quarantine_mark(p, b, old, owner, site);
+			quarantine_mark(p, b, old, owner, site, ep);
 			quar[nq++] = b;
 			if (nq == 64)
 				quarantine_flush(p, c, quar, &nq, mark);
@@ -407,9 +420,16 @@ unsigned int _lab_buf_transfer_slow(struct lab_cache *from, struct lab_cache *to
 				    struct lab_buf *const *bufs, unsigned int n, const void *site)
 {
 	uint16_t src = from != NULL ? from->owner : 0, dst = to != NULL ? to->owner : 0;
-	uint64_t key = LAB_SH_KEY(src, LAB_BUF_IN_FLIGHT);
+	struct lab_pool *pp = from != NULL ? from->pool : to != NULL ? to->pool :
+			      n ? bufs[0]->pool : NULL;
+	uint32_t qw = pp != NULL ? _lab_pool_q(&pp->hot) : 0;
+	uint64_t ep = LAB_SH_EP(LAB_Q_EPOCH(qw));
+	uint64_t key = ep | LAB_SH_KEY(src, LAB_BUF_IN_FLIGHT);
 	unsigned int done = 0;
 
+	/* "off": no per-buffer state, nothing to check. */
+	if (pp != NULL && LAB_Q_LEVEL(qw) == LAB_QUALITY_OFF)
+		return n;
 	for (unsigned int i = 0; i < n; i++) {
 		struct lab_buf *b = bufs[i];
 		struct lab_pool *p = from != NULL ? from->pool : to != NULL ? to->pool : b->pool;
@@ -420,12 +440,13 @@ unsigned int _lab_buf_transfer_slow(struct lab_cache *from, struct lab_cache *to
 			quality_record(p, LAB_FIND_BAD_BUFFER, b, UINT32_MAX, src, site);
 			continue;
 		}
-		bad = shadow_check(&p->hot, b, key, 0, 0, src == 0, &old);
+		bad = shadow_check(&p->hot, b, key, ep, 0, src == 0, &old);
 		if (bad == 0) {
-			/* shadow_check wrote the generation only; now the rest. */
+			/* shadow_check wrote the generation only; now the rest
+			 * (a word of another epoch becomes one of this one). */
 			atomic_store_explicit(&p->hot.shadow[b->idx].w,
-					      (old & ~LAB_SH_OWNER) |
-					      ((uint64_t)dst << LAB_SH_OWNER_SHIFT),
+					      (old & ~LAB_SH_CHECKED) | ep |
+					      LAB_SH_KEY(dst, LAB_BUF_IN_FLIGHT),
 					      memory_order_relaxed);
 			done++;
 			continue;
@@ -452,11 +473,16 @@ unsigned int _lab_buf_transfer_keep_slow(struct lab_cache *from, struct lab_cach
 bool lab_buf_held_by(const struct lab_cache *c, const struct lab_buf *b)
 {
 	const struct lab_pool *p = c != NULL ? c->pool : b->pool;
+	uint32_t qw;
 	uint64_t w;
 
 	if (p == NULL || b->idx >= p->hot.shadow_cap || __atomic_load_n(&p->hot.shadow[b->idx].buf, __ATOMIC_RELAXED) != b)
 		return false;
 	w = atomic_load_explicit(&p->hot.shadow[b->idx].w, memory_order_relaxed);
+	qw = _lab_pool_q(&p->hot);
+	/* Not known ("off", or a word of another epoch): not refused. */
+	if (LAB_Q_LEVEL(qw) == LAB_QUALITY_OFF || (w & LAB_SH_EPOCH) != LAB_SH_EP(LAB_Q_EPOCH(qw)))
+		return true;
 	return (w & (LAB_SH_OWNER | LAB_SH_STATE)) ==
 	       LAB_SH_KEY(c != NULL ? c->owner : 0, LAB_BUF_IN_FLIGHT);
 }
@@ -621,15 +647,16 @@ static unsigned int leak_scan(struct lab_pool *p, uint64_t now_ms, uint32_t age_
 {
 	struct leak_group g[16];
 	unsigned int ng = 0, found = 0;
-	uint32_t slots = pool_slots(p);
+	uint32_t slots = pool_slots(p), q = _lab_pool_q(&p->hot);
 
 	for (uint32_t i = 0; i < slots && i < p->hot.shadow_cap; i++) {
 		struct shadow_cold *cold = &p->cold[i];
 		uint64_t w = atomic_load_explicit(&p->hot.shadow[i].w, memory_order_relaxed);
 		struct lab_finding f = { .kind = LAB_FIND_LEAK, .pool = p };
 
+		/* Only words the shadow knows: "off" writes none. */
 		if (__atomic_load_n(&p->hot.shadow[i].buf, __ATOMIC_RELAXED) == NULL ||
-		    (w & LAB_SH_STATE) != LAB_BUF_IN_FLIGHT) {
+		    !word_known(w, q) || (w & LAB_SH_STATE) != LAB_BUF_IN_FLIGHT) {
 			cold->seen_w = 0;
 			continue;
 		}
@@ -762,19 +789,56 @@ void quality_report_in_flight(struct lab_pool *p)
 {
 	struct leak_group g[16];
 	unsigned int ng = 0;
-	uint32_t slots = pool_slots(p);
+	uint32_t slots = pool_slots(p), q = _lab_pool_q(&p->hot);
 
+	if (LAB_Q_LEVEL(q) == LAB_QUALITY_OFF) {
+		LAB_LOG(WARNING, quality, "pool '%s': quality off: the holders of buffers in "
+			"flight are not recorded (a checked level records them)", p->name);
+		return;
+	}
 	for (uint32_t i = 0; i < slots && i < p->hot.shadow_cap; i++) {
 		uint64_t w = atomic_load_explicit(&p->hot.shadow[i].w, memory_order_relaxed);
 
 		if (__atomic_load_n(&p->hot.shadow[i].buf, __ATOMIC_RELAXED) != NULL &&
-		    (w & LAB_SH_STATE) == LAB_BUF_IN_FLIGHT)
+		    word_known(w, q) && (w & LAB_SH_STATE) == LAB_BUF_IN_FLIGHT)
 			ng = group_add(g, ng, 16, word_owner(w), word_site(w), i, 0);
 	}
 	log_groups(p, g, ng, "  in flight:");
 }
 
 /* ----------------------------------------------------------- configuration */
+
+/*
+ * Publish a level. From "off" to a checked level, a new shadow epoch first
+ * (lab_pool_inline.h): words written before (at an earlier checked level, or
+ * left stale by "off") stop being trusted. The epoch about to be reused is
+ * cleared from every word first, so that no word 15 switches old can pass for
+ * a current one; at "off" the data path writes no word, so only a thread
+ * still inside a checked call from before could race, and that one writes its
+ * own, older epoch. Caller holds quality_lock.
+ */
+static void set_level(struct lab_pool *p, enum lab_quality level)
+{
+	uint32_t old = _lab_pool_q(&p->hot), epoch = LAB_Q_EPOCH(old);
+
+	if (LAB_Q_LEVEL(old) == LAB_QUALITY_OFF && level != LAB_QUALITY_OFF) {
+		epoch = epoch % 15 + 1;
+		for (uint32_t i = 0; i < p->hot.shadow_cap; i++) {
+			_Atomic uint64_t *w = &p->hot.shadow[i].w;
+			uint64_t v = atomic_load_explicit(w, memory_order_relaxed);
+
+			while ((v & LAB_SH_EPOCH) == LAB_SH_EP(epoch) &&
+			       !atomic_compare_exchange_weak_explicit(w, &v, v & ~LAB_SH_EPOCH,
+								      memory_order_relaxed,
+								      memory_order_relaxed))
+				;
+		}
+	}
+	/* Release: a thread that sees the new epoch sees the cleared words. */
+	atomic_store_explicit(&p->hot.quality, (uint32_t)level | epoch << 8,
+			      memory_order_release);
+}
+
 
 int lab_pool_set_quality(struct lab_pool *p, enum lab_quality level, uint32_t sample_rate)
 {
@@ -787,7 +851,11 @@ int lab_pool_set_quality(struct lab_pool *p, enum lab_quality level, uint32_t sa
 	if (sample_rate != 0)
 		atomic_store_explicit(&p->hot.sample_rate, (int32_t)sample_rate,
 				      memory_order_relaxed);
-	atomic_store_explicit(&p->hot.quality, (uint32_t)level, memory_order_relaxed);
+	/* One switch at a time (the epoch walk below); the warden's quality
+	 * work holds the same lock. */
+	pthread_mutex_lock(&p->quality_lock);
+	set_level(p, level);
+	pthread_mutex_unlock(&p->quality_lock);
 	LAB_LOG(INFO, quality, "pool '%s': quality %s, sample rate 1/%d", p->name,
 		lab_quality_name(level),
 		atomic_load_explicit(&p->hot.sample_rate, memory_order_relaxed));
@@ -796,7 +864,7 @@ int lab_pool_set_quality(struct lab_pool *p, enum lab_quality level, uint32_t sa
 
 enum lab_quality lab_pool_quality(const struct lab_pool *p)
 {
-	return (enum lab_quality)atomic_load_explicit(&p->hot.quality, memory_order_relaxed);
+	return (enum lab_quality)LAB_Q_LEVEL(_lab_pool_q(&p->hot));
 }
 
 int lab_pool_set_policy(struct lab_pool *p, enum lab_quality_policy policy)
@@ -824,7 +892,10 @@ void quality_init_cell(struct lab_pool *p, struct lab_buf *b)
 	 * warden grows or shrinks (a new cell reaches the data path only
 	 * through the ring, which orders it). */
 	__atomic_store_n(&sh->buf, b, __ATOMIC_RELAXED);
-	atomic_store_explicit(&sh->w, LAB_SH_KEY(0, LAB_BUF_FREE), memory_order_relaxed);
+	/* Free, and known to be: a free of it before it is handed out is a
+	 * double free at a checked level. */
+	atomic_store_explicit(&sh->w, LAB_SH_EP(LAB_Q_EPOCH(_lab_pool_q(&p->hot))) |
+			      LAB_SH_KEY(0, LAB_BUF_FREE), memory_order_relaxed);
 	memset(&p->cold[b->idx], 0, sizeof(p->cold[0]));
 	p->cold[b->idx].iova = b->buf_iova;
 	memset((char *)b->buf_addr + b->buf_len, POOL_CANARY, POOL_REDZONE);
@@ -851,7 +922,8 @@ int quality_setup(struct lab_pool *p, const struct lab_pool_opts *o)
 	p->quarantine = lab_ring_create(p->quarantine_cap);
 	if (p->hot.shadow == NULL || p->cold == NULL || p->quarantine == NULL)
 		return -ENOMEM;
-	atomic_store(&p->hot.quality, (uint32_t)o->quality);
+	/* Epoch 1 from the start: quality_init_cell stamps it on every cell. */
+	atomic_store(&p->hot.quality, (uint32_t)o->quality | 1u << 8);
 	atomic_store(&p->hot.sample_rate, (int32_t)(o->sample_rate ? o->sample_rate : 1024));
 	atomic_store(&p->policy, (uint32_t)o->policy);
 	atomic_store(&p->leak_age_ms, o->leak_age_ms);

@@ -429,9 +429,11 @@ static void *off_worker(void *arg)
 	return NULL;
 }
 
-static void test_off_still_checks_ownership(void)
+/* Ownership on every free at "sampled" with deep sampling out of the way
+ * (1 in 2^30): 1000 double frees and 2000 foreign frees, every one caught. */
+static void test_sampled_checks_ownership(void)
 {
-	struct lab_pool *p = quality_pool(LAB_QUALITY_OFF, 0);
+	struct lab_pool *p = quality_pool(LAB_QUALITY_SAMPLED, 1u << 30);
 	struct lab_pool_stats st;
 	pthread_t t[THREADS];
 
@@ -449,6 +451,120 @@ static void test_off_still_checks_ownership(void)
 	assert_accounting(p);
 	lab_pool_report_findings(p);
 	log_release();
+	CU_ASSERT_EQUAL(lab_pool_destroy(p), 0);
+}
+
+static uint32_t epoch_of(struct lab_pool *p)
+{
+	return LAB_Q_EPOCH(_lab_pool_q((const struct lab_pool_hot *)p));
+}
+
+/*
+ * "off" keeps no per-buffer state: allocations, frees (with a cache and
+ * without), refills, spills and hand-offs leave every shadow word as it was.
+ */
+static void test_off_keeps_no_state(void)
+{
+	enum { N = 600 };
+	struct lab_pool *p = quality_pool(LAB_QUALITY_OFF, 0);
+	const struct lab_pool_hot *h = (const struct lab_pool_hot *)p;
+	struct lab_cache *c, *o;
+	struct lab_buf *b[N];
+	uint64_t *before;
+	struct lab_pool_stats st;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	c = lab_cache_create(p, "c", 32);
+	o = lab_cache_create(p, "o", 32);
+	before = malloc(h->shadow_cap * sizeof(*before));
+	CU_ASSERT_FATAL(c != NULL && o != NULL && before != NULL);
+	for (uint32_t i = 0; i < h->shadow_cap; i++)
+		before[i] = atomic_load(&h->shadow[i].w);
+	for (int r = 0; r < 50; r++) {
+		CU_ASSERT_EQUAL(lab_alloc_bulk(p, c, b, N, 0), N);     /* refills */
+		CU_ASSERT_EQUAL(lab_buf_transfer(c, o, b, N / 2), N / 2);
+		CU_ASSERT_EQUAL(lab_free_bulk(o, b, N / 2), N / 2);  /* spills */
+		CU_ASSERT_EQUAL(lab_free_bulk(c, b + N / 2, N / 2), N / 2);
+		CU_ASSERT_EQUAL(lab_alloc_bulk(p, NULL, b, 64, 0), 64);
+		CU_ASSERT_EQUAL(lab_free_bulk(NULL, b, 64), 64);
+	}
+	for (uint32_t i = 0; i < h->shadow_cap; i++)
+		CU_ASSERT_EQUAL_FATAL(atomic_load(&h->shadow[i].w), before[i]);
+	lab_cache_destroy(o);
+	lab_cache_destroy(c);
+	lab_pool_stats(p, &st);
+	CU_ASSERT_EQUAL(st.findings_total, 0);
+	assert_accounting(p);
+	free(before);
+	CU_ASSERT_EQUAL(lab_pool_destroy(p), 0);
+}
+
+/*
+ * From "off" to a checked level: buffers handed out at "off" are not known
+ * (freeing or handing them on is no finding), buffers handed out after the
+ * switch are checked at once, and a word left by an earlier checked period
+ * never passes for a current one, even when the epoch comes round again (15
+ * switches) and the word disagrees with what happened at "off" since.
+ */
+static void test_switch_from_off(void)
+{
+	enum { N = 64 };
+	struct lab_pool *p = quality_pool(LAB_QUALITY_OFF, 0);
+	struct lab_cache *c, *o;
+	struct lab_buf *b[N], *x, *y;
+	struct lab_pool_stats st;
+	uint32_t e;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	c = lab_cache_create(p, "c", 32);
+	o = lab_cache_create(p, "o", 32);
+	CU_ASSERT_FATAL(c != NULL && o != NULL);
+	log_capture();
+	/* Held across the switch: not known, so freed and handed on freely. */
+	CU_ASSERT_EQUAL(lab_alloc_bulk(p, c, b, N, 0), N);
+	CU_ASSERT_EQUAL(lab_pool_set_quality(p, LAB_QUALITY_SAMPLED, 1u << 30), 0);
+	CU_ASSERT_EQUAL(lab_buf_transfer(c, o, b, N / 2), N / 2);
+	CU_ASSERT_EQUAL(lab_free_bulk(o, b, N / 2), N / 2);
+	CU_ASSERT_EQUAL(lab_free_bulk(c, b + N / 2, N / 2), N / 2);
+	lab_pool_stats(p, &st);
+	CU_ASSERT_EQUAL(st.findings_total, 0);
+	/* Handed out now: known at once. */
+	x = lab_alloc(p, c);
+	CU_ASSERT_EQUAL(lab_free(c, x), 1);
+	CU_ASSERT_EQUAL(lab_free(c, x), 0);           /* double */
+	x = lab_alloc(p, c);
+	CU_ASSERT_EQUAL(lab_free(o, x), 0);           /* foreign */
+	CU_ASSERT_EQUAL(lab_free(c, x), 1);
+	lab_pool_stats(p, &st);
+	CU_ASSERT_EQUAL(st.findings[LAB_FIND_DOUBLE_FREE], 1);
+	CU_ASSERT_EQUAL(st.findings[LAB_FIND_FOREIGN_FREE], 1);
+	/* y is freed at "sampled" (its word: cached by c), then taken back by c
+	 * at "off" (no word written), then the epoch comes round: freeing it is
+	 * right, and must not read as a double free. */
+	for (int cycles = 1; cycles <= 15; cycles += 14) {
+		y = lab_alloc(p, c);
+		e = epoch_of(p);
+		CU_ASSERT_EQUAL(lab_free(c, y), 1);
+		CU_ASSERT_EQUAL(lab_pool_set_quality(p, LAB_QUALITY_OFF, 0), 0);
+		CU_ASSERT_PTR_EQUAL(lab_alloc(p, c), y);       /* the cache is LIFO */
+		for (int k = 0; k < cycles; k++) {
+			CU_ASSERT_EQUAL(lab_pool_set_quality(p, LAB_QUALITY_FULL, 0), 0);
+			if (k + 1 < cycles)
+				CU_ASSERT_EQUAL(lab_pool_set_quality(p, LAB_QUALITY_OFF, 0), 0);
+		}
+		CU_ASSERT_EQUAL(epoch_of(p) == e, cycles == 15);
+		CU_ASSERT_EQUAL(lab_pool_set_quality(p, LAB_QUALITY_SAMPLED, 0), 0);
+		CU_ASSERT_EQUAL(lab_free(c, y), 1);
+		CU_ASSERT_EQUAL(lab_free(c, y), 0);     /* and now it is known */
+	}
+	lab_pool_stats(p, &st);
+	CU_ASSERT_EQUAL(st.findings[LAB_FIND_DOUBLE_FREE], 3);
+	CU_ASSERT_EQUAL(st.findings[LAB_FIND_FOREIGN_FREE], 1);
+	lab_pool_report_findings(p);
+	log_release();
+	lab_cache_destroy(o);
+	lab_cache_destroy(c);
+	assert_accounting(p);
 	CU_ASSERT_EQUAL(lab_pool_destroy(p), 0);
 }
 
@@ -495,7 +611,7 @@ static void test_report_lines(void)
 
 static void test_leaks_found_grouped(void)
 {
-	struct lab_pool *p = quality_pool(LAB_QUALITY_OFF, 0);
+	struct lab_pool *p = quality_pool(LAB_QUALITY_SAMPLED, 1u << 30);
 	struct seen *s = seen_new();
 	struct lab_cache *c[THREADS];
 	struct lab_buf *held[THREADS][ROUNDS], *brief;
@@ -596,7 +712,7 @@ static void test_abort_policy(void)
 	pid = fork();
 	CU_ASSERT_FATAL(pid >= 0);
 	if (pid == 0) {
-		struct lab_pool *p = quality_pool(LAB_QUALITY_OFF, 0);
+		struct lab_pool *p = quality_pool(LAB_QUALITY_SAMPLED, 1u << 30);
 		struct lab_buf *b = lab_alloc(p, NULL);
 
 		lab_pool_set_policy(p, LAB_POLICY_ABORT);
@@ -820,7 +936,9 @@ int main(void)
 		LAB_TEST(test_full_clean_run_no_false_positives),
 		LAB_TEST(test_full_zeroes_before_reuse),
 		LAB_TEST(test_sampled_rate),
-		LAB_TEST(test_off_still_checks_ownership),
+		LAB_TEST(test_sampled_checks_ownership),
+		LAB_TEST(test_off_keeps_no_state),
+		LAB_TEST(test_switch_from_off),
 		LAB_TEST(test_report_lines),
 		LAB_TEST(test_leaks_found_grouped),
 		LAB_TEST(test_retire_policy),

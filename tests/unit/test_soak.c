@@ -194,11 +194,16 @@ static unsigned int exhaust(unsigned int ms, uint64_t *most, bool sorted)
 
 /* A double free: the second is refused (and reported); the buffer is not put
  * back twice. A worker may have taken it between the two frees: then the
- * second is a foreign free, refused just the same. */
+ * second is a foreign free, refused just the same. Only at a checked level:
+ * "off" keeps no per-buffer state, and a double free there corrupts the pool
+ * (this thread is the only one that switches levels). */
 static void inject_double_free(void)
 {
-	struct lab_buf *b = lab_alloc(S.pool, NULL);
+	struct lab_buf *b;
 
+	if (lab_pool_quality(S.pool) == LAB_QUALITY_OFF)
+		return;
+	b = lab_alloc(S.pool, NULL);
 	if (b == NULL || S.injected == MAX_INJECTED) {
 		if (b != NULL)
 			lab_free(NULL, b);
