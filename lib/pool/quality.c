@@ -70,7 +70,8 @@ static int32_t next_sample(int32_t rate)
 	x ^= x >> 7;
 	x ^= x << 17;
 	rng_state = x;
-	return 1 + (int32_t)(x % (uint64_t)(2 * rate - 1));
+	/* In 64 bits: 2 * rate - 1 overflows an int at the largest rate (2^30). */
+	return 1 + (int32_t)(x % (2 * (uint64_t)rate - 1));
 }
 
 void quality_cache_init(struct lab_cache *c)
