@@ -291,7 +291,11 @@ static int run_then_term(const char *args)
 {
 	char cmd[2048];
 
-	snprintf(cmd, sizeof(cmd), "timeout -s KILL 60 %s %s -i 0.1 >$TMPDIR/term.out 2>&1 & "
+	/* The last run's output goes first: the background shell empties the
+	 * file only once it runs, and an old live line would send SIGTERM
+	 * before labfwd has its handler (exit 143). */
+	snprintf(cmd, sizeof(cmd), "rm -f $TMPDIR/term.out; "
+		 "timeout -s KILL 60 %s %s -i 0.1 >$TMPDIR/term.out 2>&1 & "
 		 "pid=$!; n=0; until grep -q ' s  rx ' $TMPDIR/term.out; do n=$((n + 1)); "
 		 "if [ $n -gt 600 ] || ! kill -0 $pid 2>/dev/null; then echo 'no live line'; "
 		 "break; fi; sleep 0.05; done; kill -TERM $pid; wait $pid; st=$?; "
