@@ -69,10 +69,14 @@ start_fwd() {
 	ip netns exec "$NS_M" "$LABFWD" -p "$1:iface=$IF_MS" -p "$1:iface=$IF_MR" -i 0 \
 		"${extra[@]}" >"$WORK/fwd.out" 2>&1 &
 	FWD_PID=$!
-	for _ in $(seq 50); do
+	# Ready when its ports are open: labfwd names its control socket right
+	# after (frames the kernel queues from then on wait in the port's ring),
+	# and for af_xdp the program is on the interface. 30 s at most.
+	for _ in $(seq 300); do
 		sleep 0.1
 		kill -0 "$FWD_PID" 2>/dev/null || return 1
-		ip -n "$NS_M" link show "$IF_MS" | grep -q xdp || [[ $1 != af_xdp ]] && return 0
+		grep -q "control socket" "$WORK/fwd.out" || continue
+		[[ $1 != af_xdp || $(ip -n "$NS_M" link show "$IF_MS") == *xdp* ]] && return 0
 	done
 	return 0
 }

@@ -31,9 +31,13 @@ int fwd_ctl_open(struct fwd_ctx *c)
 			"process; --ctl PATH to choose another place, --ctl off to silence this)");
 		return c->o->ctl != NULL ? -1 : 0;
 	}
-	if (!c->o->json)
+	if (!c->o->json) {
 		printf("labfwd: control socket %s (labctl -s %s pools)\n", lab_ctl_path(c->ctl),
 		       lab_ctl_path(c->ctl));
+		/* At once, also into a file: a script waits for this line to know
+		 * the ports are open (scripts/netns-demo.sh). */
+		fflush(stdout);
+	}
 	return 0;
 }
 

@@ -57,8 +57,11 @@ LD_LIBRARY_PATH=$lib "$tmp/app" >"$tmp/out" 2>"$tmp/err" || {
 	cat "$tmp/out" "$tmp/err" >&2
 	fail "the example exited $?"
 }
-LD_LIBRARY_PATH=$lib ldd "$tmp/app" | grep -q "liblabyrinth.so.* => $lib/" ||
-	fail "the example did not load the installed liblabyrinth.so"
+# ldd's whole output first: under pipefail, grep -q quitting at the first
+# match can make ldd die of SIGPIPE and the pipeline fail.
+deps=$(LD_LIBRARY_PATH=$lib ldd "$tmp/app")
+[[ $deps == *"liblabyrinth.so"*" => $lib/"* ]] ||
+	fail "the example did not load the installed liblabyrinth.so: $deps"
 cat "$tmp/out"
 grep -qx 'received 32 frames of 64 bytes' "$tmp/out" || fail "expected 'received 32 frames of 64 bytes'"
 grep -qE "^pool 'app': [0-9]+ buffers, 0 in flight$" "$tmp/out" ||
