@@ -600,48 +600,60 @@ static void test_stats_csv(void)
  * the warden grows the pool to its max, RX lives on the reserve, and when it
  * ends every buffer comes back. The storm
  * is a window of time; on a machine too busy to give the warden its turn in
- * it, the run is repeated with a window 3 and then 9 times as long (the
+ * it, the run is repeated with every time 3 and then 9 times as long (the
  * condition, not a rate, decides; the figures of the last run are checked).
+ * Growth is judged against the size the pool was made with (labfwd's notice),
+ * not the first row: a late first row can come after the warden grew it.
  */
 static void test_storm(void)
 {
 	static double rows[128][C_NCOLS];
-	double peak = 0, grows = 0, resv = 0;
+	double peak = 0, grows = 0, resv = 0, end = 0, made = 0;
 	char cmd[1024], csv[256];
+	const char *notice;
 	int n = 0;
 
 	snprintf(csv, sizeof(csv), "%s/storm.csv", dir);
 	for (int scale = 1; scale <= 9; scale *= 3) {
-		double secs = 1.0 * scale, at = 0.4;
+		/* 8 rows before the storm, 20 in it, 12 after, at any scale. */
+		double secs = 1.0 * scale, at = 0.4 * scale;
 
+		end = at + secs;
 		snprintf(cmd, sizeof(cmd), "%s -p null:size=64 -p null:size=64 -d %.1f -i 0 "
 			 "--pool-size 2048 --pool-max 8192 --storm %.1f,%.1f --csv-interval %.2f "
-			 "--stats-csv %s --ctl off", LABFWD_BIN, at + secs + 0.6, at, secs,
+			 "--stats-csv %s --ctl off", LABFWD_BIN, end + 0.6 * scale, at, secs,
 			 0.05 * scale, csv);
 		CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
 		LAB_TEST_HAS(out, "labfwd: storm over: held up to ");
 		LAB_TEST_HAS(out, "accounting: OK");
+		notice = strstr(out, "pool size 2048 asked, ");
+		made = 2048;
+		if (notice != NULL)
+			CU_ASSERT_EQUAL(sscanf(notice, "pool size 2048 asked, %lf given", &made), 1);
 		n = csv_read(csv, rows, 128);
-		CU_ASSERT_FATAL(n >= 20);
+		CU_ASSERT_FATAL(n >= 1);
 		peak = grows = resv = 0;
 		for (int i = 0; i < n; i++) {
-			if (rows[i][C_T] > at && rows[i][C_T] < at + secs &&
+			if (rows[i][C_T] > at && rows[i][C_T] < end &&
 			    rows[i][C_INFLIGHT] / rows[i][C_TOTAL] > peak)
 				peak = rows[i][C_INFLIGHT] / rows[i][C_TOTAL];
 			grows += rows[i][C_GROWS];
 			resv += rows[i][C_RESV_USES];
 		}
-		if (peak > 0.5 && grows > 0 && resv > 0)
+		/* How many rows a starved control thread wrote is not the point:
+		 * a row inside the storm and one after it are. */
+		if (peak > 0.5 && grows > 0 && resv > 0 && rows[n - 1][C_T] > end)
 			break;
 		fprintf(stderr, "storm of %.1f s: peak in flight %.2f of total, grows %.0f, reserve "
-			"uses %.0f%s\n", secs, peak, grows, resv,
-			scale < 9 ? "; again with a longer storm" : "");
+			"uses %.0f, last row at %.2f s%s\n", secs, peak, grows, resv,
+			rows[n - 1][C_T], scale < 9 ? "; again, 3 times as long" : "");
 	}
 	CU_ASSERT(peak > 0.5);
 	CU_ASSERT(grows > 0);
 	CU_ASSERT(resv > 0);
+	CU_ASSERT(rows[n - 1][C_T] > end);
 	CU_ASSERT(rows[n - 1][C_INFLIGHT] < 0.5 * rows[n - 1][C_TOTAL]);
-	CU_ASSERT(rows[n - 1][C_TOTAL] > rows[0][C_TOTAL]);
+	CU_ASSERT(rows[n - 1][C_TOTAL] > made);
 }
 
 /* By default labfwd serves a control socket in the runtime directory and
