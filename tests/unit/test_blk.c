@@ -58,7 +58,7 @@ static void poll_until(struct lab_blk_qpair *qp, struct done *d, unsigned int wa
 	for (unsigned long i = 0; d->n < want; i++) {
 		lab_blk_poll(qp, 0);
 		clock_gettime(CLOCK_MONOTONIC, &t);
-		if (t.tv_sec - t0.tv_sec > 10)
+		if (t.tv_sec - t0.tv_sec > 30)
 			break;
 		if (i > 1000)
 			usleep(10);

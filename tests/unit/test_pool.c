@@ -247,7 +247,7 @@ static void test_warden_grows_and_shrinks(void)
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	c = lab_cache_create(p, "worker", 64);
-	while (n < 3000 && tries < 5000) {
+	while (n < 3000 && tries < 30000) {
 		unsigned int got = lab_alloc_bulk(p, c, held + n, 32, 0);
 
 		n += got;
@@ -265,7 +265,7 @@ static void test_warden_grows_and_shrinks(void)
 	assert_accounting(p);
 	lab_free_bulk(c, held, n);
 	lab_cache_destroy(c);
-	for (tries = 0; tries < 300; tries++) {
+	for (tries = 0; tries < 3000; tries++) {
 		lab_pool_stats(p, &st);
 		if (st.chambers == 1)
 			break;

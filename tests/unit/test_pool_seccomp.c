@@ -94,6 +94,11 @@ static void one_cycle(unsigned int *seed)
 	res.cycles++;
 }
 
+/* The warden has grown the pool (or 30 s passed): a loaded machine may keep
+ * it from its turn for the whole of the 10^6 operations, and the filtered
+ * thread cannot ask (lab_pool_stats takes a lock), so the main thread does. */
+static _Atomic bool grown;
+
 static void *filtered(void *arg)
 {
 	unsigned int seed = 12345;
@@ -101,7 +106,7 @@ static void *filtered(void *arg)
 	(void)arg;
 	if (install_filter() != 0)
 		_exit(4);
-	while (res.allocs < OPS)
+	while (res.allocs < OPS || !atomic_load(&grown))
 		one_cycle(&seed);
 	lab_cache_flush(cache);
 	syscall(SYS_exit, 0);
@@ -137,6 +142,13 @@ static int child(void)
 	cache = lab_cache_create(pool, "filtered", 64);
 	pthread_create(&s, NULL, switcher, NULL);
 	pthread_create(&t, NULL, filtered, NULL);
+	for (int i = 0; i < 30000; i++) {
+		lab_pool_stats(pool, &st);
+		if (st.grows > 0)
+			break;
+		sleep_ms(1);
+	}
+	atomic_store(&grown, true);
 	pthread_join(t, NULL);
 	atomic_store(&filtered_done, true);
 	pthread_join(s, NULL);
