@@ -15,6 +15,9 @@ set -euo pipefail
 
 BUILD=${1:-build}
 PASSES=${2:-5}
+# The replay's rate: what a worker's fill ring holds is 2 s of it, so a busy
+# machine delays frames rather than drops them.
+PPS=4000
 LABFWD=$BUILD/apps/labfwd/labfwd
 SAMPLE=$BUILD/apps/labfwd/sample.pcap
 
@@ -61,11 +64,13 @@ say "namespaces $NS_S -- $NS_M -- $NS_R, veth $IF_S/$IF_MS and $IF_MR/$IF_R"
 # labfwd in the middle: af_xdp first; if it cannot open, af_packet.
 start_fwd() {
 	local extra=()
-	# af_xdp: 4096 buffers posted per fill ring (200 ms of traffic at the
-	# replay's 20 kpps, against 51 ms with the default 1024) so that a worker
-	# kept off its core by a busy machine does not make the kernel drop; the
-	# fixed pool holds both fill rings, the TX ring and bursts with room.
-	[[ $1 == af_xdp ]] && extra=(--rx-ring 4096 --set pool.size=32768)
+	# af_xdp: 8192 buffers posted per fill ring (2 s of traffic at the
+	# replay's $PPS packets/s) so that a worker kept off its core by a busy
+	# machine does not make the kernel drop (4096 at 20 kpps, 200 ms, was
+	# not enough: a loaded machine's labfwd lost 7352 of 15000 frames to an
+	# empty fill ring); the fixed pool holds both fill rings, the TX ring
+	# and bursts with room.
+	[[ $1 == af_xdp ]] && extra=(--rx-ring 8192 --set pool.size=32768)
 	ip netns exec "$NS_M" "$LABFWD" -p "$1:iface=$IF_MS" -p "$1:iface=$IF_MR" -i 0 \
 		"${extra[@]}" >"$WORK/fwd.out" 2>&1 &
 	FWD_PID=$!
@@ -93,14 +98,16 @@ say "labfwd forwarding $IF_MS <-> $IF_MR on $DRIVER (pid $FWD_PID)"
 ip netns exec "$NS_R" tcpdump -i "$IF_R" -Q in -w "$WORK/got.pcap" -U -s 0 -B 65536 \
 	>"$WORK/dump.out" 2>&1 &
 DUMP_PID=$!
-for _ in $(seq 50); do grep -q listening "$WORK/dump.out" && break; sleep 0.1; done
+# Until tcpdump listens (30 s at most): frames sent before are not captured.
+for _ in $(seq 300); do grep -q listening "$WORK/dump.out" && break; sleep 0.1; done
 
-ip netns exec "$NS_S" tcpreplay -i "$IF_S" --pps=20000 --loop="$PASSES" "$SAMPLE" \
+ip netns exec "$NS_S" tcpreplay -i "$IF_S" --pps=$PPS --loop="$PASSES" "$SAMPLE" \
 	>"$WORK/replay.out" 2>&1 || { cat "$WORK/replay.out"; say "FAIL: tcpreplay"; exit 1; }
 sent=$(sed -n 's/.*Successful packets: *\([0-9]*\).*/\1/p' "$WORK/replay.out")
 say "tcpreplay sent $sent frames ($PASSES passes over $SAMPLE)"
-# Until the capture holds every frame sent, or has not grown for 2 s (frames
-# lost), 60 s at most: a busy machine forwards late, not never.
+# Until the capture holds every frame sent, or has not grown for 10 s (frames
+# lost; a busy machine can hold labfwd or tcpdump back for a second or two),
+# 60 s at most: a busy machine forwards late, not never.
 count() {
 	/usr/bin/python3 -c 'import struct,sys
 d = open(sys.argv[1], "rb").read()
@@ -117,7 +124,7 @@ for _ in $(seq 600); do
 	n=$(count)
 	[[ $n -ge $sent ]] && break
 	if [[ $n -eq $last ]]; then still=$((still + 1)); else still=0; last=$n; fi
-	[[ $still -ge 20 ]] && break
+	[[ $still -ge 100 ]] && break
 	sleep 0.1
 done
 kill -INT "$DUMP_PID"; wait "$DUMP_PID" 2>/dev/null || true; DUMP_PID=""
