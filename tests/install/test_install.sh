@@ -25,10 +25,12 @@ if ! meson install -C "$build" --destdir "$tmp/root" --no-rebuild --quiet >"$tmp
 	cat "$tmp/install.out" >&2
 	fail "meson install --destdir $tmp/root"
 fi
-pcfile=$(find "$tmp/root" -name liblabyrinth.pc | head -1)
+# The first match with find's own -quit, not '| head -1': under pipefail a
+# find still writing when head has quit dies of SIGPIPE and fails the script.
+pcfile=$(find "$tmp/root" -name liblabyrinth.pc -print -quit)
 [[ -n $pcfile ]] || fail "no liblabyrinth.pc in the installed tree"
-lib=$(dirname "$(find "$tmp/root" -name 'liblabyrinth.so' | head -1)")
-inc=$(find "$tmp/root" -type d -path '*/include/labyrinth' | head -1)
+lib=$(dirname "$(find "$tmp/root" -name 'liblabyrinth.so' -print -quit)")
+inc=$(find "$tmp/root" -type d -path '*/include/labyrinth' -print -quit)
 [[ -d $inc ]] || fail "no include/labyrinth in the installed tree"
 
 # Every installed public header is in the umbrella header.

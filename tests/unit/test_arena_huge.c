@@ -20,17 +20,20 @@ static struct lab_arena *make(unsigned int flags, unsigned int max)
 	return lab_arena_create(&o);
 }
 
-/* Count our files left in any hugetlbfs directory (there must be none). */
+/* Count our files left in any hugetlbfs directory (there must be none): this
+ * process's (labyrinth-NAME-PID-SEQ), not another test's run at the same time. */
 static int leftover_files(const char *dir)
 {
 	struct dirent *e;
 	DIR *d = opendir(dir);
+	char ours[64];
 	int n = 0;
 
 	if (d == NULL)
 		return 0;
+	snprintf(ours, sizeof(ours), "labyrinth-hp-%d-", (int)getpid());
 	while ((e = readdir(d)) != NULL)
-		n += strncmp(e->d_name, "labyrinth-hp-", 13) == 0;
+		n += strncmp(e->d_name, ours, strlen(ours)) == 0;
 	closedir(d);
 	return n;
 }
