@@ -122,7 +122,9 @@ static void test_json_summary(void)
 	FILE *p;
 	size_t n;
 
-	p = popen(LABBLK_BIN " --dev ram:size=8M --rw randread --iodepth 4 --runtime 0.3 --json "
+	/* A size-based run (512 I/Os): a 0.3 s one that a busy machine kept
+	 * its job thread from would have moved nothing (iops 0). */
+	p = popen(LABBLK_BIN " --dev ram:size=8M --rw randread --iodepth 4 --size 2M --json "
 		  "2>/dev/null", "r");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	n = fread(out, 1, sizeof(out) - 1, p);
@@ -133,10 +135,10 @@ static void test_json_summary(void)
 	CU_ASSERT_EQUAL(strchr(out, '\n'), out + n - 1); /* one line */
 	for (const char *const *k = (const char *const[]){ "\"iops\": ", "\"mbps\": ",
 		"\"p50_us\": ", "\"p99_us\": ", "\"p999_us\": ", "\"max_us\": ", "\"errors\": 0",
-		"\"read\": {", "\"device\": {\"driver\": \"ram\"", NULL }; *k; k++)
+		"\"read\": {", "\"device\": {\"driver\": \"ram\"", "\"ios\": 512,", NULL }; *k; k++)
 		LAB_TEST_HAS(out, *k);
 	/* It parses as JSON and the figures are consistent. */
-	snprintf(out, sizeof(out), "%s --dev ram:size=8M --iodepth 4 --runtime 0.3 --json "
+	snprintf(out, sizeof(out), "%s --dev ram:size=8M --iodepth 4 --size 2M --json "
 		 "2>/dev/null | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); "
 		 "assert d[\"iops\"] > 0 and d[\"p50_us\"] <= d[\"p99_us\"] <= d[\"p999_us\"] <= "
 		 "d[\"max_us\"] and d[\"ios\"] == d[\"read\"][\"ios\"], d'", LABBLK_BIN);
