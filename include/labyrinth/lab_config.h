@@ -45,8 +45,9 @@ extern "C" {
 
 /** Buffer quality checking depth (see DESIGN.md: quality level). */
 enum lab_quality {
-	LAB_QUALITY_OFF = 0, /**< ownership/state check only */
-	LAB_QUALITY_SAMPLED, /**< one buffer in sample_rate gets the full treatment */
+	LAB_QUALITY_OFF = 0, /**< no per-buffer state, no check (a double free corrupts) */
+	LAB_QUALITY_SAMPLED, /**< ownership checked on every free; one buffer in
+				  *   sample_rate gets the full treatment */
 	LAB_QUALITY_FULL,    /**< every buffer: quarantine, poison, canaries, zeroing */
 };
 

@@ -152,8 +152,8 @@ static inline unsigned int lab_alloc_bulk_at(struct lab_pool *p, struct lab_cach
 	q = _lab_pool_q((const struct lab_pool_hot *)p);
 	if (LAB_Q_LEVEL(q) != LAB_QUALITY_OFF)
 		_lab_shadow_set((const struct lab_pool_hot *)p, bufs, n, LAB_SH_GEN,
-				LAB_SH_SITE(site) | LAB_SH_EP(LAB_Q_EPOCH(q)) |
-				LAB_SH_KEY(c->owner, LAB_BUF_IN_FLIGHT));
+				LAB_SH_SITE(site) | LAB_SH_KEY(c->owner, LAB_BUF_IN_FLIGHT),
+				LAB_SH_EP(LAB_Q_EPOCH(q)));
 #endif
 	return n;
 }
@@ -236,7 +236,8 @@ static inline unsigned int lab_free_bulk_at(struct lab_cache *c, struct lab_buf 
  * Give back @p n buffers of pool @p p without an owner cache (as
  * lab_free_bulk(NULL, ...), but the pool comes from the caller, not from the
  * first buffer's header: for callers that must survive a pointer that is not
- * a buffer at all, such as a mempool driver).
+ * a buffer at all, such as a mempool driver). At quality "off" nothing is
+ * checked: such a pointer goes into the ring.
  */
 #define lab_free_bulk_to(p, bufs, n) lab_free_bulk_to_at(p, bufs, n, LAB_SITE())
 
@@ -324,8 +325,10 @@ static inline unsigned int lab_buf_transfer_keep_at(struct lab_cache *from, stru
 
 /**
  * Whether owner @p c (NULL: callers without a cache) holds buffer @p b now,
- * as its shadow records it: in flight and owned by @p c. To learn which
- * buffers a short transfer handed on, use lab_buf_transfer_keep() instead.
+ * as its shadow records it: in flight and owned by @p c. True also when the
+ * shadow does not know (quality "off", or a word from before the last switch
+ * from "off"): not refused. To learn which buffers a short transfer handed
+ * on, use lab_buf_transfer_keep() instead.
  */
 bool lab_buf_held_by(const struct lab_cache *c, const struct lab_buf *b);
 

@@ -103,8 +103,19 @@ struct lab_pool_hot {
 /** The quality word of @p h (one relaxed load: per burst, not per buffer). */
 static inline uint32_t _lab_pool_q(const struct lab_pool_hot *h)
 {
+	/* Acquire, paired with the switch's release: who sees a new epoch sees
+	 * the words the switch cleared of it (a plain load on x86). */
 	return atomic_load_explicit(&((struct lab_pool_hot *)(uintptr_t)h)->quality,
-				    memory_order_relaxed);
+				    memory_order_acquire);
+}
+
+/* The epoch bits a writer that keeps a word's epoch may keep: the word's, if
+ * it is the epoch the writer sees as current, else 0 (not known). A kept old
+ * epoch could be one the switch just cleared, and would be revived when that
+ * epoch comes round. */
+static inline uint64_t _lab_sh_keep_epoch(uint64_t w, uint64_t ep)
+{
+	return (w & LAB_SH_EPOCH) == ep ? ep : 0;
 }
 
 /** Set an owner cache's length: its owner writes it, lab_pool_stats() reads
@@ -137,11 +148,14 @@ unsigned int _lab_buf_transfer_keep_slow(struct lab_cache *from, struct lab_cach
  * Rewrite the shadow words of buffers the caller holds alone (no check: an
  * allocation marking its buffers in flight, a buffer moving between a cache
  * and the ring): keep the bits of @p keep, set @p set. One load and one store
- * each; before a put, so no other thread can take a buffer mid-write.
+ * each; before a put, so no other thread can take a buffer mid-write. The
+ * epoch is never kept as it is: @p set gives it, or the word keeps it only if
+ * it is @p ep, the caller's current one (_lab_sh_keep_epoch).
  */
 static inline void _lab_shadow_set(const struct lab_pool_hot *h, struct lab_buf *const *bufs,
-				   unsigned int n, uint64_t keep, uint64_t set)
+				   unsigned int n, uint64_t keep, uint64_t set, uint64_t ep)
 {
+	keep &= ~LAB_SH_EPOCH;
 	for (unsigned int i = 0; i < n; i++) {
 		uint32_t idx = bufs[i]->idx;
 
@@ -149,7 +163,8 @@ static inline void _lab_shadow_set(const struct lab_pool_hot *h, struct lab_buf 
 			struct lab_shadow *sh = &h->shadow[idx];
 			uint64_t w = atomic_load_explicit(&sh->w, memory_order_relaxed);
 
-			atomic_store_explicit(&sh->w, (w & keep) | set, memory_order_relaxed);
+			atomic_store_explicit(&sh->w, (w & keep) | set | _lab_sh_keep_epoch(w, ep),
+					      memory_order_relaxed);
 		}
 	}
 }

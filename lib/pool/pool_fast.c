@@ -49,6 +49,7 @@ unsigned int _lab_cache_refill_alloc(struct lab_cache *c, struct lab_buf **bufs,
 {
 	struct lab_pool_hot *h = &c->pool->hot;
 	unsigned int want, got, give, len;
+	uint32_t q;
 
 	if (n > c->size) {
 		/* A burst larger than the cache bypasses it, as DPDK's does. */
@@ -66,9 +67,10 @@ unsigned int _lab_cache_refill_alloc(struct lab_cache *c, struct lab_buf **bufs,
 		LAB_COUNT_ADD(c->st.ring_refills, 1);
 	/* Owner and state only: the site stays that of the last free ("off":
 	 * no shadow at all). */
-	if (LAB_Q_LEVEL(_lab_pool_q(h)) != LAB_QUALITY_OFF)
+	q = _lab_pool_q(h);
+	if (LAB_Q_LEVEL(q) != LAB_QUALITY_OFF)
 		_lab_shadow_set(h, &c->objs[c->len], got, ~(LAB_SH_OWNER | LAB_SH_STATE),
-				LAB_SH_KEY(c->owner, LAB_BUF_CACHED));
+				LAB_SH_KEY(c->owner, LAB_BUF_CACHED), LAB_SH_EP(LAB_Q_EPOCH(q)));
 	len = c->len + got;
 	give = len < n ? len : n;
 	for (unsigned int i = 0; i < give; i++)
@@ -94,10 +96,12 @@ void _lab_cache_spill_free(struct lab_cache *c, struct lab_buf *const *bufs, uns
 		if (len > keep) {
 			unsigned int out = len - keep;
 
-			if (LAB_Q_LEVEL(_lab_pool_q(&c->pool->hot)) != LAB_QUALITY_OFF)
+			uint32_t q = _lab_pool_q(&c->pool->hot);
+
+			if (LAB_Q_LEVEL(q) != LAB_QUALITY_OFF)
 				_lab_shadow_set(&c->pool->hot, &c->objs[0], out,
 						~(LAB_SH_OWNER | LAB_SH_STATE),
-						LAB_SH_KEY(0, LAB_BUF_FREE));
+						LAB_SH_KEY(0, LAB_BUF_FREE), LAB_SH_EP(LAB_Q_EPOCH(q)));
 			_lab_pool_put(c->pool, &c->objs[0], out);
 			for (unsigned int i = 0; i < keep; i++)
 				c->objs[i] = c->objs[out + i];
@@ -194,8 +198,8 @@ unsigned int _lab_pool_ring_alloc(struct lab_pool *p, struct lab_buf **bufs, uns
 	q = _lab_pool_q(&p->hot);
 	if (LAB_Q_LEVEL(q) != LAB_QUALITY_OFF)
 		_lab_shadow_set(&p->hot, bufs, got, LAB_SH_GEN,
-				LAB_SH_SITE(site) | LAB_SH_EP(LAB_Q_EPOCH(q)) |
-				LAB_SH_KEY(0, LAB_BUF_IN_FLIGHT));
+				LAB_SH_SITE(site) | LAB_SH_KEY(0, LAB_BUF_IN_FLIGHT),
+				LAB_SH_EP(LAB_Q_EPOCH(q)));
 	stripe_add(&st->allocs, got, s);
 	if (got)
 		stripe_add(&st->ring_refills, 1, s);

@@ -59,9 +59,13 @@ struct lab_cache *lab_cache_create(struct lab_pool *p, const char *name, unsigne
 
 void lab_cache_flush(struct lab_cache *c)
 {
+	uint32_t q = _lab_pool_q(&c->pool->hot);
+
 	if (c->len) {
-		_lab_shadow_set(&c->pool->hot, c->objs, c->len, ~(LAB_SH_OWNER | LAB_SH_STATE),
-				LAB_SH_KEY(0, LAB_BUF_FREE));
+		if (LAB_Q_LEVEL(q) != LAB_QUALITY_OFF)
+			_lab_shadow_set(&c->pool->hot, c->objs, c->len,
+					~(LAB_SH_OWNER | LAB_SH_STATE), LAB_SH_KEY(0, LAB_BUF_FREE),
+					LAB_SH_EP(LAB_Q_EPOCH(q)));
 		_lab_pool_put(c->pool, c->objs, c->len);
 		LAB_COUNT_ADD(c->st.ring_flushes, 1);
 		LAB_CACHE_LEN_SET(c, 0);
@@ -103,20 +107,27 @@ static void note_departed(struct lab_pool *p, const char *name, int64_t net)
 void lab_cache_destroy(struct lab_cache *c)
 {
 	struct lab_pool *p;
+	uint64_t ep;
+	uint32_t q;
 
 	if (c == NULL)
 		return;
 	p = c->pool;
 	lab_cache_flush(c);
 	/* What it still holds passes to owner 0 ("no-cache"): its id will be
-	 * reused, and the next holder of the id must not be able to free them. */
-	for (uint32_t i = 0; i < p->hot.shadow_cap; i++) {
+	 * reused, and the next holder of the id must not be able to free them.
+	 * A word keeps its epoch only if it is the current one (lab_pool_inline.h). */
+	q = _lab_pool_q(&p->hot);
+	ep = LAB_SH_EP(LAB_Q_EPOCH(q));
+	for (uint32_t i = 0; LAB_Q_LEVEL(q) != LAB_QUALITY_OFF && i < p->hot.shadow_cap; i++) {
 		struct lab_shadow *sh = &p->hot.shadow[i];
 		uint64_t w = atomic_load_explicit(&sh->w, memory_order_relaxed);
 
-		if (__atomic_load_n(&sh->buf, __ATOMIC_RELAXED) != NULL && (w & LAB_SH_OWNER) == LAB_SH_KEY(c->owner, 0) &&
+		if (__atomic_load_n(&sh->buf, __ATOMIC_RELAXED) != NULL &&
+		    (w & LAB_SH_OWNER) == LAB_SH_KEY(c->owner, 0) &&
 		    (w & LAB_SH_STATE) != LAB_BUF_FREE)
-			atomic_store_explicit(&sh->w, w & ~LAB_SH_OWNER, memory_order_relaxed);
+			atomic_store_explicit(&sh->w, (w & ~(LAB_SH_OWNER | LAB_SH_EPOCH)) |
+					      _lab_sh_keep_epoch(w, ep), memory_order_relaxed);
 	}
 	pthread_mutex_lock(&p->lock);
 	add_stats(&p->retired, &c->st);

@@ -323,7 +323,8 @@ static void quarantine_flush(struct lab_pool *p, struct lab_cache *c, struct lab
 	if (k == n)
 		return;
 	atomic_fetch_add_explicit(&p->quarantine_skipped, n - k, memory_order_relaxed);
-	_lab_shadow_set(&p->hot, q + k, n - k, LAB_SH_GEN, mark);
+	_lab_shadow_set(&p->hot, q + k, n - k, LAB_SH_GEN, mark & ~LAB_SH_EPOCH,
+			mark & LAB_SH_EPOCH);
 	put_good(p, c, q + k, n - k);
 }
 
@@ -428,14 +429,25 @@ unsigned int _lab_buf_transfer_slow(struct lab_cache *from, struct lab_cache *to
 	uint64_t key = ep | LAB_SH_KEY(src, LAB_BUF_IN_FLIGHT);
 	unsigned int done = 0;
 
-	/* "off": no per-buffer state, nothing to check. */
-	if (pp != NULL && LAB_Q_LEVEL(qw) == LAB_QUALITY_OFF)
-		return n;
 	for (unsigned int i = 0; i < n; i++) {
 		struct lab_buf *b = bufs[i];
 		struct lab_pool *p = from != NULL ? from->pool : to != NULL ? to->pool : b->pool;
 		uint64_t old;
 		int bad;
+
+		/* Without caches the buffers may be of several pools: each is
+		 * checked at its own pool's level and epoch. */
+		if (p != pp) {
+			pp = p;
+			qw = _lab_pool_q(&pp->hot);
+			ep = LAB_SH_EP(LAB_Q_EPOCH(qw));
+			key = ep | LAB_SH_KEY(src, LAB_BUF_IN_FLIGHT);
+		}
+		/* "off": no per-buffer state, nothing to check. */
+		if (LAB_Q_LEVEL(qw) == LAB_QUALITY_OFF) {
+			done++;
+			continue;
+		}
 
 		if (to != NULL && from != NULL && to->pool != from->pool) {
 			quality_record(p, LAB_FIND_BAD_BUFFER, b, UINT32_MAX, src, site);
@@ -693,6 +705,7 @@ uint32_t quality_release(struct lab_pool *p, uint32_t out, bool queued)
 
 	while (done < out) {
 		unsigned int want = out - done < 64 ? out - done : 64, got, keep = 0;
+		uint32_t qw;
 
 		/* Counted as in check before they leave the FIFO (and until they
 		 * are in the ring, below): a stats snapshot taken meanwhile may
@@ -727,9 +740,11 @@ uint32_t quality_release(struct lab_pool *p, uint32_t out, bool queued)
 			memset(b->buf_addr, 0, b->buf_len);
 			batch[keep++] = b;
 		}
-		/* The header is sound now (check_quarantined repairs it). */
+		/* The header is sound now (check_quarantined repairs it). Known
+		 * free if the word is of the current epoch, else not known. */
+		qw = _lab_pool_q(&p->hot);
 		_lab_shadow_set(&p->hot, batch, keep, ~(LAB_SH_OWNER | LAB_SH_STATE),
-				LAB_SH_KEY(0, LAB_BUF_FREE));
+				LAB_SH_KEY(0, LAB_BUF_FREE), LAB_SH_EP(LAB_Q_EPOCH(qw)));
 		_lab_pool_put(p, batch, keep);
 		atomic_fetch_sub_explicit(&p->q_in_check, keep, memory_order_relaxed);
 		done += got;

@@ -461,7 +461,8 @@ static uint32_t epoch_of(struct lab_pool *p)
 
 /*
  * "off" keeps no per-buffer state: allocations, frees (with a cache and
- * without), refills, spills and hand-offs leave every shadow word as it was.
+ * without), refills and spills (bursts within the cache's size), bursts past
+ * it, flushes and hand-offs leave every shadow word as it was.
  */
 static void test_off_keeps_no_state(void)
 {
@@ -481,7 +482,12 @@ static void test_off_keeps_no_state(void)
 	for (uint32_t i = 0; i < h->shadow_cap; i++)
 		before[i] = atomic_load(&h->shadow[i].w);
 	for (int r = 0; r < 50; r++) {
-		CU_ASSERT_EQUAL(lab_alloc_bulk(p, c, b, N, 0), N);     /* refills */
+		/* Within the cache's 32: refills from the ring, spills past 48. */
+		for (int k = 0; k < 4; k++)
+			CU_ASSERT_EQUAL(lab_alloc_bulk(p, c, b + 16 * k, 16, 0), 16);
+		CU_ASSERT_EQUAL(lab_free_bulk(c, b, 64), 64);
+		lab_cache_flush(c);
+		CU_ASSERT_EQUAL(lab_alloc_bulk(p, c, b, N, 0), N);     /* past the cache */
 		CU_ASSERT_EQUAL(lab_buf_transfer(c, o, b, N / 2), N / 2);
 		CU_ASSERT_EQUAL(lab_free_bulk(o, b, N / 2), N / 2);  /* spills */
 		CU_ASSERT_EQUAL(lab_free_bulk(c, b + N / 2, N / 2), N / 2);
@@ -509,7 +515,9 @@ static void test_off_keeps_no_state(void)
 static void test_switch_from_off(void)
 {
 	enum { N = 64 };
-	struct lab_pool *p = quality_pool(LAB_QUALITY_OFF, 0);
+	/* Rate 2^30 before any cache exists: no free is sampled into quarantine
+	 * (the cache's countdown is drawn when it is made). */
+	struct lab_pool *p = quality_pool(LAB_QUALITY_OFF, 1u << 30);
 	struct lab_cache *c, *o;
 	struct lab_buf *b[N], *x, *y;
 	struct lab_pool_stats st;
