@@ -101,17 +101,25 @@ static void site_name(const void *site, char *out, size_t len)
 	}
 }
 
-static const char *owner_name(struct lab_pool *p, uint16_t id)
+/* The name of owner @p id, copied into @p buf under the owners' lock: a
+ * cache created meanwhile writes its slot's name (TSan, a report while
+ * another thread made a cache). Callers hold no p->lock. */
+static const char *owner_name(struct lab_pool *p, uint16_t id, char *buf, size_t len)
 {
 	if (id == 0)
 		return "no-cache";
-	return id < POOL_MAX_OWNERS && p->owner_names[id][0] ? p->owner_names[id] : "?";
+	if (id >= POOL_MAX_OWNERS)
+		return "?";
+	pthread_mutex_lock(&p->lock);
+	snprintf(buf, len, "%s", p->owner_names[id][0] ? p->owner_names[id] : "?");
+	pthread_mutex_unlock(&p->lock);
+	return buf;
 }
 
 /* Log one finding as one line of key=value pairs (findings_lock held). */
 static void log_finding(struct lab_pool *p, const struct lab_finding *f)
 {
-	char site[128], asite[128], fsite[128];
+	char site[128], asite[128], fsite[128], hn[24], cn[24];
 
 	site_name(f->site, site, sizeof(site));
 	site_name(f->alloc_site, asite, sizeof(asite));
@@ -121,15 +129,15 @@ static void log_finding(struct lab_pool *p, const struct lab_finding *f)
 		LAB_LOG(ERR, quality, "finding kind=bad-buffer pool=%s buf=%p idx=%s caller=%s "
 			"site=%s (not a buffer of this pool, or its header was overwritten)",
 			p->name, (const void *)f->buf, f->idx == UINT32_MAX ? "-" : "?",
-			owner_name(p, f->caller), site);
+			owner_name(p, f->caller, cn, sizeof(cn)), site);
 		break;
 	case LAB_FIND_DOUBLE_FREE:
 	case LAB_FIND_FOREIGN_FREE:
 	case LAB_FIND_FOREIGN_TRANSFER:
 		LAB_LOG(ERR, quality, "finding kind=%s pool=%s buf=%u gen=%u state=%s owner=%s "
 			"caller=%s site=%s %s=%s", kind_names[f->kind], p->name, f->idx, f->gen,
-			state_names[f->state & 3], owner_name(p, f->holder),
-			owner_name(p, f->caller), site,
+			state_names[f->state & 3], owner_name(p, f->holder, hn, sizeof(hn)),
+			owner_name(p, f->caller, cn, sizeof(cn)), site,
 			f->state == LAB_BUF_IN_FLIGHT ? "alloc_site" : "free_site",
 			f->state == LAB_BUF_IN_FLIGHT ? asite : fsite);
 		break;
@@ -138,14 +146,14 @@ static void log_finding(struct lab_pool *p, const struct lab_finding *f)
 	case LAB_FIND_HEADER:
 		LAB_LOG(ERR, quality, "finding kind=%s pool=%s buf=%u gen=%u owner=%s offset=%u "
 			"bytes=%u alloc_site=%s free_site=%s", kind_names[f->kind], p->name,
-			f->idx, f->gen, owner_name(p, f->holder), f->offset, f->bytes, asite,
+			f->idx, f->gen, owner_name(p, f->holder, hn, sizeof(hn)), f->offset, f->bytes, asite,
 			fsite);
 		break;
 	case LAB_FIND_LEAK:
 	default:
 		LAB_LOG(DEBUG, quality, "finding kind=%s pool=%s buf=%u owner=%s age_ms=%llu "
 			"alloc_site=%s", kind_names[f->kind], p->name, f->idx,
-			owner_name(p, f->holder), (unsigned long long)f->age_ms, asite);
+			owner_name(p, f->holder, hn, sizeof(hn)), (unsigned long long)f->age_ms, asite);
 		break;
 	}
 }
@@ -622,11 +630,12 @@ static void log_groups(struct lab_pool *p, struct leak_group *g, unsigned int ng
 		       const char *what)
 {
 	for (unsigned int i = 0; i < ng; i++) {
-		char site[128];
+		char site[128], on[24];
 
 		site_name(g[i].site, site, sizeof(site));
 		LAB_LOG(ERR, quality, "pool '%s': %s owner=%s alloc_site=%s count=%u "
-			"oldest_ms=%llu bufs=%s%s", p->name, what, owner_name(p, g[i].owner), site,
+			"oldest_ms=%llu bufs=%s%s", p->name, what,
+			owner_name(p, g[i].owner, on, sizeof(on)), site,
 			g[i].count, (unsigned long long)g[i].oldest_ms, g[i].idx,
 			strlen(g[i].idx) >= sizeof(g[i].idx) - 12 ? ",..." : "");
 	}
