@@ -60,6 +60,12 @@ static struct lab_pool *quality_pool(int level)
 		    : level == SAMPLED || level == OWNER ? LAB_QUALITY_SAMPLED : LAB_QUALITY_OFF;
 	if (level == OWNER)
 		o.sample_rate = Q_OWNER_RATE;
+	/* LAB_BENCH_SAMPLE_BUDGET: deep samples per ms for "sampled" (default:
+	 * the pool's), to tell the data path's share of a sample's cost from
+	 * the warden's (a budget of 1 leaves the data path picking and backing
+	 * off, the warden idle). */
+	if (level == SAMPLED && getenv("LAB_BENCH_SAMPLE_BUDGET") != NULL)
+		o.sample_budget = (uint32_t)strtoul(getenv("LAB_BENCH_SAMPLE_BUDGET"), NULL, 10);
 	return lab_pool_create(&o);
 }
 

@@ -965,8 +965,10 @@ unsigned int quality_tend(struct lab_pool *p, uint64_t now_ns, bool drain)
 	}
 	report_queued(p);
 	quality_release(p, out, false);
-	/* Everything now: what was staged behind a full FIFO too. */
-	for (int round = 0; drain && round < 8 && stage_busy(p); round++) {
+	/* Everything now: what was staged behind a full FIFO too (a FIFO of 16
+	 * takes 64 owners' staging in 128 rounds; the bound only stops owners
+	 * that keep staging meanwhile from holding the caller here). */
+	for (int round = 0; drain && round < 1024 && stage_busy(p); round++) {
 		stage_drain(p);
 		quality_release(p, lab_ring_count(p->quarantine), false);
 	}
