@@ -26,7 +26,7 @@ void _lab_pool_put(struct lab_pool *p, struct lab_buf *const *bufs, unsigned int
 #define POOL_CANARY 0xa5u  /* redzone */
 /* Sampled deep checks (quality "sampled"): entries of one owner's staging
  * ring (a power of two), and the default budget of deep samples per ms. */
-#define POOL_STAGE_CAP 32u
+#define POOL_STAGE_CAP 64u
 #define POOL_SAMPLE_BUDGET 256u
 
 /*
