@@ -39,7 +39,11 @@ void _lab_pool_put(struct lab_pool *p, struct lab_buf *const *bufs, unsigned int
  */
 struct sample_stage {
 	_Atomic uint32_t head;
-	struct lab_buf *buf[POOL_STAGE_CAP];
+	struct stage_entry {
+		struct lab_buf *buf;
+		const void *alloc_site; /* the warden keeps it in shadow_cold: the
+					 * data path touches no cold line */
+	} e[POOL_STAGE_CAP];
 	_Atomic uint32_t tail __attribute__((aligned(LAB_CACHE_LINE)));
 } __attribute__((aligned(LAB_CACHE_LINE)));
 

@@ -279,16 +279,27 @@ void lab_pool_set_finding_cb(struct lab_pool *p, lab_finding_cb cb, void *arg)
  * quarantined, and keep its sites for the report. Under "full" the caller
  * poisons it first; under "sampled" the warden does (stage_take).
  */
+static void quarantine_word(struct lab_pool *p, struct lab_buf *b, uint16_t owner,
+			    const void *site, uint64_t ep)
+{
+	atomic_store_explicit(&p->hot.shadow[b->idx].w,
+			      LAB_SH_SITE(site) | ep | LAB_SH_KEY(owner, LAB_BUF_QUARANTINED),
+			      memory_order_relaxed);
+}
+
+static inline const void *alloc_site_of(uint64_t old)
+{
+	return (old & LAB_SH_STATE) == LAB_BUF_IN_FLIGHT ? word_site(old) : NULL;
+}
+
 static void quarantine_mark(struct lab_pool *p, struct lab_buf *b, uint64_t old, uint16_t owner,
 			    const void *site, uint64_t ep)
 {
-	struct lab_shadow *sh = &p->hot.shadow[b->idx];
 	struct shadow_cold *cold = &p->cold[b->idx];
 
-	cold->alloc_site = (old & LAB_SH_STATE) == LAB_BUF_IN_FLIGHT ? word_site(old) : NULL;
+	cold->alloc_site = alloc_site_of(old);
 	cold->free_site = site;
-	atomic_store_explicit(&sh->w, LAB_SH_SITE(site) | ep | LAB_SH_KEY(owner, LAB_BUF_QUARANTINED),
-			      memory_order_relaxed);
+	quarantine_word(p, b, owner, site, ep);
 }
 
 static void release_bufs(struct lab_pool *p, struct lab_buf **batch, unsigned int n, bool queued);
@@ -471,14 +482,19 @@ unsigned int _lab_free_slow(struct lab_pool *p, struct lab_cache *c, struct lab_
 				put_good(p, c, bufs + i - run, run);
 				done += run;
 				run = 0;
-				quarantine_mark(p, b, old, owner, site, ep);
 				if (st != NULL) {
-					st->buf[(head + nst++) % POOL_STAGE_CAP] = b;
+					struct stage_entry *e =
+						&st->e[(head + nst++) % POOL_STAGE_CAP];
+
+					quarantine_word(p, b, owner, site, ep);
+					e->buf = b;
+					e->alloc_site = alloc_site_of(old);
 					LAB_COUNT_ADD(c->st.frees, 1);
 					done++;
 					i++;
 					continue;
 				}
+				quarantine_mark(p, b, old, owner, site, ep);
 				if (nc_stage_put(p, b)) {
 					pool_nocache_frees(p, 1);
 					done++;
@@ -896,8 +912,18 @@ static void stage_drain(struct lab_pool *p)
 		if (n == 0)
 			continue;
 		n = n < room ? n : room;
-		for (uint32_t i = 0; i < n; i++)
-			batch[i] = st->buf[(tail + i) % POOL_STAGE_CAP];
+		for (uint32_t i = 0; i < n; i++) {
+			const struct stage_entry *e = &st->e[(tail + i) % POOL_STAGE_CAP];
+			/* From the address: the header may be what was overwritten
+			 * (it passed the free's check, so it is the pool's). */
+			uint32_t idx = pool_buf_index(p, e->buf);
+
+			/* The free site is the one its quarantined word holds. */
+			batch[i] = e->buf;
+			p->cold[idx].alloc_site = e->alloc_site;
+			p->cold[idx].free_site = word_site(
+				atomic_load_explicit(&p->hot.shadow[idx].w, memory_order_relaxed));
+		}
 		room -= stage_poison(p, batch, n);
 		atomic_store_explicit(&st->tail, tail + n, memory_order_release);
 	}
