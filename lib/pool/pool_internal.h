@@ -39,6 +39,9 @@ void _lab_pool_put(struct lab_pool *p, struct lab_buf *const *bufs, unsigned int
  */
 struct sample_stage {
 	_Atomic uint32_t head;
+	uint32_t tail_seen; /* the owner's last look at tail: read again only
+			     * when the ring looks full (a line the warden
+			     * writes, a miss per look) */
 	struct stage_entry {
 		struct lab_buf *buf;
 		const void *alloc_site; /* the warden keeps it in shadow_cold: the

@@ -368,10 +368,14 @@ static void quarantine_flush(struct lab_pool *p, struct lab_cache *c, struct lab
  */
 static bool sample_take(struct lab_pool *p, struct sample_stage *st, unsigned int staged)
 {
-	if (st != NULL &&
-	    atomic_load_explicit(&st->head, memory_order_relaxed) + staged -
-	    atomic_load_explicit(&st->tail, memory_order_acquire) >= POOL_STAGE_CAP)
-		goto backoff;
+	if (st != NULL) {
+		uint32_t used = atomic_load_explicit(&st->head, memory_order_relaxed) + staged;
+
+		if (used - st->tail_seen >= POOL_STAGE_CAP)
+			st->tail_seen = atomic_load_explicit(&st->tail, memory_order_acquire);
+		if (used - st->tail_seen >= POOL_STAGE_CAP)
+			goto backoff;
+	}
 	if (atomic_load_explicit(&p->sample_credit, memory_order_relaxed) <= 0)
 		goto backoff;
 	atomic_fetch_sub_explicit(&p->sample_credit, 1, memory_order_relaxed);
