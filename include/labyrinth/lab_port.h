@@ -125,7 +125,10 @@ struct lab_port_conf {
 	 * destroyed by the caller after lab_port_close(). Give RX queue q and TX
 	 * queue q one cache (the same array for both) for a queue-pair domain;
 	 * give one thread's queues of several ports one cache for a thread
-	 * domain (labfwd's workers).
+	 * domain (labfwd's workers). lab_port_stop() and lab_port_close() free
+	 * posted and waiting buffers into the queues' caches: with a shared
+	 * cache, call them from its thread or while that thread is not polling
+	 * (as labfwd does, after joining its workers).
 	 */
 	struct lab_cache *const *rxq_owner;
 	struct lab_cache *const *txq_owner;
