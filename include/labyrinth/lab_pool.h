@@ -151,9 +151,9 @@ static inline unsigned int lab_alloc_bulk_at(struct lab_pool *p, struct lab_cach
 	/* "off" keeps no per-buffer state: one test per burst, no shadow. */
 	q = _lab_pool_q((const struct lab_pool_hot *)p);
 	if (LAB_Q_LEVEL(q) != LAB_QUALITY_OFF)
-		_lab_shadow_set((const struct lab_pool_hot *)p, bufs, n, LAB_SH_GEN,
-				LAB_SH_SITE(site) | LAB_SH_KEY(c->owner, LAB_BUF_IN_FLIGHT),
-				LAB_SH_EP(LAB_Q_EPOCH(q)));
+		_lab_shadow_mark((const struct lab_pool_hot *)p, bufs, n,
+				 LAB_SH_SITE(site) | LAB_SH_EP(LAB_Q_EPOCH(q)) |
+				 LAB_SH_KEY(c->owner, LAB_BUF_IN_FLIGHT));
 #endif
 	return n;
 }
@@ -273,7 +273,8 @@ static inline unsigned int _lab_buf_transfer_fast(struct lab_cache *from, struct
 	return _lab_shadow_pass((const struct lab_pool_hot *)from->pool, bufs, n,
 				LAB_SH_EP(LAB_Q_EPOCH(q)) |
 				LAB_SH_KEY(from->owner, LAB_BUF_IN_FLIGHT),
-				0, ~LAB_SH_OWNER, (uint64_t)to->owner << LAB_SH_OWNER_SHIFT);
+				~(LAB_SH_OWNER | LAB_SH_SCAN),
+				(uint64_t)to->owner << LAB_SH_OWNER_SHIFT);
 }
 
 /**
@@ -427,7 +428,6 @@ struct lab_finding {
 	uint16_t holder;           /**< owner id the shadow records */
 	uint16_t caller;           /**< owner id of the caller (bad frees and transfers) */
 	uint8_t state;             /**< enum lab_buf_state the shadow records */
-	uint8_t gen;               /**< the buffer's generation (frees modulo 16) */
 	const void *site;          /**< where the bad call was made (bad frees, transfers) */
 	const void *alloc_site;    /**< where the buffer was last allocated, if known */
 	const void *free_site;     /**< where it was last freed, if known */

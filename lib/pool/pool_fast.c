@@ -197,9 +197,8 @@ unsigned int _lab_pool_ring_alloc(struct lab_pool *p, struct lab_buf **bufs, uns
 	/* Taken from the ring: ours alone, plain stores ("off": none). */
 	q = _lab_pool_q(&p->hot);
 	if (LAB_Q_LEVEL(q) != LAB_QUALITY_OFF)
-		_lab_shadow_set(&p->hot, bufs, got, LAB_SH_GEN,
-				LAB_SH_SITE(site) | LAB_SH_KEY(0, LAB_BUF_IN_FLIGHT),
-				LAB_SH_EP(LAB_Q_EPOCH(q)));
+		_lab_shadow_mark(&p->hot, bufs, got, LAB_SH_SITE(site) | LAB_SH_EP(LAB_Q_EPOCH(q)) |
+				 LAB_SH_KEY(0, LAB_BUF_IN_FLIGHT));
 	stripe_add(&st->allocs, got, s);
 	if (got)
 		stripe_add(&st->ring_refills, 1, s);
