@@ -217,30 +217,38 @@ static inline void _lab_shadow_set(const struct lab_pool_hot *h, struct lab_buf 
  * passed; the caller's slow path takes the rest (_lab_free_slow,
  * _lab_buf_transfer_slow).
  */
+static inline unsigned int _lab_shadow_pass_one(const struct lab_pool_hot *h,
+						struct lab_buf *b, uint64_t key, uint64_t keep,
+						uint64_t set)
+{
+	uint32_t idx = b->idx;
+	struct lab_shadow *sh;
+	uint64_t w;
+
+	if (lab_unlikely(idx >= h->shadow_cap))
+		return 0;
+	sh = &h->shadow[idx];
+	w = atomic_load_explicit(&sh->w, memory_order_relaxed);
+	if (lab_unlikely(__atomic_load_n(&sh->buf, __ATOMIC_RELAXED) != b ||
+			 (w & LAB_SH_CHECKED) != key))
+		return 0;
+	atomic_store_explicit(&sh->w, (w & keep) | set, memory_order_relaxed);
+	return 1;
+}
+
+/* The loop of _lab_shadow_pass, out of line (lib/pool/pool_fast.c): inlined
+ * into a caller's loop it spills half its values to the stack; called, it
+ * has the registers to itself. */
+unsigned int _lab_shadow_pass_burst(const struct lab_pool_hot *h, struct lab_buf *const *bufs,
+				    unsigned int n, uint64_t key, uint64_t keep, uint64_t set);
+
 static inline unsigned int _lab_shadow_pass(const struct lab_pool_hot *h,
 					    struct lab_buf *const *bufs, unsigned int n,
 					    uint64_t key, uint64_t keep, uint64_t set)
 {
-	struct lab_shadow *shadow = h->shadow;
-	uint32_t cap = h->shadow_cap;
-	unsigned int i;
-
-	for (i = 0; i < n; i++) {
-		struct lab_buf *b = bufs[i];
-		uint32_t idx = b->idx;
-		struct lab_shadow *sh;
-		uint64_t w;
-
-		if (lab_unlikely(idx >= cap))
-			break;
-		sh = &shadow[idx];
-		w = atomic_load_explicit(&sh->w, memory_order_relaxed);
-		if (lab_unlikely(__atomic_load_n(&sh->buf, __ATOMIC_RELAXED) != b ||
-				 (w & LAB_SH_CHECKED) != key))
-			break;
-		atomic_store_explicit(&sh->w, (w & keep) | set, memory_order_relaxed);
-	}
-	return i;
+	if (n == 1)
+		return _lab_shadow_pass_one(h, bufs[0], key, keep, set);
+	return _lab_shadow_pass_burst(h, bufs, n, key, keep, set);
 }
 
 /* The free's pass: the whole word from @p mark (state, owner, epoch, site). */
