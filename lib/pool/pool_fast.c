@@ -213,10 +213,15 @@ unsigned int _lab_pool_ring_alloc(struct lab_pool *p, struct lab_buf **bufs, uns
 
 	/* All or none, and short: buffers waiting in quarantine are available
 	 * (a mempool counts them so); check enough of them here rather than
-	 * fail while the warden's hold time runs. */
-	if (lab_unlikely(got == 0 && (flags & LAB_ALLOC_ALL) && lab_ring_count(p->quarantine))) {
+	 * fail while the warden's hold time runs. Sampled frees of callers
+	 * without a cache still staged for the warden too (the staging rings of
+	 * owner caches have the warden as their one reader). */
+	if (lab_unlikely(got == 0 && (flags & LAB_ALLOC_ALL) &&
+			 (lab_ring_count(p->quarantine) || lab_ring_count(p->nc_stage)))) {
 		quality_release(p, n + 64, true);
 		got = ring_take(&p->hot, bufs, n, flags, &reserve);
+		if (got == 0 && quality_release_staged(p, n + 64) != 0)
+			got = ring_take(&p->hot, bufs, n, flags, &reserve);
 	}
 
 	/* Taken from the ring: ours alone, plain stores ("off": none). */

@@ -205,6 +205,7 @@ void quality_free(struct lab_pool *p);
 void quality_report_in_flight(struct lab_pool *p);
 void quality_cache_init(struct lab_cache *c);
 uint32_t quality_release(struct lab_pool *p, uint32_t out, bool queued);
+uint32_t quality_release_staged(struct lab_pool *p, uint32_t out);
 
 /* Buffers in the free ring or on its overflow list; in quarantine (in the
  * FIFO, or out of it being checked). No lock. */

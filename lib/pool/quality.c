@@ -940,6 +940,38 @@ static void stage_drain(struct lab_pool *p)
 	}
 }
 
+/*
+ * Data path, all-or-none allocation without a cache that found the ring
+ * short: take up to @p out staged sampled frees of callers without a cache
+ * before the warden does, poison and check them at once (header and redzone;
+ * no hold, so a write after those frees is not caught: counted in
+ * checked_at_once), zero and free them. Findings queued. @return taken.
+ */
+uint32_t quality_release_staged(struct lab_pool *p, uint32_t out)
+{
+	struct lab_buf *batch[POOL_STAGE_CAP];
+	uint32_t done = 0;
+	unsigned int got;
+
+	while (done < out) {
+		unsigned int want = out - done < POOL_STAGE_CAP ? out - done : POOL_STAGE_CAP;
+
+		/* In check first, so a snapshot never misses them in transit. */
+		atomic_fetch_add_explicit(&p->q_in_check, want, memory_order_relaxed);
+		got = lab_ring_dequeue_burst(p->nc_stage, (void **)batch, want);
+		atomic_fetch_sub_explicit(&p->q_in_check, want - got, memory_order_relaxed);
+		if (got == 0)
+			break;
+		/* Their sites are in shadow_cold already (quarantine_mark). */
+		for (unsigned int i = 0; i < got; i++)
+			memset((uint8_t *)batch[i] + p->room_off, POOL_POISON, p->room_len);
+		atomic_fetch_add_explicit(&p->checked_at_once, got, memory_order_relaxed);
+		release_bufs(p, batch, got, true);
+		done += got;
+	}
+	return done;
+}
+
 uint64_t quality_staged_count(const struct lab_pool *p)
 {
 	uint64_t n = lab_ring_count(p->nc_stage);

@@ -208,6 +208,33 @@ static void test_full_never_unchecked(void)
 	CU_ASSERT_EQUAL(lab_pool_destroy(p), 0);
 }
 
+/* A mempool's all-or-none allocation without a cache counts staged buffers
+ * as available (they are counted as quarantined): right after every buffer
+ * was freed, sampled, all of them can be allocated again at once, whether
+ * the warden moved the staged ones yet or not (DPDK's mbuf_autotest). */
+static void test_alloc_all_takes_staged(void)
+{
+	struct lab_pool *p = sampling_pool(LAB_QUALITY_SAMPLED, 1, 64 * LAB_MIB);
+	static struct lab_buf *all[4096];
+	struct lab_pool_stats st;
+	unsigned int n;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL(lab_pool_set_sample_budget(p, 1u << 30), 0);
+	lab_pool_stats(p, &st);
+	n = (unsigned int)st.total;
+	for (int round = 0; round < 20; round++) {
+		for (unsigned int i = 0; i < n; i += 64)
+			CU_ASSERT_EQUAL_FATAL(lab_alloc_bulk(p, NULL, all + i, 64, LAB_ALLOC_ALL |
+							     LAB_ALLOC_ATOMIC), 64);
+		for (unsigned int i = 0; i < n; i += 64)
+			CU_ASSERT_EQUAL(lab_free_bulk(NULL, all + i, 64), 64);
+	}
+	assert_no_findings(p);
+	assert_every_due_free_accounted(p);
+	CU_ASSERT_EQUAL(lab_pool_destroy(p), 0);
+}
+
 int main(void)
 {
 	static const struct lab_test tests[] = {
@@ -215,6 +242,7 @@ int main(void)
 		LAB_TEST(test_staging_concurrent),
 		LAB_TEST(test_backoff_counted),
 		LAB_TEST(test_full_never_unchecked),
+		LAB_TEST(test_alloc_all_takes_staged),
 		{ NULL, NULL },
 	};
 
