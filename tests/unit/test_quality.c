@@ -374,7 +374,7 @@ static void test_full_zeroes_before_reuse(void)
 
 static void test_sampled_rate(void)
 {
-	enum { N = 16, FAULTS = 4000 };
+	enum { N = 16, FAULTS = 10000 };
 	struct lab_pool *p = quality_pool(LAB_QUALITY_SAMPLED, N);
 	struct lab_cache *c = lab_cache_create(p, "s", 32);
 	struct lab_pool_stats st;
