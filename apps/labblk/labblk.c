@@ -38,6 +38,7 @@
 
 #include <labyrinth/lab_blk.h>
 #include <labyrinth/lab_common.h>
+#include <labyrinth/lab_devargs.h>
 #include <labyrinth/lab_log.h>
 #include <labyrinth/lab_pool.h>
 
@@ -651,17 +652,6 @@ static void json_dir(FILE *f, const char *name, const struct hist *h, uint64_t i
 		hist_pct(h, 50), hist_pct(h, 99), hist_pct(h, 99.9), (double)h->max_ns / 1000.0);
 }
 
-/* Whether the device string @p dev gives key @p key. */
-static bool dev_has_key(const char *dev, const char *key)
-{
-	size_t n = strlen(key);
-
-	for (const char *s = strchr(dev, ':'); s != NULL; s = strchr(s + 1, ','))
-		if (strncmp(s + 1, key, n) == 0 && s[1 + n] == '=')
-			return true;
-	return false;
-}
-
 /*
  * Open the device: read-only when the workload cannot write (a read workload
  * without --verify, whose prefill writes) and the driver has "ro" (unless the
@@ -676,7 +666,7 @@ static struct lab_blk_dev *open_dev(const struct opts *o)
 	const char *devstr = o->dev, *colon = strchr(o->dev, ':');
 	struct lab_blk_dev *dev;
 
-	if (!writes && lab_blk_driver_has_key(o->dev, "ro") && !dev_has_key(o->dev, "ro")) {
+	if (!writes && lab_blk_driver_has_key(o->dev, "ro") && !lab_devargs_gives(o->dev, "ro")) {
 		snprintf(ro_dev, sizeof(ro_dev), "%s%sro=1", o->dev,
 			 colon == NULL ? ":" : colon[1] != '\0' ? "," : "");
 		devstr = ro_dev;

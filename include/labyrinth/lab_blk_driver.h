@@ -2,9 +2,10 @@
 /**
  * @file
  * The driver side of block devices: a const ops table and one registration
- * line, as port drivers have. lib/blk checks every request before the driver
- * sees it (alignment, range, size, queue depth), so a driver's submit only
- * queues, and its poll reports each completion with lab_blk_req_done().
+ * line, into the registry that port drivers use too (lab_driver.h). lib/blk
+ * checks every request before the driver sees it (alignment, range, size,
+ * queue depth), so a driver's submit only queues, and its poll reports each
+ * completion with lab_blk_req_done().
  */
 #ifndef LAB_BLK_DRIVER_H
 #define LAB_BLK_DRIVER_H
@@ -13,6 +14,7 @@
 
 #include <labyrinth/lab_blk.h>
 #include <labyrinth/lab_devargs.h>
+#include <labyrinth/lab_driver.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -108,15 +110,18 @@ static inline void lab_blk_req_done(struct lab_blk_qpair *qp, struct lab_blk_req
 	cb(arg, status);
 }
 
-/** Register a driver. @return 0, -EINVAL (incomplete table, named in the log), -EEXIST. */
+/**
+ * Register a driver in the block registry (lab_driver.h).
+ * @return 0, -EINVAL (incomplete table: the missing callback is named in the
+ *         log), -EEXIST (the name is taken), -ENOSPC (the registry is full).
+ */
 int lab_blk_driver_register(const struct lab_blk_ops *ops);
 
 /** Register @p ops when the program starts. */
-#define LAB_BLK_DRIVER_REGISTER(ops)                                                   \
-	__attribute__((constructor)) static void lab_blk_register_##ops(void)          \
-	{                                                                              \
-		(void)lab_blk_driver_register(&(ops));                                 \
-	}
+#define LAB_BLK_DRIVER_REGISTER(ops) LAB_DRIVER_REGISTER(lab_blk_driver_register, ops)
+
+/** The registry of block drivers: lookups and the list of names. */
+const struct lab_driver_registry *lab_blk_drivers(void);
 
 #ifdef __cplusplus
 }

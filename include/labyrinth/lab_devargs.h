@@ -8,6 +8,7 @@
 #ifndef LAB_DEVARGS_H
 #define LAB_DEVARGS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,19 +35,12 @@ struct lab_devargs {
 	int logtype; /**< where messages about the string go (the class's log type) */
 };
 
-/** A class of drivers opened by device strings. */
-struct lab_devargs_class {
-	const char *what; /**< "port", "block device": for messages */
-	const int *logtype; /**< its log type (a LAB_LOG_REGISTER variable) */
-	/** The driver called @p name: its accepted keys (ending with { NULL, NULL }),
-	 * and its table in @p *drv; NULL if there is none. */
-	const struct lab_devargs_key *(*find)(const char *name, const void **drv);
-	/** The registered drivers' names, comma separated, into @p out. */
-	void (*names)(char *out, size_t len);
-};
+struct lab_driver;
+struct lab_driver_registry;
 
 /**
- * Parse @p devstr for a driver of class @p cls.
+ * Parse @p devstr for a driver of the class whose registry is @p reg
+ * (lab_driver.h).
  *
  * @return 0 with @p a filled and @p *drv set (free @p a with lab_devargs_free);
  *         -EINVAL (empty string, a pair not KEY=VALUE, an unknown key, an
@@ -54,8 +48,25 @@ struct lab_devargs_class {
  *         driver: "unknown driver 'X'; registered: a, b"), each with a message
  *         naming the string and what is allowed.
  */
-int lab_devargs_parse(const char *devstr, const struct lab_devargs_class *cls,
-		      struct lab_devargs *a, const void **drv);
+int lab_devargs_parse(const char *devstr, const struct lab_driver_registry *reg,
+		      struct lab_devargs *a, const struct lab_driver **drv);
+
+/**
+ * The driver name of @p devstr (what comes before the first ':', or all of
+ * it) into @p out, without looking it up.
+ * @return 0, or -ENAMETOOLONG when it does not fit in @p len bytes.
+ */
+int lab_devargs_driver_name(const char *devstr, char *out, size_t len);
+
+/**
+ * Whether @p devstr gives @p key ("KEY=..." among its pairs), without
+ * parsing it against a driver: lets an application add a key only where the
+ * user did not give one.
+ */
+bool lab_devargs_gives(const char *devstr, const char *key);
+
+/** Whether @p keys (ending with { NULL, NULL }) has one called @p key. */
+bool lab_devargs_key_known(const struct lab_devargs_key *keys, const char *key);
 
 /** Free what lab_devargs_parse() made. */
 void lab_devargs_free(struct lab_devargs *a);

@@ -7,7 +7,8 @@
  *     static const struct lab_port_ops null_ops = { .name = "null", ... };
  *     LAB_PORT_DRIVER_REGISTER(null_ops);
  *
- * The registry refuses a table missing a required callback.
+ * The registry (lab_driver.h, shared with block drivers) refuses a table
+ * missing a required callback.
  */
 #ifndef LAB_PORT_DRIVER_H
 #define LAB_PORT_DRIVER_H
@@ -15,6 +16,7 @@
 #include <net/if.h>
 
 #include <labyrinth/lab_devargs.h>
+#include <labyrinth/lab_driver.h>
 #include <labyrinth/lab_port.h>
 
 #ifdef __cplusplus
@@ -72,15 +74,18 @@ int lab_devargs_iface(const struct lab_devargs *a, char name[IF_NAMESIZE]);
  * socket @p fd. @return 0 or -errno. */
 int lab_iface_link(int fd, const char *iface, struct lab_port_link *link);
 
-/** Register a driver. @return 0, -EINVAL (incomplete table, named in the log), -EEXIST. */
+/**
+ * Register a driver in the port registry (lab_driver.h).
+ * @return 0, -EINVAL (incomplete table: the missing callback is named in the
+ *         log), -EEXIST (the name is taken), -ENOSPC (the registry is full).
+ */
 int lab_port_driver_register(const struct lab_port_ops *ops);
 
 /** Register @p ops when the program starts. */
-#define LAB_PORT_DRIVER_REGISTER(ops)                                                  \
-	__attribute__((constructor)) static void lab_port_register_##ops(void)         \
-	{                                                                              \
-		(void)lab_port_driver_register(&(ops));                                \
-	}
+#define LAB_PORT_DRIVER_REGISTER(ops) LAB_DRIVER_REGISTER(lab_port_driver_register, ops)
+
+/** The registry of port drivers: lookups and the list of names. */
+const struct lab_driver_registry *lab_port_drivers(void);
 
 /** The driver's private state of the port (set by open; freed by close). */
 void *lab_port_priv(const struct lab_port *p);

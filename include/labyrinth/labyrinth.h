@@ -20,6 +20,7 @@
 /* Internal (the inline fast path's fields, not API), named only because it is installed. */
 #include <labyrinth/lab_pool_inline.h>
 #include <labyrinth/lab_devargs.h>
+#include <labyrinth/lab_driver.h>
 #include <labyrinth/lab_port.h>
 #include <labyrinth/lab_port_driver.h>
 #include <labyrinth/lab_blk.h>

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Block devices and queue pairs: the driver registry, device strings, and
- * the checks every request passes before a driver sees it. A queue pair owns
- * an array of requests (its depth) and a free list: a submit takes one or
- * fails at once, a completion gives it back. No lock: a queue pair is one
- * thread's.
+ * Block devices and queue pairs: the block driver registry (lab_driver.h),
+ * opening a device from its device string, and the checks every request
+ * passes before a driver sees it. A queue pair owns an array of requests (its
+ * depth) and a free list: a submit takes one or fails at once, a completion
+ * gives it back. No lock: a queue pair is one thread's.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -15,12 +15,8 @@
 
 LAB_LOG_REGISTER(blk, NOTICE)
 
-#define MAX_DRIVERS 8u
 /* Invalid requests logged per queue pair before the rest are only counted. */
 #define INVALID_LOGGED 16u
-
-static const struct lab_blk_ops *drivers[MAX_DRIVERS];
-static unsigned int nb_drivers;
 
 static const char *const op_names[LAB_BLK_OPS] = {
 	[LAB_BLK_OP_READ] = "read",
@@ -35,63 +31,43 @@ const char *lab_blk_op_name(enum lab_blk_op op)
 	return (unsigned int)op < LAB_BLK_OPS ? op_names[op] : "?";
 }
 
-static const struct lab_blk_ops *driver_find(const char *name)
+/* The first callback a block driver must have and @p ops lacks, or NULL. */
+static const char *missing_op(const void *ops)
 {
-	for (unsigned int i = 0; i < nb_drivers; i++)
-		if (strcmp(drivers[i]->name, name) == 0)
-			return drivers[i];
+	const struct lab_blk_ops *o = ops;
+
+	if (o->open == NULL)
+		return "open";
+	if (o->close == NULL)
+		return "close";
+	if (o->qpair_create == NULL)
+		return "qpair_create";
+	if (o->qpair_destroy == NULL)
+		return "qpair_destroy";
+	if (o->submit == NULL)
+		return "submit";
+	if (o->poll == NULL)
+		return "poll";
 	return NULL;
 }
 
+LAB_DRIVER_REGISTRY_DEFINE(blk_drivers, "block device", lab_logtype_blk, missing_op, 8);
+
 int lab_blk_driver_register(const struct lab_blk_ops *ops)
 {
-	if (ops == NULL || ops->name == NULL || ops->keys == NULL || ops->open == NULL ||
-	    ops->close == NULL || ops->qpair_create == NULL || ops->qpair_destroy == NULL ||
-	    ops->submit == NULL || ops->poll == NULL) {
-		LAB_LOG(ERR, blk, "block driver '%s' not registered: its ops table is incomplete",
-			ops != NULL && ops->name != NULL ? ops->name : "?");
-		return -EINVAL;
-	}
-	if (driver_find(ops->name) != NULL) {
-		LAB_LOG(ERR, blk, "block driver '%s' not registered: the name is taken", ops->name);
-		return -EEXIST;
-	}
-	if (nb_drivers == MAX_DRIVERS) {
-		LAB_LOG(ERR, blk, "block driver '%s' not registered: %u drivers already", ops->name,
-			MAX_DRIVERS);
-		return -ENOSPC;
-	}
-	drivers[nb_drivers++] = ops;
-	return 0;
+	return lab_driver_register(&blk_drivers, ops != NULL ? ops->name : NULL,
+				   ops != NULL ? ops->keys : NULL, ops);
 }
 
-static void driver_names(char *out, size_t len)
+const struct lab_driver_registry *lab_blk_drivers(void)
 {
-	size_t o = 0;
-
-	out[0] = '\0';
-	for (unsigned int i = 0; i < nb_drivers && o < len; i++)
-		o += (size_t)snprintf(out + o, len - o, "%s%s", i ? ", " : "", drivers[i]->name);
+	return &blk_drivers;
 }
-
-static const struct lab_devargs_key *class_find(const char *name, const void **drv)
-{
-	const struct lab_blk_ops *ops = driver_find(name);
-
-	*drv = ops;
-	return ops != NULL ? ops->keys : NULL;
-}
-
-static const struct lab_devargs_class blk_class = {
-	.what = "block device",
-	.logtype = &lab_logtype_blk,
-	.find = class_find,
-	.names = driver_names,
-};
 
 struct lab_blk_dev *lab_blk_open(const char *devstr)
 {
 	const struct lab_blk_ops *ops;
+	const struct lab_driver *drv;
 	struct lab_blk_dev *d;
 	int rc;
 
@@ -100,9 +76,10 @@ struct lab_blk_dev *lab_blk_open(const char *devstr)
 		lab_errno = ENOMEM;
 		return NULL;
 	}
-	rc = lab_devargs_parse(devstr, &blk_class, &d->args, (const void **)&ops);
+	rc = lab_devargs_parse(devstr, &blk_drivers, &d->args, &drv);
 	if (rc < 0)
 		goto err;
+	ops = drv->ops;
 	d->ops = ops;
 	d->devstr = strdup(devstr);
 	if (d->devstr == NULL) {
@@ -135,19 +112,13 @@ err:
 
 bool lab_blk_driver_has_key(const char *devstr, const char *key)
 {
-	size_t n = strcspn(devstr, ":");
+	const struct lab_driver *drv;
 	char name[64];
-	const struct lab_blk_ops *ops;
 
-	if (n >= sizeof(name))
+	if (lab_devargs_driver_name(devstr, name, sizeof(name)) < 0)
 		return false;
-	memcpy(name, devstr, n);
-	name[n] = '\0';
-	ops = driver_find(name);
-	for (const struct lab_devargs_key *k = ops != NULL ? ops->keys : NULL; k && k->name; k++)
-		if (strcmp(k->name, key) == 0)
-			return true;
-	return false;
+	drv = lab_driver_find(&blk_drivers, name);
+	return drv != NULL && lab_devargs_key_known(drv->keys, key);
 }
 
 int lab_blk_close(struct lab_blk_dev *d)

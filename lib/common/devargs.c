@@ -11,6 +11,7 @@
 
 #include <labyrinth/lab_common.h>
 #include <labyrinth/lab_devargs.h>
+#include <labyrinth/lab_driver.h>
 #include <labyrinth/lab_log.h>
 
 /* An error about device string @p a, in its class's log. */
@@ -33,12 +34,34 @@ static void keys_text(const struct lab_devargs_key *k, char *out, size_t len)
 		snprintf(out, len, "none");
 }
 
-static int key_known(const struct lab_devargs_key *k, const char *key)
+bool lab_devargs_key_known(const struct lab_devargs_key *k, const char *key)
 {
 	for (; k->name != NULL; k++)
 		if (strcmp(k->name, key) == 0)
-			return 1;
+			return true;
+	return false;
+}
+
+int lab_devargs_driver_name(const char *devstr, char *out, size_t len)
+{
+	size_t n = strcspn(devstr, ":");
+
+	if (n >= len)
+		return -ENAMETOOLONG;
+	memcpy(out, devstr, n);
+	out[n] = '\0';
 	return 0;
+}
+
+bool lab_devargs_gives(const char *devstr, const char *key)
+{
+	size_t n = strlen(key);
+
+	/* Each pair starts after the ':' or a ','; the same split as parsing. */
+	for (const char *s = strchr(devstr, ':'); s != NULL; s = strchr(s + 1, ','))
+		if (strncmp(s + 1, key, n) == 0 && s[1 + n] == '=')
+			return true;
+	return false;
 }
 
 static int add_pair(const char *devstr, const struct lab_devargs_key *keys, struct lab_devargs *a,
@@ -51,7 +74,7 @@ static int add_pair(const char *devstr, const struct lab_devargs_key *keys, stru
 		return -EINVAL;
 	}
 	*eq = '\0';
-	if (!key_known(keys, tok)) {
+	if (!lab_devargs_key_known(keys, tok)) {
 		keys_text(keys, allowed, sizeof(allowed));
 		DA_ERR(a->logtype, "device string '%s': unknown key '%s' for driver '%s' "
 			"(allowed: %s)", devstr, tok, a->driver, allowed);
@@ -76,19 +99,18 @@ static int add_pair(const char *devstr, const struct lab_devargs_key *keys, stru
 	return 0;
 }
 
-int lab_devargs_parse(const char *devstr, const struct lab_devargs_class *cls,
-		      struct lab_devargs *a, const void **drv)
+int lab_devargs_parse(const char *devstr, const struct lab_driver_registry *reg,
+		      struct lab_devargs *a, const struct lab_driver **drv)
 {
 	char names[256], *copy, *colon, *rest, *tok, *save = NULL;
-	const struct lab_devargs_key *keys;
-	int rc = 0;
+	int rc;
 
 	memset(a, 0, sizeof(*a));
-	a->logtype = *cls->logtype;
-	cls->names(names, sizeof(names));
+	a->logtype = *reg->logtype;
 	if (devstr == NULL || devstr[0] == '\0') {
+		lab_driver_names(reg, names, sizeof(names));
 		DA_ERR(a->logtype, "empty device string; expected DRIVER[:KEY=VALUE,...] with "
-		       "DRIVER one of the %s drivers: %s", cls->what, names);
+		       "DRIVER one of the %s drivers: %s", reg->what, names);
 		return -EINVAL;
 	}
 	copy = strdup(devstr);
@@ -98,20 +120,16 @@ int lab_devargs_parse(const char *devstr, const struct lab_devargs_class *cls,
 	rest = colon != NULL ? colon + 1 : NULL;
 	if (colon != NULL)
 		*colon = '\0';
-	keys = cls->find(copy, drv);
-	if (keys == NULL) {
-		/* ENXIO, not ENOENT: an app's strerror() line must not read "No
-		 * such file or directory" for a driver name. */
-		DA_ERR(a->logtype, "device string '%s': unknown driver '%s'; registered: %s",
-		       devstr, copy, names);
+	rc = lab_driver_lookup(reg, copy, devstr, drv);
+	if (rc < 0) {
 		free(copy);
-		return -ENXIO;
+		return rc;
 	}
 	a->devstr = devstr;
 	a->driver = copy; /* owns the copy: keys and values point into it */
 	for (tok = rest != NULL ? strtok_r(rest, ",", &save) : NULL; tok != NULL && rc == 0;
 	     tok = strtok_r(NULL, ",", &save))
-		rc = add_pair(devstr, keys, a, tok);
+		rc = add_pair(devstr, (*drv)->keys, a, tok);
 	if (rc < 0)
 		lab_devargs_free(a);
 	return rc;

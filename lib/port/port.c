@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Ports: the driver registry, opening a port from a device string, queue set
+ * Ports: the port driver registry (lab_driver.h), opening a port from a device string, queue set
  * up (each queue owns an owner cache of the pool: its own, or the caller's
  * when the caller makes queues one ownership domain), start/stop/close and
  * the stats. The bursts themselves are inline in lab_port.h.
@@ -19,18 +19,13 @@
 
 LAB_LOG_REGISTER(port, NOTICE);
 
-#define MAX_DRIVERS 16
-
-static const struct lab_port_ops *drivers[MAX_DRIVERS];
-static unsigned int nb_drivers;
 static _Atomic uint16_t next_port_id;
 
-static const char *missing_op(const struct lab_port_ops *o)
+/* The first callback a port driver must have and @p ops lacks, or NULL. */
+static const char *missing_op(const void *ops)
 {
-	if (o->name == NULL || o->name[0] == '\0')
-		return "name";
-	if (o->keys == NULL)
-		return "keys";
+	const struct lab_port_ops *o = ops;
+
 	if (o->open == NULL)
 		return "open";
 	if (o->close == NULL)
@@ -48,59 +43,18 @@ static const char *missing_op(const struct lab_port_ops *o)
 	return NULL;
 }
 
+LAB_DRIVER_REGISTRY_DEFINE(port_drivers, "port", lab_logtype_port, missing_op, 16);
+
 int lab_port_driver_register(const struct lab_port_ops *ops)
 {
-	const char *miss = ops != NULL ? missing_op(ops) : "the table";
-
-	if (miss != NULL) {
-		LAB_LOG(ERR, port, "driver '%s' not registered: its ops table has no %s",
-			ops != NULL && ops->name != NULL ? ops->name : "?", miss);
-		return -EINVAL;
-	}
-	if (port_driver_find(ops->name) != NULL) {
-		LAB_LOG(ERR, port, "driver '%s' not registered: the name is taken", ops->name);
-		return -EEXIST;
-	}
-	if (nb_drivers == MAX_DRIVERS) {
-		LAB_LOG(ERR, port, "driver '%s' not registered: %u drivers already", ops->name,
-			MAX_DRIVERS);
-		return -ENOSPC;
-	}
-	drivers[nb_drivers++] = ops;
-	return 0;
+	return lab_driver_register(&port_drivers, ops != NULL ? ops->name : NULL,
+				   ops != NULL ? ops->keys : NULL, ops);
 }
 
-const struct lab_port_ops *port_driver_find(const char *name)
+const struct lab_driver_registry *lab_port_drivers(void)
 {
-	for (unsigned int i = 0; i < nb_drivers; i++)
-		if (strcmp(drivers[i]->name, name) == 0)
-			return drivers[i];
-	return NULL;
+	return &port_drivers;
 }
-
-void port_driver_names(char *out, size_t len)
-{
-	size_t o = 0;
-
-	out[0] = '\0';
-	for (unsigned int i = 0; i < nb_drivers && o < len; i++)
-		o += (size_t)snprintf(out + o, len - o, "%s%s", i ? ", " : "", drivers[i]->name);
-}
-
-static const struct lab_devargs_key *port_class_find(const char *name, const void **drv)
-{
-	const struct lab_port_ops *ops = port_driver_find(name);
-
-	*drv = ops;
-	return ops != NULL ? ops->keys : NULL;
-}
-
-static const struct lab_devargs_class port_class = {
-	.what = "port",
-	.logtype = &lab_logtype_port,
-	.find = port_class_find,
-	.names = port_driver_names,
-};
 
 int lab_port_nop(struct lab_port *p)
 {
@@ -283,14 +237,16 @@ static void port_free(struct port_priv *pp)
 struct lab_port *lab_port_open(const char *devstr, const struct lab_port_conf *conf)
 {
 	const struct lab_port_ops *ops;
+	const struct lab_driver *drv;
 	struct port_priv *pp;
 	struct lab_devargs args;
 	uint32_t rx_ring, tx_ring;
 	int rc;
 
-	rc = lab_devargs_parse(devstr, &port_class, &args, (const void **)&ops);
+	rc = lab_devargs_parse(devstr, &port_drivers, &args, &drv);
 	if (rc < 0)
 		goto err;
+	ops = drv->ops;
 	rc = conf_check(devstr, conf);
 	if (rc < 0)
 		goto err_args;

@@ -28,8 +28,4 @@ static inline struct port_priv *port_priv_of(const struct lab_port *p)
 	return (struct port_priv *)(void *)((char *)p - offsetof(struct port_priv, pub));
 }
 
-const struct lab_port_ops *port_driver_find(const char *name);
-void port_driver_names(char *out, size_t len);
-
-
 #endif

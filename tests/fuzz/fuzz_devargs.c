@@ -2,15 +2,17 @@
 /*
  * libFuzzer target: the device-string parser (lab_devargs.h) that every
  * driver class shares ("pcap:rx=a.pcap,loop=0", "uring:path=/dev/loop0").
- * Any string is parsed for a class of two drivers; on success every key is
- * read back as text, as a number and as a choice. Promises: no crash, no
- * leak, no read past the string; a parse either fails with -EINVAL/-ENXIO or
- * gives only the driver's keys, each once, with non-empty values.
+ * Any string is parsed for a registry (lab_driver.h) of two drivers; on
+ * success every key is read back as text, as a number and as a choice.
+ * Promises: no crash, no leak, no read past the string; a parse either fails
+ * with -EINVAL/-ENXIO or gives only the driver's keys, each once, with
+ * non-empty values.
  */
 #include <errno.h>
 #include <string.h>
 
 #include <labyrinth/lab_devargs.h>
+#include <labyrinth/lab_driver.h>
 
 #include "fuzz_common.h"
 
@@ -23,30 +25,14 @@ static const struct lab_devargs_key keys_b[] = {
 	{ "name", "a name" }, { "size", "a size" }, { "loop", "0 or 1" }, { NULL, NULL },
 };
 
-static const struct lab_devargs_key *find(const char *name, const void **drv)
-{
-	if (strcmp(name, "alpha") == 0) {
-		*drv = keys_a;
-		return keys_a;
-	}
-	if (strcmp(name, "beta") == 0) {
-		*drv = keys_b;
-		return keys_b;
-	}
-	return NULL;
-}
+LAB_DRIVER_REGISTRY_DEFINE(reg, "fuzz", lab_logtype_fuzz, NULL, 2);
 
-static void names(char *out, size_t len)
+/* The key tables stand in for the ops tables: the registry only keeps them. */
+__attribute__((constructor)) static void fuzz_register(void)
 {
-	snprintf(out, len, "alpha, beta");
+	(void)lab_driver_register(&reg, "alpha", keys_a, keys_a);
+	(void)lab_driver_register(&reg, "beta", keys_b, keys_b);
 }
-
-static const struct lab_devargs_class cls = {
-	.what = "fuzz",
-	.logtype = &lab_logtype_fuzz,
-	.find = find,
-	.names = names,
-};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -55,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const char *const choices[] = { "a", "b", NULL };
 	char *s = malloc(size + 1);
 	struct lab_devargs a;
-	const void *drv = NULL;
+	const struct lab_driver *drv = NULL;
 	int rc;
 
 	fuzz_quiet();
@@ -63,13 +49,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(s, data, size);
 	s[size] = '\0';
-	rc = lab_devargs_parse(s, &cls, &a, &drv);
+	rc = lab_devargs_parse(s, &reg, &a, &drv);
 	FUZZ_CHECK(rc == 0 || rc == -EINVAL || rc == -ENXIO);
 	if (rc == 0) {
-		const struct lab_devargs_key *k = drv;
+		const struct lab_devargs_key *k = drv->keys;
 		uint64_t v;
 
-		FUZZ_CHECK(drv == keys_a || drv == keys_b);
+		FUZZ_CHECK(drv->ops == keys_a || drv->ops == keys_b);
 		FUZZ_CHECK(a.n <= 16);
 		for (unsigned int i = 0; i < a.n; i++) {
 			bool known = false;
