@@ -217,6 +217,70 @@ static int parse_cores(struct fwd_opts *o, const char *v)
 	return 0;
 }
 
+static int parse_mode(struct fwd_opts *o, const char *v)
+{
+	if (strcmp(v, "io") == 0)
+		o->mode = FWD_IO;
+	else if (strcmp(v, "macswap") == 0)
+		o->mode = FWD_MACSWAP;
+	else if (strcmp(v, "l2fwd") == 0)
+		o->mode = FWD_L2FWD;
+	else {
+		fprintf(stderr, "labfwd: mode '%s': expected io, macswap or l2fwd\n", v);
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_owners(struct fwd_opts *o, const char *v)
+{
+	if (strcmp(v, "worker") == 0 || strcmp(v, "queue") == 0) {
+		o->queue_owners = v[0] == 'q';
+		return 0;
+	}
+	fprintf(stderr, "labfwd: owners '%s': expected worker or queue\n", v);
+	return -1;
+}
+
+/* --json, --verify, --tx-first: no value (the command line) or 0/1, yes/no,
+ * true/false (a config file). */
+static int parse_flag(struct fwd_opts *o, const char *name, const char *v)
+{
+	bool *b = name[0] == 'j' ? &o->json : name[0] == 'v' ? &o->verify : &o->tx_first;
+
+	if (v == NULL || strcmp(v, "1") == 0 || strcmp(v, "yes") == 0 || strcmp(v, "true") == 0)
+		*b = true;
+	else if (strcmp(v, "0") == 0 || strcmp(v, "no") == 0 || strcmp(v, "false") == 0)
+		*b = false;
+	else {
+		fprintf(stderr, "labfwd: %s '%s': expected 0 or 1\n", name, v);
+		return -1;
+	}
+	return 0;
+}
+
+/* --set KEY=VALUE, or an option that is a configuration key under another
+ * name (--pool-size is pool.size), or a configuration key itself. */
+static int set_config(struct fwd_opts *o, const char *name, const char *v)
+{
+	static const char *const alias[][2] = { { "pool-size", "pool.size" },
+						{ "pool-max", "pool.max" },
+						{ "quality", "quality.level" } };
+	const char *key = strcmp(name, "set") == 0 ? NULL : name;
+
+	for (size_t i = 0; i < sizeof(alias) / sizeof(alias[0]); i++)
+		if (strcmp(name, alias[i][0]) == 0)
+			key = alias[i][1];
+	if (key == NULL ? lab_config_set_arg(&o->cfg, v) < 0
+			: lab_config_set(&o->cfg, key, v) < 0) {
+		fprintf(stderr, "labfwd: %s\n", lab_config_error());
+		return -1;
+	}
+	if (key == NULL ? strncmp(v, "pool.size=", 10) == 0 : strcmp(key, "pool.size") == 0)
+		o->pool_size_given = true;
+	return 0;
+}
+
 /* One option by its long name, from the command line or a config file. */
 static int apply_opt(struct fwd_opts *o, const char *name, const char *v)
 {
@@ -240,27 +304,10 @@ static int apply_opt(struct fwd_opts *o, const char *name, const char *v)
 		o->burst = (unsigned int)x;
 		return 0;
 	}
-	if (strcmp(name, "mode") == 0) {
-		if (strcmp(v, "io") == 0)
-			o->mode = FWD_IO;
-		else if (strcmp(v, "macswap") == 0)
-			o->mode = FWD_MACSWAP;
-		else if (strcmp(v, "l2fwd") == 0)
-			o->mode = FWD_L2FWD;
-		else {
-			fprintf(stderr, "labfwd: mode '%s': expected io, macswap or l2fwd\n", v);
-			return -1;
-		}
-		return 0;
-	}
-	if (strcmp(name, "owners") == 0) {
-		if (strcmp(v, "worker") == 0 || strcmp(v, "queue") == 0) {
-			o->queue_owners = v[0] == 'q';
-			return 0;
-		}
-		fprintf(stderr, "labfwd: owners '%s': expected worker or queue\n", v);
-		return -1;
-	}
+	if (strcmp(name, "mode") == 0)
+		return parse_mode(o, v);
+	if (strcmp(name, "owners") == 0)
+		return parse_owners(o, v);
 	if (strcmp(name, "duration") == 0)
 		return parse_secs("duration", v, &o->duration);
 	if (strcmp(name, "stats-interval") == 0)
@@ -282,38 +329,9 @@ static int apply_opt(struct fwd_opts *o, const char *name, const char *v)
 		return 0;
 	}
 	if (strcmp(name, "json") == 0 || strcmp(name, "verify") == 0 ||
-	    strcmp(name, "tx-first") == 0) {
-		bool *b = name[0] == 'j' ? &o->json : name[0] == 'v' ? &o->verify : &o->tx_first;
-
-		if (v == NULL || strcmp(v, "1") == 0 || strcmp(v, "yes") == 0 ||
-		    strcmp(v, "true") == 0)
-			*b = true;
-		else if (strcmp(v, "0") == 0 || strcmp(v, "no") == 0 || strcmp(v, "false") == 0)
-			*b = false;
-		else {
-			fprintf(stderr, "labfwd: %s '%s': expected 0 or 1\n", name, v);
-			return -1;
-		}
-		return 0;
-	}
-	{
-		static const char *const alias[][2] = { { "pool-size", "pool.size" },
-							{ "pool-max", "pool.max" },
-							{ "quality", "quality.level" } };
-		const char *key = strcmp(name, "set") == 0 ? NULL : name;
-
-		for (size_t i = 0; i < sizeof(alias) / sizeof(alias[0]); i++)
-			if (strcmp(name, alias[i][0]) == 0)
-				key = alias[i][1];
-		if (key == NULL ? lab_config_set_arg(&o->cfg, v) < 0
-				: lab_config_set(&o->cfg, key, v) < 0) {
-			fprintf(stderr, "labfwd: %s\n", lab_config_error());
-			return -1;
-		}
-		if (key == NULL ? strncmp(v, "pool.size=", 10) == 0 : strcmp(key, "pool.size") == 0)
-			o->pool_size_given = true;
-		return 0;
-	}
+	    strcmp(name, "tx-first") == 0)
+		return parse_flag(o, name, v);
+	return set_config(o, name, v);
 }
 
 static char *trim(char *s)

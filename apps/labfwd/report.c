@@ -118,6 +118,103 @@ static void accounting_line(FILE *f, const struct lab_pool_stats *ps)
 /* Per port, the pool. Call with every port closed: the accounting check
  * needs every buffer back. @return 0, or -1 if buffers are still in flight
  * or counted twice. */
+/* Port @p i's figures as a JSON object, after a comma unless it is the first. */
+static void port_json(FILE *f, const struct fwd_ctx *c, unsigned int i, double secs)
+{
+	const struct lab_port_stats *st = c->port[i].final;
+
+	fprintf(f, "%s{\"port\":%u,\"dev\":\"%s\",\"dst\":%d,\"rx\":", i ? "," : "", i,
+		c->port[i].dev, c->port[i].dst);
+	qjson(f, &st->rx_total, secs);
+	fprintf(f, ",\"tx\":");
+	qjson(f, &st->tx_total, secs);
+	fprintf(f, ",\"rxq\":[");
+	for (unsigned int q = 0; q < st->nb_rxq; q++) {
+		fprintf(f, "%s", q ? "," : "");
+		qjson(f, &st->rx[q], secs);
+	}
+	fprintf(f, "],\"txq\":[");
+	for (unsigned int q = 0; q < st->nb_txq; q++) {
+		fprintf(f, "%s", q ? "," : "");
+		qjson(f, &st->tx[q], secs);
+	}
+	fprintf(f, "]}");
+}
+
+/* The summary as one JSON object. */
+static void summary_json(const struct fwd_ctx *c, FILE *f, const struct lab_pool_stats *ps,
+			 double secs, uint64_t refused)
+{
+	fprintf(f, "{\"summary\":{\"seconds\":%.3f,\"ports\":[", secs);
+	for (unsigned int i = 0; i < c->nports; i++)
+		port_json(f, c, i, secs);
+	fprintf(f, "],\"pool\":{\"name\":\"%s\",\"total\":%llu,\"free\":%llu,\"cached\":%llu,"
+		"\"quarantined\":%llu,\"retired\":%llu,\"in_flight\":%llu,\"allocs\":%llu,"
+		"\"frees\":%llu,\"misses\":%llu,\"reserve_uses\":%llu,\"kicks\":%llu,"
+		"\"grows\":%llu,\"shrinks\":%llu,\"quality\":\"%s\",\"findings\":{",
+		lab_pool_name(c->pool), (unsigned long long)ps->total,
+		(unsigned long long)ps->free, (unsigned long long)ps->cached,
+		(unsigned long long)ps->quarantined, (unsigned long long)ps->retired,
+		(unsigned long long)ps->in_flight, (unsigned long long)ps->sum.allocs,
+		(unsigned long long)ps->sum.frees, (unsigned long long)ps->sum.misses,
+		(unsigned long long)ps->sum.reserve_uses, (unsigned long long)ps->kicks,
+		(unsigned long long)ps->grows, (unsigned long long)ps->shrinks,
+		lab_quality_name(ps->quality));
+	for (int k = 0; k < LAB_FIND_KINDS; k++)
+		fprintf(f, "%s\"%s\":%llu", k ? "," : "", lab_finding_kind_name(k),
+			(unsigned long long)ps->findings[k]);
+	fprintf(f, "},\"sampling\":{\"rate\":%u,\"effective_rate\":%.1f,"
+		"\"deep_checked\":%llu,\"backoffs\":%llu,\"unchecked\":%llu}", ps->sample_rate,
+		ps->sample_effective_rate, (unsigned long long)ps->deep_checked,
+		(unsigned long long)ps->sample_backoffs,
+		(unsigned long long)ps->quarantine_skipped);
+	fprintf(f, "},\"transfer_refused\":%llu,\"accounting\":\"%s\"}}\n",
+		(unsigned long long)refused, ps->in_flight_signed == 0 ? "ok"
+					     : ps->in_flight_signed > 0 ? "LOST" : "COUNTED_TWICE");
+}
+
+/* The summary for a person. */
+static void summary_text(const struct fwd_ctx *c, FILE *f, const struct lab_pool_stats *ps,
+			 double secs, uint64_t refused)
+{
+	fprintf(f, "\nlabfwd summary: %.3f s, %u port(s), %u worker(s), burst %u\n", secs,
+		c->nports, c->o->nworkers, c->o->burst);
+	for (unsigned int i = 0; i < c->nports; i++) {
+		const struct lab_port_stats *st = c->port[i].final;
+
+		fprintf(f, "  port %u %s -> port %d\n", i, c->port[i].dev, c->port[i].dst);
+		for (unsigned int q = 0; q < st->nb_rxq; q++)
+			qline(f, "rx", q, &st->rx[q], secs);
+		for (unsigned int q = 0; q < st->nb_txq; q++)
+			qline(f, "tx", q, &st->tx[q], secs);
+	}
+	fprintf(f, "  pool '%s' (quality %s): %llu buffers, free %llu, cached %llu, "
+		"quarantined %llu, retired %llu, in flight %llu\n", lab_pool_name(c->pool),
+		lab_quality_name(ps->quality), (unsigned long long)ps->total,
+		(unsigned long long)ps->free, (unsigned long long)ps->cached,
+		(unsigned long long)ps->quarantined, (unsigned long long)ps->retired,
+		(unsigned long long)ps->in_flight);
+	fprintf(f, "    allocs %llu frees %llu misses %llu reserve uses %llu; warden kicks "
+		"%llu grows %llu shrinks %llu\n", (unsigned long long)ps->sum.allocs,
+		(unsigned long long)ps->sum.frees, (unsigned long long)ps->sum.misses,
+		(unsigned long long)ps->sum.reserve_uses, (unsigned long long)ps->kicks,
+		(unsigned long long)ps->grows, (unsigned long long)ps->shrinks);
+	fprintf(f, "    deep checks: %llu (one free in %.0f; sample rate 1/%u), backed off "
+		"%llu, unchecked %llu\n", (unsigned long long)ps->deep_checked,
+		ps->sample_effective_rate, ps->sample_rate,
+		(unsigned long long)ps->sample_backoffs,
+		(unsigned long long)ps->quarantine_skipped);
+	fprintf(f, "    quality findings:");
+	for (int k = 0; k < LAB_FIND_KINDS; k++)
+		fprintf(f, " %s %llu", lab_finding_kind_name(k),
+			(unsigned long long)ps->findings[k]);
+	fprintf(f, "\n");
+	if (refused)
+		fprintf(f, "    transfers refused (buffers a queue did not hold): %llu\n",
+			(unsigned long long)refused);
+	accounting_line(f, ps);
+}
+
 int fwd_summary(struct fwd_ctx *c, FILE *f)
 {
 	struct lab_pool_stats ps;
@@ -128,90 +225,10 @@ int fwd_summary(struct fwd_ctx *c, FILE *f)
 		refused += c->w[i].refused;
 	lab_pool_quality_check(c->pool);
 	lab_pool_stats(c->pool, &ps);
-	if (c->o->json) {
-		fprintf(f, "{\"summary\":{\"seconds\":%.3f,\"ports\":[", secs);
-		for (unsigned int i = 0; i < c->nports; i++) {
-			const struct lab_port_stats *st = c->port[i].final;
-
-			fprintf(f, "%s{\"port\":%u,\"dev\":\"%s\",\"dst\":%d,\"rx\":", i ? "," : "", i,
-				c->port[i].dev, c->port[i].dst);
-			qjson(f, &st->rx_total, secs);
-			fprintf(f, ",\"tx\":");
-			qjson(f, &st->tx_total, secs);
-			fprintf(f, ",\"rxq\":[");
-			for (unsigned int q = 0; q < st->nb_rxq; q++) {
-				fprintf(f, "%s", q ? "," : "");
-				qjson(f, &st->rx[q], secs);
-			}
-			fprintf(f, "],\"txq\":[");
-			for (unsigned int q = 0; q < st->nb_txq; q++) {
-				fprintf(f, "%s", q ? "," : "");
-				qjson(f, &st->tx[q], secs);
-			}
-			fprintf(f, "]}");
-		}
-		fprintf(f, "],\"pool\":{\"name\":\"%s\",\"total\":%llu,\"free\":%llu,\"cached\":%llu,"
-			"\"quarantined\":%llu,\"retired\":%llu,\"in_flight\":%llu,\"allocs\":%llu,"
-			"\"frees\":%llu,\"misses\":%llu,\"reserve_uses\":%llu,\"kicks\":%llu,"
-			"\"grows\":%llu,\"shrinks\":%llu,\"quality\":\"%s\",\"findings\":{",
-			lab_pool_name(c->pool), (unsigned long long)ps.total,
-			(unsigned long long)ps.free, (unsigned long long)ps.cached,
-			(unsigned long long)ps.quarantined, (unsigned long long)ps.retired,
-			(unsigned long long)ps.in_flight, (unsigned long long)ps.sum.allocs,
-			(unsigned long long)ps.sum.frees, (unsigned long long)ps.sum.misses,
-			(unsigned long long)ps.sum.reserve_uses, (unsigned long long)ps.kicks,
-			(unsigned long long)ps.grows, (unsigned long long)ps.shrinks,
-			lab_quality_name(ps.quality));
-		for (int k = 0; k < LAB_FIND_KINDS; k++)
-			fprintf(f, "%s\"%s\":%llu", k ? "," : "", lab_finding_kind_name(k),
-				(unsigned long long)ps.findings[k]);
-		fprintf(f, "},\"sampling\":{\"rate\":%u,\"effective_rate\":%.1f,"
-			"\"deep_checked\":%llu,\"backoffs\":%llu,\"unchecked\":%llu}", ps.sample_rate,
-			ps.sample_effective_rate, (unsigned long long)ps.deep_checked,
-			(unsigned long long)ps.sample_backoffs,
-			(unsigned long long)ps.quarantine_skipped);
-		fprintf(f, "},\"transfer_refused\":%llu,\"accounting\":\"%s\"}}\n",
-			(unsigned long long)refused, ps.in_flight_signed == 0 ? "ok"
-						     : ps.in_flight_signed > 0 ? "LOST"
-									       : "COUNTED_TWICE");
-	} else {
-		fprintf(f, "\nlabfwd summary: %.3f s, %u port(s), %u worker(s), burst %u\n", secs,
-			c->nports, c->o->nworkers, c->o->burst);
-		for (unsigned int i = 0; i < c->nports; i++) {
-			const struct lab_port_stats *st = c->port[i].final;
-
-			fprintf(f, "  port %u %s -> port %d\n", i, c->port[i].dev, c->port[i].dst);
-			for (unsigned int q = 0; q < st->nb_rxq; q++)
-				qline(f, "rx", q, &st->rx[q], secs);
-			for (unsigned int q = 0; q < st->nb_txq; q++)
-				qline(f, "tx", q, &st->tx[q], secs);
-		}
-		fprintf(f, "  pool '%s' (quality %s): %llu buffers, free %llu, cached %llu, "
-			"quarantined %llu, retired %llu, in flight %llu\n", lab_pool_name(c->pool),
-			lab_quality_name(ps.quality), (unsigned long long)ps.total,
-			(unsigned long long)ps.free, (unsigned long long)ps.cached,
-			(unsigned long long)ps.quarantined, (unsigned long long)ps.retired,
-			(unsigned long long)ps.in_flight);
-		fprintf(f, "    allocs %llu frees %llu misses %llu reserve uses %llu; warden kicks "
-			"%llu grows %llu shrinks %llu\n", (unsigned long long)ps.sum.allocs,
-			(unsigned long long)ps.sum.frees, (unsigned long long)ps.sum.misses,
-			(unsigned long long)ps.sum.reserve_uses, (unsigned long long)ps.kicks,
-			(unsigned long long)ps.grows, (unsigned long long)ps.shrinks);
-		fprintf(f, "    deep checks: %llu (one free in %.0f; sample rate 1/%u), backed off "
-			"%llu, unchecked %llu\n", (unsigned long long)ps.deep_checked,
-			ps.sample_effective_rate, ps.sample_rate,
-			(unsigned long long)ps.sample_backoffs,
-			(unsigned long long)ps.quarantine_skipped);
-		fprintf(f, "    quality findings:");
-		for (int k = 0; k < LAB_FIND_KINDS; k++)
-			fprintf(f, " %s %llu", lab_finding_kind_name(k),
-				(unsigned long long)ps.findings[k]);
-		fprintf(f, "\n");
-		if (refused)
-			fprintf(f, "    transfers refused (buffers a queue did not hold): %llu\n",
-				(unsigned long long)refused);
-		accounting_line(f, &ps);
-	}
+	if (c->o->json)
+		summary_json(c, f, &ps, secs, refused);
+	else
+		summary_text(c, f, &ps, secs, refused);
 	fflush(f);
 	/* Either direction fails: in_flight alone is clamped at 0, so buffers
 	 * counted twice (an unchecked double free, a pool bug) would pass as OK. */
