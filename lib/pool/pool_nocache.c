@@ -456,10 +456,16 @@ static __attribute__((noinline)) unsigned int nc_alloc_ring_slow(struct lab_pool
 
 		if (want > room)
 			want = room;
-		/* A burst from the ring (the floor may allow less than want);
-		 * the all-or-nothing test is on the thread ring after. */
-		k = nc_take_shared(p, r, tmp, want, all ? n - have : 1, flags & ~LAB_ALLOC_ALL,
-				   all, reserve);
+		/* A burst from the ring at the ordinary floor: the surplus must
+		 * not be the reserve, or an ordinary call of this thread would
+		 * get it from the thread ring. An atomic caller then takes what
+		 * it still needs at its own floor. The all-or-nothing test is on
+		 * the thread ring after. */
+		k = nc_take_shared(p, r, tmp, want, all ? n - have : 1,
+				   flags & ~(LAB_ALLOC_ALL | LAB_ALLOC_ATOMIC), all, reserve);
+		if ((flags & LAB_ALLOC_ATOMIC) && have + k < n)
+			k += nc_take_shared(p, r, tmp + k, n - have - k, all ? n - have - k : 1,
+					    flags & ~LAB_ALLOC_ALL, all, reserve);
 		ncr_put(r, tmp, k);
 		*refills += k != 0;
 		return ncr_take(r, bufs, n, all);

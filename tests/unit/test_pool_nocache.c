@@ -243,6 +243,38 @@ static void test_all_or_nothing_counts_parked(void)
 	free(b);
 }
 
+/* The reserve stays for atomic callers: an atomic allocation below min that
+ * refills the thread's ring does not leave reserve buffers there for the
+ * same thread's ordinary calls. */
+static void test_reserve_not_parked_for_ordinary(void)
+{
+	struct lab_pool *p = small_pool(1024, 1024, 100, 200, 300, 60);
+	struct lab_buf **held = calloc(1024, sizeof(*held));
+	unsigned int n = 0, atomic;
+	struct lab_pool_stats st;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	while ((held[n] = lab_alloc(p, NULL)) != NULL)
+		n++;
+	CU_ASSERT_EQUAL(n, 1024 - 100);
+	held[n] = lab_alloc_atomic(p, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(held[n]);
+	n++;
+	CU_ASSERT_PTR_NULL(lab_alloc(p, NULL));
+	while ((held[n] = lab_alloc_atomic(p, NULL)) != NULL)
+		n++;
+	atomic = n - (1024 - 100);
+	CU_ASSERT_EQUAL(atomic, 60);
+	lab_pool_stats(p, &st);
+	CU_ASSERT_EQUAL(st.sum.reserve_uses, 60);
+	assert_accounting(p);
+	CU_ASSERT_EQUAL(lab_free_bulk(NULL, held, n), n);
+	lab_pool_quality_check(p);
+	assert_accounting(p);
+	CU_ASSERT_EQUAL(lab_pool_destroy(p), 0);
+	free(held);
+}
+
 /* Double frees without a cache at "sampled": by the same thread (the buffer is
  * in its ring), and by another thread after the first free (the buffer in the
  * first thread's ring). Both caught, the buffer put back once. */
@@ -301,6 +333,7 @@ int main(void)
 		LAB_TEST(test_hammer_off),
 		LAB_TEST(test_hammer_sampled),
 		LAB_TEST(test_hammer_full),
+		LAB_TEST(test_reserve_not_parked_for_ordinary),
 		LAB_TEST(test_double_free_caught_sampled),
 		LAB_TEST_END,
 	};
