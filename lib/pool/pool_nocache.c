@@ -73,6 +73,32 @@ static inline uint32_t ncr_count(struct nocache_ring *r)
 			  atomic_load_explicit(&r->head, memory_order_acquire));
 }
 
+/* Slots are atomic (a consumer may read one the producer is rewriting, and
+ * then fails its CAS), relaxed: plain moves. Two runs, no mask per slot. */
+static inline void ncr_copy_out(struct nocache_ring *r, uint64_t from, struct lab_buf **out,
+				unsigned int n)
+{
+	unsigned int idx = (unsigned int)from & (POOL_NC_SLOTS - 1);
+	unsigned int first = n < POOL_NC_SLOTS - idx ? n : POOL_NC_SLOTS - idx;
+
+	for (unsigned int i = 0; i < first; i++)
+		out[i] = atomic_load_explicit(&r->slots[idx + i], memory_order_relaxed);
+	for (unsigned int i = first; i < n; i++)
+		out[i] = atomic_load_explicit(&r->slots[i - first], memory_order_relaxed);
+}
+
+static inline void ncr_copy_in(struct nocache_ring *r, uint64_t to, struct lab_buf *const *bufs,
+			       unsigned int n)
+{
+	unsigned int idx = (unsigned int)to & (POOL_NC_SLOTS - 1);
+	unsigned int first = n < POOL_NC_SLOTS - idx ? n : POOL_NC_SLOTS - idx;
+
+	for (unsigned int i = 0; i < first; i++)
+		atomic_store_explicit(&r->slots[idx + i], bufs[i], memory_order_relaxed);
+	for (unsigned int i = first; i < n; i++)
+		atomic_store_explicit(&r->slots[i - first], bufs[i], memory_order_relaxed);
+}
+
 /*
  * Take up to @p n (with @p exact: @p n or none), oldest first. Any thread:
  * read the slots, then claim them with one CAS on the head. The producer
@@ -94,9 +120,7 @@ static unsigned int ncr_take(struct nocache_ring *r, struct lab_buf **out, unsig
 			return 0;
 		if (k == 0)
 			return 0;
-		for (unsigned int i = 0; i < k; i++)
-			out[i] = atomic_load_explicit(&r->slots[(h + i) & (POOL_NC_SLOTS - 1)],
-						      memory_order_relaxed);
+		ncr_copy_out(r, h, out, k);
 	} while (!atomic_compare_exchange_weak_explicit(&r->head, &h, h + k, memory_order_release,
 							memory_order_acquire));
 	return k;
@@ -107,9 +131,7 @@ static inline void ncr_put(struct nocache_ring *r, struct lab_buf *const *bufs, 
 {
 	uint64_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
 
-	for (unsigned int i = 0; i < n; i++)
-		atomic_store_explicit(&r->slots[(t + i) & (POOL_NC_SLOTS - 1)], bufs[i],
-				      memory_order_relaxed);
+	ncr_copy_in(r, t, bufs, n);
 	atomic_store_explicit(&r->tail, t + n, memory_order_release);
 }
 
@@ -524,9 +546,7 @@ static inline bool nc_put_fast(struct nocache_ring *r, struct lab_buf *const *bu
 	if (lab_unlikely(t + n - atomic_load_explicit(&r->head, memory_order_acquire) >
 			 POOL_NC_SLOTS))
 		return false;
-	for (unsigned int i = 0; i < n; i++)
-		atomic_store_explicit(&r->slots[(t + i) & (POOL_NC_SLOTS - 1)], bufs[i],
-				      memory_order_relaxed);
+	ncr_copy_in(r, t, bufs, n);
 	atomic_store_explicit(&r->tail, t + n, memory_order_release);
 	LAB_COUNT_ADD(r->st.frees, n);
 	return true;
