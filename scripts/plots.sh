@@ -106,8 +106,8 @@ EOF
 fwd_vs_testpmd() {
 	local f=$data/fwd-vs-testpmd.dat
 	if measure; then
-		"$root/tests/perf/fwd-bench.sh" "$build" 4 1 >"$work/fwd.txt"
-		{ header "tests/perf/fwd-bench.sh build 4 1: one forwarding core, median Mpps"
+		"$root/tests/perf/fwd-bench.sh" "$build" 4 1 peers >"$work/fwd.txt"
+		{ header "tests/perf/fwd-bench.sh build 4 1 peers: one forwarding core, median Mpps"
 		  echo "# driver labfwd testpmd"
 		  $py -c 'import json,sys
 for l in open(sys.argv[1]):

@@ -2,10 +2,12 @@
 /*
  * The forwarding workers. Worker w polls RX queue w of every port, busy, and
  * sends what it received on TX queue w of the port's destination: no system
- * call of its own, no lock, no allocation. Buffers are handed from the RX
- * queue's owner to the TX queue's owner before they are sent (ownership is
- * exclusive); what the TX ring does not take is freed at once (counted by the
- * port as ring_full). The stop flag is read before every port's poll, so a
+ * call of its own, no lock, no allocation. Its queues are one ownership
+ * domain (one owner cache for RX and TX queue w of every port), so handing a
+ * buffer from RX to TX changes no owner and costs nothing per packet; with
+ * --owners queue each queue has its own cache and the hand-off is a checked
+ * transfer (ownership is exclusive). What the TX ring does not take is freed
+ * at once (counted by the port as ring_full). The stop flag is read before every port's poll, so a
  * worker ends within one burst of being told: it holds no buffer between
  * polls, so nothing is left in flight.
  */
@@ -87,7 +89,7 @@ static void *worker_main(void *arg)
 		else if (mode == FWD_L2FWD)
 			for (uint16_t k = 0; k < n; k++)
 				l2fwd_macs(b[k], c->port[dst[i]].mac, dst[i]);
-		moved = lab_buf_transfer(rxo[i], txo[i], b, n);
+		moved = lab_port_handoff(rxo[i], txo[i], b, n);
 		if (lab_unlikely(moved != n))
 			w->refused += n - moved; /* a finding: reported by the pool */
 		s = lab_port_tx_burst(out[i], (uint16_t)q, b, n);

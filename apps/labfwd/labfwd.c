@@ -101,9 +101,41 @@ static void pool_size_notice(struct fwd_ctx *c)
 		bytes >= (1u << 30) ? "GiB" : bytes >= (1u << 20) ? "MiB" : "KiB", st.per_chamber);
 }
 
+/* One owner cache per worker, given to RX and TX queue w of every port: the
+ * worker's ownership domain (docs/architecture.md). */
+static int make_domains(struct fwd_ctx *c)
+{
+	if (c->o->queue_owners)
+		return 0;
+	for (unsigned int w = 0; w < c->o->nworkers; w++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "worker%u", w);
+		c->dom[w] = lab_cache_create(c->pool, name, 0);
+		if (c->dom[w] == NULL) {
+			fprintf(stderr, "labfwd: no owner cache for worker %u: %s\n", w,
+				strerror(lab_errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void free_domains(struct fwd_ctx *c)
+{
+	for (unsigned int w = 0; w < FWD_MAX_WORKERS; w++)
+		if (c->dom[w] != NULL) {
+			lab_cache_destroy(c->dom[w]);
+			c->dom[w] = NULL;
+		}
+}
+
 static int open_ports(struct fwd_ctx *c)
 {
 	struct fwd_opts *o = c->o;
+
+	if (make_domains(c) < 0)
+		return -1;
 
 	for (unsigned int i = 0; i < c->nports; i++) {
 		struct fwd_port *fp = &c->port[i];
@@ -124,6 +156,8 @@ static int open_ports(struct fwd_ctx *c)
 		pc.nb_rxq = pc.nb_txq = (uint16_t)o->nworkers;
 		pc.rx_ring_size = o->rx_ring;
 		pc.tx_ring_size = o->tx_ring;
+		if (!o->queue_owners)
+			pc.rxq_owner = pc.txq_owner = c->dom;
 		fp->p = lab_port_open(fp->dev, &pc);
 		if (fp->p == NULL) {
 			fprintf(stderr, "labfwd: port %u '%s' did not open: %s%s\n", i, fp->dev,
@@ -344,6 +378,7 @@ int main(int argc, char **argv)
 		lab_port_stop(c.port[i].p);
 		lab_port_close(c.port[i].p);
 	}
+	free_domains(&c); /* after the ports: their queues used them to the end */
 	if (status == 0) {
 		if (fwd_summary(&c, stdout) < 0)
 			status = 2;

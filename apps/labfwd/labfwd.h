@@ -32,6 +32,7 @@ struct fwd_opts {
 	bool json;
 	bool verify;             /* compare pcap outputs with their inputs at exit */
 	bool tx_first;           /* each worker sends one burst on every port first */
+	bool queue_owners;       /* --owners queue: a cache per queue, not per worker */
 	uint32_t rx_ring, tx_ring;
 	struct lab_config cfg;   /* pool, arena, quality, log */
 	const char *ctl;         /* control socket path; NULL: the default; "off": none */
@@ -81,6 +82,9 @@ struct fwd_ctx {
 	struct fwd_port port[FWD_MAX_PORTS];
 	unsigned int nports;
 	struct fwd_worker w[FWD_MAX_WORKERS];
+	/* Worker w's ownership domain: the owner cache of RX and TX queue w of
+	 * every port (NULL with --owners queue: the ports make their own). */
+	struct lab_cache *dom[FWD_MAX_WORKERS];
 	_Atomic int stop;
 	uint64_t total_expected; /* frames the finite sources will give (0: unknown) */
 	struct lab_ctl *ctl;

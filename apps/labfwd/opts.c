@@ -54,6 +54,11 @@ void fwd_usage(FILE *f)
 "      --pool-size N       buffers at start (pool.size)\n"
 "      --pool-max N        buffers at most (pool.max)\n"
 "      --quality L         off, sampled or full (quality.level)\n"
+"      --owners O          worker: each worker's queues (its RX and TX queue of\n"
+"                          every port) share one owner cache, one ownership\n"
+"                          domain: forwarding changes no owner; queue: a cache\n"
+"                          per queue, a checked transfer per packet from RX to\n"
+"                          TX (and into a ring port's peer) (default worker)\n"
 "      --set K=V           any key of config/labyrinth.conf: --set pool.min=5%%\n"
 "      --config FILE       read options from FILE first (config/labfwd.conf)\n"
 "  -h, --help              this text\n"
@@ -248,6 +253,14 @@ static int apply_opt(struct fwd_opts *o, const char *name, const char *v)
 		}
 		return 0;
 	}
+	if (strcmp(name, "owners") == 0) {
+		if (strcmp(v, "worker") == 0 || strcmp(v, "queue") == 0) {
+			o->queue_owners = v[0] == 'q';
+			return 0;
+		}
+		fprintf(stderr, "labfwd: owners '%s': expected worker or queue\n", v);
+		return -1;
+	}
 	if (strcmp(name, "duration") == 0)
 		return parse_secs("duration", v, &o->duration);
 	if (strcmp(name, "stats-interval") == 0)
@@ -316,7 +329,7 @@ static char *trim(char *s)
 }
 
 enum { OPT_MODE = 256, OPT_JSON, OPT_VERIFY, OPT_TXFIRST, OPT_RXR, OPT_TXR, OPT_PSIZE, OPT_PMAX, OPT_QUAL,
-       OPT_SET, OPT_CONFIG, OPT_CTL, OPT_CSV, OPT_CSVI, OPT_STORM };
+       OPT_SET, OPT_CONFIG, OPT_CTL, OPT_CSV, OPT_CSVI, OPT_STORM, OPT_OWNERS };
 
 static const struct option longopts[] = {
 	{ "port", required_argument, NULL, 'p' },
@@ -339,6 +352,7 @@ static const struct option longopts[] = {
 	{ "pool-size", required_argument, NULL, OPT_PSIZE },
 	{ "pool-max", required_argument, NULL, OPT_PMAX },
 	{ "quality", required_argument, NULL, OPT_QUAL },
+	{ "owners", required_argument, NULL, OPT_OWNERS },
 	{ "set", required_argument, NULL, OPT_SET },
 	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "help", no_argument, NULL, 'h' },

@@ -80,6 +80,8 @@ struct lab_cache {
 	uint16_t owner; /**< owner id, for reports and the shadow */
 	uint16_t headroom; /**< the pool's headroom */
 	int32_t sample_left; /**< frees until the next sampled one (quality "sampled") */
+	uint32_t sh_q;       /**< the pool's quality word sh_held was made for */
+	uint64_t sh_held;    /**< this owner's "in flight" shadow key at that word's epoch */
 	struct lab_owner_stats st __attribute__((aligned(LAB_CACHE_LINE)));
 	struct lab_buf *objs[] __attribute__((aligned(LAB_CACHE_LINE)));
 };
@@ -91,6 +93,20 @@ enum lab_buf_state {
 	LAB_BUF_IN_FLIGHT,   /**< held by its owner */
 	LAB_BUF_QUARANTINED, /**< waiting for the warden's checks (or retired) */
 };
+
+/* Internal: the shadow key "in flight, held by @p c" at the epoch of quality
+ * word @p q: kept in the cache, made again only when the word changes (a
+ * level switch), so a burst does not rebuild it from owner and epoch. */
+static inline uint64_t _lab_cache_held(struct lab_cache *c, uint32_t q)
+{
+	if (lab_unlikely(c->sh_q != q)) {
+		c->sh_held = LAB_SH_EP(LAB_Q_EPOCH(q)) | LAB_SH_KEY(c->owner, LAB_BUF_IN_FLIGHT);
+		c->sh_q = q;
+	}
+	return c->sh_held;
+}
+
+static_assert((LAB_BUF_IN_FLIGHT ^ LAB_BUF_CACHED) == 3, "a free flips both state bits");
 
 /** A code address in the caller: where an allocation or free was made
  * (resolved to symbol+offset only when a finding is reported). The address of
@@ -151,9 +167,8 @@ static inline unsigned int lab_alloc_bulk_at(struct lab_pool *p, struct lab_cach
 	/* "off" keeps no per-buffer state: one test per burst, no shadow. */
 	q = _lab_pool_q((const struct lab_pool_hot *)p);
 	if (LAB_Q_LEVEL(q) != LAB_QUALITY_OFF)
-		_lab_shadow_set((const struct lab_pool_hot *)p, bufs, n, LAB_SH_GEN,
-				LAB_SH_SITE(site) | LAB_SH_KEY(c->owner, LAB_BUF_IN_FLIGHT),
-				LAB_SH_EP(LAB_Q_EPOCH(q)));
+		_lab_shadow_mark((const struct lab_pool_hot *)p, bufs, n,
+				 LAB_SH_SITE(site) | _lab_cache_held(c, q));
 #endif
 	return n;
 }
@@ -208,12 +223,12 @@ static inline unsigned int lab_free_bulk_at(struct lab_cache *c, struct lab_buf 
 	h = (const struct lab_pool_hot *)c->pool;
 	q = _lab_pool_q(h);
 	if (LAB_Q_LEVEL(q) != LAB_QUALITY_OFF) {
-		uint64_t ep = LAB_SH_EP(LAB_Q_EPOCH(q));
+		uint64_t held = _lab_cache_held(c, q);
 
 		if (LAB_Q_LEVEL(q) == LAB_QUALITY_FULL || (c->sample_left -= (int32_t)n) <= 0)
 			return _lab_free_slow(c->pool, c, bufs, n, 0, site);
-		ok = _lab_shadow_free(h, bufs, n, ep | LAB_SH_KEY(c->owner, LAB_BUF_IN_FLIGHT),
-				      LAB_SH_SITE(site) | ep | LAB_SH_KEY(c->owner, LAB_BUF_CACHED));
+		/* in flight -> cached: both state bits flip */
+		ok = _lab_shadow_free(h, bufs, n, held, LAB_SH_SITE(site) | (held ^ 3));
 		if (lab_unlikely(ok != n))
 			return _lab_free_slow(c->pool, c, bufs, n, ok, site);
 	}
@@ -273,7 +288,8 @@ static inline unsigned int _lab_buf_transfer_fast(struct lab_cache *from, struct
 	return _lab_shadow_pass((const struct lab_pool_hot *)from->pool, bufs, n,
 				LAB_SH_EP(LAB_Q_EPOCH(q)) |
 				LAB_SH_KEY(from->owner, LAB_BUF_IN_FLIGHT),
-				0, ~LAB_SH_OWNER, (uint64_t)to->owner << LAB_SH_OWNER_SHIFT);
+				~(LAB_SH_OWNER | LAB_SH_SCAN),
+				(uint64_t)to->owner << LAB_SH_OWNER_SHIFT);
 }
 
 /**
@@ -427,7 +443,6 @@ struct lab_finding {
 	uint16_t holder;           /**< owner id the shadow records */
 	uint16_t caller;           /**< owner id of the caller (bad frees and transfers) */
 	uint8_t state;             /**< enum lab_buf_state the shadow records */
-	uint8_t gen;               /**< the buffer's generation (frees modulo 16) */
 	const void *site;          /**< where the bad call was made (bad frees, transfers) */
 	const void *alloc_site;    /**< where the buffer was last allocated, if known */
 	const void *free_site;     /**< where it was last freed, if known */

@@ -37,7 +37,11 @@ struct lab_ring;
  *
  *   bits  0..1   state (enum lab_buf_state, lab_pool.h)
  *   bits  2..7   owner id (0: callers without an owner cache, and the pool)
- *   bits  8..11  generation: frees so far, modulo 16
+ *   bit   8      leak-scan mark: set by the warden's leak scan on a word in
+ *                flight; every allocation, free and hand-off writes a word
+ *                without it, so a word that still has it at the next scan has
+ *                been in flight, untouched, since the scan that set it
+ *   bits  9..11  unused (0)
  *   bits 12..15  epoch: the checked period the word was written in (below)
  *   bits 16..63  site: the code address of the last allocation while the
  *                buffer is in flight, of the last free otherwise (user space
@@ -53,6 +57,11 @@ struct lab_ring;
  * cannot make a word that looks current. The switch clears the epoch it is
  * about to reuse from every word first (lab_pool_set_quality).
  *
+ * The data path writes whole words: an allocation stores one with a plain
+ * store and reads nothing; a free or hand-off loads the word, compares it and
+ * stores the new one. Nothing is counted in the word (no generation), so no
+ * writer needs what the word held before, except the site a hand-off keeps.
+ *
  * @c buf is the buffer the index belongs to: a pointer whose header gives an
  * index whose shadow names another buffer is refused as a bad buffer.
  */
@@ -64,8 +73,7 @@ struct lab_shadow {
 #define LAB_SH_STATE 0x3ull
 #define LAB_SH_OWNER_SHIFT 2
 #define LAB_SH_OWNER (0x3full << LAB_SH_OWNER_SHIFT)
-#define LAB_SH_GEN_SHIFT 8
-#define LAB_SH_GEN (0xfull << LAB_SH_GEN_SHIFT)
+#define LAB_SH_SCAN (1ull << 8)
 #define LAB_SH_EPOCH_SHIFT 12
 #define LAB_SH_EPOCH (0xfull << LAB_SH_EPOCH_SHIFT)
 /** Epoch bits of a shadow word. */
@@ -145,22 +153,49 @@ unsigned int _lab_buf_transfer_keep_slow(struct lab_cache *from, struct lab_cach
 					 struct lab_buf **bufs, unsigned int n, const void *site);
 
 /*
+ * Mark buffers an allocation just took as in flight: one plain 8-byte store
+ * per buffer of the whole word @p w (owner, state, epoch, site), reading
+ * nothing. Taken from a cache or the ring, they are the caller's alone, so no
+ * other writer can race the store (the warden's leak-scan mark may be lost,
+ * which only restarts that buffer's leak clock). The shadow's base and size
+ * are loaded once per burst.
+ */
+static inline void _lab_shadow_mark(const struct lab_pool_hot *h, struct lab_buf *const *bufs,
+				    unsigned int n, uint64_t w)
+{
+	struct lab_shadow *shadow = h->shadow;
+	uint32_t cap = h->shadow_cap;
+
+	for (unsigned int i = 0; i < n; i++) {
+		uint32_t idx = bufs[i]->idx;
+
+		if (lab_likely(idx < cap))
+			atomic_store_explicit(&shadow[idx].w, w, memory_order_relaxed);
+	}
+}
+
+/*
  * Rewrite the shadow words of buffers the caller holds alone (no check: an
  * allocation marking its buffers in flight, a buffer moving between a cache
  * and the ring): keep the bits of @p keep, set @p set. One load and one store
  * each; before a put, so no other thread can take a buffer mid-write. The
  * epoch is never kept as it is: @p set gives it, or the word keeps it only if
- * it is @p ep, the caller's current one (_lab_sh_keep_epoch).
+ * it is @p ep, the caller's current one (_lab_sh_keep_epoch). The leak-scan
+ * mark is never kept.
  */
+
 static inline void _lab_shadow_set(const struct lab_pool_hot *h, struct lab_buf *const *bufs,
 				   unsigned int n, uint64_t keep, uint64_t set, uint64_t ep)
 {
-	keep &= ~LAB_SH_EPOCH;
+	struct lab_shadow *shadow = h->shadow;
+	uint32_t cap = h->shadow_cap;
+
+	keep &= ~(LAB_SH_EPOCH | LAB_SH_SCAN);
 	for (unsigned int i = 0; i < n; i++) {
 		uint32_t idx = bufs[i]->idx;
 
-		if (lab_likely(idx < h->shadow_cap)) {
-			struct lab_shadow *sh = &h->shadow[idx];
+		if (lab_likely(idx < cap)) {
+			struct lab_shadow *sh = &shadow[idx];
 			uint64_t w = atomic_load_explicit(&sh->w, memory_order_relaxed);
 
 			atomic_store_explicit(&sh->w, (w & keep) | set | _lab_sh_keep_epoch(w, ep),
@@ -173,43 +208,55 @@ static inline void _lab_shadow_set(const struct lab_pool_hot *h, struct lab_buf 
  * Check buffers against the shadow and rewrite their words: each buffer must
  * be this pool's, in flight and held by the owner @p key names, by a word of
  * the epoch @p key names (any other epoch goes to the slow path); its word
- * becomes ((w + @p add) & @p keep) | @p set. A free marks it cached (add one
- * generation, keep the generation, set state, owner and site); a transfer
- * changes the owner (keep all but the owner, set the new one). Rewrites as it
- * goes, so a buffer given twice in one burst fails at its second appearance.
- * Returns how many leading buffers passed; the caller's slow path takes the
- * rest (_lab_free_slow, _lab_buf_transfer_slow).
+ * becomes (w & @p keep) | @p set. A free marks it cached (keep nothing; set
+ * state, owner, epoch and site); a hand-off changes the owner (keep the site
+ * and epoch, set the new owner and state). One load, compare and store per
+ * buffer, with no atomic read-modify-write: the owner is the only writer of
+ * its buffers' words. Rewrites as it goes, so a buffer given twice in one
+ * burst fails at its second appearance. Returns how many leading buffers
+ * passed; the caller's slow path takes the rest (_lab_free_slow,
+ * _lab_buf_transfer_slow).
  */
-static inline unsigned int _lab_shadow_pass(const struct lab_pool_hot *h,
-					    struct lab_buf *const *bufs, unsigned int n,
-					    uint64_t key, uint64_t add, uint64_t keep, uint64_t set)
+static inline unsigned int _lab_shadow_pass_one(const struct lab_pool_hot *h,
+						struct lab_buf *b, uint64_t key, uint64_t keep,
+						uint64_t set)
 {
-	unsigned int i;
+	uint32_t idx = b->idx;
+	struct lab_shadow *sh;
+	uint64_t w;
 
-	for (i = 0; i < n; i++) {
-		struct lab_buf *b = bufs[i];
-		uint32_t idx = b->idx;
-		struct lab_shadow *sh;
-		uint64_t w;
-
-		if (lab_unlikely(idx >= h->shadow_cap))
-			break;
-		sh = &h->shadow[idx];
-		w = atomic_load_explicit(&sh->w, memory_order_relaxed);
-		if (lab_unlikely(__atomic_load_n(&sh->buf, __ATOMIC_RELAXED) != b ||
-				 (w & LAB_SH_CHECKED) != key))
-			break;
-		atomic_store_explicit(&sh->w, ((w + add) & keep) | set, memory_order_relaxed);
-	}
-	return i;
+	if (lab_unlikely(idx >= h->shadow_cap))
+		return 0;
+	sh = &h->shadow[idx];
+	w = atomic_load_explicit(&sh->w, memory_order_relaxed);
+	if (lab_unlikely(__atomic_load_n(&sh->buf, __ATOMIC_RELAXED) != b ||
+			 (w & LAB_SH_CHECKED) != key))
+		return 0;
+	atomic_store_explicit(&sh->w, (w & keep) | set, memory_order_relaxed);
+	return 1;
 }
 
-/* The free's pass: one generation on, then state, owner and site from @p mark. */
+/* The loop of _lab_shadow_pass, out of line (lib/pool/pool_fast.c): inlined
+ * into a caller's loop it spills half its values to the stack; called, it
+ * has the registers to itself. */
+unsigned int _lab_shadow_pass_burst(const struct lab_pool_hot *h, struct lab_buf *const *bufs,
+				    unsigned int n, uint64_t key, uint64_t keep, uint64_t set);
+
+static inline unsigned int _lab_shadow_pass(const struct lab_pool_hot *h,
+					    struct lab_buf *const *bufs, unsigned int n,
+					    uint64_t key, uint64_t keep, uint64_t set)
+{
+	if (n == 1)
+		return _lab_shadow_pass_one(h, bufs[0], key, keep, set);
+	return _lab_shadow_pass_burst(h, bufs, n, key, keep, set);
+}
+
+/* The free's pass: the whole word from @p mark (state, owner, epoch, site). */
 static inline unsigned int _lab_shadow_free(const struct lab_pool_hot *h,
 					    struct lab_buf *const *bufs, unsigned int n,
 					    uint64_t key, uint64_t mark)
 {
-	return _lab_shadow_pass(h, bufs, n, key, 1ull << LAB_SH_GEN_SHIFT, LAB_SH_GEN, mark);
+	return _lab_shadow_pass(h, bufs, n, key, 0, mark);
 }
 
 #ifdef __cplusplus

@@ -18,9 +18,17 @@
  * and every buffer it returns is held by that owner; each TX queue owns one
  * too. To send a received buffer, hand it on first:
  *
- *     lab_buf_transfer(lab_port_rxq_owner(in, 0), lab_port_txq_owner(out, 0), bufs, n);
+ *     lab_port_handoff(lab_port_rxq_owner(in, 0), lab_port_txq_owner(out, 0), bufs, n);
  *     sent = lab_port_tx_burst(out, 0, bufs, n);
  *     lab_free_bulk(lab_port_txq_owner(out, 0), bufs + sent, n - sent);
+ *
+ * Ownership domains (docs/architecture.md): queues polled by one thread may
+ * share one owner cache, the caller's (lab_port_conf's rxq_owner and
+ * txq_owner). A buffer moving inside a domain (RX queue to TX queue, or into
+ * a ring port's peer queue of the same domain) changes no owner, so the
+ * hand-off above costs nothing per packet; the free at TX completion is
+ * still checked against the domain's owner. Across domains it is a checked
+ * lab_buf_transfer().
  *
  * A queue is polled by one thread at a time (the thread that owns it); the
  * burst calls make no system call except where the driver must (af_packet's
@@ -108,6 +116,22 @@ struct lab_port_conf {
 	uint16_t nb_txq;           /**< TX queues (0: 1) */
 	uint32_t rx_ring_size;     /**< RX descriptors per queue (0: the driver's default) */
 	uint32_t tx_ring_size;     /**< TX descriptors per queue (0: the driver's default) */
+	/**
+	 * Ownership domains: rxq_owner[q] (txq_owner[q]) is the owner cache RX
+	 * (TX) queue q uses instead of one the port makes, or NULL (the array,
+	 * or one entry) for the port's own. The caches are the caller's: of
+	 * @c pool, made with lab_cache_create(), polled by one thread (every
+	 * queue sharing a cache must be polled by that cache's thread), and
+	 * destroyed by the caller after lab_port_close(). Give RX queue q and TX
+	 * queue q one cache (the same array for both) for a queue-pair domain;
+	 * give one thread's queues of several ports one cache for a thread
+	 * domain (labfwd's workers). lab_port_stop() and lab_port_close() free
+	 * posted and waiting buffers into the queues' caches: with a shared
+	 * cache, call them from its thread or while that thread is not polling
+	 * (as labfwd does, after joining its workers).
+	 */
+	struct lab_cache *const *rxq_owner;
+	struct lab_cache *const *txq_owner;
 };
 
 /** Defaults: one RX and one TX queue, driver ring sizes, no pool. */
@@ -174,9 +198,33 @@ static inline struct lab_cache *lab_port_txq_owner(const struct lab_port *p, uin
 }
 
 /**
+ * Hand @p n buffers received on a queue owned by @p from to the owner @p to of
+ * the queue that sends them (the port's form of lab_buf_transfer()). When
+ * both queues are one ownership domain (one owner cache) no owner changes:
+ * nothing is done or checked per packet, and the free at TX completion is
+ * where a buffer the domain does not hold is caught (a foreign or double
+ * free). Across domains, a checked lab_buf_transfer(). Called as
+ * lab_port_handoff(from, to, bufs, n).
+ *
+ * @return buffers handed on (@p n unless a transfer across domains refused
+ *         some: findings, queued for the warden).
+ */
+static inline unsigned int lab_port_handoff_at(struct lab_cache *from, struct lab_cache *to,
+					       struct lab_buf *const *bufs, unsigned int n,
+					       const void *site)
+{
+	if (lab_likely(from == to))
+		return n;
+	return lab_buf_transfer_at(from, to, bufs, n, site);
+}
+
+#define lab_port_handoff(from, to, bufs, n) lab_port_handoff_at(from, to, bufs, n, LAB_SITE())
+
+/**
  * Receive up to @p n packets from RX queue @p q. The buffers are held by the
  * queue's owner (lab_port_rxq_owner()); data at lab_buf_data(), length
- * data_len, port and queue set. Then the queue's descriptors are refilled on
+ * data_len, port and queue set (the ring driver leaves port and queue
+ * unwritten unless opened with stamp=1: docs/drivers.md). Then the queue's descriptors are refilled on
  * the atomic path; a short refill counts rx_nobuf and is retried on the next
  * poll.
  *
@@ -202,7 +250,8 @@ static inline uint16_t lab_port_tx_burst(struct lab_port *p, uint16_t q, struct 
 	struct lab_port_queue *tq = &p->txq[q];
 	uint16_t sent = p->tx_burst(tq, bufs, n);
 
-	LAB_COUNT_ADD(tq->st.ring_full, (uint64_t)(n - sent));
+	if (lab_unlikely(sent != n))
+		LAB_COUNT_ADD(tq->st.ring_full, (uint64_t)(n - sent));
 	return sent;
 }
 

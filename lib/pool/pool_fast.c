@@ -1,12 +1,38 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The out-of-line halves of the atomic path: cache refills from the shared
- * ring and spills to it (the path without a cache is in pool_nocache.c). No system call, no lock, no log,
- * no wait: a caller that cannot be served gets a short count and a miss.
+ * ring and spills to it (the path without a cache: pool_nocache.c). No system
+ * call, no lock, no log, no wait: a caller that cannot be served gets a short
+ * count and a miss.
  */
 #include <labyrinth/lab_fault.h>
 
 #include "pool_internal.h"
+
+unsigned int _lab_shadow_pass_burst(const struct lab_pool_hot *h, struct lab_buf *const *bufs,
+				    unsigned int n, uint64_t key, uint64_t keep, uint64_t set)
+{
+	struct lab_shadow *shadow = h->shadow;
+	uint32_t cap = h->shadow_cap;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		struct lab_buf *b = bufs[i];
+		uint32_t idx = b->idx;
+		struct lab_shadow *sh;
+		uint64_t w;
+
+		if (lab_unlikely(idx >= cap))
+			break;
+		sh = &shadow[idx];
+		w = atomic_load_explicit(&sh->w, memory_order_relaxed);
+		if (lab_unlikely(__atomic_load_n(&sh->buf, __ATOMIC_RELAXED) != b ||
+				 (w & LAB_SH_CHECKED) != key))
+			break;
+		atomic_store_explicit(&sh->w, (w & keep) | set, memory_order_relaxed);
+	}
+	return i;
+}
 
 static inline void maybe_kick(struct lab_pool_hot *h, uint32_t free_after)
 {

@@ -35,8 +35,7 @@ void _lab_pool_put(struct lab_pool *p, struct lab_buf *const *bufs, unsigned int
 struct shadow_cold {
 	const void *alloc_site;
 	const void *free_site;
-	uint64_t seen_w;    /* shadow word at the last leak scan (0: not in flight) */
-	uint64_t since_ms;  /* when the scan first saw that word */
+	uint64_t since_ms;  /* when the leak scan set the word's mark (LAB_SH_SCAN) */
 	uint64_t iova;      /* buf_iova as the pool wrote it (for the header check) */
 	uint8_t leak_reported;
 	uint8_t retired;
@@ -148,16 +147,17 @@ struct lab_pool {
 };
 
 /*
- * Check one free or transfer and, if it passes, replace the owner/state with
- * @p mark (and bump the generation for a free). Callers without a cache share
- * owner id 0, so two of them could free one buffer at the same instant: they
- * use a CAS. Owners with a cache are the only writers of their buffers' words.
+ * Check one free or transfer and, if it passes, rewrite its word to
+ * (w & @p keep) | @p mark (a free keeps nothing; a hand-off keeps the site).
+ * Callers without a cache share owner id 0, so two of them could free one
+ * buffer at the same instant: they use a CAS (exactly one wins). Owners with
+ * a cache are the only writers of their buffers' words: a plain store.
  * @p key and @p mark carry the current epoch: a word of another epoch is not
  * known (written before "off", or at it) and passes (lab_pool.h).
  * @return 0, or the finding kind + 1.
  */
 static inline int shadow_check(struct lab_pool_hot *h, struct lab_buf *b, uint64_t key,
-			       uint64_t mark, uint64_t gen_step, bool cas, uint64_t *old)
+			       uint64_t keep, uint64_t mark, bool cas, uint64_t *old)
 {
 	uint32_t idx = b->idx;
 	struct lab_shadow *sh;
@@ -173,12 +173,10 @@ static inline int shadow_check(struct lab_pool_hot *h, struct lab_buf *b, uint64
 									 : LAB_FIND_FOREIGN_FREE) + 1;
 		*old = w;
 		if (!cas) {
-			atomic_store_explicit(&sh->w, ((w + gen_step) & LAB_SH_GEN) | mark,
-					      memory_order_relaxed);
+			atomic_store_explicit(&sh->w, (w & keep) | mark, memory_order_relaxed);
 			return 0;
 		}
-	} while (!atomic_compare_exchange_weak_explicit(&sh->w, &w,
-							((w + gen_step) & LAB_SH_GEN) | mark,
+	} while (!atomic_compare_exchange_weak_explicit(&sh->w, &w, (w & keep) | mark,
 							memory_order_relaxed,
 							memory_order_relaxed));
 	return 0;

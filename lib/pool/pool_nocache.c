@@ -525,9 +525,8 @@ unsigned int _lab_pool_ring_alloc(struct lab_pool *p, struct lab_buf **bufs, uns
 	/* Taken from a ring: ours alone, plain stores ("off": none). */
 	q = _lab_pool_q(&p->hot);
 	if (LAB_Q_LEVEL(q) != LAB_QUALITY_OFF)
-		_lab_shadow_set(&p->hot, bufs, got, LAB_SH_GEN,
-				LAB_SH_SITE(site) | LAB_SH_KEY(0, LAB_BUF_IN_FLIGHT),
-				LAB_SH_EP(LAB_Q_EPOCH(q)));
+		_lab_shadow_mark(&p->hot, bufs, got, LAB_SH_SITE(site) | LAB_SH_EP(LAB_Q_EPOCH(q)) |
+				 LAB_SH_KEY(0, LAB_BUF_IN_FLIGHT));
 	if (lab_likely(r != NULL && got == n && refills == 0)) {
 		LAB_COUNT_ADD(r->st.allocs, n);
 		return n;
@@ -631,8 +630,7 @@ static inline unsigned int nc_shadow_free(struct lab_pool_hot *h, struct lab_buf
 		if (lab_unlikely(__atomic_load_n(&sh->buf, __ATOMIC_RELAXED) != b ||
 				 (w & LAB_SH_CHECKED) != key))
 			break;
-		atomic_store_explicit(&sh->w, ((w + (1ull << LAB_SH_GEN_SHIFT)) & LAB_SH_GEN) | mark,
-				      memory_order_relaxed);
+		atomic_store_explicit(&sh->w, mark, memory_order_relaxed);
 	}
 	return i;
 }

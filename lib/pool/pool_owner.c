@@ -53,6 +53,7 @@ struct lab_cache *lab_cache_create(struct lab_pool *p, const char *name, unsigne
 		return NULL;
 	}
 	c->owner = (uint16_t)id;
+	c->sh_q = UINT32_MAX; /* no quality word is all ones: made at first use */
 	quality_cache_init(c);
 	return c;
 }

@@ -134,8 +134,8 @@ static void log_finding(struct lab_pool *p, const struct lab_finding *f)
 	case LAB_FIND_DOUBLE_FREE:
 	case LAB_FIND_FOREIGN_FREE:
 	case LAB_FIND_FOREIGN_TRANSFER:
-		LAB_LOG(ERR, quality, "finding kind=%s pool=%s buf=%u gen=%u state=%s owner=%s "
-			"caller=%s site=%s %s=%s", kind_names[f->kind], p->name, f->idx, f->gen,
+		LAB_LOG(ERR, quality, "finding kind=%s pool=%s buf=%u state=%s owner=%s "
+			"caller=%s site=%s %s=%s", kind_names[f->kind], p->name, f->idx,
 			state_names[f->state & 3], owner_name(p, f->holder, hn, sizeof(hn)),
 			owner_name(p, f->caller, cn, sizeof(cn)), site,
 			f->state == LAB_BUF_IN_FLIGHT ? "alloc_site" : "free_site",
@@ -144,9 +144,9 @@ static void log_finding(struct lab_pool *p, const struct lab_finding *f)
 	case LAB_FIND_USE_AFTER_FREE:
 	case LAB_FIND_OVERRUN:
 	case LAB_FIND_HEADER:
-		LAB_LOG(ERR, quality, "finding kind=%s pool=%s buf=%u gen=%u owner=%s offset=%u "
+		LAB_LOG(ERR, quality, "finding kind=%s pool=%s buf=%u owner=%s offset=%u "
 			"bytes=%u alloc_site=%s free_site=%s", kind_names[f->kind], p->name,
-			f->idx, f->gen, owner_name(p, f->holder, hn, sizeof(hn)), f->offset, f->bytes, asite,
+			f->idx, owner_name(p, f->holder, hn, sizeof(hn)), f->offset, f->bytes, asite,
 			fsite);
 		break;
 	case LAB_FIND_LEAK:
@@ -179,7 +179,6 @@ static void fill_from_shadow(struct lab_pool *p, struct lab_finding *f, uint32_t
 	f->buf = __atomic_load_n(&p->hot.shadow[idx].buf, __ATOMIC_RELAXED);
 	f->holder = word_owner(w);
 	f->state = (uint8_t)(w & LAB_SH_STATE);
-	f->gen = (uint8_t)((w & LAB_SH_GEN) >> LAB_SH_GEN_SHIFT);
 	if (f->state == LAB_BUF_IN_FLIGHT) {
 		f->alloc_site = word_site(w);
 	} else {
@@ -288,8 +287,7 @@ static void quarantine_mark(struct lab_pool *p, struct lab_buf *b, uint64_t old,
 	memset(b->buf_addr, POOL_POISON, b->buf_len);
 	cold->alloc_site = (old & LAB_SH_STATE) == LAB_BUF_IN_FLIGHT ? word_site(old) : NULL;
 	cold->free_site = site;
-	atomic_store_explicit(&sh->w, (((old + (1ull << LAB_SH_GEN_SHIFT)) & LAB_SH_GEN)) |
-			      LAB_SH_SITE(site) | ep | LAB_SH_KEY(owner, LAB_BUF_QUARANTINED),
+	atomic_store_explicit(&sh->w, LAB_SH_SITE(site) | ep | LAB_SH_KEY(owner, LAB_BUF_QUARANTINED),
 			      memory_order_relaxed);
 }
 
@@ -331,8 +329,7 @@ static void quarantine_flush(struct lab_pool *p, struct lab_cache *c, struct lab
 	if (k == n)
 		return;
 	atomic_fetch_add_explicit(&p->quarantine_skipped, n - k, memory_order_relaxed);
-	_lab_shadow_set(&p->hot, q + k, n - k, LAB_SH_GEN, mark & ~LAB_SH_EPOCH,
-			mark & LAB_SH_EPOCH);
+	_lab_shadow_set(&p->hot, q + k, n - k, 0, mark & ~LAB_SH_EPOCH, mark & LAB_SH_EPOCH);
 	put_good(p, c, q + k, n - k);
 }
 
@@ -393,7 +390,7 @@ unsigned int _lab_free_slow(struct lab_pool *p, struct lab_cache *c, struct lab_
 				break;
 			b = bufs[i];
 		}
-		bad = shadow_check(h, b, key, mark, 1ull << LAB_SH_GEN_SHIFT, c == NULL, &old);
+		bad = shadow_check(h, b, key, 0, mark, c == NULL, &old);
 		if (bad) {
 			put_good(p, c, bufs + i - run, run);
 			done += run;
@@ -462,14 +459,10 @@ unsigned int _lab_buf_transfer_slow(struct lab_cache *from, struct lab_cache *to
 			quality_record(p, LAB_FIND_BAD_BUFFER, b, UINT32_MAX, src, site);
 			continue;
 		}
-		bad = shadow_check(&p->hot, b, key, ep, 0, src == 0, &old);
+		/* The site stays; a word of another epoch becomes one of this one. */
+		bad = shadow_check(&p->hot, b, key, LAB_SH_SITE(UINTPTR_MAX),
+				   ep | LAB_SH_KEY(dst, LAB_BUF_IN_FLIGHT), src == 0, &old);
 		if (bad == 0) {
-			/* shadow_check wrote the generation only; now the rest
-			 * (a word of another epoch becomes one of this one). */
-			atomic_store_explicit(&p->hot.shadow[b->idx].w,
-					      (old & ~LAB_SH_CHECKED) | ep |
-					      LAB_SH_KEY(dst, LAB_BUF_IN_FLIGHT),
-					      memory_order_relaxed);
 			done++;
 			continue;
 		}
@@ -616,9 +609,16 @@ static bool check_quarantined(struct lab_pool *p, struct lab_buf *b, uint32_t id
 	return sound;
 }
 
-/* Leak scan: buffers whose shadow word has not changed, in flight, since at
- * least the leak age; reported per buffer and logged grouped by owner and
- * allocation site (findings_lock held). */
+/*
+ * Leak scan: buffers in flight, untouched, since at least the leak age. A
+ * scan sets the mark bit (LAB_SH_SCAN) of each word in flight that lacks it,
+ * with a CAS, and notes the time; every allocation, free and hand-off writes
+ * a word without the mark. So a word that still has it at a later scan has
+ * been in flight since the scan that set it, with no generation to count:
+ * an owner whose store overwrites the mark only restarts that buffer's
+ * clock. Reported per buffer and logged grouped by owner and allocation site
+ * (findings_lock held).
+ */
 struct leak_group {
 	uint16_t owner;
 	const void *site;
@@ -679,14 +679,17 @@ static unsigned int leak_scan(struct lab_pool *p, uint64_t now_ms, uint32_t age_
 
 		/* Only words the shadow knows: "off" writes none. */
 		if (__atomic_load_n(&p->hot.shadow[i].buf, __ATOMIC_RELAXED) == NULL ||
-		    !word_known(w, q) || (w & LAB_SH_STATE) != LAB_BUF_IN_FLIGHT) {
-			cold->seen_w = 0;
+		    !word_known(w, q) || (w & LAB_SH_STATE) != LAB_BUF_IN_FLIGHT)
 			continue;
-		}
-		if (cold->seen_w != w) {
-			cold->seen_w = w;
-			cold->since_ms = now_ms;
-			cold->leak_reported = 0;
+		if (!(w & LAB_SH_SCAN)) {
+			/* Lost to the owner's store: it moved, not a leak. */
+			if (atomic_compare_exchange_strong_explicit(&p->hot.shadow[i].w, &w,
+								    w | LAB_SH_SCAN,
+								    memory_order_relaxed,
+								    memory_order_relaxed)) {
+				cold->since_ms = now_ms;
+				cold->leak_reported = 0;
+			}
 			continue;
 		}
 		if (cold->leak_reported || now_ms - cold->since_ms < age_ms)

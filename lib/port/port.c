@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Ports: the driver registry, opening a port from a device string, queue set
- * up (each queue owns an owner cache of the pool), start/stop/close and the
- * stats. The bursts themselves are inline in lab_port.h.
+ * up (each queue owns an owner cache of the pool: its own, or the caller's
+ * when the caller makes queues one ownership domain), start/stop/close and
+ * the stats. The bursts themselves are inline in lab_port.h.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -113,14 +114,39 @@ void lab_port_conf_init(struct lab_port_conf *c)
 	c->size = sizeof(*c);
 }
 
+/* The owner cache of queue @p q: the caller's (an ownership domain it gave
+ * in the configuration; marked in @p given so close leaves it alone), or one
+ * made for the queue. */
+static int queue_owner(struct port_priv *pp, struct lab_port_queue *q, const char *name,
+		       struct lab_cache *const *mine, uint64_t *given)
+{
+	struct lab_cache *c = mine != NULL ? mine[q->id] : NULL;
+
+	if (c == NULL) {
+		q->owner = lab_cache_create(q->pool, name, 256);
+		return 0;
+	}
+	if (c->pool != q->pool) {
+		LAB_LOG(ERR, port, "%s: the owner cache given for %s belongs to pool '%s', not "
+			"to the port's pool '%s': give a cache of the port's pool", pp->devstr,
+			name, lab_pool_name(c->pool), lab_pool_name(q->pool));
+		return -EINVAL;
+	}
+	q->owner = c;
+	*given |= 1ull << q->id;
+	return 0;
+}
+
 static int queues_init(struct lab_port *p, struct lab_port_queue *qs, uint16_t n, uint32_t ring,
-		       const char *dir, bool array)
+		       const char *dir, bool array, struct lab_cache *const *mine,
+		       uint64_t *given)
 {
 	struct port_priv *pp = port_priv_of(p);
 
 	for (uint16_t i = 0; i < n; i++) {
 		struct lab_port_queue *q = &qs[i];
 		char name[48];
+		int rc;
 
 		snprintf(name, sizeof(name), "port%u.%sq%u", p->id, dir, i);
 		q->port = p;
@@ -128,7 +154,9 @@ static int queues_init(struct lab_port *p, struct lab_port_queue *qs, uint16_t n
 		q->port_id = p->id;
 		q->pool = pp->conf.pool;
 		q->ring_size = ring;
-		q->owner = lab_cache_create(q->pool, name, 256);
+		rc = queue_owner(pp, q, name, mine, given);
+		if (rc < 0)
+			return rc;
 		if (q->owner == NULL) {
 			LAB_LOG(ERR, port, "%s: no owner cache for %s: %s", pp->devstr, name,
 				lab_strerror(lab_errno));
@@ -143,10 +171,10 @@ static int queues_init(struct lab_port *p, struct lab_port_queue *qs, uint16_t n
 	return 0;
 }
 
-static void queues_fini(struct lab_port_queue *qs, uint16_t n)
+static void queues_fini(struct lab_port_queue *qs, uint16_t n, uint64_t given)
 {
 	for (uint16_t i = 0; i < n && qs != NULL; i++) {
-		if (qs[i].owner != NULL)
+		if (qs[i].owner != NULL && !(given & (1ull << i)))
 			lab_cache_destroy(qs[i].owner);
 		free(qs[i].ring);
 	}
@@ -182,6 +210,10 @@ static struct port_priv *port_alloc(const char *devstr, const struct lab_port_co
 		return NULL;
 	pp->ops = ops;
 	pp->conf = *conf;
+	/* The owner arrays are read once, by queues_init; they may not outlive
+	 * the call. */
+	pp->conf.rxq_owner = NULL;
+	pp->conf.txq_owner = NULL;
 	pp->devstr = strdup(devstr);
 	pp->pub.rx_burst = ops->rx_burst;
 	pp->pub.tx_burst = ops->tx_burst;
@@ -241,8 +273,8 @@ int lab_port_foreach(int (*fn)(struct lab_port *p, void *arg), void *arg)
 
 static void port_free(struct port_priv *pp)
 {
-	queues_fini(pp->pub.rxq, pp->pub.nb_rxq);
-	queues_fini(pp->pub.txq, pp->pub.nb_txq);
+	queues_fini(pp->pub.rxq, pp->pub.nb_rxq, pp->rx_given);
+	queues_fini(pp->pub.txq, pp->pub.nb_txq, pp->tx_given);
 	lab_devargs_free(&pp->args);
 	free(pp->devstr);
 	free(pp);
@@ -274,9 +306,10 @@ struct lab_port *lab_port_open(const char *devstr, const struct lab_port_conf *c
 		rx_ring = 0;
 	tx_ring = conf->tx_ring_size ? conf->tx_ring_size : ops->tx_ring_default;
 	rc = queues_init(&pp->pub, pp->pub.rxq, pp->pub.nb_rxq, rx_ring, "rx",
-			 !(ops->flags & LAB_PORT_F_RX_OWN_DESC));
+			 !(ops->flags & LAB_PORT_F_RX_OWN_DESC), conf->rxq_owner, &pp->rx_given);
 	if (rc == 0)
-		rc = queues_init(&pp->pub, pp->pub.txq, pp->pub.nb_txq, tx_ring, "tx", false);
+		rc = queues_init(&pp->pub, pp->pub.txq, pp->pub.nb_txq, tx_ring, "tx", false,
+				 conf->txq_owner, &pp->tx_given);
 	if (rc == 0) {
 		rc = ops->open(&pp->pub, &pp->args);
 		if (rc < 0)

@@ -19,6 +19,7 @@ struct port_priv {
 	char *devstr;
 	void *drv;
 	bool started;
+	uint64_t rx_given, tx_given; /* queues whose owner cache is the caller's (bit q) */
 	struct port_priv *next; /* the open ports (lab_port_foreach) */
 };
 

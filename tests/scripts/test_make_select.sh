@@ -36,6 +36,9 @@ cat >"$tmp/log2.json" <<'J'
 J
 check "CASE that a suite ran" 0 env LAB_TEST_CASE=test_x /usr/bin/python3 "$root/scripts/test-summary.py" "$tmp/log2.json"
 # make -n: what make test and make check would run, with TEST in the environment.
+# Not the outer make's MAKEFLAGS: under `make check SUITE=cli` they carry
+# SUITE=cli to the inner make as if typed on its command line.
+unset MAKEFLAGS MFLAGS MAKELEVEL
 check "make test with TEST in the environment" 0 env TEST=foo make -n -C "$root" test
 grep -q 'if \[ -n "" \]' "$tmp/out" || { echo "FAIL: make test saw the environment's TEST"; fail=1; }
 check "make test TEST=x on the command line" 0 make -n -C "$root" test TEST=x

@@ -40,6 +40,25 @@ static inline struct lab_port *port_open(const char *dev, struct lab_pool *p, ui
 	return lab_port_open(dev, &c);
 }
 
+/* As port_open(), with every RX and TX queue in the ownership domain of
+ * owner cache @p dom (the caller's: destroy it after closing the port). */
+static inline struct lab_port *port_open_dom(const char *dev, struct lab_pool *p, uint16_t nrx,
+					     uint16_t ntx, struct lab_cache *dom)
+{
+	struct lab_cache *owners[LAB_PORT_MAX_QUEUES];
+	struct lab_port_conf c;
+
+	for (int i = 0; i < LAB_PORT_MAX_QUEUES; i++)
+		owners[i] = dom;
+	lab_port_conf_init(&c);
+	c.pool = p;
+	c.nb_rxq = nrx;
+	c.nb_txq = ntx;
+	c.rxq_owner = owners;
+	c.txq_owner = owners;
+	return lab_port_open(dev, &c);
+}
+
 /* The pool is whole: nothing in flight, and it can be destroyed. */
 static inline void assert_pool_whole(struct lab_pool *p)
 {

@@ -41,8 +41,8 @@ static void setup_traffic(void)
 	o.name = "ctlpool";
 	pool = lab_pool_create(&o);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(pool);
-	pa = port_open("ring:name=ctl,size=256", pool, 1, 1);
-	pb = port_open("ring:name=ctl,size=256", pool, 1, 1);
+	pa = port_open("ring:name=ctl,size=256,bytes=1", pool, 1, 1);
+	pb = port_open("ring:name=ctl,size=256,bytes=1", pool, 1, 1);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(pa);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(pb);
 	CU_ASSERT_EQUAL(lab_port_start(pa), 0);
@@ -135,7 +135,7 @@ static void test_commands(void)
 
 	j = answer("{\"cmd\":\"ports\"}");
 	CU_ASSERT_TRUE(ok_of(j));
-	p = find_named(lab_json_get(j, "ports"), "ring:name=ctl,size=256");
+	p = find_named(lab_json_get(j, "ports"), "ring:name=ctl,size=256,bytes=1");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	CU_ASSERT_STRING_EQUAL(lab_json_str(p, "driver"), "ring");
 	q = lab_json_get(j, "ports");
@@ -497,7 +497,7 @@ static void test_labctl(void)
 	} runs[] = {
 		{ "pools", 0, "ctlpool " },
 		{ "pool ctlpool", 0, "reserve.size                             8\n" },
-		{ "ports", 0, "ring:name=ctl,size=256" },
+		{ "ports", 0, "ring:name=ctl,size=256,bytes=1" },
 		{ "set quality full --pool ctlpool", 0, "pools[0].quality                         full" },
 		{ "--json pools", 0, "{\"ok\":true,\"cmd\":\"pools\"" },
 		{ "watch -n 2 -i 0.1", 0, "RX-Mpps" },
@@ -541,7 +541,7 @@ static void test_labctl(void)
 	 * (prom_parse refuses a series given twice). */
 	for (int i = 0; i < 2; i++) {
 		snprintf(sample, sizeof(sample), "labyrinth_port_rx_packets_total{port=\"%u\","
-			 "device=\"ring:name=ctl,size=256\",queue=\"0\"} %d\n",
+			 "device=\"ring:name=ctl,size=256,bytes=1\",queue=\"0\"} %d\n",
 			 i == 0 ? pa->id : pb->id, i == 0 ? 0 : 100);
 		LAB_TEST_HAS(out, sample);
 	}

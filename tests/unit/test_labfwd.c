@@ -204,23 +204,32 @@ static void test_pcap_replay_verify(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "no pcap port with rx and tx files forwards to itself"));
 }
 
-/* pcap -> ring end a -> ring end b -> pcap: the output equals the input. */
+/* pcap -> ring end a -> ring end b -> pcap: the output equals the input, with
+ * the worker's queues one ownership domain (the default: the ring passes
+ * buffers without a transfer) and with a cache per queue (a checked transfer
+ * at every hand-off); at "full" too, where every free is checked. */
 static void test_ring_chain(void)
 {
+	static const char *const variants[] = { "", "--owners worker --quality full",
+						"--owners queue", "--owners queue --quality full" };
 	struct frames a, b;
 	char cmd[1024], o[256];
 
-	snprintf(o, sizeof(o), "%s/chain.pcap", dir);
-	snprintf(cmd, sizeof(cmd), "%s -p pcap:rx=%s,tx=%s -p ring:name=c -p ring:name=c "
-		 "-m 0:1,1:2,2:0 -i 0", LABFWD_BIN, LABFWD_SAMPLE, o);
-	CU_ASSERT_EQUAL_FATAL(run(cmd, out, sizeof(out)), 0);
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "accounting: OK"));
-	CU_ASSERT_EQUAL_FATAL(frames_read(LABFWD_SAMPLE, &a), 0);
-	CU_ASSERT_EQUAL_FATAL(frames_read(o, &b), 0);
-	CU_ASSERT_EQUAL(a.n, 3000);
-	CU_ASSERT_EQUAL(frames_diff(&a, &b), -1);
-	frames_free(&a);
-	frames_free(&b);
+	for (size_t v = 0; v < sizeof(variants) / sizeof(variants[0]); v++) {
+		snprintf(o, sizeof(o), "%s/chain%zu.pcap", dir, v);
+		snprintf(cmd, sizeof(cmd), "%s -p pcap:rx=%s,tx=%s -p ring:name=c -p ring:name=c "
+			 "-m 0:1,1:2,2:0 -i 0 %s", LABFWD_BIN, LABFWD_SAMPLE, o, variants[v]);
+		CU_ASSERT_EQUAL_FATAL(run(cmd, out, sizeof(out)), 0);
+		CU_ASSERT_PTR_NOT_NULL(strstr(out, "accounting: OK"));
+		CU_ASSERT_PTR_NOT_NULL(strstr(out, "double-free 0 foreign-free 0"));
+		CU_ASSERT_PTR_NULL(strstr(out, "transfers refused"));
+		CU_ASSERT_EQUAL_FATAL(frames_read(LABFWD_SAMPLE, &a), 0);
+		CU_ASSERT_EQUAL_FATAL(frames_read(o, &b), 0);
+		CU_ASSERT_EQUAL(a.n, 3000);
+		CU_ASSERT_EQUAL(frames_diff(&a, &b), -1);
+		frames_free(&a);
+		frames_free(&b);
+	}
 }
 
 /* macswap swaps the MACs; l2fwd writes 02:00:00:00:00:<dst> and the port's own. */
@@ -439,6 +448,7 @@ static void test_bad_input(void)
 	expect_error("--frobnicate", "unknown option '--frobnicate'; try 'labfwd --help'");
 	expect_error("-p null -b 0", "burst '0': expected a whole number 1..512");
 	expect_error("-p null --mode fast", "mode 'fast': expected io, macswap or l2fwd");
+	expect_error("-p null --owners thread", "owners 'thread': expected worker or queue");
 	expect_error("-p null -p null -m 0:1,0:0", "port 0 is mapped twice");
 	expect_error("-p null -p null -m 0:5,1:0", "port 0 (null) has an out-of-range destination");
 	expect_error("-p null -p null -m 1:0", "port 0 (null) has no destination");

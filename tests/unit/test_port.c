@@ -196,8 +196,8 @@ static void test_rx_refill_short_then_recovers(void)
 static void test_ring_pair_passes_ownership(void)
 {
 	struct lab_pool *p = port_pool(2048 - 64, 2048);
-	struct lab_port *a = port_open("ring:name=pair,size=64", p, 2, 2);
-	struct lab_port *b = port_open("ring:name=pair,size=64", p, 2, 2);
+	struct lab_port *a = port_open("ring:name=pair,size=64,stamp=1,bytes=1", p, 2, 2);
+	struct lab_port *b = port_open("ring:name=pair,size=64,stamp=1,bytes=1", p, 2, 2);
 	struct lab_cache *txo;
 	struct lab_buf *out[32], *in[64];
 	struct lab_port_stats st;
@@ -232,6 +232,7 @@ static void test_ring_pair_passes_ownership(void)
 	CU_ASSERT_EQUAL_FATAL(lab_alloc_bulk(p, lab_port_txq_owner(b, 1), out, 8, 0), 8);
 	CU_ASSERT_EQUAL(lab_port_tx_burst(b, 1, out, 8), 0);
 	lab_port_stats(b, &st);
+	CU_ASSERT_EQUAL(st.rx[1].bytes, 32 * 60 + 31 * 32 / 2);
 	CU_ASSERT_EQUAL(st.tx[1].ring_full, 8);
 	CU_ASSERT_EQUAL(st.tx[1].packets, 64);
 	lab_free_bulk(lab_port_txq_owner(b, 1), out, 8);
@@ -293,6 +294,185 @@ static void test_ring_tx_refused_sends_once(void)
 	CU_ASSERT_EQUAL(lab_port_close(a), 0);
 	CU_ASSERT_EQUAL(lab_port_close(b), 0);
 	assert_pool_whole(p);
+}
+
+/*
+ * Without stamp=1 and bytes=1 the ring driver passes buffers untouched, as
+ * DPDK's net_ring: the port and queue fields keep what the sender left, the
+ * byte counters stay 0, the packets are counted.
+ */
+static void test_ring_leaves_buffers_untouched(void)
+{
+	struct lab_pool *p = port_pool(2048 - 64, 1024);
+	struct lab_port *port = port_open("ring:name=plain,loop=1", p, 1, 1);
+	struct lab_buf *out[8], *in[8];
+	struct lab_port_stats st;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(port);
+	CU_ASSERT_EQUAL_FATAL(lab_alloc_bulk(p, lab_port_txq_owner(port, 0), out, 8, 0), 8);
+	for (int i = 0; i < 8; i++) {
+		out[i]->port = 0xbeef;
+		out[i]->queue = 7;
+		out[i]->data_len = 100;
+	}
+	CU_ASSERT_EQUAL(lab_port_tx_burst(port, 0, out, 8), 8);
+	CU_ASSERT_EQUAL_FATAL(lab_port_rx_burst(port, 0, in, 8), 8);
+	for (int i = 0; i < 8; i++) {
+		CU_ASSERT_PTR_EQUAL(in[i], out[i]);
+		CU_ASSERT_EQUAL(in[i]->port, 0xbeef);
+		CU_ASSERT_EQUAL(in[i]->queue, 7);
+	}
+	lab_port_stats(port, &st);
+	CU_ASSERT_EQUAL(st.rx[0].packets, 8);
+	CU_ASSERT_EQUAL(st.tx[0].packets, 8);
+	CU_ASSERT_EQUAL(st.rx[0].bytes, 0);
+	CU_ASSERT_EQUAL(st.tx[0].bytes, 0);
+	CU_ASSERT_EQUAL(lab_free_bulk(lab_port_rxq_owner(port, 0), in, 8), 8);
+	CU_ASSERT_EQUAL(lab_port_close(port), 0);
+	CU_ASSERT_EQUAL(findings(p), 0);
+	assert_pool_whole(p);
+}
+
+/*
+ * One ownership domain: an RX queue and TX queue of a null port and both
+ * ends of a ring link share one owner cache. Forwarding inside it needs no
+ * transfer (the hand-off leaves the shadow as it was), and the frees at TX
+ * completion (null TX, a ring's receiver) are accepted: no finding, every
+ * buffer back. The caller's cache outlives the ports; closing them leaves it.
+ */
+static void test_domain_forward_then_free(void)
+{
+	struct lab_pool *p = port_pool(2048 - 64, 2048);
+	struct lab_cache *dom = lab_cache_create(p, "domain", 0);
+	struct lab_port *nul, *a, *b;
+	struct lab_buf *buf[32], *in[32];
+	struct lab_port_stats st;
+	uint16_t n;
+
+	CU_ASSERT_EQUAL_FATAL(lab_pool_quality(p), LAB_QUALITY_SAMPLED);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dom);
+	nul = port_open_dom("null:size=64", p, 1, 1, dom);
+	a = port_open_dom("ring:name=dom", p, 1, 1, dom);
+	b = port_open_dom("ring:name=dom", p, 1, 1, dom);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(nul);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_PTR_EQUAL(lab_port_rxq_owner(nul, 0), dom);
+	CU_ASSERT_PTR_EQUAL(lab_port_txq_owner(b, 0), dom);
+	CU_ASSERT_EQUAL(lab_port_start(nul), 0);
+	for (int r = 0; r < 50; r++) {
+		/* null RX -> ring a TX -> ring b RX -> null TX (which frees). */
+		n = lab_port_rx_burst(nul, 0, buf, 32);
+		CU_ASSERT_EQUAL_FATAL(n, 32);
+		CU_ASSERT_EQUAL(lab_port_handoff(lab_port_rxq_owner(nul, 0),
+						 lab_port_txq_owner(a, 0), buf, n), n);
+		CU_ASSERT_EQUAL(lab_port_tx_burst(a, 0, buf, n), n);
+		CU_ASSERT_EQUAL_FATAL(lab_port_rx_burst(b, 0, in, 32), n);
+		for (int i = 0; i < n; i++) {
+			CU_ASSERT_PTR_EQUAL(in[i], buf[i]);
+			CU_ASSERT_TRUE(lab_buf_held_by(dom, in[i]));
+		}
+		CU_ASSERT_EQUAL(lab_port_handoff(lab_port_rxq_owner(b, 0),
+						 lab_port_txq_owner(nul, 0), in, n), n);
+		CU_ASSERT_EQUAL(lab_port_tx_burst(nul, 0, in, n), n);
+	}
+	lab_port_stats(a, &st);
+	CU_ASSERT_EQUAL(st.tx[0].packets, 50 * 32);
+	CU_ASSERT_EQUAL(st.tx[0].errors, 0);
+	lab_port_stats(nul, &st);
+	CU_ASSERT_EQUAL(st.tx[0].packets, 50 * 32);
+	CU_ASSERT_EQUAL(lab_port_close(nul), 0);
+	CU_ASSERT_EQUAL(lab_port_close(a), 0);
+	CU_ASSERT_EQUAL(lab_port_close(b), 0);
+	CU_ASSERT_EQUAL(findings(p), 0);
+	lab_cache_destroy(dom);
+	assert_pool_whole(p);
+}
+
+static uint64_t finding_count(struct lab_pool *p, enum lab_finding_kind k)
+{
+	struct lab_pool_stats st;
+
+	lab_pool_report_findings(p);
+	lab_pool_stats(p, &st);
+	return st.findings[k];
+}
+
+/*
+ * Two domains (two threads' caches). A buffer received in domain A and sent
+ * on a queue of domain B without a hand-off (lab_port_handoff across domains
+ * is a transfer; here the caller skipped it) is freed by B at TX completion:
+ * at "sampled" that free is refused as a foreign free, every time, and the
+ * buffers stay A's. The same buffer passed inside one domain by a ring is
+ * caught where B frees it too.
+ */
+static void test_domain_crossing_without_transfer_caught(void)
+{
+	struct lab_pool *p = port_pool(2048 - 64, 2048);
+	struct lab_cache *da = lab_cache_create(p, "domain.a", 0);
+	struct lab_cache *db = lab_cache_create(p, "domain.b", 0);
+	struct lab_port *in, *out, *loop;
+	struct lab_buf *buf[16], *back[16];
+	struct lab_port_stats st;
+	uint16_t n;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(da);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+	in = port_open_dom("null:size=64", p, 1, 1, da);
+	out = port_open_dom("null:size=64", p, 1, 1, db);
+	loop = port_open_dom("ring:name=cross,loop=1", p, 1, 1, db);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(in);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(loop);
+	CU_ASSERT_EQUAL(lab_port_start(in), 0);
+	n = lab_port_rx_burst(in, 0, buf, 16);
+	CU_ASSERT_EQUAL_FATAL(n, 16);
+	lab_test_log_capture();
+	/* null TX frees with B's cache: 16 foreign frees, nothing accepted. */
+	CU_ASSERT_EQUAL(lab_port_tx_burst(out, 0, buf, n), n);
+	CU_ASSERT_EQUAL(finding_count(p, LAB_FIND_FOREIGN_FREE), 16);
+	/* Through a ring inside domain B: delivered, then refused at B's free. */
+	CU_ASSERT_EQUAL(lab_port_tx_burst(loop, 0, buf, n), n);
+	CU_ASSERT_EQUAL_FATAL(lab_port_rx_burst(loop, 0, back, 16), 16);
+	CU_ASSERT_EQUAL(lab_free_bulk(lab_port_rxq_owner(loop, 0), back, 16), 0);
+	CU_ASSERT_EQUAL(finding_count(p, LAB_FIND_FOREIGN_FREE), 32);
+	LAB_TEST_HAS(lab_test_log_text(), "foreign");
+	lab_test_log_release();
+	lab_port_stats(loop, &st);
+	CU_ASSERT_EQUAL(st.tx[0].errors, 0); /* no transfer inside a domain: none refused */
+	for (int i = 0; i < 16; i++)
+		CU_ASSERT_TRUE(lab_buf_held_by(da, buf[i]));
+	/* Handed across properly, the same buffers are B's to free. */
+	CU_ASSERT_EQUAL(lab_port_handoff(da, db, buf, n), n);
+	CU_ASSERT_EQUAL(lab_port_tx_burst(out, 0, buf, n), n);
+	CU_ASSERT_EQUAL(finding_count(p, LAB_FIND_FOREIGN_FREE), 32);
+	CU_ASSERT_EQUAL(lab_port_close(in), 0);
+	CU_ASSERT_EQUAL(lab_port_close(out), 0);
+	CU_ASSERT_EQUAL(lab_port_close(loop), 0);
+	lab_cache_destroy(da);
+	lab_cache_destroy(db);
+	assert_pool_whole(p);
+}
+
+/* A cache of another pool cannot be a queue's owner: a clear error. */
+static void test_domain_cache_of_other_pool(void)
+{
+	struct lab_pool *p = port_pool(2048 - 64, 1024), *p2 = port_pool(2048 - 64, 1024);
+	struct lab_cache *c2 = lab_cache_create(p2, "elsewhere", 0);
+	struct lab_port *port;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c2);
+	lab_test_log_capture();
+	port = port_open_dom("null", p, 1, 1, c2);
+	CU_ASSERT_PTR_NULL(port);
+	CU_ASSERT_EQUAL(lab_errno, EINVAL);
+	LAB_TEST_HAS(lab_test_log_text(), "belongs to pool");
+	lab_test_log_release();
+	if (port != NULL)
+		lab_port_close(port);
+	lab_cache_destroy(c2);
+	assert_pool_whole(p);
+	assert_pool_whole(p2);
 }
 
 static void test_ring_refuses_bad_pairs(void)
@@ -637,6 +817,10 @@ int main(void)
 		LAB_TEST(test_rx_refill_short_then_recovers),
 		LAB_TEST(test_ring_pair_passes_ownership),
 		LAB_TEST(test_ring_tx_refused_sends_once),
+		LAB_TEST(test_ring_leaves_buffers_untouched),
+		LAB_TEST(test_domain_forward_then_free),
+		LAB_TEST(test_domain_crossing_without_transfer_caught),
+		LAB_TEST(test_domain_cache_of_other_pool),
 		LAB_TEST(test_ring_refuses_bad_pairs),
 		LAB_TEST(test_pcap_roundtrip_us),
 		LAB_TEST(test_pcap_roundtrip_ns),

@@ -680,6 +680,85 @@ static void test_leaks_found_grouped(void)
 	free(s);
 }
 
+/* One allocation site for every call (the leak test below needs a word
+ * that is the same bit for bit after a free and a new allocation). */
+static __attribute__((noinline)) struct lab_buf *take_one(struct lab_pool *p, struct lab_cache *c)
+{
+	return lab_alloc(p, c);
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * A buffer's leak clock restarts whenever it moves: freed and allocated again
+ * by the same owner from the same site (its word is then what it was before,
+ * but for the scan's mark) or handed to another owner. A buffer left alone is
+ * reported. An attempt counts only if its moves and its scan took less than
+ * the age (a machine that stalled this thread longer made them real leaks).
+ */
+static void test_leak_clock_restarts(void)
+{
+	struct lab_pool *p = quality_pool(LAB_QUALITY_SAMPLED, 1u << 30);
+	struct seen *s = seen_new();
+	struct lab_cache *c = lab_cache_create(p, "lc", 32), *d = lab_cache_create(p, "ld", 32);
+	struct lab_cache *holder = c;
+	struct lab_buf *still, *x, *m;
+	uint32_t x_idx, base_x = 0, base_m = 0;
+	bool valid = false;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	lab_pool_set_finding_cb(p, seen_cb, s);
+	lab_pool_set_leak_age(p, 600000);
+	still = lab_alloc(p, c);
+	x = take_one(p, c);
+	m = lab_alloc(p, c);
+	for (int attempt = 0; attempt < 50 && !valid; attempt++) {
+		uint64_t t0;
+
+		lab_pool_set_leak_age(p, 600000);
+		lab_pool_quality_check(p); /* marks the three */
+		sleep_ms(40);
+		base_m = atomic_load(&s->count[LAB_FIND_LEAK][m->idx]);
+		t0 = mono_ms();
+		lab_free(c, x);
+		x = take_one(p, c);
+		x_idx = x->idx;
+		base_x = atomic_load(&s->count[LAB_FIND_LEAK][x_idx]);
+		CU_ASSERT_EQUAL(lab_buf_transfer(holder, holder == c ? d : c, &m, 1), 1);
+		holder = holder == c ? d : c;
+		lab_pool_set_leak_age(p, 30);
+		lab_pool_quality_check(p);
+		valid = mono_ms() - t0 < 25;
+		if (valid) {
+			CU_ASSERT_EQUAL(atomic_load(&s->count[LAB_FIND_LEAK][x_idx]), base_x);
+			CU_ASSERT_EQUAL(atomic_load(&s->count[LAB_FIND_LEAK][m->idx]), base_m);
+		}
+	}
+	CU_ASSERT_TRUE(valid);
+	/* left alone since the first scan: reported */
+	CU_ASSERT_EQUAL(atomic_load(&s->count[LAB_FIND_LEAK][still->idx]), 1);
+	/* and the moved ones once they stay put for the age */
+	sleep_ms(40);
+	lab_pool_quality_check(p);
+	CU_ASSERT_EQUAL(atomic_load(&s->count[LAB_FIND_LEAK][x_idx]), base_x + 1);
+	CU_ASSERT_EQUAL(atomic_load(&s->count[LAB_FIND_LEAK][m->idx]), base_m + 1);
+	lab_free(c, still);
+	lab_free(c, x);
+	lab_free(holder, m);
+	lab_cache_destroy(c);
+	lab_cache_destroy(d);
+	assert_accounting(p);
+	CU_ASSERT_EQUAL(lab_pool_destroy(p), 0);
+	free(s);
+}
+
 /* ---------------------------------------------------------------- policies */
 
 static void test_retire_policy(void)
@@ -954,6 +1033,7 @@ int main(void)
 		LAB_TEST(test_switch_from_off),
 		LAB_TEST(test_report_lines),
 		LAB_TEST(test_leaks_found_grouped),
+		LAB_TEST(test_leak_clock_restarts),
 		LAB_TEST(test_retire_policy),
 		LAB_TEST(test_abort_policy),
 		LAB_TEST(test_set_quality_checks_input),
