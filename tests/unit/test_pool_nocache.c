@@ -291,8 +291,15 @@ static void *free_once(void *arg)
 	return NULL;
 }
 
+static void count_finding(const struct lab_finding *f, void *arg)
+{
+	if (f->kind == LAB_FIND_DOUBLE_FREE)
+		atomic_fetch_add((_Atomic unsigned int *)arg, 1); /* the warden may report */
+}
+
 static void test_double_free_caught_sampled(void)
 {
+	_Atomic unsigned int reported = 0;
 	struct lab_pool *p = small_pool(1024, 1024, 10, 20, 30, 5);
 	struct lab_pool_stats st;
 	struct freer f;
@@ -300,7 +307,7 @@ static void test_double_free_caught_sampled(void)
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	CU_ASSERT_EQUAL(lab_pool_quality(p), LAB_QUALITY_SAMPLED);
-	lab_pool_set_finding_cb(p, NULL, NULL);
+	lab_pool_set_finding_cb(p, count_finding, &reported); /* and not logged */
 	for (int i = 0; i < 200; i++) {
 		struct lab_buf *b = lab_alloc(p, NULL);
 
@@ -318,6 +325,7 @@ static void test_double_free_caught_sampled(void)
 	lab_pool_stats(p, &st);
 	CU_ASSERT_EQUAL(st.findings[LAB_FIND_DOUBLE_FREE], 400);
 	lab_pool_report_findings(p);
+	CU_ASSERT_EQUAL(atomic_load(&reported), 400);
 	lab_pool_quality_check(p);
 	assert_accounting(p);
 	CU_ASSERT_EQUAL(lab_pool_destroy(p), 0);
