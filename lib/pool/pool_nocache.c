@@ -464,9 +464,9 @@ static unsigned int nc_take_shared(struct lab_pool *p, struct nocache_ring *mine
  * serve from it; larger ones take from the shared ring directly (all or
  * nothing: after giving the thread ring back to it, so that both count).
  */
-static __attribute__((noinline)) unsigned int nc_alloc_ring_slow(struct lab_pool *p, struct nocache_ring *r,
-				       struct lab_buf **bufs, unsigned int n, unsigned int flags,
-				       uint64_t *reserve, unsigned int *refills)
+static __attribute__((noinline)) unsigned int
+nc_alloc_ring_slow(struct lab_pool *p, struct nocache_ring *r, struct lab_buf **bufs,
+		   unsigned int n, unsigned int flags, uint64_t *reserve, unsigned int *refills)
 {
 	bool all = flags & LAB_ALLOC_ALL;
 	unsigned int got = 0, k;
