@@ -101,7 +101,10 @@ struct lab_arena;
  *
  * Tries hugepages first (unless LAB_ARENA_F_NO_HUGE); if none can be had and
  * LAB_ARENA_F_HUGE_ONLY is not set, falls back to 4 KiB pages with one
- * notice. The backing and IOVA mode are fixed from then on.
+ * notice. The same holds when hugepages give only some of the initial
+ * chambers: the arena starts again on 4 KiB pages whole (one notice saying
+ * how many hugepages gave, no error). The backing and IOVA mode are fixed
+ * from then on.
  *
  * @return the arena, or NULL with lab_errno set: EINVAL (bad options: page
  *         size not 2 MiB or 1 GiB, initial > max, bad NUMA node), ENOMEM (no

@@ -165,9 +165,11 @@ static inline void _lab_shadow_mark(const struct lab_pool_hot *h, struct lab_buf
 {
 	struct lab_shadow *shadow = h->shadow;
 	uint32_t cap = h->shadow_cap;
+	struct lab_buf *const *end = bufs + n;
 
-	for (unsigned int i = 0; i < n; i++) {
-		uint32_t idx = bufs[i]->idx;
+	/* A pointer walk: one compare per buffer, no count kept. */
+	for (; bufs != end; bufs++) {
+		uint32_t idx = (*bufs)->idx;
 
 		if (lab_likely(idx < cap))
 			atomic_store_explicit(&shadow[idx].w, w, memory_order_relaxed);

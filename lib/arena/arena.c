@@ -291,8 +291,12 @@ static int find_free_slot(const struct lab_arena *a)
 	return -ENOSPC;
 }
 
-/* Map, lock and publish one chamber; the caller holds the lock. */
-static int grow_locked(struct lab_arena *a, void *premapped)
+/*
+ * Map, lock and publish one chamber; the caller holds the lock. @p quiet: a
+ * failure is neither counted nor logged, because the caller starts the arena
+ * again on 4 KiB pages and says so itself.
+ */
+static int grow_locked(struct lab_arena *a, void *premapped, bool quiet)
 {
 	int slot = premapped ? (int)(((uint8_t *)premapped - a->base) / a->page_size) :
 			       find_free_slot(a);
@@ -322,6 +326,8 @@ static int grow_locked(struct lab_arena *a, void *premapped)
 	}
 	if (va != NULL)
 		slot_reserve(a, (unsigned int)slot);
+	if (quiet)
+		return err ? err : -ENOMEM;
 	a->st.grow_failures++;
 	report_grow_failure(a, err ? err : -ENOMEM);
 	return err ? err : -ENOMEM;
@@ -334,7 +340,7 @@ int lab_arena_grow(struct lab_arena *a)
 	if (LAB_FAULT(LAB_FAULT_ARENA_GROW))
 		return -ENOMEM;
 	pthread_mutex_lock(&a->lock);
-	rc = grow_locked(a, NULL);
+	rc = grow_locked(a, NULL, false);
 	pthread_mutex_unlock(&a->lock);
 	return rc;
 }
@@ -405,20 +411,43 @@ static void notice_fallback(struct lab_arena *a, int err)
 		strerror(-err), how);
 }
 
-/* Decide backing and IOVA mode with the first chamber, which stays mapped. */
-static int map_first(struct lab_arena *a, enum lab_iova_mode want)
+/*
+ * Hugepages gave the first @p got of @p want initial chambers, then ran out
+ * (another process holds the rest of the pool, or a mount's size= is met).
+ * Called with the arena's chambers already unmapped, so "free" is what the
+ * other users of the pool leave.
+ */
+static void notice_partial(struct lab_arena *a, unsigned int got, unsigned int want, int err)
+{
+	char sz[32], how[200], lim[320];
+
+	size_name(a->page_size, sz, sizeof(sz));
+	reserve_advice(a->page_size, how, sizeof(how));
+	LAB_LOG(NOTICE, arena, "arena '%s': %s hugepages gave only %u of %u initial chambers "
+		"(%ld free of %ld reserved%s: %s); falling back to 4 KiB pages for the whole "
+		"arena; %s", a->name, sz, got, want,
+		hugepages_free(a->page_size) < 0 ? 0 : hugepages_free(a->page_size),
+		hugepages_total(a->page_size) < 0 ? 0 : hugepages_total(a->page_size),
+		mount_limit(a, lim, sizeof(lim)), strerror(-err), how);
+}
+
+/*
+ * Decide backing and IOVA mode with the first chamber, which stays mapped.
+ * @p try_huge: probe hugepages first (false: straight to 4 KiB pages).
+ */
+static int map_first(struct lab_arena *a, enum lab_iova_mode want, bool try_huge)
 {
 	void *va = NULL;
 	int err = -ENOMEM, rc;
 
-	if (!(a->flags & LAB_ARENA_F_NO_HUGE))
+	if (try_huge)
 		va = probe_huge(a, &err);
 	if (va == NULL) {
 		if (a->flags & LAB_ARENA_F_HUGE_ONLY) {
 			report_grow_failure(a, err);
 			return err;
 		}
-		if (!(a->flags & LAB_ARENA_F_NO_HUGE))
+		if (try_huge)
 			notice_fallback(a, err);
 		a->backing = LAB_BACKING_ANON_4K;
 		va = map_memory(a, 0, &err);
@@ -432,8 +461,67 @@ static int map_first(struct lab_arena *a, enum lab_iova_mode want)
 		slot_reserve(a, 0);
 		return rc;
 	}
-	rc = grow_locked(a, va);
+	rc = grow_locked(a, va, false);
 	return rc < 0 ? rc : 0;
+}
+
+/* Grow to @p n chambers; the first error, quiet or not as grow_locked(). */
+static int grow_initial(struct lab_arena *a, unsigned int n, bool quiet)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&a->lock);
+	while (rc >= 0 && a->st.chambers < n)
+		rc = LAB_FAULT(LAB_FAULT_ARENA_GROW) ? -ENOMEM : grow_locked(a, NULL, quiet);
+	pthread_mutex_unlock(&a->lock);
+	return rc < 0 ? rc : 0;
+}
+
+/* Unmap every chamber and clear the counts, before anyone else sees the arena. */
+static void unmap_all(struct lab_arena *a)
+{
+	for (unsigned int i = 0; i < a->slots_used; i++) {
+		struct chamber *c = &a->ch[i];
+
+		if (atomic_load_explicit(&c->va, memory_order_relaxed) == NULL)
+			continue;
+		atomic_store_explicit(&c->va, NULL, memory_order_relaxed);
+		slot_reserve(a, i);
+		free(c->page_iova);
+		c->page_iova = NULL;
+	}
+	a->slots_used = 0;
+	a->st.chambers = 0;
+	a->st.grows = 0;
+	a->st.bytes = 0;
+}
+
+/*
+ * Map the initial chambers. An arena has one backing (one IOVA mode, one kind
+ * of chamber), so when hugepages run out part of the way (the first chamber
+ * got one, a later one did not: the pool is nearly all in use elsewhere), the
+ * "auto" arena starts again on 4 KiB pages whole, with one notice in place of
+ * the failed grow's error. hugepages=require keeps the error and fails.
+ */
+static int map_initial(struct lab_arena *a, enum lab_iova_mode want, unsigned int n)
+{
+	bool try_huge = !(a->flags & LAB_ARENA_F_NO_HUGE), quiet;
+	unsigned int got;
+	int rc = map_first(a, want, try_huge);
+
+	if (rc < 0)
+		return rc;
+	quiet = a->backing != LAB_BACKING_ANON_4K && !(a->flags & LAB_ARENA_F_HUGE_ONLY);
+	rc = grow_initial(a, n, quiet);
+	if (rc == 0 || !quiet)
+		return rc < 0 ? -ENOMEM : 0;
+	got = a->st.chambers;
+	unmap_all(a);
+	notice_partial(a, got, n, rc);
+	rc = map_first(a, want, false);
+	if (rc == 0)
+		rc = grow_initial(a, n, false) < 0 ? -ENOMEM : 0;
+	return rc;
 }
 
 struct lab_arena *lab_arena_create(const struct lab_arena_opts *opts)
@@ -464,9 +552,7 @@ struct lab_arena *lab_arena_create(const struct lab_arena_opts *opts)
 	pthread_mutex_init(&a->lock, NULL);
 	rc = reserve_span(a);
 	if (rc == 0)
-		rc = map_first(a, o.iova_mode);
-	for (unsigned int i = 1; rc == 0 && i < o.initial_chambers; i++)
-		rc = lab_arena_grow(a) < 0 ? -ENOMEM : 0;
+		rc = map_initial(a, o.iova_mode, o.initial_chambers);
 	if (rc < 0)
 		goto err_map;
 	LAB_LOG(INFO, arena, "arena '%s': %u chamber(s) of %zu bytes from %s, iova=%s", a->name,

@@ -4,6 +4,7 @@
  * free (make test reserves them with scripts/hugepages.sh).
  */
 #include <dirent.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 
@@ -212,6 +213,129 @@ out:
 	hp_mnt[0] = '\0';
 }
 
+/* Lines of @p text that contain @p what. */
+static unsigned int count_lines(const char *text, const char *what)
+{
+	unsigned int n = 0;
+
+	for (const char *l = text; *l != '\0';) {
+		const char *end = strchr(l, '\n');
+		size_t len = end ? (size_t)(end - l) : strlen(l);
+
+		n += memmem(l, len, what, strlen(what)) != NULL;
+		l += len + (end != NULL);
+	}
+	return n;
+}
+
+/*
+ * Hugepages reserved but nearly all held by someone else: the first chamber
+ * gets one, a later initial one does not. "auto" starts the arena again on
+ * 4 KiB pages with one notice (no error for the grow that failed); "require"
+ * fails with the error. The supply is a private mount of TOTAL pages of which
+ * this test holds all but FREE in a file of its own, so other processes using
+ * the machine's pool change nothing.
+ */
+static void test_partial_hugepages_fall_back_whole(void)
+{
+	enum { TOTAL = 4, FREE = 2, WANT = FREE + 3 };
+	char mnt[] = "/tmp/lab-hp-XXXXXX", opts[96], path[96], want[200];
+	size_t held_len = (size_t)(TOTAL - FREE) * 2 * LAB_MIB;
+	struct lab_chamber_info ci;
+	struct lab_arena_stats st;
+	struct lab_arena_opts o;
+	struct lab_arena *a;
+	const char *log;
+	void *held = MAP_FAILED;
+	int fd = -1;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(mnt));
+	snprintf(opts, sizeof(opts), "pagesize=2M,size=%dM,min_size=%dM", 2 * TOTAL, 2 * TOTAL);
+	if (mount("lab-hp", mnt, "hugetlbfs", 0, opts) != 0) {
+		printf("  partial hugepages: SKIPPED, cannot mount hugetlbfs (%s) at %s: %s\n",
+		       opts, mnt, strerror(errno));
+		rmdir(mnt);
+		return;
+	}
+	snprintf(hp_mnt, sizeof(hp_mnt), "%s", mnt);
+	/* Hold TOTAL - FREE of the mount's pages, faulted in, as another process would. */
+	snprintf(path, sizeof(path), "%s/held", mnt);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+	CU_ASSERT(fd >= 0);
+	if (fd >= 0 && ftruncate(fd, (off_t)held_len) == 0)
+		held = mmap(NULL, held_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	CU_ASSERT(held != MAP_FAILED);
+	if (held == MAP_FAILED)
+		goto out;
+	memset(held, 0x5a, held_len);
+
+	lab_arena_opts_init(&o);
+	o.name = "hp";
+	o.hugetlbfs_dir = mnt;
+	o.initial_chambers = WANT;
+	o.max_chambers = WANT + 1;
+	log_capture();
+	a = lab_arena_create(&o);
+	log = log_text();
+	CU_ASSERT_PTR_NOT_NULL(a);
+	if (a != NULL) {
+		CU_ASSERT_FALSE(lab_arena_is_huge(a));
+		CU_ASSERT_EQUAL(lab_arena_chamber(a, 0, &ci), 0);
+		CU_ASSERT_EQUAL(ci.backing, LAB_BACKING_ANON_4K);
+		CU_ASSERT_EQUAL(lab_arena_iova_mode(a), LAB_IOVA_VA);
+		lab_arena_stats(a, &st);
+		CU_ASSERT_EQUAL(st.chambers, (unsigned int)WANT);
+		CU_ASSERT_EQUAL(st.grows, (uint64_t)WANT);
+		CU_ASSERT_EQUAL(st.grow_failures, 0);
+		CU_ASSERT_EQUAL(st.bytes, (size_t)WANT * 2 * LAB_MIB);
+		CU_ASSERT(check_all_cells(a, 2048, 2048) == (unsigned long)WANT * 1024);
+		/* Later growth stays on 4 KiB pages. */
+		CU_ASSERT_EQUAL(lab_arena_grow(a), WANT);
+		CU_ASSERT_EQUAL(lab_arena_chamber(a, WANT, &ci), 0);
+		CU_ASSERT_EQUAL(ci.backing, LAB_BACKING_ANON_4K);
+		lab_arena_destroy(a);
+	}
+	CU_ASSERT_EQUAL(count_lines(log, "NOTICE"), 1);
+	CU_ASSERT_EQUAL(count_lines(log, "ERR"), 0);
+	snprintf(want, sizeof(want), "arena 'hp': 2 MiB hugepages gave only %d of %d initial "
+		 "chambers", FREE, WANT);
+	LAB_TEST_HAS(log, want);
+	/* The arena's own pages are back by the time the notice counts them. */
+	snprintf(want, sizeof(want), "the mount %s is limited to %d pages, %d free", mnt, TOTAL,
+		 FREE);
+	LAB_TEST_HAS(log, want);
+	LAB_TEST_HAS(log, "falling back to 4 KiB pages for the whole arena; reserve some with");
+	log_release();
+	CU_ASSERT_EQUAL(leftover_files(mnt), 0);
+
+	/* hugepages=require: the error, and no arena. */
+	o.flags = LAB_ARENA_F_HUGE_ONLY;
+	log_capture();
+	lab_errno = 0;
+	a = lab_arena_create(&o);
+	log = log_text();
+	CU_ASSERT_PTR_NULL(a);
+	CU_ASSERT_EQUAL(lab_errno, ENOMEM);
+	lab_arena_destroy(a);
+	snprintf(want, sizeof(want), "cannot map a 2 MiB hugepage chamber: asked for 1 page");
+	LAB_TEST_HAS(log, want);
+	snprintf(want, sizeof(want), "(%d mapped by this arena)", FREE);
+	LAB_TEST_HAS(log, want);
+	CU_ASSERT_EQUAL(count_lines(log, "falling back"), 0);
+	log_release();
+	CU_ASSERT_EQUAL(leftover_files(mnt), 0);
+out:
+	if (held != MAP_FAILED)
+		munmap(held, held_len);
+	if (fd >= 0) {
+		close(fd);
+		unlink(path);
+	}
+	CU_ASSERT_EQUAL(umount(mnt), 0);
+	rmdir(mnt);
+	hp_mnt[0] = '\0';
+}
+
 int main(void)
 {
 	static const struct lab_test tests[] = {
@@ -219,6 +343,7 @@ int main(void)
 		LAB_TEST(test_memfd_backing),
 		LAB_TEST(test_iova_contiguous_within_never_across),
 		LAB_TEST(test_exhaustion_enomem_and_recovery),
+		LAB_TEST(test_partial_hugepages_fall_back_whole),
 		LAB_TEST_END,
 	};
 	char reason[160];

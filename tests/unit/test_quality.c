@@ -73,13 +73,16 @@ static struct seen *seen_new(void)
 
 /* ------------------------------------------------ full: every fault found */
 
+/* per thread: THREADS * FULL_ROUNDS = 10 000 faults of each kind */
+#define FULL_ROUNDS 2500
+
 struct inj {
 	struct lab_pool *p;
 	pthread_barrier_t *bar;
 	unsigned int seed;
 	/* what this thread injected, per round: buffer indices */
-	uint32_t dfree[ROUNDS], ffree[ROUNDS], uaf[ROUNDS], over[ROUNDS];
-	uint32_t uaf_off[ROUNDS], over_len[ROUNDS];
+	uint32_t dfree[FULL_ROUNDS], ffree[FULL_ROUNDS], uaf[FULL_ROUNDS], over[FULL_ROUNDS];
+	uint32_t uaf_off[FULL_ROUNDS], over_len[FULL_ROUNDS];
 };
 
 static void *inj_worker(void *arg)
@@ -89,7 +92,7 @@ static void *inj_worker(void *arg)
 	struct lab_cache *other = lab_cache_create(in->p, "other", 32);
 	uint32_t room = lab_pool_data_room(in->p) + 128; /* buf_len: headroom + data */
 
-	for (int r = 0; r < ROUNDS; r++) {
+	for (int r = 0; r < FULL_ROUNDS; r++) {
 		struct lab_buf *b;
 		uint8_t *m;
 
@@ -140,14 +143,14 @@ static void test_full_finds_every_fault(void)
 	unsigned int missed = 0, wrong_offset = 0;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
-	log_capture(); /* 4000 finding lines: kept out of the test output */
+	log_capture(); /* 40 000 finding lines: kept out of the test output */
 	lab_pool_set_finding_cb(p, seen_cb, s);
 	pthread_barrier_init(&bar, NULL, THREADS + 1);
 	for (int i = 0; i < THREADS; i++) {
 		in[i] = (struct inj){ .p = p, .bar = &bar, .seed = 17u + (unsigned int)i };
 		CU_ASSERT_EQUAL_FATAL(pthread_create(&t[i], NULL, inj_worker, &in[i]), 0);
 	}
-	for (int r = 0; r < ROUNDS; r++) {
+	for (int r = 0; r < FULL_ROUNDS; r++) {
 		pthread_barrier_wait(&bar);
 		/* Quiet point: every thread waits. Check, then the identity. */
 		lab_pool_quality_check(p);
@@ -160,10 +163,10 @@ static void test_full_finds_every_fault(void)
 		pthread_join(t[i], NULL);
 	lab_pool_quality_check(p);
 	lab_pool_stats(p, &st);
-	CU_ASSERT_EQUAL(st.findings[LAB_FIND_DOUBLE_FREE], THREADS * ROUNDS);
-	CU_ASSERT_EQUAL(st.findings[LAB_FIND_FOREIGN_FREE], THREADS * ROUNDS);
-	CU_ASSERT_EQUAL(st.findings[LAB_FIND_USE_AFTER_FREE], THREADS * ROUNDS);
-	CU_ASSERT_EQUAL(st.findings[LAB_FIND_OVERRUN], THREADS * ROUNDS);
+	CU_ASSERT_EQUAL(st.findings[LAB_FIND_DOUBLE_FREE], THREADS * FULL_ROUNDS);
+	CU_ASSERT_EQUAL(st.findings[LAB_FIND_FOREIGN_FREE], THREADS * FULL_ROUNDS);
+	CU_ASSERT_EQUAL(st.findings[LAB_FIND_USE_AFTER_FREE], THREADS * FULL_ROUNDS);
+	CU_ASSERT_EQUAL(st.findings[LAB_FIND_OVERRUN], THREADS * FULL_ROUNDS);
 	CU_ASSERT_EQUAL(st.findings[LAB_FIND_BAD_BUFFER], 0);
 	CU_ASSERT_EQUAL(st.findings[LAB_FIND_HEADER], 0);
 	CU_ASSERT_EQUAL(st.findings_dropped, 0);
@@ -171,7 +174,7 @@ static void test_full_finds_every_fault(void)
 	 * for memory faults, the offset: where the write landed, or how far past
 	 * the data room the overrun went). */
 	for (int i = 0; i < THREADS; i++) {
-		for (int r = 0; r < ROUNDS; r++) {
+		for (int r = 0; r < FULL_ROUNDS; r++) {
 			missed += atomic_load(&s->count[LAB_FIND_DOUBLE_FREE][in[i].dfree[r]]) == 0;
 			missed += atomic_load(&s->count[LAB_FIND_FOREIGN_FREE][in[i].ffree[r]]) == 0;
 			missed += atomic_load(&s->count[LAB_FIND_USE_AFTER_FREE][in[i].uaf[r]]) == 0;
@@ -179,9 +182,9 @@ static void test_full_finds_every_fault(void)
 		}
 		/* the last round's offsets are the ones the callback kept */
 		wrong_offset += atomic_load(&s->offset[LAB_FIND_USE_AFTER_FREE]
-					    [in[i].uaf[ROUNDS - 1]]) != in[i].uaf_off[ROUNDS - 1];
-		wrong_offset += atomic_load(&s->offset[LAB_FIND_OVERRUN][in[i].over[ROUNDS - 1]]) !=
-				in[i].over_len[ROUNDS - 1];
+					    [in[i].uaf[FULL_ROUNDS - 1]]) != in[i].uaf_off[FULL_ROUNDS - 1];
+		wrong_offset += atomic_load(&s->offset[LAB_FIND_OVERRUN][in[i].over[FULL_ROUNDS - 1]]) !=
+				in[i].over_len[FULL_ROUNDS - 1];
 	}
 	CU_ASSERT_EQUAL(missed, 0);
 	CU_ASSERT_EQUAL(wrong_offset, 0);
@@ -452,6 +455,154 @@ static void test_sampled_checks_ownership(void)
 	lab_pool_report_findings(p);
 	log_release();
 	CU_ASSERT_EQUAL(lab_pool_destroy(p), 0);
+}
+
+/* ------------------- sampled: every ownership guarantee, 10 000 faults each */
+
+#define GUAR_FAULTS 10000 /* per guarantee */
+
+struct guar {
+	struct lab_pool *p, *other; /* other: a second pool, for frees into the wrong one */
+	unsigned int rounds;
+};
+
+/*
+ * One thread's share of the faults, one of each kind per round, each made on
+ * a buffer the thread holds at that moment (so the count of findings of each
+ * kind is exact): a double free through a cache and without one; a foreign
+ * free; three pointers that were never handed out (a copy of a header on the
+ * stack, a copy inside a data room, a buffer of another pool, freed through a
+ * cache and without one); a hand-off by an owner that does not hold the
+ * buffer. Every refused call returns 0, every correct one 1.
+ */
+static void *guar_worker(void *arg)
+{
+	struct guar *g = arg;
+	struct lab_cache *c = lab_cache_create(g->p, "g", 32), *o = lab_cache_create(g->p, "go", 32);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+	for (unsigned int r = 0; r < g->rounds; r++) {
+		struct lab_buf *b = lab_alloc(g->p, c), *n = lab_alloc(g->p, NULL);
+		struct lab_buf *x = lab_alloc(g->other, NULL), copy, *inside;
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(n);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+		/* foreign free, then a foreign hand-off: b is c's */
+		CU_ASSERT_EQUAL(lab_free(o, b), 0);
+		CU_ASSERT_EQUAL(lab_buf_transfer(o, c, &b, 1), 0);
+		/* never handed out: a copy of b's header, and one inside its room */
+		copy = *b;
+		CU_ASSERT_EQUAL(lab_free(c, &copy), 0);
+		inside = (struct lab_buf *)((char *)b->buf_addr + 64);
+		memcpy(inside, b, sizeof(*b));
+		CU_ASSERT_EQUAL(lab_free(c, inside), 0);
+		/* the wrong pool, through a cache and without one */
+		CU_ASSERT_EQUAL(lab_free(c, x), 0);
+		CU_ASSERT_EQUAL(lab_free_bulk_to(g->p, &x, 1), 0);
+		/* double frees */
+		CU_ASSERT_EQUAL(lab_free(c, b), 1);
+		CU_ASSERT_EQUAL(lab_free(c, b), 0);
+		CU_ASSERT_EQUAL(lab_free_bulk(NULL, &n, 1), 1);
+		CU_ASSERT_EQUAL(lab_free_bulk(NULL, &n, 1), 0);
+		CU_ASSERT_EQUAL(lab_free_bulk(NULL, &x, 1), 1);
+		if (r % 256 == 0)
+			lab_pool_report_findings(g->p);
+	}
+	lab_cache_destroy(o);
+	lab_cache_destroy(c);
+	return NULL;
+}
+
+/* Two threads without a cache free the same buffer at the same moment: the
+ * CAS lets exactly one through. */
+struct race {
+	struct lab_pool *p;
+	pthread_barrier_t *bar;
+	struct lab_buf *volatile *slot;
+	unsigned int rounds, refused;
+};
+
+static void *race_worker(void *arg)
+{
+	struct race *rc = arg;
+
+	for (unsigned int r = 0; r < rc->rounds; r++) {
+		struct lab_buf *b;
+
+		pthread_barrier_wait(rc->bar); /* the main thread has put a buffer in the slot */
+		b = *rc->slot;
+		rc->refused += lab_free_bulk(NULL, &b, 1) == 0;
+		pthread_barrier_wait(rc->bar);
+	}
+	return NULL;
+}
+
+/*
+ * The guarantees of "sampled" (deep sampling out of the way: 1 in 2^30),
+ * each measured over GUAR_FAULTS injected faults from THREADS threads: every
+ * double free, foreign free, pointer never handed out, free into the wrong
+ * pool and foreign hand-off is caught and refused, and the pool neither
+ * loses a buffer nor holds one twice. Then GUAR_FAULTS truly concurrent
+ * double frees without a cache: exactly one of each pair goes through.
+ */
+static void test_sampled_guarantees(void)
+{
+	struct lab_pool *p = quality_pool(LAB_QUALITY_SAMPLED, 1u << 30);
+	struct lab_pool *other = small_pool(64, 64, 0, 1, 2, 0);
+	struct guar g = { .rounds = GUAR_FAULTS / THREADS };
+	struct race rc[2];
+	struct lab_buf *volatile slot = NULL;
+	struct lab_pool_stats st;
+	pthread_barrier_t bar;
+	pthread_t t[THREADS];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(other);
+	g.p = p;
+	g.other = other;
+	log_capture(); /* 80 000 finding lines */
+	for (int i = 0; i < THREADS; i++)
+		CU_ASSERT_EQUAL_FATAL(pthread_create(&t[i], NULL, guar_worker, &g), 0);
+	for (int i = 0; i < THREADS; i++)
+		pthread_join(t[i], NULL);
+	lab_pool_quality_check(p); /* a thread's first free without a cache is sampled */
+	lab_pool_stats(p, &st);
+	CU_ASSERT_EQUAL(st.findings[LAB_FIND_DOUBLE_FREE], 2 * GUAR_FAULTS);
+	CU_ASSERT_EQUAL(st.findings[LAB_FIND_FOREIGN_FREE], GUAR_FAULTS);
+	CU_ASSERT_EQUAL(st.findings[LAB_FIND_BAD_BUFFER], 4 * GUAR_FAULTS);
+	CU_ASSERT_EQUAL(st.findings[LAB_FIND_FOREIGN_TRANSFER], GUAR_FAULTS);
+	CU_ASSERT_EQUAL(st.findings[LAB_FIND_USE_AFTER_FREE], 0);
+	CU_ASSERT_EQUAL(st.free, st.total);
+	assert_accounting(p);
+
+	/* concurrent double frees without a cache */
+	pthread_barrier_init(&bar, NULL, 3);
+	for (int i = 0; i < 2; i++) {
+		rc[i] = (struct race){ .p = p, .bar = &bar, .slot = &slot, .rounds = GUAR_FAULTS };
+		CU_ASSERT_EQUAL_FATAL(pthread_create(&t[i], NULL, race_worker, &rc[i]), 0);
+	}
+	for (unsigned int r = 0; r < GUAR_FAULTS; r++) {
+		slot = lab_alloc(p, NULL);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(slot);
+		pthread_barrier_wait(&bar);
+		pthread_barrier_wait(&bar);
+		if (r % 256 == 0)
+			lab_pool_report_findings(p);
+	}
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	CU_ASSERT_EQUAL(rc[0].refused + rc[1].refused, GUAR_FAULTS);
+	lab_pool_quality_check(p);
+	lab_pool_stats(p, &st);
+	CU_ASSERT_EQUAL(st.findings[LAB_FIND_DOUBLE_FREE], 3 * GUAR_FAULTS);
+	CU_ASSERT_EQUAL(st.free, st.total);
+	assert_accounting(p);
+	log_release();
+	pthread_barrier_destroy(&bar);
+	CU_ASSERT_EQUAL(lab_pool_destroy(p), 0);
+	CU_ASSERT_EQUAL(lab_pool_destroy(other), 0);
 }
 
 static uint32_t epoch_of(struct lab_pool *p)
@@ -1029,6 +1180,7 @@ int main(void)
 		LAB_TEST(test_full_zeroes_before_reuse),
 		LAB_TEST(test_sampled_rate),
 		LAB_TEST(test_sampled_checks_ownership),
+		LAB_TEST(test_sampled_guarantees),
 		LAB_TEST(test_off_keeps_no_state),
 		LAB_TEST(test_switch_from_off),
 		LAB_TEST(test_report_lines),
