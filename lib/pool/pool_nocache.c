@@ -600,15 +600,13 @@ unsigned int _lab_pool_ring_free(struct lab_buf *const *bufs, unsigned int n, co
 }
 
 /*
- * The ownership check of a free without a cache: one load, compare and plain
- * store per buffer, as an owner cache's (_lab_shadow_free), with the shadow
- * loads hoisted. Callers without a cache share owner 0, so two threads could
- * free one buffer at the same instant: if both load the word before either
- * store is visible (a window of a few ns), both pass and the buffer is freed
- * twice. Every other double free is caught (docs/quality.md, "the path
- * without a cache"). A CAS here would close that window at ~20 ns a buffer
- * on the machines measured (labbench pool, docs/performance.md): more than
- * the whole free, for a race between two frees the caller got wrong anyway.
+ * The ownership check of a free without a cache. Callers without a cache
+ * share owner 0, so two threads could free one buffer at the same instant:
+ * the check and mark is one CAS per buffer, so exactly one of them passes and
+ * the other's free is a double free (docs/quality.md). The shadow's base and
+ * size are loaded once per burst. A plain load, compare and store would cost
+ * a third as much at burst 32 (docs/performance.md) but let both of two truly
+ * concurrent frees through.
  */
 static inline unsigned int nc_shadow_free(struct lab_pool_hot *h, struct lab_buf *const *bufs,
 					  unsigned int n, uint64_t key, uint64_t mark)
@@ -630,7 +628,11 @@ static inline unsigned int nc_shadow_free(struct lab_pool_hot *h, struct lab_buf
 		if (lab_unlikely(__atomic_load_n(&sh->buf, __ATOMIC_RELAXED) != b ||
 				 (w & LAB_SH_CHECKED) != key))
 			break;
-		atomic_store_explicit(&sh->w, mark, memory_order_relaxed);
+		/* Changed under us (a racing free, the warden's scan mark): the
+		 * slow path's CAS loop says which. */
+		if (lab_unlikely(!atomic_compare_exchange_strong_explicit(
+				&sh->w, &w, mark, memory_order_relaxed, memory_order_relaxed)))
+			break;
 	}
 	return i;
 }
