@@ -18,6 +18,12 @@ rm -f "$build/meson-logs/$log"
 meson test -C "$build" --print-errorlogs "$@"
 rc=$?
 echo
+if [[ ! -e $build/meson-logs/$log ]]; then
+	# meson ran nothing (a SUITE or TEST that names none): say so, no traceback
+	echo "run-tests: no test ran for: ${*:-everything} (the suites are listed in" \
+	     "tests/meson.build; 'meson test -C $build --list' lists the tests)" >&2
+	exit 1
+fi
 /usr/bin/python3 "$(dirname "$0")/test-summary.py" "$build/meson-logs/$log"
 src=$?
 [[ $rc -ne 0 || $src -ne 0 ]] && exit 1

@@ -180,17 +180,20 @@ static unsigned long long num(const struct lab_json *o, const char *path)
 
 static void pools_table(const struct lab_json *pools)
 {
-	printf("%-16s %9s %9s %8s %9s %8s %7s %7s %7s %13s %-8s %8s\n", "POOL", "TOTAL", "FREE",
-	       "CACHED", "INFLIGHT", "QUAR", "MIN", "LOW", "HIGH", "RESERVE-USED", "QUALITY",
-	       "FINDINGS");
+	printf("%-16s %9s %9s %8s %9s %8s %7s %7s %7s %13s %-8s %8s %9s %9s %7s\n", "POOL",
+	       "TOTAL", "FREE", "CACHED", "INFLIGHT", "QUAR", "MIN", "LOW", "HIGH", "RESERVE-USED",
+	       "QUALITY", "FINDINGS", "EFF-RATE", "BACKOFFS", "UNCHKD");
 	for (const struct lab_json *p = pools ? pools->child : NULL; p != NULL; p = p->next) {
 		char res[32];
 
 		snprintf(res, sizeof(res), "%llu/%llu", num(p, "reserve_in_use"), num(p, "reserve"));
-		printf("%-16s %9llu %9llu %8llu %9llu %8llu %7llu %7llu %7llu %13s %-8s %8llu\n",
+		/* EFF-RATE: one free in this many was deep-checked (0: none yet) */
+		printf("%-16s %9llu %9llu %8llu %9llu %8llu %7llu %7llu %7llu %13s %-8s %8llu "
+		       "%9llu %9llu %7llu\n",
 		       lab_json_str(p, "name"), num(p, "total"), num(p, "free"), num(p, "cached"),
 		       num(p, "in_flight"), num(p, "quarantined"), num(p, "wm_min"), num(p, "wm_low"),
-		       num(p, "wm_high"), res, lab_json_str(p, "quality"), num(p, "findings"));
+		       num(p, "wm_high"), res, lab_json_str(p, "quality"), num(p, "findings"),
+		       num(p, "effective_rate"), num(p, "sample_backoffs"), num(p, "unchecked"));
 	}
 }
 

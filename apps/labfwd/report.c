@@ -165,7 +165,12 @@ int fwd_summary(struct fwd_ctx *c, FILE *f)
 		for (int k = 0; k < LAB_FIND_KINDS; k++)
 			fprintf(f, "%s\"%s\":%llu", k ? "," : "", lab_finding_kind_name(k),
 				(unsigned long long)ps.findings[k]);
-		fprintf(f, "}},\"transfer_refused\":%llu,\"accounting\":\"%s\"}}\n",
+		fprintf(f, "},\"sampling\":{\"rate\":%u,\"effective_rate\":%.1f,"
+			"\"deep_checked\":%llu,\"backoffs\":%llu,\"unchecked\":%llu}", ps.sample_rate,
+			ps.sample_effective_rate, (unsigned long long)ps.deep_checked,
+			(unsigned long long)ps.sample_backoffs,
+			(unsigned long long)ps.quarantine_skipped);
+		fprintf(f, "},\"transfer_refused\":%llu,\"accounting\":\"%s\"}}\n",
 			(unsigned long long)refused, ps.in_flight_signed == 0 ? "ok"
 						     : ps.in_flight_signed > 0 ? "LOST"
 									       : "COUNTED_TWICE");
@@ -192,6 +197,11 @@ int fwd_summary(struct fwd_ctx *c, FILE *f)
 			(unsigned long long)ps.sum.frees, (unsigned long long)ps.sum.misses,
 			(unsigned long long)ps.sum.reserve_uses, (unsigned long long)ps.kicks,
 			(unsigned long long)ps.grows, (unsigned long long)ps.shrinks);
+		fprintf(f, "    deep checks: %llu (one free in %.0f; sample rate 1/%u), backed off "
+			"%llu, unchecked %llu\n", (unsigned long long)ps.deep_checked,
+			ps.sample_effective_rate, ps.sample_rate,
+			(unsigned long long)ps.sample_backoffs,
+			(unsigned long long)ps.quarantine_skipped);
 		fprintf(f, "    quality findings:");
 		for (int k = 0; k < LAB_FIND_KINDS; k++)
 			fprintf(f, " %s %llu", lab_finding_kind_name(k),

@@ -376,6 +376,9 @@ struct lab_pool_opts {
 	uint32_t align;               /**< cells start at multiples of this (a power of two;
 				       *   0: 64). With headroom = align - 64, every buffer's
 				       *   data is aligned to it: what O_DIRECT I/O needs */
+	uint32_t sample_budget;       /**< under sampled, deep samples per ms at most, over
+				       *   all owners (0: 256); beyond it the sampler backs off
+				       *   (counted in sample_backoffs) */
 };
 
 /** Defaults: the values of config/labyrinth.conf. */
@@ -473,6 +476,16 @@ void lab_pool_set_finding_cb(struct lab_pool *p, lab_finding_cb cb, void *arg);
  */
 int lab_pool_set_quality(struct lab_pool *p, enum lab_quality level, uint32_t sample_rate);
 
+/**
+ * Set the budget of deep samples under "sampled": at most @p per_ms frees
+ * picked for a deep check per ms, over all owners (KFENCE's bound: the
+ * warden's deep work has a ceiling whatever the free rate). A free due for a
+ * sample beyond it is an ordinary free, counted in sample_backoffs.
+ *
+ * @return 0, or -EINVAL (naming the value) for 0 or more than 2^30.
+ */
+int lab_pool_set_sample_budget(struct lab_pool *p, uint32_t per_ms);
+
 /** The current quality level. */
 enum lab_quality lab_pool_quality(const struct lab_pool *p);
 
@@ -521,8 +534,11 @@ struct lab_pool_stats {
 	uint32_t sample_rate;
 	uint64_t findings[LAB_FIND_KINDS]; /**< quality findings by kind */
 	uint64_t findings_dropped;  /**< records lost to a full queue (still counted above) */
-	uint64_t quarantine_skipped; /**< frees that should have been quarantined but the FIFO
-				      *   was full (the warden behind): they went back unchecked */
+	uint64_t quarantine_skipped; /**< "unchecked": frees picked for a deep check that were
+				      *   not deep-checked. 0: a full quarantine makes the sampler
+				      *   back off before it picks (sample_backoffs), and "full"
+				      *   checks inline (checked_at_once); kept so that a reader
+				      *   of the name sees it is 0 */
 	uint32_t reserve;            /**< reserve size: wm_min - wm_atomic */
 	uint64_t reserve_in_use;     /**< reserve buffers in use now: free below min, at most
 				      *   the reserve */
@@ -533,6 +549,23 @@ struct lab_pool_stats {
 				      *   The accounting is right only when this equals the
 				      *   buffers really held (0 at teardown), in either
 				      *   direction */
+	/* Sampling (quality "sampled"): what the sampler really did. A free
+	 * picked for a deep check is always checked; quarantine_skipped above
+	 * counts the ones that were not ("unchecked": 0 unless the quarantine
+	 * stayed full through a free's own bounded checks under "full"). */
+	uint64_t deep_checked;       /**< frees deep-checked (poison, redzone, header) */
+	uint64_t sample_backoffs;    /**< frees due for a sample that the sampler skipped
+				      *   (staging or quarantine full, budget spent): ordinary
+				      *   frees, their ownership checked as always */
+	double sample_effective_rate; /**< frees per deep check over the pool's life (compare
+				       *   with sample_rate; 0: none checked yet) */
+	uint32_t sample_budget;      /**< deep samples per ms at most */
+	uint64_t staged;             /**< sampled frees waiting for the warden to poison them
+				      *   (part of @c quarantined) */
+	uint64_t checked_at_once;    /**< under "full", frees the quarantine could not take
+				      *   even after the freeing thread checked the oldest:
+				      *   header and redzone checked at the free, no hold (a
+				      *   write after that free is not caught) */
 };
 
 /** Take a snapshot of the pool's figures. Control path. */

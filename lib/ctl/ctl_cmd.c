@@ -113,7 +113,9 @@ static int pool_summary(struct lab_pool *p, void *arg)
 		"\"quarantined\":%llu,\"wm_min\":%u,\"wm_low\":%u,\"wm_high\":%u,"
 		"\"reserve\":%u,\"reserve_in_use\":%llu,\"allocs\":%llu,\"frees\":%llu,"
 		"\"misses\":%llu,\"reserve_uses\":%llu,\"kicks\":%llu,\"grows\":%llu,"
-		"\"shrinks\":%llu,\"quality\":\"%s\",\"sample_rate\":%u,\"findings\":%llu}",
+		"\"shrinks\":%llu,\"quality\":\"%s\",\"sample_rate\":%u,\"findings\":%llu,"
+		"\"effective_rate\":%.1f,\"deep_checked\":%llu,\"sample_backoffs\":%llu,"
+		"\"unchecked\":%llu}",
 		(unsigned long long)st.total, (unsigned long long)st.free,
 		(unsigned long long)st.cached, (unsigned long long)st.in_flight,
 		(unsigned long long)st.quarantined, st.wm_min, st.wm_low, st.wm_high,
@@ -122,7 +124,9 @@ static int pool_summary(struct lab_pool *p, void *arg)
 		(unsigned long long)st.sum.misses, (unsigned long long)st.sum.reserve_uses,
 		(unsigned long long)st.kicks, (unsigned long long)st.grows,
 		(unsigned long long)st.shrinks, lab_quality_name(st.quality), st.sample_rate,
-		(unsigned long long)st.findings_total);
+		(unsigned long long)st.findings_total, st.sample_effective_rate,
+		(unsigned long long)st.deep_checked, (unsigned long long)st.sample_backoffs,
+		(unsigned long long)st.quarantine_skipped);
 	return 0;
 }
 

@@ -117,7 +117,17 @@ static const struct pool_metric {
 	U64("grow_failures_total", "counter", grow_failures, "Grows that failed (no memory, "
 							     "limit)."),
 	U64("quarantine_skipped_total", "counter", quarantine_skipped,
-	    "Frees that went back unchecked because the quarantine was full."),
+	    "Frees picked for a deep check that were not deep-checked (unchecked; 0 by "
+	    "design)."),
+	U64("deep_checked_total", "counter", deep_checked,
+	    "Frees deep-checked (poison, redzone, header); frees_total / this is the "
+	    "effective sampling rate."),
+	U64("sample_backoffs_total", "counter", sample_backoffs,
+	    "Frees due for a deep sample that the sampler skipped (staging or quarantine "
+	    "full, budget spent)."),
+	U64("checked_at_once_total", "counter", checked_at_once,
+	    "Frees under full checked at the free, without a hold (quarantine with no room)."),
+	U32("sample_budget", "gauge", sample_budget, "Deep samples per ms at most."),
 	U64("findings_dropped_total", "counter", findings_dropped,
 	    "Finding records lost to a full queue (still counted in findings_total)."),
 #undef U64

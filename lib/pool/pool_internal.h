@@ -26,6 +26,31 @@ void _lab_pool_put(struct lab_pool *p, struct lab_buf *const *bufs, unsigned int
 #define QUARANTINE_HOLD_MS 100u /* default */
 #define POOL_POISON 0x6bu  /* freed data room under quarantine (the kernel's POISON_FREE) */
 #define POOL_CANARY 0xa5u  /* redzone */
+/* Sampled deep checks (quality "sampled"): entries of one owner's staging
+ * ring (a power of two), and the default budget of deep samples per ms. */
+#define POOL_STAGE_CAP 64u
+#define POOL_SAMPLE_BUDGET 256u
+
+/*
+ * One owner's staging ring for sampled frees: the owner writes entries and
+ * publishes head once per free call (a release store, no read-modify-write);
+ * the warden, under quality_lock, poisons what it takes and moves it to the
+ * quarantine, then publishes tail. Indexed by owner id: a cache destroyed
+ * leaves what it staged for the warden, and the next cache of that id
+ * (created under the pool lock after) goes on from the same head.
+ */
+struct sample_stage {
+	_Atomic uint32_t head;
+	uint32_t tail_seen; /* the owner's last look at tail: read again only
+			     * when the ring looks full (a line the warden
+			     * writes, a miss per look) */
+	struct stage_entry {
+		struct lab_buf *buf;
+		const void *alloc_site; /* the warden keeps it in shadow_cold: the
+					 * data path touches no cold line */
+	} e[POOL_STAGE_CAP];
+	_Atomic uint32_t tail __attribute__((aligned(LAB_CACHE_LINE)));
+} __attribute__((aligned(LAB_CACHE_LINE)));
 
 /*
  * Quality metadata of one buffer that only slow paths touch: sites kept when
@@ -84,6 +109,15 @@ struct lab_pool {
 	/* quarantined = in the FIFO + q_in_check (taken by the warden, not yet
 	 * back): the data path counts nothing here. */
 	_Atomic uint64_t q_in_check, retired_bufs, quarantine_skipped;
+	/* Sampling: buffers deep-checked out of quarantine; sampled frees that
+	 * were due and not picked (staging full, budget spent); the budget
+	 * left in this ms (the warden refills it, picks take one each). */
+	_Atomic uint64_t deep_checked, sample_backoffs, checked_at_once;
+	_Atomic int64_t sample_credit __attribute__((aligned(LAB_CACHE_LINE)));
+	_Atomic uint32_t sample_budget; /* deep samples per ms */
+	uint64_t credit_ns;             /* warden: last refill */
+	struct sample_stage *stage;     /* per owner id (1..); 0 unused */
+	struct lab_ring *nc_stage;      /* sampled frees of callers without a cache */
 	_Atomic uint64_t fq_head, fq_tail;
 	struct finding_slot {
 		_Atomic uint64_t seq; /* pos + 1 once the record at pos is written */
@@ -193,6 +227,7 @@ void quality_free(struct lab_pool *p);
 void quality_report_in_flight(struct lab_pool *p);
 void quality_cache_init(struct lab_cache *c);
 uint32_t quality_release(struct lab_pool *p, uint32_t out, bool queued);
+uint32_t quality_release_staged(struct lab_pool *p, uint32_t out);
 
 uint64_t pool_nocache_parked(const struct lab_pool *p);
 
@@ -205,9 +240,16 @@ static inline uint64_t pool_free_count(const struct lab_pool *p)
 	       pool_nocache_parked(p);
 }
 
+uint64_t quality_staged_count(const struct lab_pool *p);
+
+/* Staged first, then the FIFO, then in check: the warden moves buffers in
+ * that order, so one in transit is counted twice for a moment, never missed. */
 static inline uint64_t pool_quarantined_count(const struct lab_pool *p)
 {
-	return lab_ring_count(p->quarantine) + atomic_load(&p->q_in_check);
+	uint64_t n = quality_staged_count(p);
+
+	n += lab_ring_count(p->quarantine);
+	return n + atomic_load(&p->q_in_check);
 }
 
 /* pool_fast.c */

@@ -436,8 +436,8 @@ void pool_nocache_totals(struct lab_pool *p, struct lab_owner_stats *t)
 /*
  * Up to @p n from the shared ring. Short of @p need (@p n, or 1 for a burst),
  * first every other thread's ring goes back into it (they are free buffers
- * the floor check did not see), then, all or nothing only, the quarantine:
- * buffers waiting there are available (a mempool counts them so), so the
+ * the floor check did not see), then, all or nothing only, the quarantine and
+ * the sampled frees staged for the warden: buffers waiting there are available (a mempool counts them so), so the
  * caller checks enough of them itself rather than fail while the warden's hold
  * time runs.
  */
@@ -451,9 +451,15 @@ static unsigned int nc_take_shared(struct lab_pool *p, struct nocache_ring *mine
 		return got;
 	if (pool_nocache_reclaim(p, mine, false) != 0)
 		got += pool_ring_take(&p->hot, bufs + got, n - got, flags, reserve);
-	if (got < need && all && lab_ring_count(p->quarantine)) {
+	/* Sampled frees of callers without a cache still staged for the
+	 * warden too (owner caches' staging rings have the warden as their one
+	 * reader). */
+	if (got < need && all &&
+	    (lab_ring_count(p->quarantine) || lab_ring_count(p->nc_stage))) {
 		quality_release(p, n + 64, true);
 		got += pool_ring_take(&p->hot, bufs + got, n - got, flags, reserve);
+		if (got < need && quality_release_staged(p, n + 64) != 0)
+			got += pool_ring_take(&p->hot, bufs + got, n - got, flags, reserve);
 	}
 	return got;
 }

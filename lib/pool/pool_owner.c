@@ -194,6 +194,13 @@ void lab_pool_stats(struct lab_pool *p, struct lab_pool_stats *st)
 		st->findings[k] = atomic_load_explicit(&p->findings[k], memory_order_relaxed);
 	st->findings_dropped = atomic_load(&p->findings_dropped);
 	st->quarantine_skipped = atomic_load(&p->quarantine_skipped);
+	st->deep_checked = atomic_load(&p->deep_checked);
+	st->sample_backoffs = atomic_load(&p->sample_backoffs);
+	st->sample_budget = atomic_load(&p->sample_budget);
+	st->staged = quality_staged_count(p);
+	st->checked_at_once = atomic_load(&p->checked_at_once);
+	st->sample_effective_rate = st->deep_checked != 0
+				    ? (double)st->sum.frees / (double)st->deep_checked : 0;
 	st->reserve = st->wm_min - st->wm_atomic;
 	if (st->free < st->wm_min)
 		st->reserve_in_use = st->wm_min - st->free < st->reserve ? st->wm_min - st->free
@@ -263,6 +270,13 @@ void lab_pool_stats_json(struct lab_pool *p, FILE *f)
 		fprintf(f, "\"%s\":%llu,", lab_finding_kind_name(k),
 			(unsigned long long)st.findings[k]);
 	fprintf(f, "\"dropped\":%llu}", (unsigned long long)st.findings_dropped);
+	fprintf(f, ",\"sampling\":{\"rate\":%u,\"budget_per_ms\":%u,\"effective_rate\":%.1f,"
+		"\"deep_checked\":%llu,\"backoffs\":%llu,\"unchecked\":%llu,\"staged\":%llu,"
+		"\"checked_at_once\":%llu}",
+		st.sample_rate, st.sample_budget, st.sample_effective_rate,
+		(unsigned long long)st.deep_checked,
+		(unsigned long long)st.sample_backoffs, (unsigned long long)st.quarantine_skipped,
+		(unsigned long long)st.staged, (unsigned long long)st.checked_at_once);
 	json_sections(p, &st, f);
 	fprintf(f, ",\"owners\":[");
 	pthread_mutex_lock(&p->lock);

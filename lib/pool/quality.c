@@ -275,21 +275,34 @@ void lab_pool_set_finding_cb(struct lab_pool *p, lab_finding_cb cb, void *arg)
 /* ------------------------------------------------------------ checked frees */
 
 /*
- * Poison a buffer that passed its free check (@p old: its word before) and
- * mark it quarantined; the caller queues it for the warden.
+ * Mark a buffer that passed its free check (@p old: its word before)
+ * quarantined, and keep its sites for the report. Under "full" the caller
+ * poisons it first; under "sampled" the warden does (stage_take).
  */
+static void quarantine_word(struct lab_pool *p, struct lab_buf *b, uint16_t owner,
+			    const void *site, uint64_t ep)
+{
+	atomic_store_explicit(&p->hot.shadow[b->idx].w,
+			      LAB_SH_SITE(site) | ep | LAB_SH_KEY(owner, LAB_BUF_QUARANTINED),
+			      memory_order_relaxed);
+}
+
+static inline const void *alloc_site_of(uint64_t old)
+{
+	return (old & LAB_SH_STATE) == LAB_BUF_IN_FLIGHT ? word_site(old) : NULL;
+}
+
 static void quarantine_mark(struct lab_pool *p, struct lab_buf *b, uint64_t old, uint16_t owner,
 			    const void *site, uint64_t ep)
 {
-	struct lab_shadow *sh = &p->hot.shadow[b->idx];
 	struct shadow_cold *cold = &p->cold[b->idx];
 
-	memset(b->buf_addr, POOL_POISON, b->buf_len);
-	cold->alloc_site = (old & LAB_SH_STATE) == LAB_BUF_IN_FLIGHT ? word_site(old) : NULL;
+	cold->alloc_site = alloc_site_of(old);
 	cold->free_site = site;
-	atomic_store_explicit(&sh->w, LAB_SH_SITE(site) | ep | LAB_SH_KEY(owner, LAB_BUF_QUARANTINED),
-			      memory_order_relaxed);
+	quarantine_word(p, b, owner, site, ep);
 }
+
+static void release_bufs(struct lab_pool *p, struct lab_buf **batch, unsigned int n, bool queued);
 
 /* Free accepted buffers the ordinary way. */
 static void put_good(struct lab_pool *p, struct lab_cache *c, struct lab_buf *const *good,
@@ -309,12 +322,18 @@ static void put_good(struct lab_pool *p, struct lab_cache *c, struct lab_buf *co
 }
 
 /*
- * Queue marked buffers for the warden, in one enqueue. What does not fit (the
- * warden is behind: the FIFO is full) goes back the ordinary way, unchecked,
- * and is counted. Returns with *nq = 0.
+ * Queue marked, poisoned buffers for the warden ("full"), in one enqueue.
+ * When the FIFO is full (the warden behind), the freeing thread checks and
+ * releases as many of the oldest as it needs itself (bounded work, findings
+ * queued: "full" may be slow, never skip a check). If the FIFO still has no
+ * room after a few tries (another thread preempted inside its claim holds
+ * the ring's tail back, and nothing here waits for it), the rest are checked
+ * at once instead: header and redzone as always, the poison only just
+ * written, so a write after this free is not caught; counted in
+ * checked_at_once. Returns with *nq = 0.
  */
 static void quarantine_flush(struct lab_pool *p, struct lab_cache *c, struct lab_buf **q,
-			     unsigned int *nq, uint64_t mark)
+			     unsigned int *nq)
 {
 	unsigned int n = *nq, k;
 
@@ -322,15 +341,59 @@ static void quarantine_flush(struct lab_pool *p, struct lab_cache *c, struct lab
 		return;
 	*nq = 0;
 	k = lab_ring_enqueue_burst(p->quarantine, (void *const *)q, n);
+	/* Room for ours and some slack: a second freeing thread under "full"
+	 * takes the room one makes as readily as its maker. */
+	for (int tries = 0; k < n && tries < 4; tries++) {
+		quality_release(p, n - k + 64, true);
+		k += lab_ring_enqueue_burst(p->quarantine, (void *const *)(q + k), n - k);
+	}
 	if (c != NULL)
-		LAB_COUNT_ADD(c->st.frees, k); /* given back by the owner: a free, in the warden's hands */
+		LAB_COUNT_ADD(c->st.frees, n); /* given back by the owner: a free, in the warden's hands */
 	else
-		pool_nocache_frees(p, k);
+		pool_nocache_frees(p, n);
 	if (k == n)
 		return;
-	atomic_fetch_add_explicit(&p->quarantine_skipped, n - k, memory_order_relaxed);
-	_lab_shadow_set(&p->hot, q + k, n - k, 0, mark & ~LAB_SH_EPOCH, mark & LAB_SH_EPOCH);
-	put_good(p, c, q + k, n - k);
+	atomic_fetch_add_explicit(&p->checked_at_once, n - k, memory_order_relaxed);
+	atomic_fetch_add_explicit(&p->q_in_check, n - k, memory_order_relaxed);
+	release_bufs(p, q + k, n - k, true);
+}
+
+/*
+ * Under "sampled": may this free be picked for a deep check? Only while the
+ * owner's staging ring has room (@p staged entries written, not yet
+ * published) and the budget of this ms is not spent, KFENCE's bound: the
+ * warden's deep work per ms has a ceiling whatever the free rate. Otherwise
+ * the sampler backs off (the free is an ordinary one, its ownership checked
+ * as always) and the back-off is counted.
+ */
+static bool sample_take(struct lab_pool *p, struct sample_stage *st, unsigned int staged)
+{
+	if (st != NULL) {
+		uint32_t used = atomic_load_explicit(&st->head, memory_order_relaxed) + staged;
+
+		if (used - st->tail_seen >= POOL_STAGE_CAP)
+			st->tail_seen = atomic_load_explicit(&st->tail, memory_order_acquire);
+		if (used - st->tail_seen >= POOL_STAGE_CAP)
+			goto backoff;
+	}
+	if (atomic_load_explicit(&p->sample_credit, memory_order_relaxed) <= 0)
+		goto backoff;
+	atomic_fetch_sub_explicit(&p->sample_credit, 1, memory_order_relaxed);
+	return true;
+backoff:
+	atomic_fetch_add_explicit(&p->sample_backoffs, 1, memory_order_relaxed);
+	return false;
+}
+
+/* A caller without a cache hands its sampled buffer over at once (an MPMC
+ * ring: those callers share owner 0). @return false if the ring is full:
+ * then the buffer is freed the ordinary way and the back-off counted. */
+static bool nc_stage_put(struct lab_pool *p, struct lab_buf *b)
+{
+	if (lab_ring_enqueue_burst(p->nc_stage, (void *const *)&b, 1) == 1)
+		return true;
+	atomic_fetch_add_explicit(&p->sample_backoffs, 1, memory_order_relaxed);
+	return false;
 }
 
 /* The countdown of callers without a cache (pool_nocache.c reads it too). */
@@ -356,7 +419,9 @@ unsigned int _lab_free_slow(struct lab_pool *p, struct lab_cache *c, struct lab_
 	int32_t rate = atomic_load_explicit(&h->sample_rate, memory_order_relaxed);
 	int32_t *left = c != NULL ? &c->sample_left : &nocache_sample_left;
 	struct lab_buf *quar[64];
-	unsigned int nq = 0, done = ok, i = ok, run = 0;
+	unsigned int nq = 0, done = ok, i = ok, run = 0, nst = 0;
+	struct sample_stage *st = c != NULL ? &p->stage[c->owner] : NULL;
+	uint32_t head = st != NULL ? atomic_load_explicit(&st->head, memory_order_relaxed) : 0;
 
 	/* Switched to "off" since the caller looked: free the rest unchecked. */
 	if (q == LAB_QUALITY_OFF) {
@@ -401,25 +466,59 @@ unsigned int _lab_free_slow(struct lab_pool *p, struct lab_cache *c, struct lab_
 			i++;
 			continue;
 		}
-		if (q == LAB_QUALITY_FULL || (q == LAB_QUALITY_SAMPLED && --*left <= 0)) {
-			if (q == LAB_QUALITY_SAMPLED)
-				*left = next_sample(rate);
+		if (q == LAB_QUALITY_FULL) {
 			put_good(p, c, bufs + i - run, run);
 			done += run;
 			run = 0;
+			memset(b->buf_addr, POOL_POISON, b->buf_len);
 			quarantine_mark(p, b, old, owner, site, ep);
 			quar[nq++] = b;
 			if (nq == 64)
-				quarantine_flush(p, c, quar, &nq, mark);
+				quarantine_flush(p, c, quar, &nq);
 			done++;
 			i++;
 			continue;
+		}
+		/* Sampled: picked if the sampler may (else an ordinary free, the
+		 * back-off counted). Not poisoned here: staged for the warden. */
+		if (q == LAB_QUALITY_SAMPLED && --*left <= 0) {
+			*left = next_sample(rate);
+			if (sample_take(p, st, nst)) {
+				put_good(p, c, bufs + i - run, run);
+				done += run;
+				run = 0;
+				if (st != NULL) {
+					struct stage_entry *e =
+						&st->e[(head + nst++) % POOL_STAGE_CAP];
+
+					quarantine_word(p, b, owner, site, ep);
+					e->buf = b;
+					e->alloc_site = alloc_site_of(old);
+					LAB_COUNT_ADD(c->st.frees, 1);
+					done++;
+					i++;
+					continue;
+				}
+				quarantine_mark(p, b, old, owner, site, ep);
+				if (nc_stage_put(p, b)) {
+					pool_nocache_frees(p, 1);
+					done++;
+					i++;
+					continue;
+				}
+				/* Back to what the check made of it: freed, unpicked. */
+				_lab_shadow_set(h, &b, 1, 0, mark & ~LAB_SH_EPOCH,
+						mark & LAB_SH_EPOCH);
+			}
 		}
 		run++;
 		i++;
 	}
 	put_good(p, c, bufs + n - run, run);
-	quarantine_flush(p, c, quar, &nq, mark);
+	quarantine_flush(p, c, quar, &nq);
+	/* One handoff per call: the warden sees the entries and the marks. */
+	if (nst != 0)
+		atomic_store_explicit(&st->head, head + nst, memory_order_release);
 	return done + run;
 }
 
@@ -706,6 +805,48 @@ static unsigned int leak_scan(struct lab_pool *p, uint64_t now_ms, uint32_t age_
 }
 
 /*
+ * Check @p n buffers taken out of quarantine (counted in q_in_check), zero
+ * their rooms and free them (or retire them). The warden reports what it
+ * finds (findings_lock held); the data path (@p queued) queues it instead.
+ */
+static void release_bufs(struct lab_pool *p, struct lab_buf **batch, unsigned int n, bool queued)
+{
+	unsigned int keep = 0;
+	uint32_t qw;
+
+	for (unsigned int i = 0; i < n; i++) {
+		struct lab_buf *b = batch[i];
+		/* From the address: the header may be what was overwritten. */
+		uint32_t idx = pool_buf_index(p, b);
+
+		if (idx >= p->hot.shadow_cap) { /* cannot happen: it came from the pool */
+			if (!queued)
+				LAB_LOG(ERR, quality, "pool '%s': quarantined %p is not "
+					"in the arena; dropped", p->name, (void *)b);
+			atomic_fetch_sub_explicit(&p->q_in_check, 1, memory_order_relaxed);
+			continue;
+		}
+		atomic_fetch_add_explicit(&p->deep_checked, 1, memory_order_relaxed);
+		if (!check_quarantined(p, b, idx, queued) &&
+		    atomic_load_explicit(&p->policy, memory_order_relaxed) == LAB_POLICY_RETIRE) {
+			p->cold[idx].retired = 1;
+			atomic_fetch_add_explicit(&p->retired_bufs, 1, memory_order_relaxed);
+			atomic_fetch_sub_explicit(&p->q_in_check, 1, memory_order_relaxed);
+			continue;
+		}
+		memset(b->buf_addr, 0, b->buf_len);
+		batch[keep++] = b;
+	}
+	/* The header is sound now (check_quarantined repairs it). Known free if
+	 * the word is of the current epoch, else not known. */
+	qw = _lab_pool_q(&p->hot);
+	_lab_shadow_set(&p->hot, batch, keep, ~(LAB_SH_OWNER | LAB_SH_STATE),
+			LAB_SH_KEY(0, LAB_BUF_FREE), LAB_SH_EP(LAB_Q_EPOCH(qw)));
+	_lab_pool_put(p, batch, keep);
+	atomic_fetch_sub_explicit(&p->q_in_check, keep, memory_order_relaxed);
+}
+
+/*
  * Take up to @p out buffers from the quarantine FIFO (oldest first), check
  * each, zero its room and free it (or retire it). The warden reports what it
  * finds (findings_lock held); the data path (@p queued) queues it instead:
@@ -717,52 +858,135 @@ uint32_t quality_release(struct lab_pool *p, uint32_t out, bool queued)
 	uint32_t done = 0;
 
 	while (done < out) {
-		unsigned int want = out - done < 64 ? out - done : 64, got, keep = 0;
-		uint32_t qw;
+		unsigned int want = out - done < 64 ? out - done : 64, got;
 
 		/* Counted as in check before they leave the FIFO (and until they
-		 * are in the ring, below): a stats snapshot taken meanwhile may
-		 * count a buffer twice for a moment, never zero times, so it never
-		 * shows a buffer in transit as in flight. */
+		 * are in the ring): a stats snapshot taken meanwhile may count a
+		 * buffer twice for a moment, never zero times, so it never shows
+		 * a buffer in transit as in flight. */
 		atomic_fetch_add_explicit(&p->q_in_check, want, memory_order_relaxed);
 		got = lab_ring_dequeue_burst(p->quarantine, (void **)batch, want);
 		if (got < want)
 			atomic_fetch_sub_explicit(&p->q_in_check, want - got, memory_order_relaxed);
 		if (got == 0)
 			break;
-		for (unsigned int i = 0; i < got; i++) {
-			struct lab_buf *b = batch[i];
-			/* From the address: the header may be what was overwritten. */
-			uint32_t idx = pool_buf_index(p, b);
-
-			if (idx >= p->hot.shadow_cap) { /* cannot happen: it came from the pool */
-				if (!queued)
-					LAB_LOG(ERR, quality, "pool '%s': quarantined %p is not "
-						"in the arena; dropped", p->name, (void *)b);
-				atomic_fetch_sub_explicit(&p->q_in_check, 1, memory_order_relaxed);
-				continue;
-			}
-			if (!check_quarantined(p, b, idx, queued) &&
-			    atomic_load_explicit(&p->policy, memory_order_relaxed) ==
-			    LAB_POLICY_RETIRE) {
-				p->cold[idx].retired = 1;
-				atomic_fetch_add_explicit(&p->retired_bufs, 1, memory_order_relaxed);
-				atomic_fetch_sub_explicit(&p->q_in_check, 1, memory_order_relaxed);
-				continue;
-			}
-			memset(b->buf_addr, 0, b->buf_len);
-			batch[keep++] = b;
-		}
-		/* The header is sound now (check_quarantined repairs it). Known
-		 * free if the word is of the current epoch, else not known. */
-		qw = _lab_pool_q(&p->hot);
-		_lab_shadow_set(&p->hot, batch, keep, ~(LAB_SH_OWNER | LAB_SH_STATE),
-				LAB_SH_KEY(0, LAB_BUF_FREE), LAB_SH_EP(LAB_Q_EPOCH(qw)));
-		_lab_pool_put(p, batch, keep);
-		atomic_fetch_sub_explicit(&p->q_in_check, keep, memory_order_relaxed);
+		release_bufs(p, batch, got, queued);
 		done += got;
 	}
 	return done;
+}
+
+/* Poison sampled buffers the warden took from a staging ring and queue them
+ * in the FIFO for their check after the hold time. The room from the pool's
+ * layout, not the header: the header may be what was overwritten. What the
+ * FIFO has no room for (the data path under "full" filled it meanwhile) is
+ * checked now: picked, so never left unchecked. @return buffers queued. */
+static unsigned int stage_poison(struct lab_pool *p, struct lab_buf **b, unsigned int n)
+{
+	unsigned int k;
+
+	for (unsigned int i = 0; i < n; i++)
+		memset((uint8_t *)b[i] + p->room_off, POOL_POISON, p->room_len);
+	/* In check first, so a snapshot never misses them in transit. */
+	atomic_fetch_add_explicit(&p->q_in_check, n, memory_order_relaxed);
+	k = lab_ring_enqueue_burst(p->quarantine, (void *const *)b, n);
+	atomic_fetch_sub_explicit(&p->q_in_check, k, memory_order_relaxed);
+	if (k < n)
+		release_bufs(p, b + k, n - k, false);
+	return k;
+}
+
+/*
+ * Move what the owners staged into the quarantine, poisoned, while the FIFO
+ * has room (quality_lock held: the one consumer of every staging ring). A
+ * staging ring left full makes its owner back off, counted: the bound on
+ * deep work, never a buffer picked and left unchecked.
+ */
+static void stage_drain(struct lab_pool *p)
+{
+	struct lab_buf *batch[POOL_STAGE_CAP];
+	uint32_t inq = lab_ring_count(p->quarantine);
+	uint32_t room = inq < p->quarantine_cap ? p->quarantine_cap - inq : 0;
+	unsigned int got;
+
+	for (unsigned int id = 1; id < POOL_MAX_OWNERS && room != 0; id++) {
+		struct sample_stage *st = &p->stage[id];
+		uint32_t tail = atomic_load_explicit(&st->tail, memory_order_relaxed);
+		uint32_t n = atomic_load_explicit(&st->head, memory_order_acquire) - tail;
+
+		if (n == 0)
+			continue;
+		n = n < room ? n : room;
+		for (uint32_t i = 0; i < n; i++) {
+			const struct stage_entry *e = &st->e[(tail + i) % POOL_STAGE_CAP];
+			/* From the address: the header may be what was overwritten
+			 * (it passed the free's check, so it is the pool's). */
+			uint32_t idx = pool_buf_index(p, e->buf);
+
+			/* The free site is the one its quarantined word holds. */
+			batch[i] = e->buf;
+			p->cold[idx].alloc_site = e->alloc_site;
+			p->cold[idx].free_site = word_site(
+				atomic_load_explicit(&p->hot.shadow[idx].w, memory_order_relaxed));
+		}
+		room -= stage_poison(p, batch, n);
+		atomic_store_explicit(&st->tail, tail + n, memory_order_release);
+	}
+	while (room != 0) {
+		got = lab_ring_dequeue_burst(p->nc_stage, (void **)batch,
+					     room < POOL_STAGE_CAP ? room : POOL_STAGE_CAP);
+		if (got == 0)
+			break;
+		room -= stage_poison(p, batch, got);
+	}
+}
+
+/*
+ * Data path, all-or-none allocation without a cache that found the ring
+ * short: take up to @p out staged sampled frees of callers without a cache
+ * before the warden does, poison and check them at once (header and redzone;
+ * no hold, so a write after those frees is not caught: counted in
+ * checked_at_once), zero and free them. Findings queued. @return taken.
+ */
+uint32_t quality_release_staged(struct lab_pool *p, uint32_t out)
+{
+	struct lab_buf *batch[POOL_STAGE_CAP];
+	uint32_t done = 0;
+	unsigned int got;
+
+	while (done < out) {
+		unsigned int want = out - done < POOL_STAGE_CAP ? out - done : POOL_STAGE_CAP;
+
+		/* In check first, so a snapshot never misses them in transit. */
+		atomic_fetch_add_explicit(&p->q_in_check, want, memory_order_relaxed);
+		got = lab_ring_dequeue_burst(p->nc_stage, (void **)batch, want);
+		atomic_fetch_sub_explicit(&p->q_in_check, want - got, memory_order_relaxed);
+		if (got == 0)
+			break;
+		/* Their sites are in shadow_cold already (quarantine_mark). */
+		for (unsigned int i = 0; i < got; i++)
+			memset((uint8_t *)batch[i] + p->room_off, POOL_POISON, p->room_len);
+		atomic_fetch_add_explicit(&p->checked_at_once, got, memory_order_relaxed);
+		release_bufs(p, batch, got, true);
+		done += got;
+	}
+	return done;
+}
+
+uint64_t quality_staged_count(const struct lab_pool *p)
+{
+	uint64_t n = lab_ring_count(p->nc_stage);
+
+	for (unsigned int id = 1; id < POOL_MAX_OWNERS; id++)
+		n += (uint32_t)(atomic_load_explicit(&p->stage[id].head, memory_order_acquire) -
+				atomic_load_explicit(&p->stage[id].tail, memory_order_acquire));
+	return n;
+}
+
+/* Whether a staging ring holds anything. */
+static bool stage_busy(struct lab_pool *p)
+{
+	return quality_staged_count(p) != 0;
 }
 
 /*
@@ -780,6 +1004,16 @@ unsigned int quality_tend(struct lab_pool *p, uint64_t now_ns, bool drain)
 	/* The warden and lab_pool_quality_check() both come here: the hold
 	 * clock (q_aged, q_hold_tick_ns) is theirs to share under the lock. */
 	pthread_mutex_lock(&p->quality_lock);
+	/* KFENCE's bound: the budget of deep samples, refilled each ms (not
+	 * added up: an idle ms does not buy a burst later). */
+	if (now_ns - p->credit_ns >= 1000000) {
+		atomic_store_explicit(&p->sample_credit,
+				      atomic_load_explicit(&p->sample_budget, memory_order_relaxed),
+				      memory_order_relaxed);
+		p->credit_ns = now_ns;
+	}
+	pthread_mutex_lock(&p->findings_lock);
+	stage_drain(p);
 	inq = lab_ring_count(p->quarantine);
 	/* FIFO: the oldest first. Beyond half the budget they go at once; the
 	 * rest after QUARANTINE_HOLD_MS to 2x that (the ones already there at the
@@ -796,9 +1030,15 @@ unsigned int quality_tend(struct lab_pool *p, uint64_t now_ns, bool drain)
 	} else {
 		p->q_aged = p->q_aged > out ? p->q_aged - out : 0;
 	}
-	pthread_mutex_lock(&p->findings_lock);
 	report_queued(p);
 	quality_release(p, out, false);
+	/* Everything now: what was staged behind a full FIFO too (a FIFO of 16
+	 * takes 64 owners' staging in 128 rounds; the bound only stops owners
+	 * that keep staging meanwhile from holding the caller here). */
+	for (int round = 0; drain && round < 1024 && stage_busy(p); round++) {
+		stage_drain(p);
+		quality_release(p, lab_ring_count(p->quarantine), false);
+	}
 	if (age != 0 && (drain || now_ms - p->last_leak_scan_ms >= (age / 4 < 1000 ? age / 4 : 1000))) {
 		p->last_leak_scan_ms = now_ms;
 		leak_scan(p, now_ms, age);
@@ -891,6 +1131,20 @@ int lab_pool_set_quality(struct lab_pool *p, enum lab_quality level, uint32_t sa
 	return 0;
 }
 
+int lab_pool_set_sample_budget(struct lab_pool *p, uint32_t per_ms)
+{
+	if (per_ms == 0 || per_ms > (1u << 30)) {
+		LAB_LOG(ERR, quality, "pool '%s': bad sample budget %u (want 1..%u deep "
+			"samples per ms)", p->name, per_ms, 1u << 30);
+		return -EINVAL;
+	}
+	atomic_store_explicit(&p->sample_budget, per_ms, memory_order_relaxed);
+	/* The running ms too: a lower budget takes effect at once. */
+	if (atomic_load_explicit(&p->sample_credit, memory_order_relaxed) > (int64_t)per_ms)
+		atomic_store_explicit(&p->sample_credit, per_ms, memory_order_relaxed);
+	return 0;
+}
+
 enum lab_quality lab_pool_quality(const struct lab_pool *p)
 {
 	return (enum lab_quality)LAB_Q_LEVEL(_lab_pool_q(&p->hot));
@@ -949,8 +1203,14 @@ int quality_setup(struct lab_pool *p, const struct lab_pool_opts *o)
 	p->hot.shadow_cap = (uint32_t)cap;
 	p->quarantine_cap = (uint32_t)(qn < 16 ? 16 : qn > cap ? cap : qn);
 	p->quarantine = lab_ring_create(p->quarantine_cap);
-	if (p->hot.shadow == NULL || p->cold == NULL || p->quarantine == NULL)
+	p->nc_stage = lab_ring_create(POOL_STAGE_CAP);
+	p->stage = aligned_alloc(LAB_CACHE_LINE, POOL_MAX_OWNERS * sizeof(*p->stage));
+	if (p->hot.shadow == NULL || p->cold == NULL || p->quarantine == NULL ||
+	    p->nc_stage == NULL || p->stage == NULL)
 		return -ENOMEM;
+	memset(p->stage, 0, POOL_MAX_OWNERS * sizeof(*p->stage));
+	atomic_store(&p->sample_budget, o->sample_budget ? o->sample_budget : POOL_SAMPLE_BUDGET);
+	atomic_store(&p->sample_credit, atomic_load(&p->sample_budget));
 	/* Epoch 1 from the start: quality_init_cell stamps it on every cell. */
 	atomic_store(&p->hot.quality, (uint32_t)o->quality | 1u << 8);
 	atomic_store(&p->hot.sample_rate, (int32_t)(o->sample_rate ? o->sample_rate : 1024));
@@ -965,6 +1225,8 @@ void quality_free(struct lab_pool *p)
 	free(p->hot.shadow);
 	free(p->cold);
 	lab_ring_free(p->quarantine);
+	lab_ring_free(p->nc_stage);
+	free(p->stage);
 	pthread_mutex_destroy(&p->quality_lock);
 	pthread_mutex_destroy(&p->findings_lock);
 }

@@ -95,4 +95,20 @@ static inline void sleep_ms(unsigned int ms)
 	nanosleep(&ts, NULL);
 }
 
+/* Wait (10 s ceiling) until the warden has poisoned and queued every sampled
+ * free staged so far. @return true if it did. */
+static inline bool wait_staged_empty(struct lab_pool *p)
+{
+	struct lab_pool_stats st;
+
+	for (int i = 0; i < 100000; i++) {
+		lab_pool_stats(p, &st);
+		if (st.staged == 0)
+			return true;
+		if (i > 100)
+			sleep_ms(1);
+	}
+	return false;
+}
+
 #endif

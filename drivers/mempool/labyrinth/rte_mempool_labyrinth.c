@@ -474,6 +474,11 @@ static int tel_info(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_string(d, "quality", lab_quality_name(st.quality));
 	rte_tel_data_add_dict_u64(d, "sample_rate", st.sample_rate);
 	rte_tel_data_add_dict_u64(d, "quarantine_skipped", st.quarantine_skipped);
+	rte_tel_data_add_dict_u64(d, "deep_checked", st.deep_checked);
+	rte_tel_data_add_dict_u64(d, "sample_backoffs", st.sample_backoffs);
+	/* frees per deep check, rounded (telemetry dicts here carry integers) */
+	rte_tel_data_add_dict_u64(d, "sample_effective_rate",
+				  (uint64_t)(st.sample_effective_rate + 0.5));
 	rte_tel_data_add_dict_u64(d, "cell_size", m->stride);
 	rte_tel_data_add_dict_string(d, "params", m->params);
 	rte_tel_data_start_dict(fd);
