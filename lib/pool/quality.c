@@ -396,7 +396,8 @@ static bool nc_stage_put(struct lab_pool *p, struct lab_buf *b)
 	return false;
 }
 
-static __thread int32_t nocache_sample_left __attribute__((tls_model("initial-exec")));
+/* The countdown of callers without a cache (pool_nocache.c reads it too). */
+__thread int32_t nocache_sample_left __attribute__((tls_model("initial-exec")));
 
 /*
  * The rest of a free: bufs[0..ok) passed the inline check already. The others
