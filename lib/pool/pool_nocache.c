@@ -431,6 +431,28 @@ void pool_nocache_totals(struct lab_pool *p, struct lab_owner_stats *t)
 	t->ring_allocs = t->allocs; /* no cache: not cache hits */
 }
 
+/* How long an all-or-none allocation waits for a batch the warden is checking. */
+#define NC_ALL_WAIT_NS (20 * 1000 * 1000ull)
+
+static inline void nc_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ volatile("yield");
+#else
+	atomic_signal_fence(memory_order_seq_cst);
+#endif
+}
+
+/* Buffers the warden (or another caller) is checking or moving, or that
+ * wait in the quarantine or a staging ring of callers without a cache. */
+static bool nc_in_transit(struct lab_pool *p)
+{
+	return atomic_load_explicit(&p->q_in_check, memory_order_acquire) != 0 ||
+	       lab_ring_count(p->quarantine) != 0 || lab_ring_count(p->nc_stage) != 0;
+}
+
 /* ------------------------------------------------------------- allocation */
 
 /*
@@ -460,6 +482,27 @@ static unsigned int nc_take_shared(struct lab_pool *p, struct nocache_ring *mine
 		got += pool_ring_take(&p->hot, bufs + got, n - got, flags, reserve);
 		if (got < need && quality_release_staged(p, n + 64) != 0)
 			got += pool_ring_take(&p->hot, bufs + got, n - got, flags, reserve);
+	}
+	/* Still short while buffers are in transit (the warden holds a batch it
+	 * took out to check, at most a few dozen buffers of a few microseconds
+	 * each, or more arrived in quarantine): they count as available, so
+	 * release what waits and wait for the batch, spinning without a system
+	 * call, at most NC_ALL_WAIT_NS (a preempted warden is back within one
+	 * scheduler quantum). Only an all-or-none caller waits: a mempool's
+	 * dequeue must not fail for buffers its count promised. */
+	if (got < need && all && nc_in_transit(p)) {
+		uint64_t until = pool_now_ns() + NC_ALL_WAIT_NS;
+
+		do {
+			if (lab_ring_count(p->quarantine) || lab_ring_count(p->nc_stage)) {
+				quality_release(p, n + 64, true);
+				quality_release_staged(p, n + 64);
+			} else {
+				for (int i = 0; i < 64; i++)
+					nc_relax();
+			}
+			got += pool_ring_take(&p->hot, bufs + got, n - got, flags, reserve);
+		} while (got < need && nc_in_transit(p) && pool_now_ns() < until);
 	}
 	return got;
 }
