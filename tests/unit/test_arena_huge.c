@@ -132,6 +132,10 @@ static void test_iova_contiguous_within_never_across(void)
 	lab_arena_destroy(a);
 }
 
+/* The private mount while it is up: main() takes it down if a FATAL
+ * assertion (check_all_cells) left the test early. */
+static char hp_mnt[64];
+
 /*
  * Exhaustion with a supply of the test's own: a private hugetlbfs mount whose
  * size= caps it at LIMIT pages and whose min_size= reserves them up front, so
@@ -139,10 +143,6 @@ static void test_iova_contiguous_within_never_across(void)
  * what the test sees. The arena's own limit (max_chambers) is set above the
  * supply, so -ENOMEM comes from the memory, and then met: -ENOSPC.
  */
-/* The private mount while it is up: main() takes it down if a FATAL
- * assertion (check_all_cells) left the test early. */
-static char hp_mnt[64];
-
 static void test_exhaustion_enomem_and_recovery(void)
 {
 	enum { LIMIT = 3, MAX = LIMIT + 2 };

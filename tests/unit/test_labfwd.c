@@ -39,15 +39,12 @@ static void test_embedded_demo(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "verify: OK"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "holds 60000 frames"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "labfwd demo: OK"));
-	/* The output is removed once verified. */
 	CU_ASSERT_PTR_NULL(strstr(out, "FAILED"));
+	/* The output is removed once verified (grep -c finds none: exit 1). */
 	CU_ASSERT_NOT_EQUAL(stat(dir, &st), -1);
 	CU_ASSERT_EQUAL(run("ls $TMPDIR | grep -c labfwd-demo", out, sizeof(out)), 1);
 }
 
-/* The demo stopped by a signal (or by its reader going away) says so, does
- * not call its output FAILED, and leaves no file behind; a run with any
- * argument but no port is an error, not the demo. */
 /*
  * The demo (labfwd, no arguments) with stdout and stderr into @p o; @p sig is
  * sent the moment @p trigger shows in its output: a blocking read, so a busy
@@ -98,6 +95,8 @@ static int demo_signalled(const char *trigger, int sig, char *o, size_t len)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+/* The demo stopped by a signal (or by its reader going away) says so, does
+ * not call its output FAILED, and leaves no file behind. */
 static void test_demo_interrupted(void)
 {
 	static const struct {
@@ -422,6 +421,8 @@ static void expect_error(const char *args, const char *msg)
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, msg));
 }
 
+/* A run with any argument but no port (options, a config file without a
+ * port line) is an error naming what to add, not the demo. */
 static void test_no_port_is_error(void)
 {
 	char conf[256], args[512];
