@@ -81,10 +81,10 @@ static double measure(struct lab_pool *p, struct lab_cache *c, unsigned int burs
 	/* "full" checks every free (about 1 us each): a 64th of the buffers
 	 * gives as steady a figure in a bearable time. */
 	unsigned int bufs = level == FULL ? bench_bufs / 64 : bench_bufs;
-	uint64_t t0 = now_ns(), served = loop(p, c, burst, bufs / burst);
+	uint64_t t0 = lab_now_ns(), served = loop(p, c, burst, bufs / burst);
 
 	*served_out = served;
-	return served ? (double)(now_ns() - t0) / (double)served : 0;
+	return served ? (double)(lab_now_ns() - t0) / (double)served : 0;
 }
 
 static uint64_t skipped(struct lab_pool *p)

@@ -44,13 +44,13 @@ static double one_thread(struct impl *im, void *cache, unsigned int burst)
 
 	for (int r = 0; r < REPEATS; r++) {
 		unsigned int loops = bench_bufs / burst, got;
-		uint64_t t0 = now_ns();
+		uint64_t t0 = lab_now_ns();
 
 		for (unsigned int i = 0; i < loops; i++) {
 			got = im->get(im->pool, cache, objs, burst);
 			im->put(im->pool, cache, objs, got);
 		}
-		double ns = (double)(now_ns() - t0) / ((double)loops * burst);
+		double ns = (double)(lab_now_ns() - t0) / ((double)loops * burst);
 
 		if (ns < best)
 			best = ns;
@@ -125,11 +125,11 @@ int cmp_u64(const void *a, const void *b)
 /* TSC ticks per ns, against CLOCK_MONOTONIC over 50 ms. */
 double tsc_per_ns(void)
 {
-	uint64_t t0 = now_ns(), c0 = __rdtsc();
+	uint64_t t0 = lab_now_ns(), c0 = __rdtsc();
 
-	while (now_ns() - t0 < 50000000)
+	while (lab_now_ns() - t0 < 50000000)
 		;
-	return (double)(__rdtsc() - c0) / (double)(now_ns() - t0);
+	return (double)(__rdtsc() - c0) / (double)(lab_now_ns() - t0);
 }
 
 /* Pin the calling thread to one CPU. Every implementation's threads are
@@ -204,11 +204,11 @@ void run_cross(struct impl *im)
 		atomic_store(&a[1].cache, NULL);
 		pthread_create(&t[0], NULL, cross_thread, &a[0]);
 		pthread_create(&t[1], NULL, cross_thread, &a[1]);
-		t0 = now_ns();
+		t0 = lab_now_ns();
 		atomic_store(&go, 1);
 		pthread_join(t[0], NULL);
 		pthread_join(t[1], NULL);
-		double ns = (double)(now_ns() - t0) / (double)(a[0].bufs + a[1].bufs);
+		double ns = (double)(lab_now_ns() - t0) / (double)(a[0].bufs + a[1].bufs);
 
 		if (ns < best)
 			best = ns;

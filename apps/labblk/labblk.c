@@ -117,14 +117,6 @@ struct job {
 
 static _Atomic bool stop_flag;
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static uint64_t xorshift(uint64_t *s)
 {
 	uint64_t x = *s;
@@ -233,7 +225,7 @@ static void on_done(void *arg, int status)
 {
 	struct slot *s = arg;
 	struct job *j = s->job;
-	uint64_t ns = now_ns() - s->t0;
+	uint64_t ns = lab_now_ns() - s->t0;
 	int w = s->write;
 
 	if (status < 0) {
@@ -338,7 +330,7 @@ static int issue(struct job *j, struct lab_blk_qpair *qp, enum rw_mode mode, boo
 		}
 		j->busy[unit] = 1;
 	}
-	s->t0 = now_ns();
+	s->t0 = lab_now_ns();
 	rc = write ? lab_blk_write(qp, s->buf, s->offset, o->bs, on_done, s) :
 		     lab_blk_read(qp, s->buf, s->offset, o->bs, on_done, s);
 	if (rc < 0) {
@@ -763,14 +755,14 @@ int main(int argc, char **argv)
 			}
 		}
 	}
-	start = now_ns();
+	start = lab_now_ns();
 	end = o.runtime > 0 ? start + (uint64_t)(o.runtime * 1e9) : UINT64_MAX;
 	for (unsigned int i = 0; i < o.numjobs; i++)
 		pthread_create(&jobs[i].tid, NULL, job_main, &jobs[i]);
 	/* Progress each second, and the stop at runtime. */
 	next_tick = start + 1000000000ull;
 	for (;;) {
-		uint64_t now = now_ns(), ios = 0, bytes = 0;
+		uint64_t now = lab_now_ns(), ios = 0, bytes = 0;
 		bool done = true;
 
 		for (unsigned int i = 0; i < o.numjobs; i++) {
@@ -795,7 +787,7 @@ int main(int argc, char **argv)
 		}
 		usleep(10000);
 	}
-	secs = (double)(now_ns() - start) / 1e9;
+	secs = (double)(lab_now_ns() - start) / 1e9;
 	for (unsigned int i = 0; i < o.numjobs; i++) {
 		struct job *j = &jobs[i];
 
