@@ -196,6 +196,16 @@ static void test_pcap_replay_verify(void)
 					   "frames of"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "s.pcapng"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "s-ns.pcap"));
+	/* loop=1K is 1024 passes for the driver (lab_devargs_u64), and so for
+	 * --verify and the progress total (they read it as 1 once). */
+	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 -c \"from scapy.all import rdpcap, wrpcap; "
+		 "wrpcap('%s/s10.pcap', rdpcap('%s')[:10])\"", dir, LABFWD_SAMPLE);
+	CU_ASSERT_EQUAL_FATAL(run(cmd, out, sizeof(out)), 0);
+	snprintf(cmd, sizeof(cmd), "%s -p pcap:rx=%s/s10.pcap,tx=%s/o.pcap,loop=1K --verify -i 0",
+		 LABFWD_BIN, dir, dir);
+	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
+	LAB_TEST_HAS(out, "holds 10240 frames");
+	LAB_TEST_HAS(out, "1024 pass(es) over the 10 frames of");
 	/* --verify against a port that does not forward to itself: an error. */
 	snprintf(cmd, sizeof(cmd), "%s -p pcap:rx=%s,tx=%s/o.pcap -p null -m 0:1,1:1 --verify -i 0 -d 0.3",
 		 LABFWD_BIN, LABFWD_SAMPLE, dir);
