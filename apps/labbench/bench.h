@@ -58,6 +58,7 @@ double tsc_per_ns(void);                   /* TSC ticks per ns */
 void pin_cpu(int cpu);
 void run_throughput(struct impl *im, int cached);
 void run_cross(struct impl *im);
+void run_nocache_oversub(struct impl *im, double tpn); /* p99.99 with 3 threads on 2 cores */
 
 /* quality.c, quality_raw.c, quality_floor.c: labbench quality */
 struct lab_pool;

@@ -113,7 +113,7 @@ static void run_latency(void)
 	free(held);
 }
 
-static void run_peers(void)
+static void run_peers(double tpn)
 {
 #ifdef LAB_HAVE_DPDK
 	/* ring_mt_rts: DPDK's own ring in the mode ours uses (no waiting for a
@@ -131,8 +131,10 @@ static void run_peers(void)
 		run_throughput(&d, 1);
 		run_throughput(&d, 0);
 		run_cross(&d);
+		run_nocache_oversub(&d, tpn);
 	}
 #else
+	(void)tpn;
 	fprintf(stderr, "labbench: built without libdpdk: no DPDK figures beside ours\n");
 #endif
 }
@@ -145,7 +147,9 @@ static const struct {
 	{ "pool", "the page pool beside DPDK's rte_mempool, one JSON object per line:\n"
 		  "    {\"bench\":\"pool\",\"case\":...,\"impl\":...,\"level\":...,"
 		  "\"burst\":...,\"threads\":...,\"ns_per_buf\":...,\"mops\":...}\n"
-		  "    (\"level\": labyrinth rows only, one set at off, one at sampled)\n" },
+		  "    (\"level\": labyrinth rows only, one set at off, one at sampled;\n"
+		  "    nocache_* rows also at \"owner\" (sampled, deep sampling off);\n"
+		  "    nocache_oversub_b1 adds \"cpus\", \"p50_ns\", \"p9999_ns\", \"max_ns\")\n" },
 	{ "ring", "the shared free ring beside rte_ring (mp/mc, rts, hts) and ck_ring:\n"
 		  "    {\"bench\":\"ring\",\"case\":...,\"impl\":...,\"ns_per_obj\":...}\n" },
 	{ "quality", "the owner-cache path at each quality level beside raw (checks\n"
@@ -207,9 +211,12 @@ static int parse_args(int argc, char **argv)
 }
 
 /* labbench pool: labyrinth at "off" (no per-buffer checks wanted) and at the
- * default level, each row naming its level, then the peers. */
+ * default level, each row naming its level, then the peers. The no-cache rows
+ * also at level "owner" ("sampled" with deep sampling off, as labbench
+ * quality's row of that name): the ownership check alone. */
 static int run_pool_bench(void)
 {
+	double tpn = tsc_per_ns();
 	struct impl lab = { "labyrinth", l_cache_new, l_cache_free, l_get, l_put, NULL, l_handoff,
 			    NULL };
 
@@ -223,10 +230,15 @@ static int run_pool_bench(void)
 		run_throughput(&lab, 1);
 		run_throughput(&lab, 0);
 		run_cross(&lab);
+		run_nocache_oversub(&lab, tpn);
+		if (i == 1 && lab_pool_set_quality(lab.pool, LAB_QUALITY_SAMPLED, 1u << 30) == 0) {
+			lab.level = "owner";
+			run_throughput(&lab, 0);
+		}
 		lab_pool_destroy(lab.pool);
 	}
 	run_latency();
-	run_peers();
+	run_peers(tpn);
 	return 0;
 }
 

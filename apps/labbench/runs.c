@@ -2,6 +2,7 @@
 /* The measured loops, the same for every implementation. */
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -219,4 +220,93 @@ void run_cross(struct impl *im)
 	emit(im, "cross_b32", 32, 2, best);
 	lab_ring_free(r1);
 	lab_ring_free(r2);
+}
+
+/*
+ * No cache, three threads on two cores for a fixed time (as labbench ring's
+ * oversub_b32): the scheduler preempts threads in the middle of an
+ * allocation or a free, and the latency tail of one alloc + free shows
+ * whether the others then wait for it (DPDK's ring_mp_mc does).
+ */
+#define OVERSUB_MS 300u /* 20 in short runs (LAB_BENCH_BUFS below 1 M) */
+#define OVERSUB_LAT 4000000u
+
+struct oversub_arg {
+	struct impl *im;
+	int cpu;
+	_Atomic int *go;
+	uint64_t deadline_ns, pairs;
+	uint64_t *lat;
+	unsigned int nlat;
+};
+
+static void *oversub_thread(void *arg)
+{
+	struct oversub_arg *a = arg;
+	void *obj[1];
+
+	pin_cpu(a->cpu);
+	while (!atomic_load(a->go))
+		;
+	for (uint64_t i = 0;; i++) {
+		uint64_t t0 = __rdtsc();
+		unsigned int got = a->im->get(a->im->pool, NULL, obj, 1);
+
+		if (got)
+			a->im->put(a->im->pool, NULL, obj, got);
+		if (a->nlat < OVERSUB_LAT)
+			a->lat[a->nlat++] = __rdtsc() - t0;
+		a->pairs += got;
+		if ((i & 255) == 0 && now_ns() >= a->deadline_ns)
+			break;
+	}
+	return NULL;
+}
+
+void run_nocache_oversub(struct impl *im, double tpn)
+{
+	static const int cpus[] = { 0, 0, 1 };
+	struct oversub_arg a[3];
+	uint64_t *all, pairs = 0;
+	unsigned int total = 0;
+	pthread_t t[3];
+	_Atomic int go = 0;
+	uint64_t t0;
+
+	uint64_t ms = bench_bufs >= 1000000u ? OVERSUB_MS : 20;
+
+	t0 = now_ns();
+	for (int i = 0; i < 3; i++) {
+		a[i] = (struct oversub_arg){ im, cpus[i], &go, t0 + 50000000ull + ms * 1000000ull,
+					     0, malloc(OVERSUB_LAT * sizeof(uint64_t)), 0 };
+		pthread_create(&t[i], NULL, oversub_thread, &a[i]);
+	}
+	/* Let all three be created and pinned (50 ms) before the clock runs. */
+	while (now_ns() - t0 < 50000000ull)
+		;
+	t0 = now_ns();
+	atomic_store(&go, 1);
+	for (int i = 0; i < 3; i++) {
+		pthread_join(t[i], NULL);
+		total += a[i].nlat;
+		pairs += a[i].pairs;
+	}
+	double ns = (double)(now_ns() - t0) / (double)(pairs ? pairs : 1);
+
+	all = malloc((size_t)total * sizeof(uint64_t));
+	for (unsigned int i = 0, k = 0; i < 3; i++)
+		for (unsigned int j = 0; j < a[i].nlat; j++)
+			all[k++] = a[i].lat[j];
+	qsort(all, total, sizeof(*all), cmp_u64);
+	printf("{\"bench\":\"pool\",\"case\":\"nocache_oversub_b1\",\"impl\":\"%s\",", im->name);
+	if (im->level != NULL)
+		printf("\"level\":\"%s\",", im->level);
+	printf("\"burst\":1,\"threads\":3,\"cpus\":2,\"ns_per_buf\":%.2f,\"mops\":%.2f,"
+	       "\"p50_ns\":%.0f,\"p9999_ns\":%.0f,\"max_ns\":%.0f}\n", ns, 1000.0 / ns,
+	       all[total / 2] / tpn, all[(uint64_t)total * 9999 / 10000] / tpn,
+	       all[total - 1] / tpn);
+	fflush(stdout);
+	free(all);
+	for (int i = 0; i < 3; i++)
+		free(a[i].lat);
 }

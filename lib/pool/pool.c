@@ -290,6 +290,7 @@ void pool_free(struct lab_pool *p)
 	free(p->scratch);
 	free(p->chamber_count);
 	quality_free(p);
+	pool_nocache_fini(p);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
 }
@@ -304,6 +305,11 @@ struct lab_pool *pool_alloc(const struct lab_pool_opts *o, uint32_t hi)
 		return NULL;
 	}
 	memset(p, 0, sizeof(*p));
+	if (pool_nocache_init(p) < 0) {
+		free(p);
+		lab_errno = ENOMEM;
+		return NULL;
+	}
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_mutex_init(&p->quality_lock, NULL);
 	pthread_mutex_init(&p->findings_lock, NULL);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The out-of-line halves of the atomic path: cache refills from the shared
- * ring, spills to it, and the no-cache path. No system call, no lock, no log,
- * no wait: a caller that cannot be served gets a short count and a miss.
+ * ring and spills to it (the path without a cache: pool_nocache.c). No system
+ * call, no lock, no log, no wait: a caller that cannot be served gets a short
+ * count and a miss.
  */
 #include <labyrinth/lab_fault.h>
 
@@ -47,8 +48,8 @@ static inline void maybe_kick(struct lab_pool_hot *h, uint32_t free_after)
  * floor by a burst each, as the kernel's watermark checks may. With
  * LAB_ALLOC_ALL, all @p want or none.
  */
-static unsigned int ring_take(struct lab_pool_hot *h, struct lab_buf **objs, unsigned int want,
-			      unsigned int flags, uint64_t *reserve_uses)
+unsigned int pool_ring_take(struct lab_pool_hot *h, struct lab_buf **objs, unsigned int want,
+			    unsigned int flags, uint64_t *reserve_uses)
 {
 	uint32_t floor = (flags & LAB_ALLOC_ATOMIC) ? h->wm_atomic : h->wm_min;
 	uint32_t free = lab_ring_count(h->ring);
@@ -78,7 +79,7 @@ unsigned int _lab_cache_refill_alloc(struct lab_cache *c, struct lab_buf **bufs,
 
 	if (n > c->size) {
 		/* A burst larger than the cache bypasses it, as DPDK's does. */
-		got = ring_take(h, bufs, n, flags, &c->st.reserve_uses);
+		got = pool_ring_take(h, bufs, n, flags, &c->st.reserve_uses);
 		LAB_COUNT_ADD(c->st.ring_refills, got != 0);
 		LAB_COUNT_ADD(c->st.allocs, got);
 		LAB_COUNT_ADD(c->st.ring_allocs, got);
@@ -87,7 +88,7 @@ unsigned int _lab_cache_refill_alloc(struct lab_cache *c, struct lab_buf **bufs,
 	}
 	/* Refill to size/2 after serving n (at most size + size/2 = flush). */
 	want = n - c->len + c->size / 2;
-	got = ring_take(h, &c->objs[c->len], want, flags, &c->st.reserve_uses);
+	got = pool_ring_take(h, &c->objs[c->len], want, flags, &c->st.reserve_uses);
 	if (got)
 		LAB_COUNT_ADD(c->st.ring_refills, 1);
 	/* Owner and state only: the site stays that of the last free ("off":
@@ -171,111 +172,4 @@ void _lab_pool_put(struct lab_pool *p, struct lab_buf *const *bufs, unsigned int
 	/* Injected: preempted right after publishing (the warden may drain now). */
 	while (LAB_FAULT(LAB_FAULT_POOL_PUT_STALL))
 		;
-}
-
-/*
- * Thread stripes for the no-cache counters. A thread gets a stripe of its own
- * on first use (one atomic add, no system call: initial-exec TLS); the first
- * POOL_NOCACHE_STRIPES - 1 threads do, later ones share stripe 0.
- */
-static __thread unsigned int my_stripe __attribute__((tls_model("initial-exec")));
-static _Atomic unsigned int stripes_given = 1;
-
-static unsigned int nocache_stripe(void)
-{
-	unsigned int s = my_stripe;
-
-	if (lab_unlikely(s == 0)) {
-		s = atomic_fetch_add_explicit(&stripes_given, 1, memory_order_relaxed);
-		if (s >= POOL_NOCACHE_STRIPES)
-			s = POOL_NOCACHE_STRIPES; /* shared */
-		my_stripe = s;
-	}
-	return s == POOL_NOCACHE_STRIPES ? 0 : s;
-}
-
-static inline void stripe_add(_Atomic uint64_t *ctr, uint64_t n, unsigned int stripe)
-{
-	if (stripe != 0)
-		atomic_store_explicit(ctr, atomic_load_explicit(ctr, memory_order_relaxed) + n,
-				      memory_order_relaxed);
-	else
-		atomic_fetch_add_explicit(ctr, n, memory_order_relaxed);
-}
-
-unsigned int _lab_pool_ring_alloc(struct lab_pool *p, struct lab_buf **bufs, unsigned int n,
-				  unsigned int flags, const void *site)
-{
-	uint64_t reserve = 0;
-	unsigned int got = ring_take(&p->hot, bufs, n, flags, &reserve), s = nocache_stripe();
-	uint32_t q;
-	struct nocache_stripe *st = &p->nocache[s];
-
-	/* All or none, and short: buffers waiting in quarantine are available
-	 * (a mempool counts them so); check enough of them here rather than
-	 * fail while the warden's hold time runs. Sampled frees of callers
-	 * without a cache still staged for the warden too (the staging rings of
-	 * owner caches have the warden as their one reader). */
-	if (lab_unlikely(got == 0 && (flags & LAB_ALLOC_ALL) &&
-			 (lab_ring_count(p->quarantine) || lab_ring_count(p->nc_stage)))) {
-		quality_release(p, n + 64, true);
-		got = ring_take(&p->hot, bufs, n, flags, &reserve);
-		if (got == 0 && quality_release_staged(p, n + 64) != 0)
-			got = ring_take(&p->hot, bufs, n, flags, &reserve);
-	}
-
-	/* Taken from the ring: ours alone, plain stores ("off": none). */
-	q = _lab_pool_q(&p->hot);
-	if (LAB_Q_LEVEL(q) != LAB_QUALITY_OFF)
-		_lab_shadow_mark(&p->hot, bufs, got, LAB_SH_SITE(site) | LAB_SH_EP(LAB_Q_EPOCH(q)) |
-				 LAB_SH_KEY(0, LAB_BUF_IN_FLIGHT));
-	stripe_add(&st->allocs, got, s);
-	if (got)
-		stripe_add(&st->ring_refills, 1, s);
-	if (reserve)
-		stripe_add(&st->reserve_uses, reserve, s);
-	if (got < n)
-		stripe_add(&st->misses, n - got, s);
-	return got;
-}
-
-/* Count frees by a caller without a cache that went to quarantine. */
-void pool_nocache_frees(struct lab_pool *p, unsigned int n)
-{
-	unsigned int s = nocache_stripe();
-
-	stripe_add(&p->nocache[s].frees, n, s);
-}
-
-/* Put checked buffers in the ring and count them as no-cache frees. */
-void pool_nocache_put(struct lab_pool *p, struct lab_buf *const *bufs, unsigned int n)
-{
-	unsigned int s = nocache_stripe();
-	struct nocache_stripe *st = &p->nocache[s];
-
-	_lab_pool_put(p, bufs, n);
-	stripe_add(&st->frees, n, s);
-	stripe_add(&st->ring_flushes, 1, s);
-}
-
-/*
- * Free without a cache. Under a checked level, callers without a cache share
- * owner id 0, so each buffer's check and mark is one CAS (two such threads
- * freeing one buffer at once: exactly one wins), in _lab_free_slow with the
- * sampling and quarantine. Under "off", straight to the ring.
- */
-unsigned int _lab_pool_ring_free(struct lab_buf *const *bufs, unsigned int n, const void *site)
-{
-	return n == 0 ? 0 : _lab_pool_ring_free_to(bufs[0]->pool, bufs, n, site);
-}
-
-unsigned int _lab_pool_ring_free_to(struct lab_pool *p, struct lab_buf *const *bufs, unsigned int n,
-				    const void *site)
-{
-	if (n == 0)
-		return 0;
-	if (LAB_Q_LEVEL(_lab_pool_q(&p->hot)) != LAB_QUALITY_OFF)
-		return _lab_free_slow(p, NULL, bufs, n, 0, site);
-	pool_nocache_put(p, bufs, n);
-	return n;
 }

@@ -17,6 +17,8 @@ void _lab_pool_put(struct lab_pool *p, struct lab_buf *const *bufs, unsigned int
 
 #define POOL_MAX_OWNERS 64
 #define POOL_NOCACHE_STRIPES 64
+#define POOL_NOCACHE_RINGS 64 /* threads without a cache that get a ring of their own */
+#define POOL_NC_SLOTS 128     /* buffers one such ring holds (a power of two) */
 #define HDR_SIZE ((uint32_t)sizeof(struct lab_buf))
 #define POOL_FINDINGS_QUEUE 1024
 /* Bytes of redzone after every data room (outside the cell size asked for). */
@@ -64,8 +66,28 @@ struct shadow_cold {
 	uint8_t retired;
 };
 
+/*
+ * The ring of one thread without a cache (pool_nocache.c): its thread is the
+ * only producer (tail: plain stores, then a release); any thread may consume
+ * (read the slots, then CAS the head). Counters: its thread's, plain adds.
+ */
+struct nocache_ring {
+	_Atomic uint64_t head;
+	_Atomic uint64_t tail;
+	_Atomic uint64_t owner; /* 0: free for a thread to claim */
+	struct lab_owner_stats st;
+	_Atomic(struct lab_buf *) slots[POOL_NC_SLOTS];
+} __attribute__((aligned(LAB_CACHE_LINE)));
+
 struct lab_pool {
 	struct lab_pool_hot hot; /* first: the inline fast path casts to it */
+
+	/* Threads without a cache: a ring each (pool_nocache.c). */
+	struct nocache_ring *nc;   /* POOL_NOCACHE_RINGS */
+	uint64_t nc_serial;        /* tells a new pool at a freed one's address apart */
+	_Atomic uint32_t nc_hw;    /* rings ever claimed: [0, nc_hw) */
+	struct lab_pool *nc_next;  /* live pools (pool_nocache.c's registry) */
+	uint64_t nc_seen[POOL_NOCACHE_RINGS]; /* warden: head + tail at its last look */
 
 	/* Counters of callers without an owner cache, striped per thread:
 	 * stripe 0 is shared (atomic read-modify-write), every other stripe has
@@ -207,11 +229,15 @@ void quality_cache_init(struct lab_cache *c);
 uint32_t quality_release(struct lab_pool *p, uint32_t out, bool queued);
 uint32_t quality_release_staged(struct lab_pool *p, uint32_t out);
 
-/* Buffers in the free ring or on its overflow list; in quarantine (in the
- * FIFO, or out of it being checked). No lock. */
+uint64_t pool_nocache_parked(const struct lab_pool *p);
+
+/* Buffers in the free ring, on its overflow list or in the rings of threads
+ * without a cache; in quarantine (in the FIFO, or out of it being checked).
+ * No lock. */
 static inline uint64_t pool_free_count(const struct lab_pool *p)
 {
-	return lab_ring_count(p->hot.ring) + atomic_load(&p->overflow_count);
+	return lab_ring_count(p->hot.ring) + atomic_load(&p->overflow_count) +
+	       pool_nocache_parked(p);
 }
 
 uint64_t quality_staged_count(const struct lab_pool *p);
@@ -227,8 +253,17 @@ static inline uint64_t pool_quarantined_count(const struct lab_pool *p)
 }
 
 /* pool_fast.c */
+unsigned int pool_ring_take(struct lab_pool_hot *h, struct lab_buf **objs, unsigned int want,
+			    unsigned int flags, uint64_t *reserve_uses);
+
+/* pool_nocache.c */
 void pool_nocache_put(struct lab_pool *p, struct lab_buf *const *bufs, unsigned int n);
 void pool_nocache_frees(struct lab_pool *p, unsigned int n);
+int pool_nocache_init(struct lab_pool *p);
+void pool_nocache_fini(struct lab_pool *p);
+unsigned int pool_nocache_reclaim(struct lab_pool *p, struct nocache_ring *mine, bool idle_only);
+void pool_nocache_totals(struct lab_pool *p, struct lab_owner_stats *t);
+extern __thread int32_t nocache_sample_left __attribute__((tls_model("initial-exec")));
 
 /* pool.c */
 int pool_grow_chamber(struct lab_pool *p);

@@ -138,23 +138,6 @@ void lab_cache_destroy(struct lab_cache *c)
 	free(c);
 }
 
-/* The no-cache counters, summed over every stripe in one pass. */
-static void nocache_totals(struct lab_pool *p, struct lab_owner_stats *t)
-{
-	memset(t, 0, sizeof(*t));
-	for (unsigned int i = 0; i < POOL_NOCACHE_STRIPES; i++) {
-		const struct nocache_stripe *s = &p->nocache[i];
-
-		t->allocs += atomic_load_explicit(&s->allocs, memory_order_relaxed);
-		t->frees += atomic_load_explicit(&s->frees, memory_order_relaxed);
-		t->ring_refills += atomic_load_explicit(&s->ring_refills, memory_order_relaxed);
-		t->ring_flushes += atomic_load_explicit(&s->ring_flushes, memory_order_relaxed);
-		t->reserve_uses += atomic_load_explicit(&s->reserve_uses, memory_order_relaxed);
-		t->misses += atomic_load_explicit(&s->misses, memory_order_relaxed);
-	}
-	t->ring_allocs = t->allocs; /* no cache: all from the ring */
-}
-
 /* Sum every owner's counters; the caller holds the pool lock. */
 static void sum_owners(struct lab_pool *p, struct lab_owner_stats *sum, uint64_t *cached,
 		       uint32_t *owners)
@@ -162,7 +145,7 @@ static void sum_owners(struct lab_pool *p, struct lab_owner_stats *sum, uint64_t
 	struct lab_owner_stats nc, snap;
 
 	*sum = p->retired;
-	nocache_totals(p, &nc);
+	pool_nocache_totals(p, &nc);
 	add_stats(sum, &nc);
 	*cached = 0;
 	*owners = 0;
@@ -327,7 +310,7 @@ static void report_in_flight(struct lab_pool *p, uint64_t in_flight)
 		if (p->departed[i].net > 0)
 			LAB_LOG(ERR, pool, "pool '%s':   %lld net held by %s (destroyed)", p->name,
 				(long long)p->departed[i].net, p->departed[i].name);
-	nocache_totals(p, &nc);
+	pool_nocache_totals(p, &nc);
 	nocache = (int64_t)(nc.allocs - nc.frees);
 	if (nocache > 0)
 		LAB_LOG(ERR, pool, "pool '%s':   %lld net held by callers without a cache", p->name,

@@ -396,7 +396,8 @@ static bool nc_stage_put(struct lab_pool *p, struct lab_buf *b)
 	return false;
 }
 
-static __thread int32_t nocache_sample_left __attribute__((tls_model("initial-exec")));
+/* The countdown of callers without a cache (pool_nocache.c reads it too). */
+__thread int32_t nocache_sample_left __attribute__((tls_model("initial-exec")));
 
 /*
  * The rest of a free: bufs[0..ok) passed the inline check already. The others
@@ -905,14 +906,18 @@ uint32_t quality_release(struct lab_pool *p, uint32_t out, bool queued)
  * layout, not the header: the header may be what was overwritten. What the
  * FIFO has no room for (the data path under "full" filled it meanwhile) is
  * checked now: picked, so never left unchecked. @return buffers queued. */
-static unsigned int stage_poison(struct lab_pool *p, struct lab_buf **b, unsigned int n)
+static unsigned int stage_poison(struct lab_pool *p, struct lab_buf **b, unsigned int n,
+				 bool counted)
 {
 	unsigned int k;
 
+	/* In check first (unless the caller counted them before it took them),
+	 * so a snapshot, or an all-or-none allocation, never misses them in
+	 * transit. */
+	if (!counted)
+		atomic_fetch_add_explicit(&p->q_in_check, n, memory_order_relaxed);
 	for (unsigned int i = 0; i < n; i++)
 		memset((uint8_t *)b[i] + p->room_off, POOL_POISON, p->room_len);
-	/* In check first, so a snapshot never misses them in transit. */
-	atomic_fetch_add_explicit(&p->q_in_check, n, memory_order_relaxed);
 	k = lab_ring_enqueue_burst(p->quarantine, (void *const *)b, n);
 	atomic_fetch_sub_explicit(&p->q_in_check, k, memory_order_relaxed);
 	if (k < n)
@@ -953,15 +958,20 @@ static void stage_drain(struct lab_pool *p)
 			p->cold[idx].free_site = word_site(
 				atomic_load_explicit(&p->hot.shadow[idx].w, memory_order_relaxed));
 		}
-		room -= stage_poison(p, batch, n);
+		room -= stage_poison(p, batch, n, false);
 		atomic_store_explicit(&st->tail, tail + n, memory_order_release);
 	}
 	while (room != 0) {
-		got = lab_ring_dequeue_burst(p->nc_stage, (void **)batch,
-					     room < POOL_STAGE_CAP ? room : POOL_STAGE_CAP);
+		unsigned int want = room < POOL_STAGE_CAP ? room : POOL_STAGE_CAP;
+
+		/* Counted in check before they leave the staging ring: between
+		 * the two they would be counted nowhere (quality_release_staged). */
+		atomic_fetch_add_explicit(&p->q_in_check, want, memory_order_relaxed);
+		got = lab_ring_dequeue_burst(p->nc_stage, (void **)batch, want);
+		atomic_fetch_sub_explicit(&p->q_in_check, want - got, memory_order_relaxed);
 		if (got == 0)
 			break;
-		room -= stage_poison(p, batch, got);
+		room -= stage_poison(p, batch, got, true);
 	}
 }
 

@@ -76,6 +76,10 @@ static void warden_tend(struct lab_pool *p, uint64_t now)
 
 	if (atomic_load_explicit(&p->overflow_count, memory_order_relaxed))
 		pool_drain_overflow(p);
+	/* Short: rings of threads without a cache that sat still for a tick
+	 * come back to the shared ring before the pool grows. */
+	if (lab_ring_count(p->hot.ring) < p->hot.wm_low)
+		pool_nocache_reclaim(p, NULL, true);
 	free = lab_ring_count(p->hot.ring);
 	if (atomic_load_explicit(&p->hot.kick, memory_order_acquire)) {
 		atomic_store_explicit(&p->hot.kick, 0, memory_order_relaxed);

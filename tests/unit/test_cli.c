@@ -209,7 +209,7 @@ static void test_labbench_rows(void)
 	static const char *const levels[] = { "raw", "floor", "floor_own", "off", "owner",
 					      "sampled", "full" };
 	static const char *const cases[] = { "cache_b1", "cache_b32", "nocache_b1", "nocache_b32",
-					     "cross_b32" };
+					     "cross_b32", "nocache_oversub_b1" };
 	char a[128], b[128];
 	const char *r;
 
@@ -231,7 +231,7 @@ static void test_labbench_rows(void)
 	}
 	CU_ASSERT_EQUAL(run("LAB_BENCH_BUFS=3200 " LABBENCH_BIN, "pool"), 0);
 	for (int l = 0; l < 2; l++) {
-		for (int c = 0; c < 5; c++) {
+		for (int c = 0; c < 6; c++) {
 			snprintf(a, sizeof(a), "\"case\":\"%s\",\"impl\":\"labyrinth\","
 				 "\"level\":\"%s\",", cases[c], l == 0 ? "off" : "sampled");
 			r = row(a, "\"ns_per_buf\":");
