@@ -257,7 +257,7 @@ static void *oversub_thread(void *arg)
 		if (a->nlat < OVERSUB_LAT)
 			a->lat[a->nlat++] = __rdtsc() - t0;
 		a->pairs += got;
-		if ((i & 255) == 0 && now_ns() >= a->deadline_ns)
+		if ((i & 255) == 0 && lab_now_ns() >= a->deadline_ns)
 			break;
 	}
 	return NULL;
@@ -275,23 +275,23 @@ void run_nocache_oversub(struct impl *im, double tpn)
 
 	uint64_t ms = bench_bufs >= 1000000u ? OVERSUB_MS : 20;
 
-	t0 = now_ns();
+	t0 = lab_now_ns();
 	for (int i = 0; i < 3; i++) {
 		a[i] = (struct oversub_arg){ im, cpus[i], &go, t0 + 50000000ull + ms * 1000000ull,
 					     0, malloc(OVERSUB_LAT * sizeof(uint64_t)), 0 };
 		pthread_create(&t[i], NULL, oversub_thread, &a[i]);
 	}
 	/* Let all three be created and pinned (50 ms) before the clock runs. */
-	while (now_ns() - t0 < 50000000ull)
+	while (lab_now_ns() - t0 < 50000000ull)
 		;
-	t0 = now_ns();
+	t0 = lab_now_ns();
 	atomic_store(&go, 1);
 	for (int i = 0; i < 3; i++) {
 		pthread_join(t[i], NULL);
 		total += a[i].nlat;
 		pairs += a[i].pairs;
 	}
-	double ns = (double)(now_ns() - t0) / (double)(pairs ? pairs : 1);
+	double ns = (double)(lab_now_ns() - t0) / (double)(pairs ? pairs : 1);
 
 	all = malloc((size_t)total * sizeof(uint64_t));
 	for (unsigned int i = 0, k = 0; i < 3; i++)
