@@ -64,8 +64,19 @@ static struct lab_pool *quality_pool(int level)
 	 * the pool's), to tell the data path's share of a sample's cost from
 	 * the warden's (a budget of 1 leaves the data path picking and backing
 	 * off, the warden idle). */
-	if (level == SAMPLED && getenv("LAB_BENCH_SAMPLE_BUDGET") != NULL)
-		o.sample_budget = (uint32_t)strtoul(getenv("LAB_BENCH_SAMPLE_BUDGET"), NULL, 10);
+	if (level == SAMPLED && getenv("LAB_BENCH_SAMPLE_BUDGET") != NULL) {
+		const char *e = getenv("LAB_BENCH_SAMPLE_BUDGET");
+		uint64_t v;
+
+		/* Read as every number is (lab_parse_size); "abc" read as 0 (the
+		 * default budget) without a word before. */
+		if (lab_parse_size(e, &v) < 0 || v < 1 || v > (1u << 30)) {
+			fprintf(stderr, "labbench: LAB_BENCH_SAMPLE_BUDGET: want deep samples "
+				"per ms, 1 to 1073741824, not '%s'\n", e);
+			exit(1);
+		}
+		o.sample_budget = (uint32_t)v;
+	}
 	return lab_pool_create(&o);
 }
 
