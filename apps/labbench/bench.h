@@ -4,7 +4,8 @@
 
 #include <stdint.h>
 #include <stdio.h>
-#include <time.h>
+
+#include <labyrinth/lab_common.h>
 
 /* One implementation under test: alloc/free bursts through an optional
  * per-thread cache. The labyrinth and DPDK sides fill this in. */
@@ -22,14 +23,6 @@ struct impl {
 	 * "level"; NULL for peers, which have none. */
 	const char *level;
 };
-
-static inline uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* One figure as a JSON line: bench "pool" reports ns_per_buf, bench "ring"
  * ns_per_obj; a "level" field only where @p level is not NULL. */

@@ -89,12 +89,12 @@ static void run_latency(void)
 			}
 			/* A miss returns at once (and is measured); give the
 			 * warden time to grow before the next sample. */
-			for (uint64_t t = now_ns(); now_ns() - t < 50000;)
+			for (uint64_t t = lab_now_ns(); lab_now_ns() - t < 50000;)
 				;
 		}
 		lab_free_bulk(c, held, n);
 		lab_cache_flush(c);
-		for (uint64_t t = now_ns(); now_ns() - t < 8000000;)
+		for (uint64_t t = lab_now_ns(); lab_now_ns() - t < 8000000;)
 			; /* idle long enough for the warden to shrink */
 	}
 	qsort(lat, SAMPLES, sizeof(*lat), cmp_u64);

@@ -73,7 +73,7 @@ static double lab_rx_tx(struct lab_port *port, uint64_t total)
 {
 	struct lab_cache *rxo = lab_port_rxq_owner(port, 0), *txo = lab_port_txq_owner(port, 0);
 	struct lab_buf *b[32];
-	uint64_t done = 0, t0 = now_ns();
+	uint64_t done = 0, t0 = lab_now_ns();
 
 	while (done < total) {
 		uint16_t n = lab_port_rx_burst(port, 0, b, 32), s;
@@ -84,7 +84,7 @@ static double lab_rx_tx(struct lab_port *port, uint64_t total)
 			lab_free_bulk(txo, b + s, n - s);
 		done += n;
 	}
-	return (double)done * 1e3 / (double)(now_ns() - t0);
+	return (double)done * 1e3 / (double)(lab_now_ns() - t0);
 }
 
 static double lab_null(struct lab_pool *p, const struct port_run *r)
@@ -129,7 +129,7 @@ static double lab_pcap(struct lab_pool *p, const struct port_run *r, const char 
 	port = open_port(dev, p, r);
 	if (port == NULL)
 		return 0;
-	t0 = now_ns();
+	t0 = lab_now_ns();
 	while (done < P_FILE_FRAMES) {
 		uint16_t n = lab_port_rx_burst(port, 0, b, 32);
 
@@ -143,7 +143,7 @@ static double lab_pcap(struct lab_pool *p, const struct port_run *r, const char 
 				break;
 		}
 	}
-	t0 = now_ns() - t0;
+	t0 = lab_now_ns() - t0;
 	lab_port_close(port);
 	return (double)done * 1e3 / (double)t0;
 }

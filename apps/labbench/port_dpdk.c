@@ -65,7 +65,7 @@ static void port_down(uint16_t port, const char *vdev)
 static double rx_tx(uint16_t port, uint64_t total)
 {
 	struct rte_mbuf *b[32];
-	uint64_t done = 0, t0 = now_ns();
+	uint64_t done = 0, t0 = lab_now_ns();
 
 	while (done < total) {
 		uint16_t n = rte_eth_rx_burst(port, 0, b, 32);
@@ -75,7 +75,7 @@ static double rx_tx(uint16_t port, uint64_t total)
 			rte_pktmbuf_free_bulk(b + s, n - s);
 		done += n;
 	}
-	return (double)done * 1e3 / (double)(now_ns() - t0);
+	return (double)done * 1e3 / (double)(lab_now_ns() - t0);
 }
 
 double dpdk_port_null(uint64_t total)
@@ -129,7 +129,7 @@ double dpdk_port_pcap(const char *file, uint64_t frames)
 	snprintf(args, sizeof(args), "rx_pcap=%s", file);
 	if (vdev_port(name, args, &port) != 0)
 		return 0;
-	t0 = now_ns();
+	t0 = lab_now_ns();
 	while (done < frames && idle < 1000) {
 		uint16_t n = rte_eth_rx_burst(port, 0, b, 32);
 
@@ -137,7 +137,7 @@ double dpdk_port_pcap(const char *file, uint64_t frames)
 		done += n;
 		idle = n ? 0 : idle + 1;
 	}
-	t0 = now_ns() - t0;
+	t0 = lab_now_ns() - t0;
 	port_down(port, name);
 	return (double)done * 1e3 / (double)t0;
 }

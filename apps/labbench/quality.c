@@ -64,8 +64,19 @@ static struct lab_pool *quality_pool(int level)
 	 * the pool's), to tell the data path's share of a sample's cost from
 	 * the warden's (a budget of 1 leaves the data path picking and backing
 	 * off, the warden idle). */
-	if (level == SAMPLED && getenv("LAB_BENCH_SAMPLE_BUDGET") != NULL)
-		o.sample_budget = (uint32_t)strtoul(getenv("LAB_BENCH_SAMPLE_BUDGET"), NULL, 10);
+	if (level == SAMPLED && getenv("LAB_BENCH_SAMPLE_BUDGET") != NULL) {
+		const char *e = getenv("LAB_BENCH_SAMPLE_BUDGET");
+		uint64_t v;
+
+		/* Read as every number is (lab_parse_size); "abc" read as 0 (the
+		 * default budget) without a word before. */
+		if (lab_parse_size(e, &v) < 0 || v < 1 || v > (1u << 30)) {
+			fprintf(stderr, "labbench: LAB_BENCH_SAMPLE_BUDGET: want deep samples "
+				"per ms, 1 to 1073741824, not '%s'\n", e);
+			exit(1);
+		}
+		o.sample_budget = (uint32_t)v;
+	}
 	return lab_pool_create(&o);
 }
 
@@ -81,10 +92,10 @@ static double measure(struct lab_pool *p, struct lab_cache *c, unsigned int burs
 	/* "full" checks every free (about 1 us each): a 64th of the buffers
 	 * gives as steady a figure in a bearable time. */
 	unsigned int bufs = level == FULL ? bench_bufs / 64 : bench_bufs;
-	uint64_t t0 = now_ns(), served = loop(p, c, burst, bufs / burst);
+	uint64_t t0 = lab_now_ns(), served = loop(p, c, burst, bufs / burst);
 
 	*served_out = served;
-	return served ? (double)(now_ns() - t0) / (double)served : 0;
+	return served ? (double)(lab_now_ns() - t0) / (double)served : 0;
 }
 
 static uint64_t skipped(struct lab_pool *p)

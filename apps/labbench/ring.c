@@ -114,11 +114,11 @@ static double one_thread(struct ring_impl *ri, unsigned int burst)
 
 	for (int rep = 0; rep < 3; rep++) {
 		unsigned int loops = ST_OBJS / burst;
-		uint64_t t0 = now_ns();
+		uint64_t t0 = lab_now_ns();
 
 		for (unsigned int i = 0; i < loops; i++)
 			ri->enq(ri->r, objs, ri->deq(ri->r, objs, burst));
-		double ns = (double)(now_ns() - t0) / ((double)loops * burst);
+		double ns = (double)(lab_now_ns() - t0) / ((double)loops * burst);
 
 		if (ns < best)
 			best = ns;
@@ -156,7 +156,7 @@ static void *worker_main(void *arg)
 			w->lat[w->nlat++] = __rdtsc() - t0;
 		w->objs += got;
 		if (w->deadline_ns == 0 ? w->objs >= MT_OBJS
-					: (i & 63) == 0 && now_ns() >= w->deadline_ns)
+					: (i & 63) == 0 && lab_now_ns() >= w->deadline_ns)
 			break;
 	}
 	return NULL;
@@ -178,7 +178,7 @@ static double run_threads(struct ring_impl *ri, unsigned int n, const int *cpus,
 		w[i].lat = lat != NULL ? lat[i] : NULL;
 		pthread_create(&t[i], NULL, worker_main, &w[i]);
 	}
-	t0 = now_ns();
+	t0 = lab_now_ns();
 	for (unsigned int i = 0; i < n; i++)
 		w[i].deadline_ns = timed ? t0 + OVERSUB_MS * 1000000ull : 0;
 	atomic_store(&go, 1);
@@ -188,7 +188,7 @@ static double run_threads(struct ring_impl *ri, unsigned int n, const int *cpus,
 		if (nlat != NULL)
 			nlat[i] = w[i].nlat;
 	}
-	return (double)(now_ns() - t0) / (double)objs;
+	return (double)(lab_now_ns() - t0) / (double)objs;
 }
 
 static void run_oversub(struct ring_impl *ri, double tpn)

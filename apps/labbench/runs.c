@@ -45,13 +45,13 @@ static double one_thread(struct impl *im, void *cache, unsigned int burst)
 
 	for (int r = 0; r < REPEATS; r++) {
 		unsigned int loops = bench_bufs / burst, got;
-		uint64_t t0 = now_ns();
+		uint64_t t0 = lab_now_ns();
 
 		for (unsigned int i = 0; i < loops; i++) {
 			got = im->get(im->pool, cache, objs, burst);
 			im->put(im->pool, cache, objs, got);
 		}
-		double ns = (double)(now_ns() - t0) / ((double)loops * burst);
+		double ns = (double)(lab_now_ns() - t0) / ((double)loops * burst);
 
 		if (ns < best)
 			best = ns;
@@ -126,11 +126,11 @@ int cmp_u64(const void *a, const void *b)
 /* TSC ticks per ns, against CLOCK_MONOTONIC over 50 ms. */
 double tsc_per_ns(void)
 {
-	uint64_t t0 = now_ns(), c0 = __rdtsc();
+	uint64_t t0 = lab_now_ns(), c0 = __rdtsc();
 
-	while (now_ns() - t0 < 50000000)
+	while (lab_now_ns() - t0 < 50000000)
 		;
-	return (double)(__rdtsc() - c0) / (double)(now_ns() - t0);
+	return (double)(__rdtsc() - c0) / (double)(lab_now_ns() - t0);
 }
 
 /* Pin the calling thread to one CPU. Every implementation's threads are
@@ -205,11 +205,11 @@ void run_cross(struct impl *im)
 		atomic_store(&a[1].cache, NULL);
 		pthread_create(&t[0], NULL, cross_thread, &a[0]);
 		pthread_create(&t[1], NULL, cross_thread, &a[1]);
-		t0 = now_ns();
+		t0 = lab_now_ns();
 		atomic_store(&go, 1);
 		pthread_join(t[0], NULL);
 		pthread_join(t[1], NULL);
-		double ns = (double)(now_ns() - t0) / (double)(a[0].bufs + a[1].bufs);
+		double ns = (double)(lab_now_ns() - t0) / (double)(a[0].bufs + a[1].bufs);
 
 		if (ns < best)
 			best = ns;
@@ -257,7 +257,7 @@ static void *oversub_thread(void *arg)
 		if (a->nlat < OVERSUB_LAT)
 			a->lat[a->nlat++] = __rdtsc() - t0;
 		a->pairs += got;
-		if ((i & 255) == 0 && now_ns() >= a->deadline_ns)
+		if ((i & 255) == 0 && lab_now_ns() >= a->deadline_ns)
 			break;
 	}
 	return NULL;
@@ -275,23 +275,23 @@ void run_nocache_oversub(struct impl *im, double tpn)
 
 	uint64_t ms = bench_bufs >= 1000000u ? OVERSUB_MS : 20;
 
-	t0 = now_ns();
+	t0 = lab_now_ns();
 	for (int i = 0; i < 3; i++) {
 		a[i] = (struct oversub_arg){ im, cpus[i], &go, t0 + 50000000ull + ms * 1000000ull,
 					     0, malloc(OVERSUB_LAT * sizeof(uint64_t)), 0 };
 		pthread_create(&t[i], NULL, oversub_thread, &a[i]);
 	}
 	/* Let all three be created and pinned (50 ms) before the clock runs. */
-	while (now_ns() - t0 < 50000000ull)
+	while (lab_now_ns() - t0 < 50000000ull)
 		;
-	t0 = now_ns();
+	t0 = lab_now_ns();
 	atomic_store(&go, 1);
 	for (int i = 0; i < 3; i++) {
 		pthread_join(t[i], NULL);
 		total += a[i].nlat;
 		pairs += a[i].pairs;
 	}
-	double ns = (double)(now_ns() - t0) / (double)(pairs ? pairs : 1);
+	double ns = (double)(lab_now_ns() - t0) / (double)(pairs ? pairs : 1);
 
 	all = malloc((size_t)total * sizeof(uint64_t));
 	for (unsigned int i = 0, k = 0; i < 3; i++)

@@ -17,14 +17,6 @@
 
 _Atomic bool stop_flag;
 
-uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static uint64_t xorshift(uint64_t *s)
 {
 	uint64_t x = *s;
@@ -72,7 +64,7 @@ static void on_done(void *arg, int status)
 {
 	struct slot *s = arg;
 	struct job *j = s->job;
-	uint64_t ns = now_ns() - s->t0;
+	uint64_t ns = lab_now_ns() - s->t0;
 	int w = s->write;
 
 	if (status < 0) {
@@ -172,7 +164,7 @@ static int issue(struct job *j, struct lab_blk_qpair *qp, enum rw_mode mode, boo
 		}
 		j->busy[unit] = 1;
 	}
-	s->t0 = now_ns();
+	s->t0 = lab_now_ns();
 	rc = write ? lab_blk_write(qp, s->buf, s->offset, o->bs, on_done, s) :
 		     lab_blk_read(qp, s->buf, s->offset, o->bs, on_done, s);
 	if (rc < 0) {

@@ -121,14 +121,14 @@ static double jobs_run(struct job *jobs, const struct opts *o)
 {
 	uint64_t start, end, last_ios = 0, last_bytes = 0, next_tick;
 
-	start = now_ns();
+	start = lab_now_ns();
 	end = o->runtime > 0 ? start + (uint64_t)(o->runtime * 1e9) : UINT64_MAX;
 	for (unsigned int i = 0; i < o->numjobs; i++)
 		pthread_create(&jobs[i].tid, NULL, job_main, &jobs[i]);
 	/* Progress each second, and the stop at runtime. */
 	next_tick = start + 1000000000ull;
 	for (;;) {
-		uint64_t now = now_ns(), ios = 0, bytes = 0;
+		uint64_t now = lab_now_ns(), ios = 0, bytes = 0;
 		bool done = true;
 
 		for (unsigned int i = 0; i < o->numjobs; i++) {
@@ -153,7 +153,7 @@ static double jobs_run(struct job *jobs, const struct opts *o)
 		}
 		usleep(10000);
 	}
-	return (double)(now_ns() - start) / 1e9;
+	return (double)(lab_now_ns() - start) / 1e9;
 }
 
 /* Add every job's figures to @p t and free the jobs' maps. @return whether a

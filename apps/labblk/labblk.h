@@ -115,7 +115,6 @@ double hist_pct(const struct hist *h, double p);
 /* job.c */
 /* Set when a time-based run is over: the jobs finish what is in flight. */
 extern _Atomic bool stop_flag;
-uint64_t now_ns(void);
 /* A job's thread: its queue pair, buffers and phases (verify prefill, the
  * workload, verify read-back). */
 void *job_main(void *arg);

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <labyrinth/lab_common.h>
 #include <labyrinth/lab_ctl.h>
 #include <labyrinth/lab_json.h>
 
@@ -252,10 +253,7 @@ static void ports_table(const struct lab_json *ports)
 
 static double now_s(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)lab_now_ns() / 1e9;
 }
 
 /* Packets of every port, both ways. */

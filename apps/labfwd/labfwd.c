@@ -51,10 +51,7 @@ static void catch_stop_signals(void)
 
 static double now_s(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)lab_now_ns() / 1e9;
 }
 
 static int first_cpu(void)

@@ -16,6 +16,7 @@
 int fwd_parse_pcap_dev(struct fwd_port *fp)
 {
 	char buf[1024], *save = NULL, *kv;
+	uint64_t loops;
 
 	fp->loop = 1;
 	if (strncmp(fp->dev, "pcap:", 5) != 0)
@@ -31,8 +32,10 @@ int fwd_parse_pcap_dev(struct fwd_port *fp)
 			snprintf(fp->rx_file, sizeof(fp->rx_file), "%s", v);
 		else if (strcmp(kv, "tx") == 0)
 			snprintf(fp->tx_file, sizeof(fp->tx_file), "%s", v);
-		else if (strcmp(kv, "loop") == 0)
-			fp->loop = strtoull(v, NULL, 10);
+		/* Read as the driver reads it (lab_devargs_u64), so loop=2K is 2048
+		 * passes here too; a bad value fails the port's open. */
+		else if (strcmp(kv, "loop") == 0 && lab_parse_size(v, &loops) == 0)
+			fp->loop = loops;
 	}
 	return 1;
 }

@@ -117,6 +117,15 @@ int lab_parse_size(const char *s, uint64_t *out);
  */
 int lab_parse_secs(const char *s, double *out);
 
+/**
+ * Nanoseconds on CLOCK_MONOTONIC, for intervals, rates and deadlines: the one
+ * clock helper of the library, drivers and apps. clock_gettime() of that
+ * clock is served by the vDSO: no system call, so the data path may call it.
+ *
+ * @return nanoseconds since an unspecified start (boot, on Linux).
+ */
+uint64_t lab_now_ns(void);
+
 #ifdef __cplusplus
 }
 #endif

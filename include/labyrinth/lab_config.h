@@ -43,7 +43,7 @@
 extern "C" {
 #endif
 
-/** Buffer quality checking depth (see DESIGN.md: quality level). */
+/** Buffer quality checking depth (docs/quality.md says what each level checks). */
 enum lab_quality {
 	LAB_QUALITY_OFF = 0, /**< no per-buffer state, no check (a double free corrupts) */
 	LAB_QUALITY_SAMPLED, /**< ownership checked on every free; one buffer in

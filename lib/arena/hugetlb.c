@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/memfd.h>
+#include <mntent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,22 +52,26 @@ static size_t mount_page_size(const char *opts)
 
 int hugetlbfs_find_mount(size_t page_size, char *dir, size_t dirlen)
 {
-	FILE *f = fopen("/proc/mounts", "r");
-	char dev[256], mnt[256], type[64], opts[512];
+	/* getmntent_r() rather than a scanf of our own: it decodes the octal
+	 * escapes /proc/mounts uses (a space in a mount point is "\040") and
+	 * takes lines of any length without losing its place. */
+	FILE *f = setmntent("/proc/mounts", "r");
+	struct mntent m;
+	char buf[4096];
 	int rc = -ENOENT;
 
 	if (f == NULL)
 		return -errno;
-	while (fscanf(f, "%255s %255s %63s %511s %*d %*d", dev, mnt, type, opts) == 4) {
-		if (strcmp(type, "hugetlbfs") != 0 || mount_page_size(opts) != page_size)
+	while (getmntent_r(f, &m, buf, sizeof(buf)) != NULL) {
+		if (strcmp(m.mnt_type, "hugetlbfs") != 0 || mount_page_size(m.mnt_opts) != page_size)
 			continue;
-		if (access(mnt, W_OK) != 0)
+		if (strlen(m.mnt_dir) >= dirlen || access(m.mnt_dir, W_OK) != 0)
 			continue;
-		snprintf(dir, dirlen, "%s", mnt);
+		snprintf(dir, dirlen, "%s", m.mnt_dir);
 		rc = 0;
 		break;
 	}
-	fclose(f);
+	endmntent(f);
 	return rc;
 }
 

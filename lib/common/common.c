@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <labyrinth/lab_common.h>
 
@@ -86,4 +87,12 @@ int lab_parse_secs(const char *s, double *out)
 		return -ERANGE;
 	*out = mant / div;
 	return 0;
+}
+
+uint64_t lab_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }

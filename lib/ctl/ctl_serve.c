@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <labyrinth/lab_common.h>
 #include <labyrinth/lab_ctl.h>
 
 #include "ctl_internal.h"
@@ -32,10 +33,7 @@
 
 static uint64_t now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return lab_now_ns() / 1000000;
 }
 
 static void client_close(struct lab_ctl *c, struct ctl_client *cl)

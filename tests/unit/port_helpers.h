@@ -10,14 +10,6 @@
 
 #include "pool_helpers.h"
 
-static inline uint64_t now_ns_test(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* A pool for ports: 4 KiB pages, @p cell bytes per cell, fixed size. */
 static inline struct lab_pool *port_pool(uint32_t cell, uint32_t n)
 {

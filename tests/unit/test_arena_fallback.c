@@ -42,8 +42,6 @@ static void test_fallback_by_option(void)
 	log_release();
 }
 
-/* No 1 GiB page is reserved here (the machine guide keeps that pool at 0), so a
- * 1 GiB arena shows the real fallback path and its one-line notice. */
 /* Under valgrind and TSan a 1 GiB-chamber arena cannot reserve its address
  * space (max chambers x 1 GiB: more than either tool's memory map takes);
  * the release and ASan builds run these. */
@@ -58,6 +56,9 @@ static bool tool_limits_address_space(const char *test)
 	return true;
 }
 
+/* Where no 1 GiB page is free (scripts/hugepages.sh leaves that pool alone,
+ * usually at 0), a 1 GiB arena shows the real fallback path and its one-line
+ * notice. */
 static void test_fallback_notice_without_hugepages(void)
 {
 	/* Free pages, not reserved ones: pages another program holds do not

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "arena_helpers.h"
+#include "arena_internal.h" /* hugetlbfs_find_mount */
 
 static struct lab_arena *make(unsigned int flags, unsigned int max)
 {
@@ -132,6 +133,10 @@ static void test_iova_contiguous_within_never_across(void)
 	lab_arena_destroy(a);
 }
 
+/* The private mount while it is up: main() takes it down if a FATAL
+ * assertion (check_all_cells) left the test early. */
+static char hp_mnt[64];
+
 /*
  * Exhaustion with a supply of the test's own: a private hugetlbfs mount whose
  * size= caps it at LIMIT pages and whose min_size= reserves them up front, so
@@ -139,10 +144,6 @@ static void test_iova_contiguous_within_never_across(void)
  * what the test sees. The arena's own limit (max_chambers) is set above the
  * supply, so -ENOMEM comes from the memory, and then met: -ENOSPC.
  */
-/* The private mount while it is up: main() takes it down if a FATAL
- * assertion (check_all_cells) left the test early. */
-static char hp_mnt[64];
-
 static void test_exhaustion_enomem_and_recovery(void)
 {
 	enum { LIMIT = 3, MAX = LIMIT + 2 };
@@ -336,6 +337,40 @@ out:
 	hp_mnt[0] = '\0';
 }
 
+/*
+ * A hugetlbfs mount point with a space in its name is found: /proc/mounts
+ * writes the space as "\040", which the arena must decode (it read the raw
+ * field once, and access() on it failed). A 1 GiB mount of the test's own,
+ * so the machine's 2 MiB mount is not the one found; no 1 GiB page is needed
+ * to mount or to look.
+ */
+static void test_mount_point_with_space(void)
+{
+	char mnt[] = "/tmp/lab hp-XXXXXX", dir[256];
+
+	if (hugetlbfs_find_mount(LAB_GIB, dir, sizeof(dir)) == 0) {
+		printf("  mount point with a space: SKIPPED, a 1 GiB hugetlbfs mount exists "
+		       "already (%s)\n", dir);
+		return;
+	}
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(mnt));
+	if (mount("lab-hp", mnt, "hugetlbfs", 0, "pagesize=1G") != 0) {
+		/* Root only, and a kernel with 1 GiB pages. */
+		printf("  mount point with a space: SKIPPED, cannot mount hugetlbfs "
+		       "(pagesize=1G) at %s: %s\n", mnt, strerror(errno));
+		rmdir(mnt);
+		return;
+	}
+	snprintf(hp_mnt, sizeof(hp_mnt), "%s", mnt);
+	CU_ASSERT_EQUAL(hugetlbfs_find_mount(LAB_GIB, dir, sizeof(dir)), 0);
+	CU_ASSERT_STRING_EQUAL(dir, mnt);
+	/* Too long for the caller's buffer: not found rather than cut short. */
+	CU_ASSERT_EQUAL(hugetlbfs_find_mount(LAB_GIB, dir, 8), -ENOENT);
+	CU_ASSERT_EQUAL(umount(mnt), 0);
+	rmdir(mnt);
+	hp_mnt[0] = '\0';
+}
+
 int main(void)
 {
 	static const struct lab_test tests[] = {
@@ -344,6 +379,7 @@ int main(void)
 		LAB_TEST(test_iova_contiguous_within_never_across),
 		LAB_TEST(test_exhaustion_enomem_and_recovery),
 		LAB_TEST(test_partial_hugepages_fall_back_whole),
+		LAB_TEST(test_mount_point_with_space),
 		LAB_TEST_END,
 	};
 	char reason[160];

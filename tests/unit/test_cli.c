@@ -229,6 +229,11 @@ static void test_labbench_rows(void)
 			CU_ASSERT_EQUAL(strstr(r, "\"unchecked\":") != NULL, l >= 4);
 		}
 	}
+	/* A bad LAB_BENCH_SAMPLE_BUDGET is an error naming it, not the default. */
+	CU_ASSERT_EQUAL(run("LAB_BENCH_BUFS=3200 LAB_BENCH_SAMPLE_BUDGET=abc " LABBENCH_BIN,
+			    "quality"), 1);
+	LAB_TEST_HAS(err, "LAB_BENCH_SAMPLE_BUDGET: want deep samples per ms, 1 to 1073741824, "
+		     "not 'abc'");
 	CU_ASSERT_EQUAL(run("LAB_BENCH_BUFS=3200 " LABBENCH_BIN, "pool"), 0);
 	for (int l = 0; l < 2; l++) {
 		for (int c = 0; c < 6; c++) {

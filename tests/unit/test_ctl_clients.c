@@ -18,6 +18,8 @@
 #include <sys/un.h>
 #include <time.h>
 
+#include <labyrinth/lab_common.h>
+
 #include "ctl_helpers.h"
 
 #define CEILING_MS 30000 /* generous: a loaded machine still answers in well under */
@@ -26,10 +28,7 @@ static char dir[64];
 
 static uint64_t now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return lab_now_ns() / 1000000;
 }
 
 /* A pause between looks at a condition (not a wait for one). */

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Suite fault (builds with -Dfault_injection=true): each injected fault of
- * lab_fault.h against the promises of DESIGN.md. While the fault is on the
- * data path keeps running on caches and the reserve, counts what it could not
- * do, and no call waits; when the fault clears, everything recovers; after
+ * lab_fault.h against the contracts of docs/architecture.md. While the fault
+ * is on the data path keeps running on caches and the reserve, counts what it
+ * could not do, and no call waits; when the fault clears, everything recovers; after
  * each test every buffer is accounted for.
  */
 #include <errno.h>

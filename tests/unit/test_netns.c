@@ -77,12 +77,12 @@ static void send_and_check(struct lab_port *tx, struct lab_port *rx, int dir)
 	static uint8_t want[1600];
 	struct lab_cache *txo = lab_port_txq_owner(tx, 0);
 	struct lab_port_stats st;
-	uint64_t bytes_sent = 0, bytes_got = 0, t0 = now_ns_test();
+	uint64_t bytes_sent = 0, bytes_got = 0, t0 = lab_now_ns();
 	uint32_t sent = 0, got = 0, bad = 0, tagged = 0;
 	static uint8_t seen[NFRAMES];
 
 	memset(seen, 0, sizeof(seen));
-	while ((sent < NFRAMES || got < NFRAMES) && now_ns_test() - t0 < 30000000000ull) {
+	while ((sent < NFRAMES || got < NFRAMES) && lab_now_ns() - t0 < 30000000000ull) {
 		struct lab_buf *b[32];
 		uint16_t n = 0;
 
@@ -324,10 +324,10 @@ static void test_af_xdp_errors(void)
 static uint32_t send_frames(struct lab_port *tx, uint32_t n)
 {
 	struct lab_cache *txo = lab_port_txq_owner(tx, 0);
-	uint64_t t0 = now_ns_test();
+	uint64_t t0 = lab_now_ns();
 	uint32_t sent = 0;
 
-	while (sent < n && now_ns_test() - t0 < 30000000000ull) {
+	while (sent < n && lab_now_ns() - t0 < 30000000000ull) {
 		struct lab_buf *b[32];
 		uint16_t k = n - sent < 32 ? (uint16_t)(n - sent) : 32, s;
 
@@ -350,7 +350,7 @@ static uint32_t send_frames(struct lab_port *tx, uint32_t n)
  * 200 ms would otherwise stop with frames still in the ring. */
 static uint32_t drain_frames(struct lab_port *rx, uint32_t sent)
 {
-	uint64_t t0 = now_ns_test(), last = t0;
+	uint64_t t0 = lab_now_ns(), last = t0;
 	struct lab_port_stats st;
 	uint32_t got = 0;
 
@@ -362,12 +362,12 @@ static uint32_t drain_frames(struct lab_port *rx, uint32_t sent)
 			got += frame_seq(lab_buf_data(b[i]), b[i]->data_len) >= 0;
 		lab_free_bulk(lab_port_rxq_owner(rx, 0), b, n);
 		if (n != 0) {
-			last = now_ns_test();
+			last = lab_now_ns();
 			continue;
 		}
 		lab_port_stats(rx, &st);
-		if ((got + st.rx_total.ring_full >= sent || now_ns_test() - t0 > 30000000000ull) &&
-		    now_ns_test() - last >= 200000000ull)
+		if ((got + st.rx_total.ring_full >= sent || lab_now_ns() - t0 > 30000000000ull) &&
+		    lab_now_ns() - last >= 200000000ull)
 			return got;
 		sleep_ms(1);
 	}
@@ -404,17 +404,17 @@ static void test_af_packet_kernel_drops(void)
 	 * so no drop count is known in advance; what was received is counted
 	 * only by draining, after this.
 	 */
-	t0 = now_ns_test();
+	t0 = lab_now_ns();
 	changed = t0;
 	do {
 		sleep_ms(5);
 		lab_port_stats(b, &st);
 		if (st.rx_total.ring_full != last) {
 			last = st.rx_total.ring_full;
-			changed = now_ns_test();
+			changed = lab_now_ns();
 		}
-	} while ((last == 0 || now_ns_test() - changed < 200000000ull) &&
-		 now_ns_test() - t0 < 30000000000ull);
+	} while ((last == 0 || lab_now_ns() - changed < 200000000ull) &&
+		 lab_now_ns() - t0 < 30000000000ull);
 	CU_ASSERT(st.rx_total.ring_full > 0);
 	got = drain_frames(b, sent);
 	lab_port_stats(b, &st);

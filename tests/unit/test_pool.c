@@ -201,7 +201,6 @@ static void test_exhaustion_and_reserve(void)
 	free(held);
 }
 
-/* Sustained demand: the warden grows the pool toward max; idle, it shrinks. */
 /* A fixed pool's memory is one mapped range holding every buffer; a pool that
  * can grow or shrink refuses, naming initial and max. */
 static void test_pool_memory_range(void)
@@ -237,6 +236,7 @@ static void test_pool_memory_range(void)
 	CU_ASSERT_EQUAL(lab_pool_destroy(growing), 0);
 }
 
+/* Sustained demand: the warden grows the pool toward max; idle, it shrinks. */
 static void test_warden_grows_and_shrinks(void)
 {
 	struct lab_pool *p = small_pool(1024, 4096, 64, 256, 512, 32);

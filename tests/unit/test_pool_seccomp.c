@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Contract 1 of DESIGN.md: the atomic path makes no system call. A thread
+ * Contract 1 of docs/architecture.md: the atomic path makes no system call. A thread
  * installs a seccomp filter that kills the whole process on any system call
  * but exit, runs 10^6 allocations and frees (single and bulk, cached and not,
  * ordinary and atomic, through exhaustion and the reserve) while the warden

@@ -155,10 +155,7 @@ static void *w2_main(void *arg)
 
 static uint64_t now_ms(void)
 {
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+	return lab_now_ns() / 1000000;
 }
 
 static int by_index(const void *a, const void *b)

@@ -71,14 +71,6 @@ static const struct lab_devargs_key pcap_keys[] = {
 	{ NULL, NULL },
 };
 
-static inline uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts); /* vDSO: no system call */
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* Files go through stdio with a 1 MiB buffer (libpcap's default leaves
  * stdio's 4 KiB: one read or write system call every few frames). */
 #define PCAP_STDIO_BUF (1u << 20)
@@ -287,7 +279,7 @@ static int pcap_start(struct lab_port *p)
 {
 	struct pcap_port *pp = lab_port_priv(p);
 
-	pp->rx.last_ns = mono_ns();
+	pp->rx.last_ns = lab_now_ns();
 	pp->rx.tokens = 0;
 	return 0;
 }
@@ -316,7 +308,7 @@ static int pcap_link(struct lab_port *p, struct lab_port_link *link)
 /* How many packets the rate allows now (a token bucket of one burst). */
 static uint16_t rate_allow(struct pcap_rxq *r, uint16_t n)
 {
-	uint64_t now = mono_ns();
+	uint64_t now = lab_now_ns();
 
 	r->tokens += (double)(now - r->last_ns) * (double)r->rate / 1e9;
 	r->last_ns = now;
