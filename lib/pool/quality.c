@@ -872,6 +872,35 @@ static void release_bufs(struct lab_pool *p, struct lab_buf **batch, unsigned in
 }
 
 /*
+ * Take up to @p want buffers out of @p r (the FIFO or the no-cache staging
+ * ring), counted as in check before they leave it (and until they are in the
+ * ring or the FIFO): a stats snapshot taken meanwhile may count a buffer
+ * twice for a moment, never zero times, so it never shows a buffer in transit
+ * as in flight. Only what @p r holds is counted: a caller that counted its
+ * whole request made every snapshot of an idle pool taken meanwhile show a
+ * batch of buffers that do not exist (the warden asks for POOL_STAGE_CAP of
+ * an empty staging ring every tick: "64 counted twice" at a quiet point), and
+ * an all-or-none allocation wait for them (nc_in_transit). Another consumer
+ * may still take some first: those were in transit, counted twice a moment.
+ */
+static unsigned int take_counted(struct lab_pool *p, struct lab_ring *r, struct lab_buf **batch,
+				 unsigned int want)
+{
+	uint32_t there = lab_ring_count(r);
+	unsigned int got;
+
+	if (want > there)
+		want = there;
+	if (want == 0)
+		return 0;
+	atomic_fetch_add_explicit(&p->q_in_check, want, memory_order_relaxed);
+	got = lab_ring_dequeue_burst(r, (void **)batch, want);
+	if (got < want)
+		atomic_fetch_sub_explicit(&p->q_in_check, want - got, memory_order_relaxed);
+	return got;
+}
+
+/*
  * Take up to @p out buffers from the quarantine FIFO (oldest first), check
  * each, zero its room and free it (or retire it). The warden reports what it
  * finds (findings_lock held); the data path (@p queued) queues it instead:
@@ -883,16 +912,9 @@ uint32_t quality_release(struct lab_pool *p, uint32_t out, bool queued)
 	uint32_t done = 0;
 
 	while (done < out) {
-		unsigned int want = out - done < 64 ? out - done : 64, got;
+		unsigned int got = take_counted(p, p->quarantine, batch,
+						out - done < 64 ? out - done : 64);
 
-		/* Counted as in check before they leave the FIFO (and until they
-		 * are in the ring): a stats snapshot taken meanwhile may count a
-		 * buffer twice for a moment, never zero times, so it never shows
-		 * a buffer in transit as in flight. */
-		atomic_fetch_add_explicit(&p->q_in_check, want, memory_order_relaxed);
-		got = lab_ring_dequeue_burst(p->quarantine, (void **)batch, want);
-		if (got < want)
-			atomic_fetch_sub_explicit(&p->q_in_check, want - got, memory_order_relaxed);
 		if (got == 0)
 			break;
 		release_bufs(p, batch, got, queued);
@@ -965,10 +987,8 @@ static void stage_drain(struct lab_pool *p)
 		unsigned int want = room < POOL_STAGE_CAP ? room : POOL_STAGE_CAP;
 
 		/* Counted in check before they leave the staging ring: between
-		 * the two they would be counted nowhere (quality_release_staged). */
-		atomic_fetch_add_explicit(&p->q_in_check, want, memory_order_relaxed);
-		got = lab_ring_dequeue_burst(p->nc_stage, (void **)batch, want);
-		atomic_fetch_sub_explicit(&p->q_in_check, want - got, memory_order_relaxed);
+		 * the two they would be counted nowhere (take_counted). */
+		got = take_counted(p, p->nc_stage, batch, want);
 		if (got == 0)
 			break;
 		room -= stage_poison(p, batch, got, true);
@@ -992,9 +1012,7 @@ uint32_t quality_release_staged(struct lab_pool *p, uint32_t out)
 		unsigned int want = out - done < POOL_STAGE_CAP ? out - done : POOL_STAGE_CAP;
 
 		/* In check first, so a snapshot never misses them in transit. */
-		atomic_fetch_add_explicit(&p->q_in_check, want, memory_order_relaxed);
-		got = lab_ring_dequeue_burst(p->nc_stage, (void **)batch, want);
-		atomic_fetch_sub_explicit(&p->q_in_check, want - got, memory_order_relaxed);
+		got = take_counted(p, p->nc_stage, batch, want);
 		if (got == 0)
 			break;
 		/* Their sites are in shadow_cold already (quarantine_mark). */
