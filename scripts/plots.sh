@@ -173,7 +173,7 @@ EOF
 
 storm() {
 	local f=$data/storm.csv
-	local args="-p null:size=64 -p null:size=64 -d 6 -i 0 --pool-size 4096 --pool-max 16384 --storm 1.5,2.5 --csv-interval 0.05"
+	local args="-p null:size=64 -p null:size=64 -d 6 -i 0 --pool-size 4096 --pool-max 16384 --storm 1.5,2.5 --csv-interval 0.05 --owners queue"
 	if measure; then
 		"$build/apps/labfwd/labfwd" $args --stats-csv "$work/storm.csv" >"$work/storm.out" 2>&1 ||
 			{ cat "$work/storm.out" >&2; exit 1; }

@@ -625,9 +625,16 @@ static void test_stats_csv(void)
 /*
  * The storm holds everything above min while null ports forward flat out:
  * the warden grows the pool to its max, RX lives on the reserve, and when it
- * ends every buffer comes back. The storm
- * is a window of time; on a machine too busy to give the warden its turn in
- * it, the run is repeated with every time 3 and then 9 times as long (the
+ * ends every buffer comes back. RX lives on the reserve only if its refills
+ * draw on the shared ring: with a cache per queue (--owners queue) they do,
+ * RX allocating from one cache while TX frees into another. With the default
+ * worker domains RX and TX share one cache, and a null-to-null loop refills
+ * from what TX just freed into it: the ring, and so the reserve, is touched
+ * only by chance (0, 22 and 400 reserve uses in three 1 s storms; a failed
+ * run of this test saw 0 at every storm length), so that mode is run once
+ * for what it does promise: the storm ends and every buffer comes back. The
+ * storm is a window of time; on a machine too busy to give the warden its
+ * turn in it, the run is repeated with every time 3 and then 9 times as long (the
  * condition, not a rate, decides; the figures of the last run are checked).
  * Growth is judged against the size the pool was made with (labfwd's notice),
  * not the first row: a late first row can come after the warden grew it.
@@ -648,8 +655,8 @@ static void test_storm(void)
 		end = at + secs;
 		snprintf(cmd, sizeof(cmd), "%s -p null:size=64 -p null:size=64 -d %.1f -i 0 "
 			 "--pool-size 2048 --pool-max 8192 --storm %.1f,%.1f --csv-interval %.2f "
-			 "--stats-csv %s --ctl off", LABFWD_BIN, end + 0.6 * scale, at, secs,
-			 0.05 * scale, csv);
+			 "--stats-csv %s --ctl off --owners queue", LABFWD_BIN, end + 0.6 * scale,
+			 at, secs, 0.05 * scale, csv);
 		CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
 		LAB_TEST_HAS(out, "labfwd: storm over: held up to ");
 		LAB_TEST_HAS(out, "accounting: OK");
@@ -681,6 +688,13 @@ static void test_storm(void)
 	CU_ASSERT(rows[n - 1][C_T] > end);
 	CU_ASSERT(rows[n - 1][C_INFLIGHT] < 0.5 * rows[n - 1][C_TOTAL]);
 	CU_ASSERT(rows[n - 1][C_TOTAL] > made);
+	/* Worker domains (the default): the storm, ended by the end of the run,
+	 * gave back every buffer it held. */
+	snprintf(cmd, sizeof(cmd), "%s -p null:size=64 -p null:size=64 -d 1.0 -i 0 --pool-size 2048 "
+		 "--pool-max 8192 --storm 0.2,60 --ctl off", LABFWD_BIN);
+	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
+	LAB_TEST_HAS(out, "labfwd: storm over: held up to ");
+	LAB_TEST_HAS(out, "accounting: OK");
 }
 
 /* By default labfwd serves a control socket in the runtime directory and
