@@ -204,8 +204,13 @@ static void push_finding(struct lab_pool *p, const struct lab_finding *f)
 		report(p, f);
 		pthread_mutex_unlock(&p->findings_lock);
 	}
+	/* Signed: pos may be stale (read before a preemption, or before the
+	 * lock above) and the consumer past it by now. The queue is full only
+	 * if even this pos is a whole queue ahead of the tail; a stale pos
+	 * behind it is no sign of a full queue: the CAS fails and reloads it.
+	 * Unsigned, that wrapped and dropped records from an empty queue. */
 	do {
-		if (pos - atomic_load_explicit(&p->fq_tail, memory_order_acquire) >=
+		if ((int64_t)(pos - atomic_load_explicit(&p->fq_tail, memory_order_acquire)) >=
 		    POOL_FINDINGS_QUEUE) {
 			atomic_fetch_add_explicit(&p->findings_dropped, 1, memory_order_relaxed);
 			return;
@@ -958,7 +963,15 @@ static void stage_drain(struct lab_pool *p)
 		atomic_store_explicit(&st->tail, tail + n, memory_order_release);
 	}
 	while (room != 0) {
+		uint32_t ready = lab_ring_count(p->nc_stage);
 		unsigned int want = room < POOL_STAGE_CAP ? room : POOL_STAGE_CAP;
+
+		/* Only what is there: every tick comes here, and a speculative
+		 * count of a whole batch would show an idle pool's snapshot 64
+		 * buffers quarantined twice over. */
+		want = want < ready ? want : ready;
+		if (want == 0)
+			break;
 
 		/* Counted in check before they leave the staging ring: between
 		 * the two they would be counted nowhere (quality_release_staged). */
