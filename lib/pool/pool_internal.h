@@ -56,6 +56,15 @@ struct sample_stage {
  * Quality metadata of one buffer that only slow paths touch: sites kept when
  * the buffer entered quarantine (its shadow word then holds the free site
  * only), and the warden's leak-scan memory. Outside the arena, like the shadow.
+ *
+ * The two sites are written by whoever quarantines the buffer (a freeing
+ * thread under "full", the warden for a staged sample) while any thread may
+ * read them for a report (a double free of that buffer, a check): relaxed
+ * atomics, through cold_sites_set/cold_alloc_site/cold_free_site only. They
+ * are report data, so a stale pair is acceptable; a data race is not. The
+ * other fields have one writer at a time: since_ms and leak_reported the
+ * warden's leak scan (quality_lock), iova the cell's set-up (published by
+ * the ring), retired the one thread that checked the buffer.
  */
 struct shadow_cold {
 	const void *alloc_site;
@@ -65,6 +74,22 @@ struct shadow_cold {
 	uint8_t leak_reported;
 	uint8_t retired;
 };
+
+static inline void cold_sites_set(struct shadow_cold *c, const void *alloc, const void *freed)
+{
+	__atomic_store_n(&c->alloc_site, alloc, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->free_site, freed, __ATOMIC_RELAXED);
+}
+
+static inline const void *cold_alloc_site(const struct shadow_cold *c)
+{
+	return __atomic_load_n(&c->alloc_site, __ATOMIC_RELAXED);
+}
+
+static inline const void *cold_free_site(const struct shadow_cold *c)
+{
+	return __atomic_load_n(&c->free_site, __ATOMIC_RELAXED);
+}
 
 /*
  * The ring of one thread without a cache (pool_nocache.c): its thread is the

@@ -30,6 +30,7 @@
  * directly as before.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -431,8 +432,12 @@ void pool_nocache_totals(struct lab_pool *p, struct lab_owner_stats *t)
 	t->ring_allocs = t->allocs; /* no cache: not cache hits */
 }
 
-/* How long an all-or-none allocation waits for a batch the warden is checking. */
-#define NC_ALL_WAIT_NS (20 * 1000 * 1000ull)
+/* How long an all-or-none allocation waits for a batch the warden is
+ * checking: it spins NC_ALL_SPIN_NS, then yields the CPU between looks (on a
+ * busy machine the warden it waits for may need this core), up to
+ * NC_ALL_WAIT_NS in all. */
+#define NC_ALL_SPIN_NS (1000 * 1000ull)
+#define NC_ALL_WAIT_NS (1000 * 1000 * 1000ull)
 
 static inline void nc_relax(void)
 {
@@ -486,20 +491,26 @@ static unsigned int nc_take_shared(struct lab_pool *p, struct nocache_ring *mine
 	/* Still short while buffers are in transit (the warden holds a batch it
 	 * took out to check, at most a few dozen buffers of a few microseconds
 	 * each, or more arrived in quarantine): they count as available, so
-	 * release what waits and wait for the batch, spinning without a system
-	 * call, at most NC_ALL_WAIT_NS (a preempted warden is back within one
-	 * scheduler quantum). Only an all-or-none caller waits: a mempool's
+	 * release what waits and wait for the batch: spinning for a millisecond,
+	 * then yielding the CPU (the one system call on this path, and only
+	 * here: a pool whose last free buffers are in the warden's hands), at
+	 * most NC_ALL_WAIT_NS. Only an all-or-none caller waits: a mempool's
 	 * dequeue must not fail for buffers its count promised. */
 	if (got < need && all && nc_in_transit(p)) {
 		uint64_t until = pool_now_ns() + NC_ALL_WAIT_NS;
+
+		uint64_t spin_until = pool_now_ns() + NC_ALL_SPIN_NS;
 
 		do {
 			if (lab_ring_count(p->quarantine) || lab_ring_count(p->nc_stage)) {
 				quality_release(p, n + 64, true);
 				quality_release_staged(p, n + 64);
-			} else {
+			} else if (pool_now_ns() < spin_until) {
 				for (int i = 0; i < 64; i++)
 					nc_relax();
+			} else {
+				/* The warden may need this core to finish. */
+				sched_yield();
 			}
 			got += pool_ring_take(&p->hot, bufs + got, n - got, flags, reserve);
 		} while (got < need && nc_in_transit(p) && pool_now_ns() < until);

@@ -184,7 +184,7 @@ static void fill_from_shadow(struct lab_pool *p, struct lab_finding *f, uint32_t
 	} else {
 		f->free_site = word_site(w);
 		if (f->state == LAB_BUF_QUARANTINED)
-			f->alloc_site = p->cold[idx].alloc_site;
+			f->alloc_site = cold_alloc_site(&p->cold[idx]);
 	}
 }
 
@@ -204,8 +204,13 @@ static void push_finding(struct lab_pool *p, const struct lab_finding *f)
 		report(p, f);
 		pthread_mutex_unlock(&p->findings_lock);
 	}
+	/* Signed: pos may be stale (read before a preemption, or before the
+	 * lock above) and the consumer past it by now. The queue is full only
+	 * if even this pos is a whole queue ahead of the tail; a stale pos
+	 * behind it is no sign of a full queue: the CAS fails and reloads it.
+	 * Unsigned, that wrapped and dropped records from an empty queue. */
 	do {
-		if (pos - atomic_load_explicit(&p->fq_tail, memory_order_acquire) >=
+		if ((int64_t)(pos - atomic_load_explicit(&p->fq_tail, memory_order_acquire)) >=
 		    POOL_FINDINGS_QUEUE) {
 			atomic_fetch_add_explicit(&p->findings_dropped, 1, memory_order_relaxed);
 			return;
@@ -295,10 +300,7 @@ static inline const void *alloc_site_of(uint64_t old)
 static void quarantine_mark(struct lab_pool *p, struct lab_buf *b, uint64_t old, uint16_t owner,
 			    const void *site, uint64_t ep)
 {
-	struct shadow_cold *cold = &p->cold[b->idx];
-
-	cold->alloc_site = alloc_site_of(old);
-	cold->free_site = site;
+	cold_sites_set(&p->cold[b->idx], alloc_site_of(old), site);
 	quarantine_word(p, b, owner, site, ep);
 }
 
@@ -701,8 +703,8 @@ static bool check_quarantined(struct lab_pool *p, struct lab_buf *b, uint32_t id
 
 	fill_from_shadow(p, &f, idx);
 	f.buf = b;
-	f.free_site = p->cold[idx].free_site;
-	f.alloc_site = p->cold[idx].alloc_site;
+	f.free_site = cold_free_site(&p->cold[idx]);
+	f.alloc_site = cold_alloc_site(&p->cold[idx]);
 	/* The header first: the buffer's own fields say where its room is. */
 	expected_header(p, b, idx, &e);
 	for (size_t i = 0; i < offsetof(struct lab_buf, data_off); i++) {
@@ -976,15 +978,22 @@ static void stage_drain(struct lab_pool *p)
 
 			/* The free site is the one its quarantined word holds. */
 			batch[i] = e->buf;
-			p->cold[idx].alloc_site = e->alloc_site;
-			p->cold[idx].free_site = word_site(
-				atomic_load_explicit(&p->hot.shadow[idx].w, memory_order_relaxed));
+			cold_sites_set(&p->cold[idx], e->alloc_site, word_site(
+				atomic_load_explicit(&p->hot.shadow[idx].w, memory_order_relaxed)));
 		}
 		room -= stage_poison(p, batch, n, false);
 		atomic_store_explicit(&st->tail, tail + n, memory_order_release);
 	}
 	while (room != 0) {
+		uint32_t ready = lab_ring_count(p->nc_stage);
 		unsigned int want = room < POOL_STAGE_CAP ? room : POOL_STAGE_CAP;
+
+		/* Only what is there: every tick comes here, and a speculative
+		 * count of a whole batch would show an idle pool's snapshot 64
+		 * buffers quarantined twice over. */
+		want = want < ready ? want : ready;
+		if (want == 0)
+			break;
 
 		/* Counted in check before they leave the staging ring: between
 		 * the two they would be counted nowhere (take_counted). */
@@ -1231,7 +1240,12 @@ void quality_init_cell(struct lab_pool *p, struct lab_buf *b)
 	 * double free at a checked level. */
 	atomic_store_explicit(&sh->w, LAB_SH_EP(LAB_Q_EPOCH(_lab_pool_q(&p->hot))) |
 			      LAB_SH_KEY(0, LAB_BUF_FREE), memory_order_relaxed);
-	memset(&p->cold[b->idx], 0, sizeof(p->cold[0]));
+	/* Field by field: a report of a stale pointer into a regrown chamber
+	 * may read the sites meanwhile. */
+	cold_sites_set(&p->cold[b->idx], NULL, NULL);
+	p->cold[b->idx].since_ms = 0;
+	p->cold[b->idx].leak_reported = 0;
+	p->cold[b->idx].retired = 0;
 	p->cold[b->idx].iova = b->buf_iova;
 	memset((char *)b->buf_addr + b->buf_len, POOL_CANARY, POOL_REDZONE);
 }
