@@ -985,18 +985,12 @@ static void stage_drain(struct lab_pool *p)
 		atomic_store_explicit(&st->tail, tail + n, memory_order_release);
 	}
 	while (room != 0) {
-		uint32_t ready = lab_ring_count(p->nc_stage);
 		unsigned int want = room < POOL_STAGE_CAP ? room : POOL_STAGE_CAP;
 
-		/* Only what is there: every tick comes here, and a speculative
-		 * count of a whole batch would show an idle pool's snapshot 64
-		 * buffers quarantined twice over. */
-		want = want < ready ? want : ready;
-		if (want == 0)
-			break;
-
-		/* Counted in check before they leave the staging ring: between
-		 * the two they would be counted nowhere (take_counted). */
+		/* Counted in check before they leave the staging ring, and only
+		 * what is there: every tick comes here, and a count of a whole
+		 * batch of an empty ring would show an idle pool's snapshot 64
+		 * buffers quarantined twice over (take_counted). */
 		got = take_counted(p, p->nc_stage, batch, want);
 		if (got == 0)
 			break;
