@@ -17,6 +17,7 @@
 #define LAB_POOL_INLINE_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <labyrinth/lab_buf.h>
@@ -185,7 +186,6 @@ static inline void _lab_shadow_mark(const struct lab_pool_hot *h, struct lab_buf
  * it is @p ep, the caller's current one (_lab_sh_keep_epoch). The leak-scan
  * mark is never kept.
  */
-
 static inline void _lab_shadow_set(const struct lab_pool_hot *h, struct lab_buf *const *bufs,
 				   unsigned int n, uint64_t keep, uint64_t set, uint64_t ep)
 {
@@ -219,20 +219,31 @@ static inline void _lab_shadow_set(const struct lab_pool_hot *h, struct lab_buf 
  * passed; the caller's slow path takes the rest (_lab_free_slow,
  * _lab_buf_transfer_slow).
  */
+/* The one check of every free and hand-off by an owner: the entry of @p b's
+ * index names @p b, and its word has the owner, state and epoch of @p key.
+ * @return whether it passed; the entry in *@p shp and its word in *@p w. */
+static inline bool _lab_shadow_held(struct lab_shadow *shadow, uint32_t cap,
+				    const struct lab_buf *b, uint64_t key,
+				    struct lab_shadow **shp, uint64_t *w)
+{
+	uint32_t idx = b->idx;
+
+	if (lab_unlikely(idx >= cap))
+		return false;
+	*shp = &shadow[idx];
+	*w = atomic_load_explicit(&(*shp)->w, memory_order_relaxed);
+	return lab_likely(__atomic_load_n(&(*shp)->buf, __ATOMIC_RELAXED) == b &&
+			  (*w & LAB_SH_CHECKED) == key);
+}
+
 static inline unsigned int _lab_shadow_pass_one(const struct lab_pool_hot *h,
 						struct lab_buf *b, uint64_t key, uint64_t keep,
 						uint64_t set)
 {
-	uint32_t idx = b->idx;
 	struct lab_shadow *sh;
 	uint64_t w;
 
-	if (lab_unlikely(idx >= h->shadow_cap))
-		return 0;
-	sh = &h->shadow[idx];
-	w = atomic_load_explicit(&sh->w, memory_order_relaxed);
-	if (lab_unlikely(__atomic_load_n(&sh->buf, __ATOMIC_RELAXED) != b ||
-			 (w & LAB_SH_CHECKED) != key))
+	if (!_lab_shadow_held(h->shadow, h->shadow_cap, b, key, &sh, &w))
 		return 0;
 	atomic_store_explicit(&sh->w, (w & keep) | set, memory_order_relaxed);
 	return 1;

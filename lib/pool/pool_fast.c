@@ -17,17 +17,10 @@ unsigned int _lab_shadow_pass_burst(const struct lab_pool_hot *h, struct lab_buf
 	unsigned int i;
 
 	for (i = 0; i < n; i++) {
-		struct lab_buf *b = bufs[i];
-		uint32_t idx = b->idx;
 		struct lab_shadow *sh;
 		uint64_t w;
 
-		if (lab_unlikely(idx >= cap))
-			break;
-		sh = &shadow[idx];
-		w = atomic_load_explicit(&sh->w, memory_order_relaxed);
-		if (lab_unlikely(__atomic_load_n(&sh->buf, __ATOMIC_RELAXED) != b ||
-				 (w & LAB_SH_CHECKED) != key))
+		if (!_lab_shadow_held(shadow, cap, bufs[i], key, &sh, &w))
 			break;
 		atomic_store_explicit(&sh->w, (w & keep) | set, memory_order_relaxed);
 	}

@@ -676,21 +676,13 @@ static inline unsigned int nc_shadow_free(struct lab_pool_hot *h, struct lab_buf
 	unsigned int i;
 
 	for (i = 0; i < n; i++) {
-		struct lab_buf *b = bufs[i];
-		uint32_t idx = b->idx;
 		struct lab_shadow *sh;
 		uint64_t w;
 
-		if (lab_unlikely(idx >= cap))
-			break;
-		sh = &shadow[idx];
-		w = atomic_load_explicit(&sh->w, memory_order_relaxed);
-		if (lab_unlikely(__atomic_load_n(&sh->buf, __ATOMIC_RELAXED) != b ||
-				 (w & LAB_SH_CHECKED) != key))
-			break;
 		/* Changed under us (a racing free, the warden's scan mark): the
 		 * slow path's CAS loop says which. */
-		if (lab_unlikely(!atomic_compare_exchange_strong_explicit(
+		if (!_lab_shadow_held(shadow, cap, bufs[i], key, &sh, &w) ||
+		    lab_unlikely(!atomic_compare_exchange_strong_explicit(
 				&sh->w, &w, mark, memory_order_relaxed, memory_order_relaxed)))
 			break;
 	}
