@@ -463,10 +463,8 @@ static bool nc_in_transit(struct lab_pool *p)
 /*
  * Up to @p n from the shared ring. Short of @p need (@p n, or 1 for a burst),
  * first every other thread's ring goes back into it (they are free buffers
- * the floor check did not see), then, all or nothing only, the quarantine and
- * the sampled frees staged for the warden: buffers waiting there are available (a mempool counts them so), so the
- * caller checks enough of them itself rather than fail while the warden's hold
- * time runs.
+ * the floor check did not see), then, all or nothing only, the buffers in
+ * transit (below).
  */
 static unsigned int nc_take_shared(struct lab_pool *p, struct nocache_ring *mine,
 				   struct lab_buf **bufs, unsigned int n, unsigned int need,
@@ -478,34 +476,31 @@ static unsigned int nc_take_shared(struct lab_pool *p, struct nocache_ring *mine
 		return got;
 	if (pool_nocache_reclaim(p, mine, false) != 0)
 		got += pool_ring_take(&p->hot, bufs + got, n - got, flags, reserve);
-	/* Sampled frees of callers without a cache still staged for the
-	 * warden too (owner caches' staging rings have the warden as their one
-	 * reader). */
-	if (got < need && all &&
-	    (lab_ring_count(p->quarantine) || lab_ring_count(p->nc_stage))) {
-		quality_release(p, n + 64, true);
-		got += pool_ring_take(&p->hot, bufs + got, n - got, flags, reserve);
-		if (got < need && quality_release_staged(p, n + 64) != 0)
-			got += pool_ring_take(&p->hot, bufs + got, n - got, flags, reserve);
-	}
-	/* Still short while buffers are in transit (the warden holds a batch it
-	 * took out to check, at most a few dozen buffers of a few microseconds
-	 * each, or more arrived in quarantine): they count as available, so
-	 * release what waits and wait for the batch: spinning for a millisecond,
-	 * then yielding the CPU (the one system call on this path, and only
-	 * here: a pool whose last free buffers are in the warden's hands), at
-	 * most NC_ALL_WAIT_NS. Only an all-or-none caller waits: a mempool's
-	 * dequeue must not fail for buffers its count promised. */
+	/* All or nothing and still short: buffers in transit count as
+	 * available (a mempool counts them so). What waits in quarantine is
+	 * checked here, then the sampled frees of callers without a cache still
+	 * staged (owner caches' staging rings have the warden as their one
+	 * reader), rather than fail while the warden's hold time runs. A batch
+	 * the warden took out to check (a few dozen buffers of a few
+	 * microseconds each) is waited for: spinning for a millisecond, then
+	 * yielding the CPU (the one system call on this path, and only here: a
+	 * pool whose last free buffers are in the warden's hands), at most
+	 * NC_ALL_WAIT_NS. Only an all-or-none caller waits: a mempool's dequeue
+	 * must not fail for buffers its count promised. */
 	if (got < need && all && nc_in_transit(p)) {
-		uint64_t until = pool_now_ns() + NC_ALL_WAIT_NS;
-
-		uint64_t spin_until = pool_now_ns() + NC_ALL_SPIN_NS;
+		uint64_t now = pool_now_ns(), spin_until = now + NC_ALL_SPIN_NS;
+		uint64_t until = now + NC_ALL_WAIT_NS;
 
 		do {
 			if (lab_ring_count(p->quarantine) || lab_ring_count(p->nc_stage)) {
 				quality_release(p, n + 64, true);
-				quality_release_staged(p, n + 64);
-			} else if (pool_now_ns() < spin_until) {
+				got += pool_ring_take(&p->hot, bufs + got, n - got, flags, reserve);
+				if (got < need && quality_release_staged(p, n + 64) != 0)
+					got += pool_ring_take(&p->hot, bufs + got, n - got, flags,
+							      reserve);
+				continue;
+			}
+			if (pool_now_ns() < spin_until) {
 				for (int i = 0; i < 64; i++)
 					nc_relax();
 			} else {
