@@ -141,7 +141,8 @@ static_assert((LAB_BUF_IN_FLIGHT ^ LAB_BUF_CACHED) == 3, "a free flips both stat
  *         header fields other than buf_addr, buf_iova, pool, idx and buf_len
  *         hold what the last holder left (buffers that went through quarantine
  *         come back with a zeroed data room); call lab_buf_reset() before
- *         filling one.
+ *         filling one. Only the first (returned count) entries of @p bufs
+ *         are buffers; read none past them.
  */
 static inline unsigned int lab_alloc_bulk_at(struct lab_pool *p, struct lab_cache *c,
 					     struct lab_buf **bufs, unsigned int n,
@@ -179,16 +180,17 @@ static inline unsigned int lab_alloc_bulk_at(struct lab_pool *p, struct lab_cach
 #define lab_alloc_atomic(p, c)                                                       \
 	({                                                                           \
 		struct lab_buf *lab_b_ = NULL;                                       \
-		lab_alloc_bulk_at(p, c, &lab_b_, 1, LAB_ALLOC_ATOMIC, LAB_SITE());   \
-		lab_b_;                                                              \
+		unsigned int lab_n_ =                                                \
+			lab_alloc_bulk_at(p, c, &lab_b_, 1, LAB_ALLOC_ATOMIC, LAB_SITE()); \
+		lab_n_ == 1 ? lab_b_ : NULL;                                         \
 	})
 
 /** One buffer for an ordinary caller (fails at min), or NULL at once. */
 #define lab_alloc(p, c)                                                              \
 	({                                                                           \
 		struct lab_buf *lab_b_ = NULL;                                       \
-		lab_alloc_bulk_at(p, c, &lab_b_, 1, 0, LAB_SITE());                  \
-		lab_b_;                                                              \
+		unsigned int lab_n_ = lab_alloc_bulk_at(p, c, &lab_b_, 1, 0, LAB_SITE()); \
+		lab_n_ == 1 ? lab_b_ : NULL;                                         \
 	})
 
 /**

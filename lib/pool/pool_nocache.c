@@ -104,13 +104,17 @@ static inline void ncr_copy_in(struct nocache_ring *r, uint64_t to, struct lab_b
  * Take up to @p n (with @p exact: @p n or none), oldest first. Any thread:
  * read the slots, then claim them with one CAS on the head. The producer
  * writes a slot again only after the head has passed it, which a successful
- * CAS proves it had not.
+ * CAS proves it had not. The slots are read into @p out before the claim: a
+ * claim lost to another consumer leaves there pointers it does not own, so a
+ * take that then ends with none clears what it wrote (a caller that reads its
+ * array past the count, as a one-buffer allocation might, finds NULL, not
+ * another thread's buffer).
  */
 static unsigned int ncr_take(struct nocache_ring *r, struct lab_buf **out, unsigned int n,
 			     bool exact)
 {
 	uint64_t h = atomic_load_explicit(&r->head, memory_order_acquire), t;
-	unsigned int k;
+	unsigned int k, read = 0;
 
 	do {
 		t = atomic_load_explicit(&r->tail, memory_order_acquire);
@@ -118,10 +122,14 @@ static unsigned int ncr_take(struct nocache_ring *r, struct lab_buf **out, unsig
 		if (k > n)
 			k = n;
 		else if (k < n && exact)
+			k = 0;
+		if (k == 0) {
+			if (lab_unlikely(read != 0))
+				memset(out, 0, read * sizeof(*out));
 			return 0;
-		if (k == 0)
-			return 0;
+		}
 		ncr_copy_out(r, h, out, k);
+		read = read > k ? read : k;
 	} while (!atomic_compare_exchange_weak_explicit(&r->head, &h, h + k, memory_order_release,
 							memory_order_acquire));
 	return k;

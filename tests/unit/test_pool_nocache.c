@@ -6,6 +6,9 @@
  */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "pool_helpers.h"
 #include "../../lib/pool/pool_internal.h" /* the rings, to see where buffers are */
@@ -331,6 +334,99 @@ static void test_double_free_caught_sampled(void)
 	CU_ASSERT_EQUAL(lab_pool_destroy(p), 0);
 }
 
+/*
+ * A single allocation that loses its ring to a thief: lab_alloc() and
+ * lab_alloc_atomic() return NULL when nothing was allocated, never a pointer
+ * a failed claim read. Thread A allocates one at a time from its ring while
+ * thread B takes the whole pool again and again (at the floor it moves A's
+ * ring to the shared ring), so A's claim of its last buffer races B's, and
+ * A's retry then finds its ring and the pool empty. Each buffer has one
+ * holder at a time (a table by index, exchanged at every allocation).
+ */
+#define THIEF_SECS 2
+
+struct thief_race {
+	struct lab_pool *p;
+	_Atomic uint32_t holder[1024];
+	_Atomic int stop;
+	_Atomic uint64_t twice, rounds;
+};
+
+static void take_hold(struct thief_race *r, struct lab_buf *b, uint32_t me)
+{
+	if (atomic_exchange(&r->holder[b->idx], me) != 0)
+		atomic_fetch_add(&r->twice, 1);
+}
+
+static void give_back(struct thief_race *r, struct lab_buf *const *b, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		atomic_store(&r->holder[b[i]->idx], 0);
+	CU_ASSERT_EQUAL(lab_free_bulk(NULL, b, n), n);
+}
+
+static void *single_main(void *arg)
+{
+	struct thief_race *r = arg;
+	struct lab_buf *b[4];
+
+	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
+		unsigned int n = 0;
+
+		/* Up to four, one call each, ordinary then atomic (the reserve). */
+		while (n < 4 && (b[n] = n % 2 ? lab_alloc_atomic(r->p, NULL) : lab_alloc(r->p, NULL)))
+			take_hold(r, b[n++], 1);
+		give_back(r, b, n);
+		atomic_fetch_add_explicit(&r->rounds, 1, memory_order_relaxed);
+	}
+	return NULL;
+}
+
+static void *thief_main(void *arg)
+{
+	struct thief_race *r = arg;
+	static struct lab_buf *b[1024];
+
+	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
+		unsigned int n = 0, k;
+
+		while (n < 1024 && (k = lab_alloc_bulk(r->p, NULL, b + n,
+						       1024 - n < 64 ? 1024 - n : 64,
+						       LAB_ALLOC_ATOMIC)) != 0)
+			for (unsigned int i = 0; i < k; i++)
+				take_hold(r, b[n++], 2);
+		give_back(r, b, n);
+	}
+	return NULL;
+}
+
+static void test_single_alloc_loses_ring_to_thief(void)
+{
+	static struct thief_race r;
+	uint64_t until = lab_now_ns() + THIEF_SECS * 1000000000ull;
+	pthread_t a, b;
+
+	memset(&r, 0, sizeof(r));
+	r.p = small_pool(1024, 1024, 8, 16, 32, 4);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r.p);
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&a, NULL, single_main, &r), 0);
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&b, NULL, thief_main, &r), 0);
+	while (lab_now_ns() < until && atomic_load(&r.twice) == 0)
+		usleep(10000);
+	atomic_store(&r.stop, 1);
+	pthread_join(a, NULL);
+	pthread_join(b, NULL);
+	printf("\n    %llu rounds of single allocations, %llu buffers held twice\n",
+	       (unsigned long long)r.rounds, (unsigned long long)r.twice);
+	CU_ASSERT(r.rounds > 0);
+	CU_ASSERT_EQUAL(r.twice, 0);
+	lab_pool_quality_check(r.p);
+	if (r.twice == 0) {
+		assert_accounting(r.p);
+		CU_ASSERT_EQUAL(lab_pool_destroy(r.p), 0);
+	}
+}
+
 int main(void)
 {
 	static const struct lab_test tests[] = {
@@ -343,6 +439,7 @@ int main(void)
 		LAB_TEST(test_hammer_full),
 		LAB_TEST(test_reserve_not_parked_for_ordinary),
 		LAB_TEST(test_double_free_caught_sampled),
+		LAB_TEST(test_single_alloc_loses_ring_to_thief),
 		LAB_TEST_END,
 	};
 
