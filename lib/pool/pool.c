@@ -6,21 +6,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "pool_internal.h"
 
 LAB_LOG_REGISTER(pool, NOTICE)
 
 static_assert(offsetof(struct lab_pool, hot) == 0, "the fast path casts lab_pool to its hot part");
-
-uint64_t pool_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 void lab_pool_opts_init(struct lab_pool_opts *o)
 {

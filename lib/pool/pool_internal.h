@@ -294,7 +294,6 @@ extern __thread int32_t nocache_sample_left __attribute__((tls_model("initial-ex
 int pool_grow_chamber(struct lab_pool *p);
 void pool_free(struct lab_pool *p);
 void pool_try_shrink(struct lab_pool *p);
-uint64_t pool_now_ns(void);
 uint32_t pool_buf_index(struct lab_pool *p, const struct lab_buf *b);
 uint32_t pool_slots(const struct lab_pool *p);
 int pool_check_opts(const struct lab_pool_opts *o, bool external, uint32_t *mn, uint32_t *lo,

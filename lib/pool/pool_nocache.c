@@ -496,7 +496,7 @@ static unsigned int nc_take_shared(struct lab_pool *p, struct nocache_ring *mine
 	 * NC_ALL_WAIT_NS. Only an all-or-none caller waits: a mempool's dequeue
 	 * must not fail for buffers its count promised. */
 	if (got < need && all && nc_in_transit(p)) {
-		uint64_t now = pool_now_ns(), spin_until = now + NC_ALL_SPIN_NS;
+		uint64_t now = lab_now_ns(), spin_until = now + NC_ALL_SPIN_NS;
 		uint64_t until = now + NC_ALL_WAIT_NS;
 
 		do {
@@ -508,7 +508,7 @@ static unsigned int nc_take_shared(struct lab_pool *p, struct nocache_ring *mine
 							      reserve);
 				continue;
 			}
-			if (pool_now_ns() < spin_until) {
+			if (lab_now_ns() < spin_until) {
 				for (int i = 0; i < 64; i++)
 					nc_relax();
 			} else {
@@ -516,7 +516,7 @@ static unsigned int nc_take_shared(struct lab_pool *p, struct nocache_ring *mine
 				sched_yield();
 			}
 			got += pool_ring_take(&p->hot, bufs + got, n - got, flags, reserve);
-		} while (got < need && nc_in_transit(p) && pool_now_ns() < until);
+		} while (got < need && nc_in_transit(p) && lab_now_ns() < until);
 	}
 	return got;
 }

@@ -1105,7 +1105,7 @@ unsigned int quality_tend(struct lab_pool *p, uint64_t now_ns, bool drain)
 
 unsigned int lab_pool_quality_check(struct lab_pool *p)
 {
-	return p == NULL ? 0 : quality_tend(p, pool_now_ns(), true);
+	return p == NULL ? 0 : quality_tend(p, lab_now_ns(), true);
 }
 
 /* Destroy: list what is still in flight, grouped by owner and alloc site. */
