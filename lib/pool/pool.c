@@ -49,32 +49,6 @@ void lab_pool_opts_from_config(struct lab_pool_opts *o, const struct lab_config 
 	o->policy = cfg->policy;
 }
 
-/* Index of a buffer from its address alone (its header may be damaged). */
-uint32_t pool_buf_index(struct lab_pool *p, const struct lab_buf *b)
-{
-	const struct lab_cell_layout *l = &p->layout;
-	struct lab_chamber_info ci;
-	int ch;
-	size_t off;
-
-	if (p->external)
-		return pool_ext_index(p, b);
-	ch = lab_arena_find(p->arena, b);
-	if (ch < 0 || lab_arena_chamber(p->arena, (unsigned int)ch, &ci) < 0)
-		return UINT32_MAX;
-	off = (size_t)((const char *)b - (const char *)ci.va);
-	return (uint32_t)ch * l->per_chamber + (uint32_t)(off / l->unit) * l->per_unit +
-	       (uint32_t)(off % l->unit / l->stride);
-}
-
-/* Shadow entries that may name a buffer (the leak scan's range). */
-uint32_t pool_slots(const struct lab_pool *p)
-{
-	if (p->external)
-		return p->ext_next;
-	return lab_arena_chamber_slots(p->arena) * p->layout.per_chamber;
-}
-
 /* Resolve and check the options; the message names the values. An external
  * pool's cells are laid out by its caller (cell_size and headroom unused). */
 int pool_check_opts(const struct lab_pool_opts *o, bool external, uint32_t *mn, uint32_t *lo,
