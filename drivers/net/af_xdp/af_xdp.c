@@ -1,15 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * af_xdp: XDP sockets (libxdp) whose UMEM is the pool's own memory. The pool
- * must be fixed (initial = max) so that its memory is one mapped range that
- * never changes (lab_pool_memory()); that range is registered as the UMEM in
- * unaligned-chunk mode, so every pool buffer is a chunk: its buf_addr is the
- * chunk address and the kernel writes a frame XDP_PACKET_HEADROOM bytes in.
- *
- * One XDP socket per device queue: port queue i binds device queue queue+i,
- * with an RX ring if i < nb_rxq and a TX ring if i < nb_txq. The RX side (rx
- * and fill rings) belongs to the RX queue's thread, the TX side (tx and
- * completion rings) to the TX queue's thread; they share no written state.
+ * af_xdp: the driver (the design is described in af_xdp_internal.h).
  *
  * RX: the fill ring is kept at ring_size posted buffers with lab_alloc_bulk on
  * the atomic path (a short refill counts rx_nobuf once per missing buffer and
@@ -21,15 +12,6 @@
  * TX: a buffer's data is posted as a descriptor (no copy); the buffer stays
  * held by the TX queue's owner until the completion ring gives it back, and is
  * freed then. Completions are reaped at the start of each TX burst.
- *
- * Every buffer the kernel holds is recorded by index (posted[], per side), so
- * close gives back what the kernel never returned, and a descriptor naming
- * anything else is counted as an error and ignored.
- *
- * The XDP program is ours (six instructions: redirect to the XSKMAP entry of
- * the receiving queue, else pass to the stack), attached through a bpf_link,
- * so it goes away with the port or the process, needs no bpffs and cannot be
- * left behind by a crash. libxdp's own program loading is not used.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -52,66 +34,7 @@
 #include <xdp/libxdp.h>
 #include <xdp/xsk.h>
 
-#include <labyrinth/lab_log.h>
-#include <labyrinth/lab_port_driver.h>
-
-LAB_LOG_DECLARE(port);
-
-#ifndef XDP_PACKET_HEADROOM
-#define XDP_PACKET_HEADROOM 256
-#endif
-
-/* The lab_buf header sits just before buf_addr (lab_pool.h). */
-#define AFX_HDR ((uint64_t)sizeof(struct lab_buf))
-#define AFX_MIN_CHUNK 2048u
-#define AFX_MAX_CHUNK 4096u
-#define AFX_BATCH 64u
-
-struct afx_port;
-
-/* RX side of one socket: the RX queue's thread only. */
-struct afx_rx {
-	struct xsk_ring_cons rx;
-	struct xsk_ring_prod fill;
-	struct lab_buf **posted; /* by buffer index: held by the kernel */
-	uint32_t nposted, target;
-} __attribute__((aligned(LAB_CACHE_LINE)));
-
-/* TX side of one socket: the TX queue's thread only. */
-struct afx_tx {
-	struct xsk_ring_prod tx;
-	struct xsk_ring_cons comp;
-	struct lab_buf **posted; /* by buffer index: sent, not completed */
-	uint32_t nposted;
-} __attribute__((aligned(LAB_CACHE_LINE)));
-
-struct afx_sock {
-	struct afx_rx r;
-	struct afx_tx t;
-	struct afx_port *ap;
-	struct xsk_socket *xsk;
-	uint32_t queue_id;
-	int fd;
-	bool has_rx, has_tx;
-	struct xdp_statistics base; /* kernel counters at the last stats reset */
-};
-
-struct afx_port {
-	char iface[IF_NAMESIZE];
-	struct xsk_umem *umem;
-	uint8_t *base; /* UMEM start: the pool's memory */
-	uint64_t len;
-	uint32_t chunk;    /* chunk size registered */
-	uint32_t capacity; /* buffer indexes 0..capacity-1 */
-	bool zerocopy;
-	int ctl_fd;        /* for link state ioctls */
-	int ifindex;
-	int map_fd, prog_fd, link_fd; /* XSKMAP, program, its bpf_link (or -1: legacy attach) */
-	uint32_t xdp_flags;
-	bool legacy_attached;
-	struct afx_sock *sock;
-	uint16_t nsock;
-};
+#include "af_xdp_internal.h"
 
 static const struct lab_devargs_key afx_keys[] = {
 	{ "iface", "network interface (required)" },
@@ -348,94 +271,6 @@ static int afx_parse(const struct lab_devargs *a, uint64_t *queue, uint32_t *xdp
 	return 0;
 }
 
-/*
- * Load the redirect program for device queues 0..nq-1 and attach it to the
- * interface: a bpf_link where the kernel has them (detached when the fd
- * closes, also by a crash), else a netlink attach that refuses to replace
- * another program.
- */
-static int prog_attach(struct afx_port *ap, uint32_t nq, const char *devstr)
-{
-	char verifier_log[1024] = "";
-	LIBBPF_OPTS(bpf_prog_load_opts, po, .log_buf = verifier_log,
-		    .log_size = sizeof(verifier_log), .log_level = 0);
-	LIBBPF_OPTS(bpf_link_create_opts, lo, .flags = ap->xdp_flags);
-	struct bpf_insn prog[6];
-	int e;
-
-	ap->map_fd = bpf_map_create(BPF_MAP_TYPE_XSKMAP, "lab_xsks", sizeof(int), sizeof(int), nq,
-				    NULL);
-	if (ap->map_fd < 0) {
-		e = errno;
-		LAB_LOG(ERR, port, "%s: XSKMAP of %u entries: %s%s", devstr, nq, strerror(e),
-			e == EPERM ? " (needs CAP_BPF and CAP_NET_ADMIN, or root)" : "");
-		return -e;
-	}
-	memset(prog, 0, sizeof(prog));
-	/* r2 = ctx->rx_queue_index */
-	prog[0].code = BPF_LDX | BPF_MEM | BPF_W;
-	prog[0].dst_reg = BPF_REG_2;
-	prog[0].src_reg = BPF_REG_1;
-	prog[0].off = offsetof(struct xdp_md, rx_queue_index);
-	/* r1 = the XSKMAP (a 64-bit immediate: two slots) */
-	prog[1].code = BPF_LD | BPF_DW | BPF_IMM;
-	prog[1].dst_reg = BPF_REG_1;
-	prog[1].src_reg = BPF_PSEUDO_MAP_FD;
-	prog[1].imm = ap->map_fd;
-	/* r3 = XDP_PASS: what bpf_redirect_map returns for a queue without a socket */
-	prog[3].code = BPF_ALU64 | BPF_MOV | BPF_K;
-	prog[3].dst_reg = BPF_REG_3;
-	prog[3].imm = XDP_PASS;
-	prog[4].code = BPF_JMP | BPF_CALL;
-	prog[4].imm = BPF_FUNC_redirect_map;
-	prog[5].code = BPF_JMP | BPF_EXIT;
-	ap->prog_fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "lab_xsk_redir", "Dual BSD/GPL", prog, 6,
-				    &po);
-	if (ap->prog_fd < 0) {
-		e = errno;
-		LAB_LOG(ERR, port, "%s: loading the XDP redirect program: %s %s", devstr,
-			strerror(e), verifier_log);
-		return -e;
-	}
-	ap->link_fd = bpf_link_create(ap->prog_fd, ap->ifindex, BPF_XDP, &lo);
-	if (ap->link_fd >= 0)
-		return 0;
-	e = errno;
-	if (e != EINVAL && e != EOPNOTSUPP && e != ENOSYS) {
-		LAB_LOG(ERR, port, "%s: attaching XDP to '%s': %s%s", devstr, ap->iface, strerror(e),
-			e == EBUSY || e == EEXIST ? " (another XDP program is attached; remove it "
-			"with 'ip link set dev IFACE xdp off')" : "");
-		return -e;
-	}
-	/* No XDP links in this kernel: attach by netlink, never replacing. */
-	if (bpf_xdp_attach(ap->ifindex, ap->prog_fd, ap->xdp_flags | XDP_FLAGS_UPDATE_IF_NOEXIST,
-			   NULL) < 0) {
-		e = errno;
-		LAB_LOG(ERR, port, "%s: attaching XDP to '%s': %s%s", devstr, ap->iface, strerror(e),
-			e == EBUSY ? " (another XDP program is attached; remove it with "
-			"'ip link set dev IFACE xdp off')" : "");
-		return -e;
-	}
-	ap->legacy_attached = true;
-	return 0;
-}
-
-static void prog_detach(struct afx_port *ap)
-{
-	if (ap->link_fd >= 0)
-		close(ap->link_fd);
-	if (ap->legacy_attached) {
-		LIBBPF_OPTS(bpf_xdp_attach_opts, ao, .old_prog_fd = ap->prog_fd);
-
-		(void)bpf_xdp_detach(ap->ifindex, ap->xdp_flags | XDP_FLAGS_REPLACE, &ao);
-	}
-	if (ap->prog_fd >= 0)
-		close(ap->prog_fd);
-	if (ap->map_fd >= 0)
-		close(ap->map_fd);
-	ap->link_fd = ap->prog_fd = ap->map_fd = -1;
-	ap->legacy_attached = false;
-}
 
 /* Register the pool's memory as the UMEM. */
 static int umem_open(struct lab_port *p, struct afx_port *ap, const char *devstr, uint32_t fill,
@@ -643,7 +478,7 @@ static int afx_open(struct lab_port *p, const struct lab_devargs *a)
 	rc = umem_open(p, ap, a->devstr, fill,
 		       p->nb_txq ? p->txq[0].ring_size : XSK_RING_CONS__DEFAULT_NUM_DESCS);
 	if (rc == 0)
-		rc = prog_attach(ap, (uint32_t)queue + ap->nsock, a->devstr);
+		rc = afx_prog_attach(ap, (uint32_t)queue + ap->nsock, a->devstr);
 	for (uint16_t i = 0; rc == 0 && i < ap->nsock; i++)
 		rc = sock_open(p, ap, i, queue, xdp_flags, bmode, a->devstr);
 	if (rc < 0)
@@ -719,7 +554,7 @@ static void afx_close(struct lab_port *p)
 			sock_release_bufs(p, i, &ap->sock[i]);
 		}
 	}
-	prog_detach(ap);
+	afx_prog_detach(ap);
 	if (ap->umem != NULL)
 		xsk_umem__delete(ap->umem);
 	if (ap->ctl_fd >= 0)
