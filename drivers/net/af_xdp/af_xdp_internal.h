@@ -91,6 +91,38 @@ struct afx_port {
 	uint16_t nsock;
 };
 
+static inline uint64_t umem_off(const struct afx_port *ap, const void *p)
+{
+	return (uint64_t)((const uint8_t *)p - ap->base);
+}
+
+/*
+ * The buffer whose chunk (buf_addr) is at UMEM offset @p chunk, if it is one
+ * recorded in @p posted; the record is cleared. NULL for anything else.
+ */
+static inline struct lab_buf *posted_take(const struct afx_port *ap, struct lab_buf **posted,
+					  uint64_t chunk)
+{
+	struct lab_buf *b;
+	uint32_t idx;
+
+	if (lab_unlikely(chunk < AFX_HDR || chunk + ap->chunk > ap->len))
+		return NULL;
+	b = (struct lab_buf *)(ap->base + chunk - AFX_HDR);
+	idx = b->idx;
+	if (lab_unlikely(idx >= ap->capacity || posted[idx] != b))
+		return NULL;
+	posted[idx] = NULL;
+	return b;
+}
+
+/* rxtx.c: the bursts (the ops table's), and the fill and completion rings'
+ * upkeep, which open and close also use. */
+uint16_t afx_rx(struct lab_port_queue *q, struct lab_buf **bufs, uint16_t n);
+uint16_t afx_tx(struct lab_port_queue *q, struct lab_buf **bufs, uint16_t n);
+void afx_rx_refill(struct lab_port_queue *q, struct afx_sock *s);
+void afx_tx_reap(struct lab_port_queue *q, struct afx_sock *s);
+
 /* prog.c: the XDP program that redirects each device queue to its socket. */
 int afx_prog_attach(struct afx_port *ap, uint32_t nq, const char *devstr);
 void afx_prog_detach(struct afx_port *ap);
