@@ -116,6 +116,14 @@ static inline struct lab_buf *posted_take(const struct afx_port *ap, struct lab_
 	return b;
 }
 
+/* umem.c: the pool's memory as the UMEM, one socket per device queue, and
+ * giving back what a closed socket's kernel side held. */
+int afx_umem_open(struct lab_port *p, struct afx_port *ap, const char *devstr, uint32_t fill,
+		  uint32_t comp);
+int afx_sock_open(struct lab_port *p, struct afx_port *ap, uint16_t i, uint64_t queue,
+		  uint32_t xdp_flags, int bmode, const char *devstr);
+void afx_sock_release_bufs(struct lab_port *p, uint16_t i, struct afx_sock *s);
+
 /* rxtx.c: the bursts (the ops table's), and the fill and completion rings'
  * upkeep, which open and close also use. */
 uint16_t afx_rx(struct lab_port_queue *q, struct lab_buf **bufs, uint16_t n);
