@@ -17,28 +17,18 @@
 #include "af_xdp_internal.h"
 
 /*
- * Load the redirect program for device queues 0..nq-1 and attach it to the
- * interface: a bpf_link where the kernel has them (detached when the fd
- * closes, also by a crash), else a netlink attach that refuses to replace
- * another program.
+ * Load the redirect program for the XSKMAP ap->map_fd: r2 = the frame's RX
+ * queue, r1 = the map, r3 = XDP_PASS (what bpf_redirect_map returns for a
+ * queue without a socket), then return bpf_redirect_map(r1, r2, r3).
  */
-int afx_prog_attach(struct afx_port *ap, uint32_t nq, const char *devstr)
+static int prog_load(struct afx_port *ap, const char *devstr)
 {
 	char verifier_log[1024] = "";
 	LIBBPF_OPTS(bpf_prog_load_opts, po, .log_buf = verifier_log,
 		    .log_size = sizeof(verifier_log), .log_level = 0);
-	LIBBPF_OPTS(bpf_link_create_opts, lo, .flags = ap->xdp_flags);
 	struct bpf_insn prog[6];
 	int e;
 
-	ap->map_fd = bpf_map_create(BPF_MAP_TYPE_XSKMAP, "lab_xsks", sizeof(int), sizeof(int), nq,
-				    NULL);
-	if (ap->map_fd < 0) {
-		e = errno;
-		LAB_LOG(ERR, port, "%s: XSKMAP of %u entries: %s%s", devstr, nq, strerror(e),
-			e == EPERM ? " (needs CAP_BPF and CAP_NET_ADMIN, or root)" : "");
-		return -e;
-	}
 	memset(prog, 0, sizeof(prog));
 	/* r2 = ctx->rx_queue_index */
 	prog[0].code = BPF_LDX | BPF_MEM | BPF_W;
@@ -65,6 +55,19 @@ int afx_prog_attach(struct afx_port *ap, uint32_t nq, const char *devstr)
 			strerror(e), verifier_log);
 		return -e;
 	}
+	return 0;
+}
+
+/*
+ * Attach the loaded program to the interface: a bpf_link where the kernel has
+ * them (detached when the fd closes, also by a crash), else a netlink attach
+ * that refuses to replace another program.
+ */
+static int prog_link(struct afx_port *ap, const char *devstr)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, lo, .flags = ap->xdp_flags);
+	int e;
+
 	ap->link_fd = bpf_link_create(ap->prog_fd, ap->ifindex, BPF_XDP, &lo);
 	if (ap->link_fd >= 0)
 		return 0;
@@ -86,6 +89,26 @@ int afx_prog_attach(struct afx_port *ap, uint32_t nq, const char *devstr)
 	}
 	ap->legacy_attached = true;
 	return 0;
+}
+
+/*
+ * Load the redirect program for device queues 0..nq-1 and attach it to the
+ * interface. On failure what was made is left in ap for afx_prog_detach().
+ */
+int afx_prog_attach(struct afx_port *ap, uint32_t nq, const char *devstr)
+{
+	int e, rc;
+
+	ap->map_fd = bpf_map_create(BPF_MAP_TYPE_XSKMAP, "lab_xsks", sizeof(int), sizeof(int), nq,
+				    NULL);
+	if (ap->map_fd < 0) {
+		e = errno;
+		LAB_LOG(ERR, port, "%s: XSKMAP of %u entries: %s%s", devstr, nq, strerror(e),
+			e == EPERM ? " (needs CAP_BPF and CAP_NET_ADMIN, or root)" : "");
+		return -e;
+	}
+	rc = prog_load(ap, devstr);
+	return rc < 0 ? rc : prog_link(ap, devstr);
 }
 
 void afx_prog_detach(struct afx_port *ap)

@@ -70,52 +70,47 @@ int afx_umem_open(struct lab_port *p, struct afx_port *ap, const char *devstr, u
 	return 0;
 }
 
-int afx_sock_open(struct lab_port *p, struct afx_port *ap, uint16_t i, uint64_t queue,
-		  uint32_t xdp_flags, int bmode, const char *devstr)
+/*
+ * Bind socket @p s to its device queue with @p sc: zero-copy first, then copy,
+ * when @p bmode is auto (0); only zero-copy (1) or only copy (2) otherwise.
+ * @p first: the port's first socket, which sets ap->zerocopy and says so when
+ * it falls back to copy. 0, or -errno after logging why.
+ */
+static int sock_bind(struct afx_port *ap, struct afx_sock *s, bool first,
+		     struct xsk_socket_config *sc, int bmode, const char *devstr)
 {
-	struct afx_sock *s = &ap->sock[i];
-	uint32_t rsz = i < p->nb_rxq ? p->rxq[i].ring_size : 0;
-	uint32_t tsz = i < p->nb_txq ? p->txq[i].ring_size : 0;
-	struct xsk_socket_config sc = { 0 };
+	uint32_t xdp_flags = sc->xdp_flags;
 	int rc;
 
-	s->ap = ap;
-	s->queue_id = (uint32_t)(queue + i);
-	s->has_rx = i < p->nb_rxq;
-	s->has_tx = i < p->nb_txq;
-	sc.rx_size = s->has_rx ? rsz : XSK_RING_CONS__DEFAULT_NUM_DESCS;
-	sc.tx_size = s->has_tx ? tsz : XSK_RING_PROD__DEFAULT_NUM_DESCS;
-	sc.xdp_flags = xdp_flags;
-	sc.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD; /* ours: prog_attach() */
 	for (int attempt = 0; attempt < 2; attempt++) {
 		bool zc = bmode == 1 || (bmode == 0 && attempt == 0);
 
-		sc.bind_flags = XDP_USE_NEED_WAKEUP | (zc ? XDP_ZEROCOPY : XDP_COPY);
+		sc->bind_flags = XDP_USE_NEED_WAKEUP | (zc ? XDP_ZEROCOPY : XDP_COPY);
 		/* A socket closed just before on this queue is released by the
 		 * kernel's deferred work: until then binding says EBUSY. */
 		for (int wait = 0; wait < 200; wait++) {
 			rc = xsk_socket__create_shared(&s->xsk, ap->iface, s->queue_id, ap->umem,
 						       s->has_rx ? &s->r.rx : NULL,
 						       s->has_tx ? &s->t.tx : NULL, &s->r.fill,
-						       &s->t.comp, &sc);
+						       &s->t.comp, sc);
 			if (rc != -EBUSY)
 				break;
 			nanosleep(&(struct timespec){ 0, 5000000 }, NULL);
 		}
 		if (rc == 0) {
-			if (i == 0)
+			if (first)
 				ap->zerocopy = zc;
 			break;
 		}
 		s->xsk = NULL;
 		if (!(zc && bmode == 0))
 			break;
-		if (i == 0)
+		if (first)
 			LAB_LOG(NOTICE, port, "%s: zero-copy not available on '%s' queue %u (%s): "
 				"copy mode, the kernel copies frames into the pool's buffers",
 				devstr, ap->iface, s->queue_id, strerror(-rc));
 	}
-	if (rc < 0) {
+	if (rc < 0)
 		LAB_LOG(ERR, port, "%s: XDP socket on '%s' queue %u (%s mode, %s): %s%s", devstr,
 			ap->iface, s->queue_id, xdp_flags == XDP_FLAGS_DRV_MODE ? "native" :
 			xdp_flags == XDP_FLAGS_SKB_MODE ? "skb" : "auto",
@@ -123,9 +118,19 @@ int afx_sock_open(struct lab_port *p, struct afx_port *ap, uint16_t i, uint64_t 
 			rc == -EPERM ? " (needs CAP_NET_ADMIN, CAP_BPF and CAP_NET_RAW)" :
 			rc == -EINVAL ? " (is the queue number below the device's queue count?)" :
 			"");
-		return rc;
-	}
-	s->fd = xsk_socket__fd(s->xsk);
+	return rc;
+}
+
+/*
+ * A bound socket joins its port queues: its RX side gets the XSKMAP entry the
+ * program redirects to, and each side its record of what the kernel holds.
+ */
+static int sock_join(struct lab_port *p, struct afx_port *ap, uint16_t i, uint32_t rsz,
+		     const char *devstr)
+{
+	struct afx_sock *s = &ap->sock[i];
+	int rc;
+
 	if (s->has_rx) {
 		int key = (int)s->queue_id;
 
@@ -146,6 +151,30 @@ int afx_sock_open(struct lab_port *p, struct afx_port *ap, uint16_t i, uint64_t 
 	if ((s->has_rx && s->r.posted == NULL) || (s->has_tx && s->t.posted == NULL))
 		return -ENOMEM;
 	return 0;
+}
+
+int afx_sock_open(struct lab_port *p, struct afx_port *ap, uint16_t i, uint64_t queue,
+		  uint32_t xdp_flags, int bmode, const char *devstr)
+{
+	struct afx_sock *s = &ap->sock[i];
+	uint32_t rsz = i < p->nb_rxq ? p->rxq[i].ring_size : 0;
+	uint32_t tsz = i < p->nb_txq ? p->txq[i].ring_size : 0;
+	struct xsk_socket_config sc = { 0 };
+	int rc;
+
+	s->ap = ap;
+	s->queue_id = (uint32_t)(queue + i);
+	s->has_rx = i < p->nb_rxq;
+	s->has_tx = i < p->nb_txq;
+	sc.rx_size = s->has_rx ? rsz : XSK_RING_CONS__DEFAULT_NUM_DESCS;
+	sc.tx_size = s->has_tx ? tsz : XSK_RING_PROD__DEFAULT_NUM_DESCS;
+	sc.xdp_flags = xdp_flags;
+	sc.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD; /* ours: afx_prog_attach() */
+	rc = sock_bind(ap, s, i == 0, &sc, bmode, devstr);
+	if (rc < 0)
+		return rc;
+	s->fd = xsk_socket__fd(s->xsk);
+	return sock_join(p, ap, i, rsz, devstr);
 }
 
 /* Give back what a socket's kernel side still holds; the socket is gone. */
