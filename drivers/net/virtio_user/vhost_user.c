@@ -21,36 +21,7 @@
 
 LAB_LOG_DECLARE(port);
 
-#define VHU_VERSION 0x1u
-#define VHU_REPLY 0x4u
 #define VHU_REPLY_SECS 5
-
-struct vhu_hdr {
-	uint32_t request;
-	uint32_t flags;
-	uint32_t size;
-} __attribute__((packed));
-
-struct vhu_state {
-	uint32_t index;
-	uint32_t num;
-};
-
-struct vhu_addr {
-	uint32_t index;
-	uint32_t flags;
-	uint64_t desc, used, avail, log;
-};
-
-struct vhu_region {
-	uint64_t guest_addr, size, user_addr, mmap_offset;
-};
-
-struct vhu_mem {
-	uint32_t nregions;
-	uint32_t padding;
-	struct vhu_region r[VHU_MAX_REGIONS];
-};
 
 int vhu_connect(struct vhu_conn *c)
 {
@@ -88,12 +59,13 @@ void vhu_close(struct vhu_conn *c)
 	c->fd = -1;
 }
 
-static const char *req_name(enum vhu_request r)
+const char *vhu_req_name(enum vhu_request r)
 {
 	switch (r) {
 	case VHU_GET_FEATURES: return "GET_FEATURES";
 	case VHU_SET_FEATURES: return "SET_FEATURES";
 	case VHU_SET_OWNER: return "SET_OWNER";
+	case VHU_RESET_OWNER: return "RESET_OWNER";
 	case VHU_SET_MEM_TABLE: return "SET_MEM_TABLE";
 	case VHU_SET_VRING_NUM: return "SET_VRING_NUM";
 	case VHU_SET_VRING_ADDR: return "SET_VRING_ADDR";
@@ -101,6 +73,7 @@ static const char *req_name(enum vhu_request r)
 	case VHU_GET_VRING_BASE: return "GET_VRING_BASE";
 	case VHU_SET_VRING_KICK: return "SET_VRING_KICK";
 	case VHU_SET_VRING_CALL: return "SET_VRING_CALL";
+	case VHU_SET_VRING_ERR: return "SET_VRING_ERR";
 	case VHU_GET_PROTOCOL_FEATURES: return "GET_PROTOCOL_FEATURES";
 	case VHU_SET_PROTOCOL_FEATURES: return "SET_PROTOCOL_FEATURES";
 	case VHU_GET_QUEUE_NUM: return "GET_QUEUE_NUM";
@@ -138,7 +111,7 @@ int vhu_send(struct vhu_conn *c, enum vhu_request req, const void *payload, uint
 	if (n != (ssize_t)(sizeof(h) + size)) {
 		int err = n < 0 ? -errno : -EIO;
 
-		LAB_LOG(ERR, port, "%s: vhost-user %s to %s failed: %s", c->who, req_name(req),
+		LAB_LOG(ERR, port, "%s: vhost-user %s to %s failed: %s", c->who, vhu_req_name(req),
 			c->path, strerror(-err));
 		return err;
 	}
@@ -173,7 +146,7 @@ static int recv_reply(struct vhu_conn *c, enum vhu_request req, void *payload, u
 			(h.flags & 0x3u) != VHU_VERSION || h.size != size)) {
 		LAB_LOG(ERR, port, "%s: bad vhost-user reply to %s from %s: request %u, flags "
 			"0x%x, size %u (want request %u, version 1 with the reply flag, size %u)",
-			c->who, req_name(req), c->path, h.request, h.flags, h.size, (unsigned)req,
+			c->who, vhu_req_name(req), c->path, h.request, h.flags, h.size, (unsigned)req,
 			size);
 		return -EPROTO;
 	}
@@ -181,10 +154,10 @@ static int recv_reply(struct vhu_conn *c, enum vhu_request req, void *payload, u
 		rc = recv_all(c->fd, payload, size);
 	if (rc == -ETIMEDOUT)
 		LAB_LOG(ERR, port, "%s: no vhost-user reply to %s from %s within %d s", c->who,
-			req_name(req), c->path, VHU_REPLY_SECS);
+			vhu_req_name(req), c->path, VHU_REPLY_SECS);
 	else if (rc < 0 && rc != -EPROTO)
 		LAB_LOG(ERR, port, "%s: no vhost-user reply to %s from %s: %s", c->who,
-			req_name(req), c->path, strerror(-rc));
+			vhu_req_name(req), c->path, strerror(-rc));
 	return rc;
 }
 

@@ -12,35 +12,7 @@
 
 #include <labyrinth/lab_arena.h>
 
-/* Requests (front-end to back-end). */
-enum vhu_request {
-	VHU_GET_FEATURES = 1,
-	VHU_SET_FEATURES = 2,
-	VHU_SET_OWNER = 3,
-	VHU_SET_MEM_TABLE = 5,
-	VHU_SET_VRING_NUM = 8,
-	VHU_SET_VRING_ADDR = 9,
-	VHU_SET_VRING_BASE = 10,
-	VHU_GET_VRING_BASE = 11,
-	VHU_SET_VRING_KICK = 12,
-	VHU_SET_VRING_CALL = 13,
-	VHU_GET_PROTOCOL_FEATURES = 15,
-	VHU_SET_PROTOCOL_FEATURES = 16,
-	VHU_GET_QUEUE_NUM = 17,
-	VHU_SET_VRING_ENABLE = 18,
-};
-
-/* Feature bits (virtio 1.1, 5.1.3; vhost-user). */
-#define VIRTIO_NET_F_MRG_RXBUF 15
-#define VIRTIO_NET_F_MQ 22
-#define VIRTIO_RING_F_EVENT_IDX 29
-#define VHOST_USER_F_PROTOCOL_FEATURES 30
-#define VIRTIO_F_VERSION_1 32
-
-#define VHU_PROTOCOL_F_MQ 0
-
-/* The most regions a mem table carries without CONFIGURE_MEM_SLOTS. */
-#define VHU_MAX_REGIONS 8
+#include "virtio_defs.h"
 
 struct vhu_conn {
 	int fd;          /* the connected socket, -1 when not connected */

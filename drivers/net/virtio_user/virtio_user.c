@@ -39,26 +39,6 @@
 
 LAB_LOG_DECLARE(port);
 
-#define VNET_HDR_LEN 12u  /* struct virtio_net_hdr_mrg_rxbuf: VERSION_1 always has it */
-#define VNET_NUM_BUFFERS 10u
-
-#define VRING_DESC_F_NEXT 1u
-#define VRING_DESC_F_WRITE 2u
-#define VRING_USED_F_NO_NOTIFY 1u
-#define VRING_AVAIL_F_NO_INTERRUPT 1u
-
-struct vring_desc {
-	uint64_t addr;
-	uint32_t len;
-	uint16_t flags;
-	uint16_t next;
-};
-
-struct vring_used_elem {
-	uint32_t id;
-	uint32_t len;
-};
-
 struct vq {
 	uint16_t size, mask;
 	uint16_t avail_idx;  /* what we publish next */
@@ -151,13 +131,6 @@ static void vq_fini(struct vq *v)
 	v->cookie = NULL;
 	v->posted = NULL;
 	v->kickfd = v->callfd = -1;
-}
-
-/* virtio 1.1, 2.6.7.2: does moving the index from @p old to @p new pass the
- * peer's @p event? */
-static inline bool need_event(uint16_t event, uint16_t new_idx, uint16_t old)
-{
-	return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old);
 }
 
 /* Publish what was added since @p old and kick if the back-end asks for it. */
