@@ -1,0 +1,634 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Suite vhost: the vhost port (the device side of virtio-net over
+ * vhost-user) against DPDK's net_virtio_user in dpdk-testpmd (io forwarding
+ * on its one port, so every frame we send comes back), and against a
+ * hostile front-end played by this program over a raw socket: malformed
+ * messages, bad descriptors, a peer that leaves mid-handshake. Each must give
+ * a log line naming what was wrong, a counter, no crash and no leaked
+ * descriptor or buffer. The testpmd test needs hugepages (net_virtio_user
+ * shares hugepage files); the hostile tests need nothing.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <labyrinth/lab_log.h>
+
+#include "../lab_test.h"
+#include "../../drivers/net/virtio_user/virtio_defs.h"
+#include "port_helpers.h"
+
+#define log_capture lab_test_log_capture
+#define log_text lab_test_log_text
+#define log_release lab_test_log_release
+
+#define FRAMES 20000
+#define FRAME_LEN 128
+#define SECS(s) ((uint64_t)(s) * 1000000000ull)
+
+static char sock[108];
+static pid_t backend;
+
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	if (d == NULL)
+		return -1;
+	while (readdir(d) != NULL)
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* --------------------------------------------------------------- testpmd */
+
+static bool hugepages_free(void)
+{
+	long n = lab_test_read_long("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages");
+
+	return n >= 40;
+}
+
+/* testpmd with net_virtio_user connecting to our socket, forwarding its port
+ * to itself. */
+static pid_t start_testpmd(void)
+{
+	char vdev[200], prefix[64];
+	pid_t pid;
+
+	snprintf(vdev, sizeof(vdev), "net_virtio_user0,path=%s,queues=1,server=0", sock);
+	snprintf(prefix, sizeof(prefix), "lab-vhost-%d", (int)getpid());
+	pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		if (null >= 0 && getenv("LAB_TEST_VERBOSE") == NULL) {
+			dup2(null, 1);
+			dup2(null, 2);
+		}
+		execlp("dpdk-testpmd", "dpdk-testpmd", "-l", "0-1", "--no-pci", "--file-prefix",
+		       prefix, "--single-file-segments", "-m", "80", "--vdev", vdev, "--",
+		       "--forward-mode=io", "--auto-start", "--nb-cores=1",
+		       "--total-num-mbufs=4096", "--stats-period", "3600", (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+static void stop_testpmd(pid_t pid)
+{
+	int st;
+
+	if (pid <= 0)
+		return;
+	kill(pid, SIGINT);
+	for (int i = 0; i < 1000 && waitpid(pid, &st, WNOHANG) == 0; i++)
+		sleep_ms(10);
+	if (waitpid(pid, &st, WNOHANG) == 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+	}
+}
+
+static void stamp(struct lab_buf *b, uint16_t headroom, uint32_t seq)
+{
+	uint8_t *d;
+
+	lab_buf_reset(b, headroom);
+	d = lab_buf_data(b);
+	memset(d, 0xff, 6);
+	memcpy(d + 6, "\x02\x00\x00\x00\x00\x01", 6);
+	d[12] = 0x88;
+	d[13] = 0xb5;
+	memcpy(d + 14, &seq, sizeof(seq));
+	for (uint32_t i = 18; i < FRAME_LEN; i++)
+		d[i] = (uint8_t)(seq + i);
+	b->data_len = FRAME_LEN;
+}
+
+static bool intact(const struct lab_buf *b, uint32_t *seq)
+{
+	const uint8_t *d = lab_buf_data(b);
+
+	if (b->data_len != FRAME_LEN)
+		return false;
+	memcpy(seq, d + 14, sizeof(*seq));
+	for (uint32_t i = 18; i < FRAME_LEN; i++)
+		if (d[i] != (uint8_t)(*seq + i))
+			return false;
+	return true;
+}
+
+static bool wait_link(struct lab_port *port, pid_t peer, uint64_t secs)
+{
+	uint64_t until = lab_now_ns() + SECS(secs);
+	struct lab_port_link link = { 0 };
+
+	while (lab_now_ns() < until) {
+		if (lab_port_link(port, &link) == 0 && link.up)
+			return true;
+		if (peer > 0 && waitpid(peer, NULL, WNOHANG) == peer)
+			return false;
+		sleep_ms(10);
+	}
+	return false;
+}
+
+/* FRAMES frames out through our vhost port into testpmd's virtio_user and
+ * back: each comes back once, intact and in order; the buffers all go home. */
+static void test_loop_through_testpmd(void)
+{
+	struct lab_pool *p;
+	struct lab_port_stats ps;
+	uint32_t sent = 0, got = 0, next = 0, bad = 0;
+	uint64_t until;
+	struct lab_cache *txo;
+	struct lab_port *port;
+	char dev[160];
+
+	if (!hugepages_free()) {
+		printf("\n    skipped: fewer than 40 free 2 MiB hugepages (net_virtio_user needs "
+		       "them)\n");
+		return;
+	}
+	p = port_pool(2048, 4096);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	snprintf(dev, sizeof(dev), "vhost:path=%s", sock);
+	port = port_open(dev, p, 1, 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(port);
+	CU_ASSERT_EQUAL_FATAL(lab_port_start(port), 0);
+	backend = start_testpmd();
+	CU_ASSERT_FATAL(backend > 0);
+	CU_ASSERT_FATAL(wait_link(port, backend, 60));
+	txo = lab_port_txq_owner(port, 0);
+	until = lab_now_ns() + SECS(60);
+	while (got < FRAMES && lab_now_ns() < until) {
+		struct lab_buf *b[32];
+		unsigned int n = FRAMES - sent < 32 ? FRAMES - sent : 32;
+		uint16_t s = 0, r;
+
+		if (n != 0 && sent - got < 200) {
+			n = lab_alloc_bulk(p, txo, b, n, 0);
+			for (unsigned int i = 0; i < n; i++)
+				stamp(b[i], txo->headroom, sent + i);
+			s = lab_port_tx_burst(port, 0, b, (uint16_t)n);
+			if (s < n)
+				lab_free_bulk(txo, b + s, n - s);
+			sent += s;
+		}
+		r = lab_port_rx_burst(port, 0, b, 32);
+		for (uint16_t i = 0; i < r; i++) {
+			uint32_t seq = UINT32_MAX;
+
+			if (!intact(b[i], &seq) || seq != next)
+				bad++;
+			next = seq + 1;
+		}
+		got += r;
+		lab_free_bulk(lab_port_rxq_owner(port, 0), b, r);
+	}
+	printf("\n    vhost -> net_virtio_user -> vhost: %u sent, %u back, %u out of order or "
+	       "damaged\n", sent, got, bad);
+	CU_ASSERT_EQUAL(sent, FRAMES);
+	CU_ASSERT_EQUAL(got, FRAMES);
+	CU_ASSERT_EQUAL(bad, 0);
+	lab_port_stats(port, &ps);
+	CU_ASSERT_EQUAL(ps.rx[0].errors, 0);
+	CU_ASSERT_EQUAL(ps.tx[0].errors, 0);
+	CU_ASSERT_EQUAL(ps.rx[0].packets, FRAMES);
+	stop_testpmd(backend);
+	backend = 0;
+	lab_port_stop(port);
+	CU_ASSERT_EQUAL(lab_port_close(port), 0);
+	assert_pool_whole(p); /* and destroys it */
+}
+
+/* ------------------------------------------------------ the hostile peer */
+
+#define RING 8
+#define MEM_LEN (64u * 1024)
+#define DESC_OFF 0
+#define AVAIL_OFF 256
+#define USED_OFF 512
+#define BUF_OFF 4096
+
+/* A front-end of our own: a socket and a memfd with one ring (the peer's
+ * TX, virtqueue 1) and its buffers. */
+struct peer {
+	int fd, memfd;
+	uint8_t *mem;
+	uint16_t avail;
+};
+
+static int peer_send(struct peer *pr, uint32_t req, const void *payload, uint32_t size,
+		     const int *fds, unsigned int nfds)
+{
+	struct vhu_hdr h = { req, VHU_VERSION, size };
+	struct iovec iov[2] = { { &h, sizeof(h) }, { (void *)(uintptr_t)payload, size } };
+	char ctl[CMSG_SPACE(sizeof(int) * 16)];
+	struct msghdr m = { .msg_iov = iov, .msg_iovlen = size ? 2 : 1 };
+
+	if (nfds > 0) {
+		struct cmsghdr *c;
+
+		memset(ctl, 0, sizeof(ctl));
+		m.msg_control = ctl;
+		m.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+		c = CMSG_FIRSTHDR(&m);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+	}
+	return sendmsg(pr->fd, &m, MSG_NOSIGNAL) == (ssize_t)(sizeof(h) + size) ? 0 : -1;
+}
+
+static int peer_u64(struct peer *pr, uint32_t req, uint64_t v)
+{
+	return peer_send(pr, req, &v, sizeof(v), NULL, 0);
+}
+
+static int peer_state(struct peer *pr, uint32_t req, uint32_t idx, uint32_t num)
+{
+	struct vhu_state s = { idx, num };
+
+	return peer_send(pr, req, &s, sizeof(s), NULL, 0);
+}
+
+static bool peer_connect(struct peer *pr)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	memset(pr, 0, sizeof(*pr));
+	pr->memfd = -1;
+	memcpy(sa.sun_path, sock, strlen(sock) + 1);
+	pr->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	return pr->fd >= 0 && connect(pr->fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+}
+
+/* The server saw the connection end (it closes on a refused message). */
+static bool peer_closed_by_server(struct peer *pr)
+{
+	char c;
+	struct timeval tv = { .tv_sec = 30 };
+
+	setsockopt(pr->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return recv(pr->fd, &c, 1, 0) == 0;
+}
+
+static void peer_close(struct peer *pr)
+{
+	if (pr->mem != NULL)
+		munmap(pr->mem, MEM_LEN);
+	if (pr->memfd >= 0)
+		close(pr->memfd);
+	if (pr->fd >= 0)
+		close(pr->fd);
+	pr->fd = pr->memfd = -1;
+	pr->mem = NULL;
+}
+
+static uint64_t uva(struct peer *pr, size_t off)
+{
+	return (uintptr_t)pr->mem + off;
+}
+
+/* Handshake up to a live TX ring (virtqueue 1) of RING descriptors. */
+static bool peer_setup(struct peer *pr)
+{
+	struct vhu_mem m = { .nregions = 1 };
+	struct vhu_addr a = { .index = 1 };
+	struct vhu_hdr h;
+	uint64_t feat;
+
+	pr->memfd = memfd_create("peer", MFD_CLOEXEC);
+	if (pr->memfd < 0 || ftruncate(pr->memfd, MEM_LEN) != 0)
+		return false;
+	pr->mem = mmap(NULL, MEM_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, pr->memfd, 0);
+	if (pr->mem == MAP_FAILED) {
+		pr->mem = NULL;
+		return false;
+	}
+	m.r[0] = (struct vhu_region){ uva(pr, 0), MEM_LEN, uva(pr, 0), 0 };
+	a.desc = uva(pr, DESC_OFF);
+	a.avail = uva(pr, AVAIL_OFF);
+	a.used = uva(pr, USED_OFF);
+	if (peer_send(pr, VHU_SET_OWNER, NULL, 0, NULL, 0) != 0 ||
+	    peer_send(pr, VHU_GET_FEATURES, NULL, 0, NULL, 0) != 0 ||
+	    recv(pr->fd, &h, sizeof(h), MSG_WAITALL) != sizeof(h) || h.size != 8 ||
+	    recv(pr->fd, &feat, 8, MSG_WAITALL) != 8 ||
+	    peer_u64(pr, VHU_SET_FEATURES, 1ull << VIRTIO_F_VERSION_1) != 0 ||
+	    peer_send(pr, VHU_SET_MEM_TABLE, &m, 8 + sizeof(m.r[0]), &pr->memfd, 1) != 0 ||
+	    peer_state(pr, VHU_SET_VRING_NUM, 1, RING) != 0 ||
+	    peer_state(pr, VHU_SET_VRING_BASE, 1, 0) != 0 ||
+	    peer_send(pr, VHU_SET_VRING_ADDR, &a, sizeof(a), NULL, 0) != 0 ||
+	    peer_u64(pr, VHU_SET_VRING_KICK, 1 | VHU_VRING_NOFD) != 0)
+		return false;
+	return (feat & (1ull << VIRTIO_F_VERSION_1)) != 0;
+}
+
+/* Post a chain: descriptors (addr offset into our memory, len, flags, next). */
+static void peer_post(struct peer *pr, uint16_t head)
+{
+	uint16_t *ring = (uint16_t *)(pr->mem + AVAIL_OFF + 4);
+
+	ring[pr->avail % RING] = head;
+	pr->avail++;
+	__atomic_store_n((uint16_t *)(pr->mem + AVAIL_OFF + 2), pr->avail, __ATOMIC_RELEASE);
+}
+
+static void peer_desc(struct peer *pr, uint16_t i, uint64_t addr, uint32_t len, uint16_t flags,
+		      uint16_t next)
+{
+	struct vring_desc *d = (struct vring_desc *)(pr->mem + DESC_OFF);
+
+	d[i] = (struct vring_desc){ addr, len, flags, next };
+}
+
+/* Poll @p port's RX queue until a frame comes or @p secs pass: how many came. */
+static unsigned int rx_wait(struct lab_port *port, uint64_t secs)
+{
+	uint64_t until = lab_now_ns() + SECS(secs);
+	struct lab_buf *b[8];
+	unsigned int got = 0;
+
+	do {
+		uint16_t r = lab_port_rx_burst(port, 0, b, 8);
+
+		got += r;
+		lab_free_bulk(lab_port_rxq_owner(port, 0), b, r);
+		if (r == 0 && secs != 0)
+			sleep_ms(1);
+	} while (got == 0 && lab_now_ns() < until);
+	return got;
+}
+
+static bool log_wait(const char *want)
+{
+	uint64_t until = lab_now_ns() + SECS(30);
+
+	while (lab_now_ns() < until) {
+		if (strstr(log_text(), want) != NULL)
+			return true;
+		sleep_ms(5);
+	}
+	LAB_TEST_HAS(log_text(), want);
+	return false;
+}
+
+/* A good frame, then a bad chain of the kind @p bad posts: the good one
+ * arrives, the bad one stops the queue with an error and a log line. */
+static void bad_chain(struct lab_port *port, void (*bad)(struct peer *), const char *want)
+{
+	struct lab_port_stats before, after;
+	struct peer pr;
+
+	CU_ASSERT_FATAL(peer_connect(&pr));
+	CU_ASSERT_FATAL(peer_setup(&pr));
+	memset(pr.mem + BUF_OFF, 0x5a, 64 + VNET_HDR_LEN);
+	peer_desc(&pr, 0, uva(&pr, BUF_OFF), 64 + VNET_HDR_LEN, 0, 0);
+	peer_post(&pr, 0);
+	CU_ASSERT_EQUAL(rx_wait(port, 30), 1);
+	lab_port_stats(port, &before);
+	bad(&pr);
+	CU_ASSERT_EQUAL(rx_wait(port, 0), 0);
+	lab_port_stats(port, &after);
+	CU_ASSERT_EQUAL(after.rx[0].errors, before.rx[0].errors + 1);
+	CU_ASSERT(log_wait(want));
+	/* Stopped: more good frames are not taken. */
+	peer_desc(&pr, 3, uva(&pr, BUF_OFF), 64 + VNET_HDR_LEN, 0, 0);
+	peer_post(&pr, 3);
+	CU_ASSERT_EQUAL(rx_wait(port, 0), 0);
+	peer_close(&pr);
+}
+
+static void outside(struct peer *pr)
+{
+	/* Its end past the region's end. */
+	peer_desc(pr, 1, uva(pr, MEM_LEN - 32), 64, 0, 0);
+	peer_post(pr, 1);
+}
+
+static void loop(struct peer *pr)
+{
+	peer_desc(pr, 1, uva(pr, BUF_OFF), 16, VRING_DESC_F_NEXT, 2);
+	peer_desc(pr, 2, uva(pr, BUF_OFF), 16, VRING_DESC_F_NEXT, 1);
+	peer_post(pr, 1);
+}
+
+static void jump(struct peer *pr)
+{
+	pr->avail += RING + 1;
+	__atomic_store_n((uint16_t *)(pr->mem + AVAIL_OFF + 2), pr->avail, __ATOMIC_RELEASE);
+}
+
+static void indirect(struct peer *pr)
+{
+	peer_desc(pr, 1, uva(pr, BUF_OFF), 16, VRING_DESC_F_INDIRECT, 0);
+	peer_post(pr, 1);
+}
+
+static void head_past(struct peer *pr)
+{
+	peer_post(pr, RING + 5);
+}
+
+/* Bad descriptors and rings: each stops the queue with its own message. */
+static void test_bad_descriptors(void)
+{
+	struct lab_pool *p = port_pool(2048, 512);
+	struct lab_port *port;
+	char dev[160];
+	int fds;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	snprintf(dev, sizeof(dev), "vhost:path=%s", sock);
+	port = port_open(dev, p, 1, 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(port);
+	CU_ASSERT_EQUAL_FATAL(lab_port_start(port), 0);
+	fds = count_fds();
+	log_capture();
+	bad_chain(port, outside, "descriptor buffer outside the memory table");
+	bad_chain(port, loop, "descriptor chain longer than the ring (a loop?)");
+	bad_chain(port, jump, "avail index ran ahead of us by more than the ring size");
+	bad_chain(port, indirect, "indirect descriptor");
+	bad_chain(port, head_past, "avail ring entry names a descriptor past the ring");
+	CU_ASSERT(log_wait("disconnected"));
+	log_release();
+	/* The last peer's close reached the server: its descriptors and
+	 * mappings are gone. */
+	for (int i = 0; i < 3000 && count_fds() != fds; i++)
+		sleep_ms(10);
+	CU_ASSERT_EQUAL(count_fds(), fds);
+	lab_port_stop(port);
+	CU_ASSERT_EQUAL(lab_port_close(port), 0);
+	assert_pool_whole(p);
+}
+
+/* Malformed messages: each refused by name, the connection closed, every
+ * descriptor that came with them closed, and the port still takes a peer. */
+static void test_bad_messages(void)
+{
+	struct lab_pool *p = port_pool(2048, 512);
+	struct lab_port_stats st;
+	struct lab_port *port;
+	struct peer pr;
+	char dev[160];
+	int fds, efd[12];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	snprintf(dev, sizeof(dev), "vhost:path=%s", sock);
+	port = port_open(dev, p, 1, 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(port);
+	CU_ASSERT_EQUAL_FATAL(lab_port_start(port), 0);
+	for (int i = 0; i < 12; i++)
+		efd[i] = memfd_create("x", MFD_CLOEXEC);
+	fds = count_fds();
+	log_capture();
+
+	/* A payload of the wrong size. */
+	CU_ASSERT_FATAL(peer_connect(&pr));
+	CU_ASSERT_EQUAL(peer_send(&pr, VHU_SET_FEATURES, "abcd", 4, NULL, 0), 0);
+	CU_ASSERT(peer_closed_by_server(&pr));
+	CU_ASSERT(log_wait("SET_FEATURES (request 2) from the peer refused: payload size wrong"));
+	peer_close(&pr);
+
+	/* A descriptor with a request that takes none. */
+	CU_ASSERT_FATAL(peer_connect(&pr));
+	CU_ASSERT_EQUAL(peer_send(&pr, VHU_SET_OWNER, NULL, 0, efd, 1), 0);
+	CU_ASSERT(peer_closed_by_server(&pr));
+	CU_ASSERT(log_wait("descriptors sent with a request that takes none"));
+	peer_close(&pr);
+
+	/* More descriptors than any request carries. */
+	CU_ASSERT_FATAL(peer_connect(&pr));
+	CU_ASSERT_EQUAL(peer_send(&pr, VHU_SET_OWNER, NULL, 0, efd, 12), 0);
+	CU_ASSERT(peer_closed_by_server(&pr));
+	CU_ASSERT(log_wait("more descriptors than any request carries"));
+	peer_close(&pr);
+
+	/* A mem table whose regions overlap, and one with fewer fds than regions. */
+	CU_ASSERT_FATAL(peer_connect(&pr));
+	{
+		struct vhu_mem m = { .nregions = 2 };
+
+		m.r[0] = (struct vhu_region){ 0x100000, 0x10000, 0x100000, 0 };
+		m.r[1] = (struct vhu_region){ 0x108000, 0x10000, 0x200000, 0 };
+		CU_ASSERT_EQUAL(peer_send(&pr, VHU_SET_MEM_TABLE, &m, sizeof(m), efd, 2), 0);
+		CU_ASSERT(peer_closed_by_server(&pr));
+		CU_ASSERT(log_wait("regions that overlap"));
+		peer_close(&pr);
+		CU_ASSERT_FATAL(peer_connect(&pr));
+		CU_ASSERT_EQUAL(peer_send(&pr, VHU_SET_MEM_TABLE, &m, sizeof(m), efd, 1), 0);
+		CU_ASSERT(peer_closed_by_server(&pr));
+		CU_ASSERT(log_wait("not one descriptor per region"));
+		peer_close(&pr);
+	}
+
+	/* A header announcing a payload larger than any request's. */
+	CU_ASSERT_FATAL(peer_connect(&pr));
+	{
+		struct vhu_hdr h = { VHU_SET_MEM_TABLE, VHU_VERSION, 1u << 20 };
+
+		CU_ASSERT_EQUAL(send(pr.fd, &h, sizeof(h), MSG_NOSIGNAL), (ssize_t)sizeof(h));
+	}
+	CU_ASSERT(peer_closed_by_server(&pr));
+	CU_ASSERT(log_wait("payload of 1048576 bytes, more than any request has"));
+	peer_close(&pr);
+
+	/* A ring index past the device's, and an unknown request. */
+	CU_ASSERT_FATAL(peer_connect(&pr));
+	CU_ASSERT_EQUAL(peer_state(&pr, VHU_SET_VRING_NUM, 7, 256), 0);
+	CU_ASSERT(peer_closed_by_server(&pr));
+	CU_ASSERT(log_wait("ring index past the device's rings (value 7)"));
+	peer_close(&pr);
+	CU_ASSERT_FATAL(peer_connect(&pr));
+	CU_ASSERT_EQUAL(peer_send(&pr, 99, NULL, 0, NULL, 0), 0);
+	CU_ASSERT(peer_closed_by_server(&pr));
+	CU_ASSERT(log_wait("unknown request (value 99)"));
+	peer_close(&pr);
+
+	/* A peer that leaves mid-handshake (its memory mapped, rings half set
+	 * up), and one that leaves in the middle of a message. */
+	CU_ASSERT_FATAL(peer_connect(&pr));
+	CU_ASSERT(peer_setup(&pr));
+	peer_close(&pr);
+	CU_ASSERT(log_wait("the vhost-user front-end on"));
+	CU_ASSERT_FATAL(peer_connect(&pr));
+	CU_ASSERT_EQUAL(send(pr.fd, "\x05\0\0", 3, MSG_NOSIGNAL), 3);
+	peer_close(&pr);
+	CU_ASSERT(log_wait("closed in the middle of a message header"));
+
+	/* Each refusal was counted; every descriptor that came is closed. */
+	for (int i = 0; i < 3000 && count_fds() != fds; i++)
+		sleep_ms(10);
+	CU_ASSERT_EQUAL(count_fds(), fds);
+	lab_port_stats(port, &st);
+	CU_ASSERT(st.rx[0].errors >= 9);
+	log_release();
+
+	/* The port still takes a peer that behaves. */
+	CU_ASSERT_FATAL(peer_connect(&pr));
+	CU_ASSERT_FATAL(peer_setup(&pr));
+	peer_desc(&pr, 0, uva(&pr, BUF_OFF), 64 + VNET_HDR_LEN, 0, 0);
+	peer_post(&pr, 0);
+	CU_ASSERT_EQUAL(rx_wait(port, 30), 1);
+	peer_close(&pr);
+	for (int i = 0; i < 12; i++)
+		close(efd[i]);
+	lab_port_stop(port);
+	CU_ASSERT_EQUAL(lab_port_close(port), 0);
+	assert_pool_whole(p);
+}
+
+/* What it cannot work with is refused at open, naming it. */
+static void test_refusals(void)
+{
+	struct lab_pool *p = port_pool(2048, 512);
+	char dev[160];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	log_capture();
+	CU_ASSERT_PTR_NULL(port_open("vhost:", p, 1, 1));
+	LAB_TEST_HAS(log_text(), "path= is required");
+	snprintf(dev, sizeof(dev), "vhost:path=%s", sock);
+	CU_ASSERT_PTR_NULL(port_open(dev, p, 1, 2));
+	LAB_TEST_HAS(log_text(), "queues come in pairs");
+	CU_ASSERT_PTR_NULL(port_open("vhost:path=/proc/version", p, 1, 1));
+	LAB_TEST_HAS(log_text(), "exists and is not a socket");
+	log_release();
+	assert_pool_whole(p);
+}
+
+int main(void)
+{
+	static const struct lab_test tests[] = {
+		LAB_TEST(test_refusals),
+		LAB_TEST(test_bad_messages),
+		LAB_TEST(test_bad_descriptors),
+		LAB_TEST(test_loop_through_testpmd),
+		LAB_TEST_END,
+	};
+	int rc;
+
+	snprintf(sock, sizeof(sock), "/tmp/lab-vhost-%d.sock", (int)getpid());
+	if (access("/usr/bin/dpdk-testpmd", X_OK) != 0)
+		printf("vhost: dpdk-testpmd not installed (apt install dpdk): the testpmd test "
+		       "will fail; install it\n");
+	rc = lab_test_run("vhost", tests);
+	stop_testpmd(backend);
+	return rc;
+}
