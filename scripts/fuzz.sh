@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-60}
 shift || true
 targets=("$@")
-[[ ${#targets[@]} -eq 0 ]] && targets=(devargs config pcap_rx blk_req ctl)
+[[ ${#targets[@]} -eq 0 ]] && targets=(devargs config pcap_rx blk_req ctl vhost_msg vhost_vq)
 dir=build-fuzz
 if [[ ! -f $dir/build.ninja ]]; then
 	CC=clang meson setup "$dir" -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false \

@@ -109,8 +109,63 @@ def ctl():
     ]
 
 
+def vhost_msg():
+    # [request, flags, size][descriptor count][payload], as fuzz_vhost_msg.c reads them.
+    def msg(req, payload=b"", nfds=0, flags=1, size=None):
+        return struct.pack("<III", req, flags, len(payload) if size is None else size) + \
+            bytes([nfds]) + payload
+    u64 = lambda v: struct.pack("<Q", v)
+    state = lambda i, n: struct.pack("<II", i, n)
+    region = lambda gpa, size, uva, off: struct.pack("<QQQQ", gpa, size, uva, off)
+    table = lambda regs: struct.pack("<II", len(regs), 0) + b"".join(regs)
+    addr = struct.pack("<IIQQQQ", 1, 0, 0x10000, 0x10200, 0x10100, 0)
+    good = (msg(3) + msg(1) + msg(2, u64(1 << 32 | 1 << 15)) + msg(15) + msg(16, u64(1)) + msg(17) +
+            msg(5, table([region(0x10000, 0x10000, 0x10000, 0)]), 1) +
+            msg(8, state(1, 8)) + msg(10, state(1, 0)) + msg(9, addr) + msg(12, u64(1), 1) +
+            msg(13, u64(1 | 0x100)) + msg(18, state(1, 1)) + msg(11, state(1, 0)) + msg(4))
+    return [
+        good, msg(2, b"abcd"), msg(3, nfds=1), msg(3, nfds=9), msg(99),
+        msg(5, table([region(0, 0x8000, 0, 0), region(0x4000, 0x8000, 0x10000, 0)]), 2),
+        msg(5, table([region(0, 0x20000, 0, 0)]), 1), msg(5, table([region(0, 0, 0, 0)]), 1),
+        msg(5, table([region(2**64 - 4096, 8192, 0, 0)]), 1), msg(5, b"\x09" + bytes(7)),
+        msg(8, state(7, 256)), msg(8, state(1, 3)), msg(10, state(1, 70000)),
+        msg(12, u64(0x1ff), 0), msg(12, u64(1)), msg(9, struct.pack("<IIQQQQ", 1, 1, 0, 0, 0, 0)),
+        msg(2, u64(1 << 28 | 1 << 32)), msg(2, u64(1)), msg(16, u64(2)), msg(3, flags=5),
+        msg(5, size=1 << 20), msg(18, state(1, 2)),
+    ]
+
+
+def vhost_vq():
+    # [ring size shift][directions][region A: desc at 0, avail at 256, used at 512; buffers].
+    def desc(addr, ln, flags=0, nxt=0):
+        return struct.pack("<QIHH", addr, ln, flags, nxt)
+    def mem(descs, heads, avail_idx=None, tail=b"", b=b""):
+        d = b"".join(descs).ljust(256, b"\0")
+        av = struct.pack("<HH", 0, len(heads) if avail_idx is None else avail_idx) + \
+            b"".join(struct.pack("<H", h) for h in heads)
+        a = (d + av.ljust(256, b"\0") + bytes(256) + tail).ljust(4096, b"\x5a")
+        return a + b
+    buf = 0x10000 + 1024
+    return [
+        b"\x03\x00" + mem([desc(buf, 76)], [0]),
+        b"\x03\xff" + mem([desc(buf, 12, 3, 1), desc(buf + 64, 1500, 2)], [0]),
+        b"\x03\x00" + mem([desc(buf, 6, 1, 1), desc(0x20000, 512, 0)], [0], b=bytes(1024)),
+        b"\x03\x00" + mem([desc(buf, 16, 1, 1), desc(buf, 16, 1, 0)], [0]),
+        b"\x03\x00" + mem([desc(0x10000 + 4000, 200)], [0]),
+        b"\x03\x00" + mem([desc(buf, 16, 4)], [0]),
+        b"\x03\x00" + mem([desc(buf, 16)], [0], avail_idx=200),
+        b"\x03\x00" + mem([desc(buf, 16)], [9]),
+        b"\x03\xff" + mem([desc(buf, 16, 0)], [0]),
+        b"\x04\x55" + mem([desc(buf + 100 * i, 90, 2 if i % 2 else 0) for i in range(16)],
+                          list(range(16))),
+        b"\x00\x00" + mem([desc(buf, 0)], [0]),
+    ]
+
+
 write("devargs", devargs())
 write("config", config())
 write("pcap_rx", pcap_built() + pcap_raw())
 write("blk_req", blk())
 write("ctl", ctl())
+write("vhost_msg", vhost_msg())
+write("vhost_vq", vhost_vq())
