@@ -126,7 +126,7 @@ static void test_commands(void)
 	CU_ASSERT_FALSE(lab_json_path(p, "memory.hugepages")->b);
 	CU_ASSERT_TRUE(lab_json_path(p, "warden.running")->b);
 	CU_ASSERT(lab_json_num(lab_json_get(p, "warden"), "ticks", 0) > 0);
-	CU_ASSERT_EQUAL(lab_json_get(p, "findings")->n, LAB_FIND_KINDS + 1); /* + dropped */
+	CU_ASSERT_EQUAL(lab_json_get(p, "findings")->n, LAB_FIND_KINDS);
 	for (unsigned int k = 0; k < LAB_FIND_KINDS; k++)
 		CU_ASSERT_EQUAL(lab_json_num(lab_json_get(p, "findings"), lab_finding_kind_name(k),
 					     -1), 0);
