@@ -531,7 +531,7 @@ static void test_labctl(void)
 	CU_ASSERT(p.nfam >= 25);
 	CU_ASSERT(p.samples >= 40);
 	lab_pool_stats(pool, &st);
-	snprintf(sample, sizeof(sample), "labyrinth_pool_capacity_buffers{pool=\"ctlpool\"} %llu\n",
+	snprintf(sample, sizeof(sample), "labyrinth_pool_total_buffers{pool=\"ctlpool\"} %llu\n",
 		 (unsigned long long)st.total);
 	LAB_TEST_HAS(out, sample);
 	LAB_TEST_HAS(out, "labyrinth_pool_watermark_buffers{pool=\"ctlpool\",level=\"min\"} 8\n");
