@@ -201,7 +201,7 @@ static void test_telemetry(void)
 	CU_ASSERT_EQUAL(run_until(prog, "Rx-pps:", query, out, sizeof(out)), 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"/labyrinth/list\": [\"mb_pool_0\"]"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"name\": \"mb_pool_0\""));
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"size\": 8192"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"total\": 8192"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"wm_min\": 0"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"quality\": \"sampled\""));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"double_free\": 0"));
