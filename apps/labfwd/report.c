@@ -178,8 +178,7 @@ static void summary_json(const struct fwd_ctx *c, FILE *f, const struct lab_pool
 	pool_figures(f, ps, LAB_STAT_FWD, LAB_STAT_G_SAMPLING, true);
 	fputc('}', f);
 	fprintf(f, "},\"transfer_refused\":%llu,\"accounting\":\"%s\"}}\n",
-		(unsigned long long)refused, ps->in_flight_signed == 0 ? "ok"
-					     : ps->in_flight_signed > 0 ? "LOST" : "COUNTED_TWICE");
+		(unsigned long long)refused, lab_pool_accounting_name(ps));
 }
 
 /* The summary for a person. */

@@ -99,6 +99,14 @@ void lab_pool_stat_write(FILE *f, const struct lab_pool_stats *st,
  */
 int lab_pool_stat_prom_name(const struct lab_pool_stat_field *fd, char *buf, size_t len);
 
+/**
+ * The accounting check of a snapshot, as the apps' JSON spells it: "ok" when
+ * every buffer is back exactly once (in_flight_signed is 0), "LOST" when some
+ * are still in flight, "COUNTED_TWICE" when more are counted than the pool
+ * holds (a double free no check caught, or a pool bug).
+ */
+const char *lab_pool_accounting_name(const struct lab_pool_stats *st);
+
 #ifdef __cplusplus
 }
 #endif

@@ -204,3 +204,9 @@ int lab_pool_stat_prom_name(const struct lab_pool_stat_field *fd, char *buf, siz
 	return snprintf(buf, len, "labyrinth_pool_%s%s%s%s", fd->name, unit ? "_" : "",
 			unit ? unit : "", fd->kind == LAB_STAT_COUNTER ? "_total" : "");
 }
+
+const char *lab_pool_accounting_name(const struct lab_pool_stats *st)
+{
+	return st->in_flight_signed == 0 ? "ok" : st->in_flight_signed > 0 ? "LOST"
+									    : "COUNTED_TWICE";
+}

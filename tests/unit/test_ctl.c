@@ -677,7 +677,7 @@ static void test_labctl(void)
 	LAB_TEST_HAS(out, sample);
 	LAB_TEST_HAS(out, "labyrinth_pool_watermark_buffers{pool=\"ctlpool\",level=\"min\"} 8\n");
 	LAB_TEST_HAS(out, "labyrinth_pool_quality_level{pool=\"ctlpool\",level=\"full\"} 1\n");
-	LAB_TEST_HAS(out, "labyrinth_pool_findings_total{pool=\"ctlpool\",kind=\"double-free\"} 0\n");
+	LAB_TEST_HAS(out, "labyrinth_pool_findings_total{pool=\"ctlpool\",kind=\"double_free\"} 0\n");
 	/* pa and pb have one device string: the port id tells their series apart
 	 * (prom_parse refuses a series given twice). */
 	for (int i = 0; i < 2; i++) {

@@ -235,8 +235,8 @@ static void test_fault_program(void)
 	CU_ASSERT_PTR_NULL(strstr(out, "CHECK FAILED"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "after the faults: available 507, in use 5"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "all freed: available 512, in use 0"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "finding kind=double-free pool=fault_pool"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "finding kind=use-after-free pool=fault_pool"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "finding kind=double_free pool=fault_pool"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "finding kind=use_after_free pool=fault_pool"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "finding kind=overrun pool=fault_pool"));
 	/* Sites are resolved in the program that made the bad call. */
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "site=lab_dpdk_app"));

@@ -234,7 +234,7 @@ static void test_ring_chain(void)
 			 "-m 0:1,1:2,2:0 -i 0 %s", LABFWD_BIN, LABFWD_SAMPLE, o, variants[v]);
 		CU_ASSERT_EQUAL_FATAL(run(cmd, out, sizeof(out)), 0);
 		CU_ASSERT_PTR_NOT_NULL(strstr(out, "accounting: OK"));
-		CU_ASSERT_PTR_NOT_NULL(strstr(out, "double-free 0 foreign-free 0"));
+		CU_ASSERT_PTR_NOT_NULL(strstr(out, "double_free 0 foreign_free 0"));
 		CU_ASSERT_PTR_NULL(strstr(out, "transfers refused"));
 		CU_ASSERT_EQUAL_FATAL(frames_read(LABFWD_SAMPLE, &a), 0);
 		CU_ASSERT_EQUAL_FATAL(frames_read(o, &b), 0);

@@ -475,15 +475,9 @@ static int tel_info(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "cell_size", m->stride);
 	rte_tel_data_add_dict_string(d, "params", m->params);
 	rte_tel_data_start_dict(fd);
-	for (unsigned int k = 0; k < LAB_FIND_KINDS; k++) {
-		char key[32];
-
-		/* Telemetry names take letters, digits and '_' only. */
-		snprintf(key, sizeof(key), "%s", lab_finding_kind_name((enum lab_finding_kind)k));
-		for (char *c = key; *c; c++)
-			*c = *c == '-' ? '_' : *c;
-		rte_tel_data_add_dict_u64(fd, key, st.findings[k]);
-	}
+	for (unsigned int k = 0; k < LAB_FIND_KINDS; k++)
+		rte_tel_data_add_dict_u64(fd, lab_finding_kind_name((enum lab_finding_kind)k),
+					  st.findings[k]);
 	rte_tel_data_add_dict_container(d, "findings", fd, 0);
 out:
 	pthread_mutex_unlock(&L.lock);
