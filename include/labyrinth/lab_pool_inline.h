@@ -132,11 +132,13 @@ static inline uint64_t _lab_sh_keep_epoch(uint64_t w, uint64_t ep)
 #define LAB_CACHE_LEN_SET(c, v) __atomic_store_n(&(c)->len, (v), __ATOMIC_RELAXED)
 
 /*
- * Out-of-line halves of the fast path (lib/pool/pool_fast.c, quality.c): the
- * static inline calls of lab_pool.h call them, so they are exported, under a
- * leading underscore because nothing else may. Each takes over from the
- * inline part where it stops (an empty or full owner cache, no owner cache, a
- * shadow check that failed, a sampled free).
+ * Out-of-line halves of the fast path (lib/pool/pool_fast.c, pool_nocache.c,
+ * quality_free.c): the static inline calls of lab_pool.h call them, so they
+ * are exported, under a leading underscore because nothing else may. Each
+ * takes over from the inline part where it stops (an empty or full owner
+ * cache, no owner cache, a shadow check that failed, a sampled free).
+ * _lab_free_slow is for owner caches (c not NULL); callers without one go
+ * through _lab_pool_ring_free.
  */
 unsigned int _lab_cache_refill_alloc(struct lab_cache *c, struct lab_buf **bufs, unsigned int n,
 				     unsigned int flags);

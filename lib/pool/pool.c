@@ -6,21 +6,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "pool_internal.h"
 
 LAB_LOG_REGISTER(pool, NOTICE)
 
 static_assert(offsetof(struct lab_pool, hot) == 0, "the fast path casts lab_pool to its hot part");
-
-uint64_t pool_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 void lab_pool_opts_init(struct lab_pool_opts *o)
 {
@@ -56,32 +47,6 @@ void lab_pool_opts_from_config(struct lab_pool_opts *o, const struct lab_config 
 	o->quarantine_bytes = cfg->quarantine_bytes;
 	o->leak_age_ms = cfg->leak_age_ms;
 	o->policy = cfg->policy;
-}
-
-/* Index of a buffer from its address alone (its header may be damaged). */
-uint32_t pool_buf_index(struct lab_pool *p, const struct lab_buf *b)
-{
-	const struct lab_cell_layout *l = &p->layout;
-	struct lab_chamber_info ci;
-	int ch;
-	size_t off;
-
-	if (p->external)
-		return pool_ext_index(p, b);
-	ch = lab_arena_find(p->arena, b);
-	if (ch < 0 || lab_arena_chamber(p->arena, (unsigned int)ch, &ci) < 0)
-		return UINT32_MAX;
-	off = (size_t)((const char *)b - (const char *)ci.va);
-	return (uint32_t)ch * l->per_chamber + (uint32_t)(off / l->unit) * l->per_unit +
-	       (uint32_t)(off % l->unit / l->stride);
-}
-
-/* Shadow entries that may name a buffer (the leak scan's range). */
-uint32_t pool_slots(const struct lab_pool *p)
-{
-	if (p->external)
-		return p->ext_next;
-	return lab_arena_chamber_slots(p->arena) * p->layout.per_chamber;
 }
 
 /* Resolve and check the options; the message names the values. An external
@@ -156,7 +121,7 @@ static struct lab_arena *open_arena(const struct lab_pool_opts *o, uint32_t max_
 	ao.iova_mode = o->iova_mode;
 	ao.numa_node = o->numa_node;
 	ao.max_chambers = max_chambers;
-	ao.flags = lab_hugepages_arena_flags(o->hugepages);
+	ao.flags = lab_hugepages_arena_flags(o->hugepages) | (o->shared ? LAB_ARENA_F_SHARED : 0);
 	return lab_arena_create(&ao);
 }
 
@@ -376,10 +341,9 @@ err:
 	return NULL;
 }
 
-int lab_pool_memory(const struct lab_pool *p, void **base, size_t *len)
+/* Registering the memory of @p p with someone else (@p what) needs it fixed. */
+static int pool_fixed(const struct lab_pool *p, const char *what)
 {
-	size_t span;
-
 	if (p->external) {
 		LAB_LOG(ERR, pool, "pool '%s' lives in its creator's memory (an external pool): "
 			"register that memory instead", p->name);
@@ -387,12 +351,36 @@ int lab_pool_memory(const struct lab_pool *p, void **base, size_t *len)
 	}
 	if (p->min_chambers != p->max_chambers) {
 		LAB_LOG(ERR, pool, "pool '%s' grows and shrinks between %u and %u buffers (%u and "
-			"%u chambers): registering its memory needs a fixed pool; set initial = max",
-			p->name, p->min_chambers * p->layout.per_chamber,
-			p->max_chambers * p->layout.per_chamber, p->min_chambers, p->max_chambers);
+			"%u chambers): %s needs a fixed pool; set initial = max", p->name,
+			p->min_chambers * p->layout.per_chamber,
+			p->max_chambers * p->layout.per_chamber, p->min_chambers, p->max_chambers,
+			what);
 		return -EBUSY;
 	}
+	return 0;
+}
+
+int lab_pool_memory(const struct lab_pool *p, void **base, size_t *len)
+{
+	size_t span;
+	int rc = pool_fixed(p, "registering its memory");
+
+	if (rc < 0)
+		return rc;
 	lab_arena_span(p->arena, base, &span);
 	*len = (size_t)p->max_chambers * lab_arena_page_size(p->arena);
 	return 0;
+}
+
+int lab_pool_regions(const struct lab_pool *p, struct lab_mem_region *out, unsigned int max)
+{
+	int rc = pool_fixed(p, "sharing its memory (a peer maps it once)");
+
+	if (rc < 0)
+		return rc;
+	rc = lab_arena_regions(p->arena, out, max);
+	if (rc == -ENOTSUP)
+		LAB_LOG(ERR, pool, "pool '%s' was not created shared: set lab_pool_opts.shared "
+			"to give another process its memory", p->name);
+	return rc;
 }

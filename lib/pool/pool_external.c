@@ -185,33 +185,6 @@ int lab_pool_add_cells(struct lab_pool *p, void *va, uint64_t iova, uint32_t str
 					(uint64_t)stride * (n ? n : 1), NULL, NULL);
 }
 
-/* Index of a cell from its address alone (its header may be damaged). */
-uint32_t pool_ext_index(struct lab_pool *p, const struct lab_buf *b)
-{
-	uintptr_t a = (uintptr_t)b;
-	uint32_t lo = 0, hi = p->nruns;
-
-	while (lo < hi) {
-		uint32_t mid = (lo + hi) / 2;
-		const struct ext_run *r = &p->runs[mid];
-		uint64_t page, in_page, i;
-
-		if (a < r->va) {
-			hi = mid;
-		} else if (a >= r->end) {
-			lo = mid + 1;
-		} else {
-			page = (a - r->va) / r->page_bytes;
-			in_page = (a - r->va) % r->page_bytes;
-			if (in_page % r->stride || in_page / r->stride >= r->per_page)
-				return UINT32_MAX;
-			i = page * r->per_page + in_page / r->stride;
-			return i < r->n ? r->first + (uint32_t)i : UINT32_MAX;
-		}
-	}
-	return UINT32_MAX;
-}
-
 uint64_t lab_pool_available(const struct lab_pool *p)
 {
 	return pool_free_count(p) + pool_quarantined_count(p);

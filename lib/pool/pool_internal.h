@@ -241,18 +241,58 @@ static inline int shadow_check(struct lab_pool_hot *h, struct lab_buf *b, uint64
 	return 0;
 }
 
-/* quality.c */
 LAB_LOG_DECLARE(quality);
-void quality_record(struct lab_pool *p, enum lab_finding_kind kind, struct lab_buf *b,
-		    uint32_t idx, uint16_t caller, const void *site);
-unsigned int quality_tend(struct lab_pool *p, uint64_t now_ns, bool drain);
+
+/* Whether shadow word @p w is known under quality word @p q (lab_pool_inline.h). */
+static inline bool word_known(uint64_t w, uint32_t q)
+{
+	return LAB_Q_LEVEL(q) != LAB_QUALITY_OFF &&
+	       (w & LAB_SH_EPOCH) == LAB_SH_EP(LAB_Q_EPOCH(q));
+}
+
+static inline const void *word_site(uint64_t w)
+{
+	return (const void *)(uintptr_t)(w >> LAB_SH_SITE_SHIFT);
+}
+
+static inline uint16_t word_owner(uint64_t w)
+{
+	return (uint16_t)((w & LAB_SH_OWNER) >> LAB_SH_OWNER_SHIFT);
+}
+
+/* quality.c: the level, the shadow's setup, a cell's entry */
 void quality_init_cell(struct lab_pool *p, struct lab_buf *b);
 int quality_setup(struct lab_pool *p, const struct lab_pool_opts *o);
 void quality_free(struct lab_pool *p);
+
+/* quality_findings.c: count, queue, report */
+void quality_record(struct lab_pool *p, enum lab_finding_kind kind, struct lab_buf *b,
+		    uint32_t idx, uint16_t caller, const void *site);
+void quality_fill(struct lab_pool *p, struct lab_finding *f, uint32_t idx);
+void quality_push(struct lab_pool *p, const struct lab_finding *f);
+void quality_report(struct lab_pool *p, const struct lab_finding *f);
+unsigned int quality_report_queued(struct lab_pool *p);
+void quality_site_name(const void *site, char *out, size_t len);
+const char *quality_owner_name(struct lab_pool *p, uint16_t id, char *buf, size_t len);
+
+/* quality_quarantine.c: the FIFO, staging, deep checks, leak scan */
+unsigned int quality_tend(struct lab_pool *p, uint64_t now_ns, bool drain);
 void quality_report_in_flight(struct lab_pool *p);
-void quality_cache_init(struct lab_cache *c);
 uint32_t quality_release(struct lab_pool *p, uint32_t out, bool queued);
 uint32_t quality_release_staged(struct lab_pool *p, uint32_t out);
+void quality_release_bufs(struct lab_pool *p, struct lab_buf **batch, unsigned int n, bool queued);
+
+/* quality_free.c: checked frees and hand-offs */
+void quality_cache_init(struct lab_cache *c);
+/* The rest of a free by a caller without a cache (_lab_free_slow's, for owner
+ * 0): bufs[0..ok) passed the inline check already. The buffers to free the
+ * ordinary way are written to @p keep (room for @p n), *@p nkeep of them, for
+ * the caller to put in its ring; the others were refused (findings) or went
+ * to the warden (staged, quarantined, or checked at once). @return accepted:
+ * *nkeep plus those the warden has. */
+unsigned int quality_free_nocache(struct lab_pool *p, struct lab_buf *const *bufs, unsigned int n,
+				  unsigned int ok, const void *site, struct lab_buf **keep,
+				  unsigned int *nkeep);
 
 uint64_t pool_nocache_parked(const struct lab_pool *p);
 
@@ -282,29 +322,25 @@ unsigned int pool_ring_take(struct lab_pool_hot *h, struct lab_buf **objs, unsig
 			    unsigned int flags, uint64_t *reserve_uses);
 
 /* pool_nocache.c */
-void pool_nocache_put(struct lab_pool *p, struct lab_buf *const *bufs, unsigned int n);
-void pool_nocache_frees(struct lab_pool *p, unsigned int n);
 int pool_nocache_init(struct lab_pool *p);
 void pool_nocache_fini(struct lab_pool *p);
 unsigned int pool_nocache_reclaim(struct lab_pool *p, struct nocache_ring *mine, bool idle_only);
 void pool_nocache_totals(struct lab_pool *p, struct lab_owner_stats *t);
 extern __thread int32_t nocache_sample_left __attribute__((tls_model("initial-exec")));
 
+/* pool_cells.c */
+uint32_t pool_buf_index(struct lab_pool *p, const struct lab_buf *b);
+uint32_t pool_slots(const struct lab_pool *p);
+
 /* pool.c */
 int pool_grow_chamber(struct lab_pool *p);
 void pool_free(struct lab_pool *p);
 void pool_try_shrink(struct lab_pool *p);
-uint64_t pool_now_ns(void);
-uint32_t pool_buf_index(struct lab_pool *p, const struct lab_buf *b);
-uint32_t pool_slots(const struct lab_pool *p);
 int pool_check_opts(const struct lab_pool_opts *o, bool external, uint32_t *mn, uint32_t *lo,
 		    uint32_t *hi, uint32_t *rs);
 struct lab_pool *pool_alloc(const struct lab_pool_opts *o, uint32_t hi);
 int pool_setup_hot(struct lab_pool *p, uint32_t mn, uint32_t lo, uint32_t rs);
 void pool_init_cell(struct lab_pool *p, struct lab_buf *b, uint32_t idx, uint64_t room_iova);
-
-/* pool_external.c */
-uint32_t pool_ext_index(struct lab_pool *p, const struct lab_buf *b);
 
 void pool_drain_overflow(struct lab_pool *p);
 

@@ -496,7 +496,7 @@ static unsigned int nc_take_shared(struct lab_pool *p, struct nocache_ring *mine
 	 * NC_ALL_WAIT_NS. Only an all-or-none caller waits: a mempool's dequeue
 	 * must not fail for buffers its count promised. */
 	if (got < need && all && nc_in_transit(p)) {
-		uint64_t now = pool_now_ns(), spin_until = now + NC_ALL_SPIN_NS;
+		uint64_t now = lab_now_ns(), spin_until = now + NC_ALL_SPIN_NS;
 		uint64_t until = now + NC_ALL_WAIT_NS;
 
 		do {
@@ -508,7 +508,7 @@ static unsigned int nc_take_shared(struct lab_pool *p, struct nocache_ring *mine
 							      reserve);
 				continue;
 			}
-			if (pool_now_ns() < spin_until) {
+			if (lab_now_ns() < spin_until) {
 				for (int i = 0; i < 64; i++)
 					nc_relax();
 			} else {
@@ -516,7 +516,7 @@ static unsigned int nc_take_shared(struct lab_pool *p, struct nocache_ring *mine
 				sched_yield();
 			}
 			got += pool_ring_take(&p->hot, bufs + got, n - got, flags, reserve);
-		} while (got < need && nc_in_transit(p) && pool_now_ns() < until);
+		} while (got < need && nc_in_transit(p) && lab_now_ns() < until);
 	}
 	return got;
 }
@@ -635,7 +635,7 @@ static __attribute__((noinline)) void nc_put_slow(struct lab_pool *p, struct noc
 
 /* Put checked buffers in the thread's ring (the shared ring past its room, or
  * without one) and count them as frees. */
-void pool_nocache_put(struct lab_pool *p, struct lab_buf *const *bufs, unsigned int n)
+static void pool_nocache_put(struct lab_pool *p, struct lab_buf *const *bufs, unsigned int n)
 {
 	struct nocache_ring *r = nc_ring(p);
 
@@ -645,7 +645,7 @@ void pool_nocache_put(struct lab_pool *p, struct lab_buf *const *bufs, unsigned 
 }
 
 /* Count frees by a caller without a cache that went to quarantine. */
-void pool_nocache_frees(struct lab_pool *p, unsigned int n)
+static void pool_nocache_frees(struct lab_pool *p, unsigned int n)
 {
 	nc_count_free(p, nc_ring(p), n, 0);
 }
@@ -655,7 +655,7 @@ void pool_nocache_frees(struct lab_pool *p, unsigned int n)
  * checked level each buffer's check and mark is one CAS on its shadow word:
  * of two threads freeing one buffer at once, exactly one wins and the other's
  * free is a double free (docs/quality.md). A sampled free, a full level, or a
- * check that fails goes to _lab_free_slow.
+ * check that fails goes to nc_free_slow.
  */
 unsigned int _lab_pool_ring_free(struct lab_buf *const *bufs, unsigned int n, const void *site)
 {
@@ -692,6 +692,34 @@ static inline unsigned int nc_shadow_free(struct lab_pool_hot *h, struct lab_buf
 	return i;
 }
 
+/*
+ * A free the inline check did not finish (bufs[0..ok) passed it): the
+ * quality layer checks the rest, in pieces of up to 64, and hands back what
+ * goes to this thread's ring; the rest it refused or gave the warden, which
+ * count as frees all the same. @return accepted.
+ */
+static __attribute__((noinline)) unsigned int nc_free_slow(struct lab_pool *p,
+							   struct lab_buf *const *bufs,
+							   unsigned int n, unsigned int ok,
+							   const void *site)
+{
+	struct lab_buf *keep[64];
+	unsigned int done = 0;
+
+	for (unsigned int off = 0; off < n; off += 64) {
+		unsigned int m = n - off < 64 ? n - off : 64, k, acc;
+		unsigned int pre = ok <= off ? 0 : ok - off < m ? ok - off : m;
+
+		acc = quality_free_nocache(p, bufs + off, m, pre, site, keep, &k);
+		if (k != 0)
+			pool_nocache_put(p, keep, k);
+		if (acc != k)
+			pool_nocache_frees(p, acc - k);
+		done += acc;
+	}
+	return done;
+}
+
 unsigned int _lab_pool_ring_free_to(struct lab_pool *p, struct lab_buf *const *bufs, unsigned int n,
 				    const void *site)
 {
@@ -707,12 +735,12 @@ unsigned int _lab_pool_ring_free_to(struct lab_pool *p, struct lab_buf *const *b
 
 		/* Not picked for a deep check: the countdown stays above 0. */
 		if (LAB_Q_LEVEL(q) == LAB_QUALITY_FULL || nocache_sample_left <= (int32_t)n)
-			return _lab_free_slow(p, NULL, bufs, n, 0, site);
+			return nc_free_slow(p, bufs, n, 0, site);
 		ok = nc_shadow_free(&p->hot, bufs, n, ep | LAB_SH_KEY(0, LAB_BUF_IN_FLIGHT),
 				    LAB_SH_SITE(site) | ep | LAB_SH_KEY(0, LAB_BUF_FREE));
 		nocache_sample_left -= (int32_t)ok;
 		if (lab_unlikely(ok != n))
-			return _lab_free_slow(p, NULL, bufs, n, ok, site);
+			return nc_free_slow(p, bufs, n, ok, site);
 	}
 	r = nc_ring(p);
 	if (lab_likely(r != NULL) && nc_put_fast(r, bufs, n))

@@ -343,7 +343,7 @@ int lab_pool_destroy(struct lab_pool *p)
 		return -EINVAL;
 	warden_detach(p);
 	pool_drain_overflow(p);
-	quality_tend(p, pool_now_ns(), true); /* empty the quarantine, report findings */
+	quality_tend(p, lab_now_ns(), true); /* empty the quarantine, report findings */
 	lab_pool_stats(p, &st);
 	if (st.owners) {
 		LAB_LOG(ERR, pool, "pool '%s': not destroyed: %u owner cache(s) still exist; "

@@ -105,7 +105,7 @@ static void *warden_main(void *arg)
 	struct warden_thread *self = arg;
 
 	while (!atomic_load(&self->stop)) {
-		uint64_t now = pool_now_ns();
+		uint64_t now = lab_now_ns();
 
 		if (LAB_FAULT(LAB_FAULT_WARDEN_STALL)) {
 			/* Injected: a tick in which the warden tends nothing. */
@@ -206,5 +206,5 @@ void lab_warden_stats(struct lab_warden_stats *st)
 	st->period_us = WARDEN_PERIOD_US;
 	st->ticks = atomic_load_explicit(&W.ticks, memory_order_relaxed);
 	last = atomic_load_explicit(&W.last_tick_ns, memory_order_relaxed);
-	st->last_tick_age_us = last != 0 ? (pool_now_ns() - last) / 1000 : 0;
+	st->last_tick_age_us = last != 0 ? (lab_now_ns() - last) / 1000 : 0;
 }

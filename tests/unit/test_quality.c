@@ -853,10 +853,7 @@ static __attribute__((noinline)) struct lab_buf *take_one(struct lab_pool *p, st
 
 static uint64_t mono_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return lab_now_ns() / 1000000;
 }
 
 /*
