@@ -461,8 +461,10 @@ struct lab_finding {
 	uint64_t age_ms;           /**< leak: how long it has been in flight (at least) */
 };
 
-/** "double-free", "foreign-free", "bad-buffer", "foreign-transfer", "use-after-free",
- *  "overrun", "header", "leak". */
+/** "double_free", "foreign_free", "bad_buffer", "foreign_transfer", "use_after_free",
+ *  "overrun", "header", "leak": the one spelling of a kind in logs, JSON keys,
+ *  Prometheus labels and DPDK telemetry keys (which allow letters, digits and
+ *  '_' only). */
 const char *lab_finding_kind_name(enum lab_finding_kind k);
 
 /** Called for every finding after it is logged, on the thread that reports it (the

@@ -17,6 +17,7 @@
 #include <labyrinth/lab_buf.h>
 #include <labyrinth/lab_pool.h>
 #include <labyrinth/lab_pool_driver.h>
+#include <labyrinth/lab_pool_stats_fields.h>
 /* Internal (the inline fast path's fields, not API), named only because it is installed. */
 #include <labyrinth/lab_pool_inline.h>
 #include <labyrinth/lab_devargs.h>
