@@ -52,7 +52,7 @@ struct vhu_mem {
 	struct vhu_region r[VHU_MAX_REGIONS];
 };
 
-int vhu_connect(struct vhu_conn *c)
+int vhu_connect(struct vhu_conn *c, bool quiet)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct timeval tv = { .tv_sec = VHU_REPLY_SECS };
@@ -70,8 +70,9 @@ int vhu_connect(struct vhu_conn *c)
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
 		int err = -errno;
 
-		LAB_LOG(ERR, port, "%s: cannot connect to the vhost-user back-end at %s: %s "
-			"(is it listening there?)", c->who, c->path, strerror(-err));
+		if (!quiet)
+			LAB_LOG(ERR, port, "%s: cannot connect to the vhost-user back-end at %s: "
+				"%s (is it listening there?)", c->who, c->path, strerror(-err));
 		close(fd);
 		return err;
 	}

@@ -49,8 +49,8 @@ struct vhu_conn {
 };
 
 /* Connect to the back-end listening at @p c->path. @return 0 or -errno
- * (logged, naming the path). */
-int vhu_connect(struct vhu_conn *c);
+ * (logged, naming the path, unless @p quiet: a reconnect's tries). */
+int vhu_connect(struct vhu_conn *c, bool quiet);
 void vhu_close(struct vhu_conn *c);
 
 /* One request without an answer; @p fds (up to VHU_MAX_REGIONS) ride along. */
