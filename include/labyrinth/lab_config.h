@@ -51,16 +51,6 @@ enum lab_quality {
 	LAB_QUALITY_FULL,    /**< every buffer: quarantine, poison, canaries, zeroing */
 };
 
-/** Whether the arena may fall back to 4 KiB pages. */
-enum lab_hugepages {
-	LAB_HUGEPAGES_AUTO = 0, /**< hugepages if any, else 4 KiB with a notice */
-	LAB_HUGEPAGES_REQUIRE,  /**< fail without hugepages */
-	LAB_HUGEPAGES_OFF,      /**< always 4 KiB pages */
-};
-
-/** The lab_arena_opts::flags that carry out a hugepages setting. */
-unsigned int lab_hugepages_arena_flags(enum lab_hugepages h);
-
 /** What a pool does with a finding, besides reporting it. */
 enum lab_quality_policy {
 	LAB_POLICY_REPORT = 0, /**< report and carry on (a suspect buffer still goes back) */

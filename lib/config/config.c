@@ -15,7 +15,9 @@
 
 LAB_LOG_REGISTER(config, NOTICE)
 
-enum kind { K_NAME, K_COUNT, K_SIZE, K_WMARK, K_PAGESIZE, K_IOVA, K_HUGE, K_NODE, K_QUALITY, K_POLICY };
+/* K_ENUM: a value of an enum whose one name table (struct key's names) is
+ * its owner's: lib/arena's for arena.iova and arena.hugepages. */
+enum kind { K_NAME, K_COUNT, K_SIZE, K_WMARK, K_PAGESIZE, K_ENUM, K_NODE, K_QUALITY, K_POLICY };
 
 struct key {
 	const char *section;
@@ -23,6 +25,7 @@ struct key {
 	enum kind kind;
 	size_t off;
 	uint64_t min, max;
+	const struct lab_names *names; /* K_ENUM */
 };
 
 #define F(m) offsetof(struct lab_config, m)
@@ -37,8 +40,8 @@ static const struct key keys[] = {
 	{ "pool", "high", K_WMARK, F(wm_high), 0, 1u << 30 },
 	{ "pool", "reserve", K_WMARK, F(reserve), 0, 1u << 30 },
 	{ "arena", "page_size", K_PAGESIZE, F(page_size), 0, 0 },
-	{ "arena", "iova", K_IOVA, F(iova_mode), 0, 0 },
-	{ "arena", "hugepages", K_HUGE, F(hugepages), 0, 0 },
+	{ "arena", "iova", K_ENUM, F(iova_mode), 0, 0, &lab_iova_mode_names },
+	{ "arena", "hugepages", K_ENUM, F(hugepages), 0, 0, &lab_hugepages_names },
 	{ "arena", "numa_node", K_NODE, F(numa_node), 0, 0 },
 	{ "quality", "level", K_QUALITY, F(quality), 0, 0 },
 	{ "quality", "sample_rate", K_COUNT, F(sample_rate), 1, 1u << 30 },
@@ -93,15 +96,6 @@ void lab_config_defaults(struct lab_config *cfg)
 	cfg->quarantine_bytes = 4 * LAB_MIB;
 	cfg->leak_age_ms = 0;
 	cfg->policy = LAB_POLICY_REPORT;
-}
-
-unsigned int lab_hugepages_arena_flags(enum lab_hugepages h)
-{
-	if (h == LAB_HUGEPAGES_OFF)
-		return LAB_ARENA_F_NO_HUGE;
-	if (h == LAB_HUGEPAGES_REQUIRE)
-		return LAB_ARENA_F_HUGE_ONLY;
-	return 0;
 }
 
 const char *lab_quality_name(enum lab_quality q)
@@ -166,14 +160,14 @@ static int parse_wmark(const struct key *k, const char *v, struct lab_count *c)
 
 static int parse_enum(const struct key *k, const char *v, void *field)
 {
-	static const char *const huge[] = { "auto", "require", "off" };
+	char list[128];
 	int r = -EINVAL;
 
 	switch (k->kind) {
-	case K_IOVA:
-		if ((r = lab_iova_mode_parse(v)) < 0)
-			return fail("key '%s.%s': '%s' is not one of auto, pa, va", k->section,
-				    k->key, v);
+	case K_ENUM:
+		if ((r = lab_names_parse(k->names, v)) < 0)
+			return fail("key '%s.%s': '%s' is not one of %s", k->section, k->key, v,
+				    lab_names_list(k->names, "", ", ", list, sizeof(list)));
 		break;
 	case K_QUALITY:
 		if ((r = lab_quality_parse(v)) < 0)
@@ -186,13 +180,7 @@ static int parse_enum(const struct key *k, const char *v, void *field)
 				    k->section, k->key, v);
 		break;
 	default:
-		for (int i = 0; i < 3; i++)
-			if (strcasecmp(v, huge[i]) == 0)
-				r = i;
-		if (r < 0)
-			return fail("key '%s.%s': '%s' is not one of auto, require, off",
-				    k->section, k->key, v);
-		break;
+		return -EINVAL;
 	}
 	*(int *)field = r;
 	return 0;
