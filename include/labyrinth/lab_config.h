@@ -38,31 +38,11 @@
 #include <stdio.h>
 
 #include <labyrinth/lab_arena.h>
+#include <labyrinth/lab_quality.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/** Buffer quality checking depth (docs/quality.md says what each level checks). */
-enum lab_quality {
-	LAB_QUALITY_OFF = 0, /**< no per-buffer state, no check (a double free corrupts) */
-	LAB_QUALITY_SAMPLED, /**< ownership checked on every free; one buffer in
-				  *   sample_rate gets the full treatment */
-	LAB_QUALITY_FULL,    /**< every buffer: quarantine, poison, canaries, zeroing */
-};
-
-/** What a pool does with a finding, besides reporting it. */
-enum lab_quality_policy {
-	LAB_POLICY_REPORT = 0, /**< report and carry on (a suspect buffer still goes back) */
-	LAB_POLICY_RETIRE,     /**< report; a buffer whose memory was found damaged is retired */
-	LAB_POLICY_ABORT,      /**< report, then abort() (for debugging only) */
-};
-
-/** "report", "retire" or "abort". */
-const char *lab_quality_policy_name(enum lab_quality_policy p);
-
-/** Parse a policy name. @return the policy or -EINVAL. */
-int lab_quality_policy_parse(const char *s);
 
 /** A watermark or reserve: an absolute count or a percent of the pool size. */
 struct lab_count {
@@ -193,12 +173,6 @@ void lab_config_dump(const struct lab_config *cfg, FILE *f);
 
 /** The message of this thread's last config error ("" if none). */
 const char *lab_config_error(void);
-
-/** "off", "sampled" or "full". */
-const char *lab_quality_name(enum lab_quality q);
-
-/** Parse a quality level name. @return the level or -EINVAL. */
-int lab_quality_parse(const char *s);
 
 #ifdef __cplusplus
 }

@@ -16,8 +16,9 @@
 LAB_LOG_REGISTER(config, NOTICE)
 
 /* K_ENUM: a value of an enum whose one name table (struct key's names) is
- * its owner's: lib/arena's for arena.iova and arena.hugepages. */
-enum kind { K_NAME, K_COUNT, K_SIZE, K_WMARK, K_PAGESIZE, K_ENUM, K_NODE, K_QUALITY, K_POLICY };
+ * its owner's: lib/arena's for arena.iova and arena.hugepages, lib/pool's for
+ * quality.level and quality.policy. */
+enum kind { K_NAME, K_COUNT, K_SIZE, K_WMARK, K_PAGESIZE, K_ENUM, K_NODE };
 
 struct key {
 	const char *section;
@@ -43,11 +44,11 @@ static const struct key keys[] = {
 	{ "arena", "iova", K_ENUM, F(iova_mode), 0, 0, &lab_iova_mode_names },
 	{ "arena", "hugepages", K_ENUM, F(hugepages), 0, 0, &lab_hugepages_names },
 	{ "arena", "numa_node", K_NODE, F(numa_node), 0, 0 },
-	{ "quality", "level", K_QUALITY, F(quality), 0, 0 },
+	{ "quality", "level", K_ENUM, F(quality), 0, 0, &lab_quality_names },
 	{ "quality", "sample_rate", K_COUNT, F(sample_rate), 1, 1u << 30 },
 	{ "quality", "quarantine", K_SIZE, F(quarantine_bytes), 0, 1ull << 40 },
 	{ "quality", "leak_age_ms", K_COUNT, F(leak_age_ms), 0, UINT32_MAX },
-	{ "quality", "policy", K_POLICY, F(policy), 0, 0 },
+	{ "quality", "policy", K_ENUM, F(policy), 0, 0, &lab_quality_policy_names },
 };
 #undef F
 
@@ -98,36 +99,6 @@ void lab_config_defaults(struct lab_config *cfg)
 	cfg->policy = LAB_POLICY_REPORT;
 }
 
-const char *lab_quality_name(enum lab_quality q)
-{
-	static const char *const names[] = { "off", "sampled", "full" };
-
-	return (unsigned int)q <= LAB_QUALITY_FULL ? names[q] : "?";
-}
-
-static const char *const policy_names[] = { "report", "retire", "abort" };
-
-const char *lab_quality_policy_name(enum lab_quality_policy p)
-{
-	return (unsigned int)p < 3 ? policy_names[p] : "unknown";
-}
-
-int lab_quality_policy_parse(const char *s)
-{
-	for (int i = 0; s != NULL && i < 3; i++)
-		if (strcasecmp(s, policy_names[i]) == 0)
-			return i;
-	return -EINVAL;
-}
-
-int lab_quality_parse(const char *s)
-{
-	for (int q = LAB_QUALITY_OFF; q <= LAB_QUALITY_FULL; q++)
-		if (strcasecmp(s, lab_quality_name(q)) == 0)
-			return q;
-	return -EINVAL;
-}
-
 static int parse_number(const struct key *k, const char *v, uint64_t *out)
 {
 	int rc = lab_parse_size(v, out);
@@ -160,28 +131,12 @@ static int parse_wmark(const struct key *k, const char *v, struct lab_count *c)
 
 static int parse_enum(const struct key *k, const char *v, void *field)
 {
+	int r = lab_names_parse(k->names, v);
 	char list[128];
-	int r = -EINVAL;
 
-	switch (k->kind) {
-	case K_ENUM:
-		if ((r = lab_names_parse(k->names, v)) < 0)
-			return fail("key '%s.%s': '%s' is not one of %s", k->section, k->key, v,
-				    lab_names_list(k->names, "", ", ", list, sizeof(list)));
-		break;
-	case K_QUALITY:
-		if ((r = lab_quality_parse(v)) < 0)
-			return fail("key '%s.%s': '%s' is not one of off, sampled, full",
-				    k->section, k->key, v);
-		break;
-	case K_POLICY:
-		if ((r = lab_quality_policy_parse(v)) < 0)
-			return fail("key '%s.%s': '%s' is not one of report, retire, abort",
-				    k->section, k->key, v);
-		break;
-	default:
-		return -EINVAL;
-	}
+	if (r < 0)
+		return fail("key '%s.%s': '%s' is not one of %s", k->section, k->key, v,
+			    lab_names_list(k->names, "", ", ", list, sizeof(list)));
 	*(int *)field = r;
 	return 0;
 }
@@ -219,7 +174,7 @@ static int parse_value(const struct key *k, const char *v, void *field)
 				    "placement, else 0-1023)", k->section, k->key, v);
 		*(int *)field = (int)node;
 		return 0;
-	default:
+	default: /* K_ENUM */
 		return parse_enum(k, v, field);
 	}
 }
