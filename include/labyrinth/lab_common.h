@@ -7,6 +7,7 @@
 #ifndef LAB_COMMON_H
 #define LAB_COMMON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -116,6 +117,18 @@ int lab_parse_size(const char *s, uint64_t *out);
  *         too large for a double.
  */
 int lab_parse_secs(const char *s, double *out);
+
+/**
+ * A count given as a number or as a percent of a whole: a pool's watermarks
+ * and reserve (percent of its size), as config files and pool options give them.
+ */
+struct lab_count {
+	uint64_t value;
+	bool percent;
+};
+
+/** Resolve a count against the pool size (percent rounded down). */
+uint64_t lab_count_resolve(const struct lab_count *c, uint64_t pool_size);
 
 /**
  * The names of an enum whose values run from 0 to n - 1, one per value: the

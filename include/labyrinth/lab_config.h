@@ -38,17 +38,12 @@
 #include <stdio.h>
 
 #include <labyrinth/lab_arena.h>
+#include <labyrinth/lab_pool.h>
 #include <labyrinth/lab_quality.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/** A watermark or reserve: an absolute count or a percent of the pool size. */
-struct lab_count {
-	uint64_t value;
-	bool percent;
-};
 
 /** Length of the accumulated [log] level list. */
 #define LAB_CONFIG_LOG_LEN 256
@@ -74,8 +69,19 @@ struct lab_config {
 	enum lab_quality_policy policy;      /**< [quality] policy */
 };
 
-/** Fill @p cfg with the built-in defaults (the values of config/labyrinth.conf). */
+/**
+ * Fill @p cfg with the built-in defaults (the values of config/labyrinth.conf):
+ * those of lab_pool_opts_init(), which owns them.
+ */
 void lab_config_defaults(struct lab_config *cfg);
+
+/**
+ * Pool options from a config: the config's keys mapped onto lab_pool_opts
+ * (lib/config knows lib/pool; lib/pool does not know lib/config). Fields no key
+ * sets keep lab_pool_opts_init()'s values. @p o->name points into @p cfg,
+ * which must outlive lab_pool_create().
+ */
+void lab_pool_opts_from_config(struct lab_pool_opts *o, const struct lab_config *cfg);
 
 /**
  * Read @p path over @p cfg. Unknown sections and keys are errors.
@@ -153,9 +159,6 @@ int lab_config_set(struct lab_config *cfg, const char *key, const char *value);
 
 /** Parse "section.key=value" and apply it with lab_config_set(). */
 int lab_config_set_arg(struct lab_config *cfg, const char *arg);
-
-/** Resolve a count against the pool size (percent rounded down). */
-uint64_t lab_count_resolve(const struct lab_count *c, uint64_t pool_size);
 
 /**
  * Check the values against each other: headroom < cell_size, min <= low <= high

@@ -129,3 +129,8 @@ const char *lab_names_list(const struct lab_names *t, const char *quote, const c
 	}
 	return buf;
 }
+
+uint64_t lab_count_resolve(const struct lab_count *c, uint64_t pool_size)
+{
+	return c->percent ? pool_size * c->value / 100 : c->value;
+}

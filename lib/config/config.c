@@ -75,28 +75,55 @@ __attribute__((format(printf, 1, 2))) static int fail(const char *fmt, ...)
 	return -EINVAL;
 }
 
+/* The defaults are the pool's (lab_pool_opts_init()): one place for each value. */
 void lab_config_defaults(struct lab_config *cfg)
 {
+	struct lab_pool_opts o;
+
+	lab_pool_opts_init(&o);
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->size = sizeof(*cfg);
-	snprintf(cfg->name, sizeof(cfg->name), "labyrinth");
-	cfg->pool_size = 8192;
-	cfg->pool_max = 65536;
-	cfg->cell_size = 2176; /* 2048 data room + 128 headroom, as RTE_MBUF_DEFAULT_BUF_SIZE */
-	cfg->headroom = 128;
-	cfg->wm_min = (struct lab_count){ 2, true };
-	cfg->wm_low = (struct lab_count){ 10, true };
-	cfg->wm_high = (struct lab_count){ 25, true };
-	cfg->reserve = (struct lab_count){ 2, true };
-	cfg->page_size = 2 * LAB_MIB;
-	cfg->iova_mode = LAB_IOVA_AUTO;
-	cfg->hugepages = LAB_HUGEPAGES_AUTO;
-	cfg->numa_node = -1;
-	cfg->quality = LAB_QUALITY_SAMPLED;
-	cfg->sample_rate = 1024;
-	cfg->quarantine_bytes = 4 * LAB_MIB;
-	cfg->leak_age_ms = 0;
-	cfg->policy = LAB_POLICY_REPORT;
+	snprintf(cfg->name, sizeof(cfg->name), "%s", o.name);
+	cfg->pool_size = o.initial;
+	cfg->pool_max = o.max;
+	cfg->cell_size = o.cell_size;
+	cfg->headroom = o.headroom;
+	cfg->wm_min = o.wm_min;
+	cfg->wm_low = o.wm_low;
+	cfg->wm_high = o.wm_high;
+	cfg->reserve = o.reserve;
+	cfg->page_size = o.page_size;
+	cfg->iova_mode = o.iova_mode;
+	cfg->hugepages = o.hugepages;
+	cfg->numa_node = o.numa_node;
+	cfg->quality = o.quality;
+	cfg->sample_rate = o.sample_rate;
+	cfg->quarantine_bytes = o.quarantine_bytes;
+	cfg->leak_age_ms = o.leak_age_ms;
+	cfg->policy = o.policy;
+}
+
+void lab_pool_opts_from_config(struct lab_pool_opts *o, const struct lab_config *cfg)
+{
+	lab_pool_opts_init(o);
+	o->name = cfg->name;
+	o->cell_size = (uint32_t)cfg->cell_size;
+	o->headroom = (uint32_t)cfg->headroom;
+	o->initial = (uint32_t)cfg->pool_size;
+	o->max = (uint32_t)cfg->pool_max;
+	o->wm_min = cfg->wm_min;
+	o->wm_low = cfg->wm_low;
+	o->wm_high = cfg->wm_high;
+	o->reserve = cfg->reserve;
+	o->page_size = cfg->page_size;
+	o->iova_mode = cfg->iova_mode;
+	o->numa_node = cfg->numa_node;
+	o->hugepages = cfg->hugepages;
+	o->quality = cfg->quality;
+	o->sample_rate = (uint32_t)cfg->sample_rate;
+	o->quarantine_bytes = cfg->quarantine_bytes;
+	o->leak_age_ms = cfg->leak_age_ms;
+	o->policy = cfg->policy;
 }
 
 static int parse_number(const struct key *k, const char *v, uint64_t *out)
@@ -241,11 +268,6 @@ int lab_config_set_arg(struct lab_config *cfg, const char *arg)
 	memcpy(key, arg, eq - arg);
 	key[eq - arg] = '\0';
 	return lab_config_set(cfg, key, eq + 1);
-}
-
-uint64_t lab_count_resolve(const struct lab_count *c, uint64_t pool_size)
-{
-	return c->percent ? pool_size * c->value / 100 : c->value;
 }
 
 int lab_config_validate(const struct lab_config *cfg)

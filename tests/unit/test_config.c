@@ -489,6 +489,25 @@ static void test_doc_name_lists(void)
 	}
 }
 
+/* The defaults live in lib/pool (lab_pool_opts_init()); the config's are
+ * read from them, and mapping them back gives the pool's options unchanged. */
+static void test_defaults_are_the_pools(void)
+{
+	struct lab_pool_opts want, got;
+	struct lab_config cfg;
+
+	lab_pool_opts_init(&want);
+	lab_config_defaults(&cfg);
+	lab_pool_opts_from_config(&got, &cfg);
+	CU_ASSERT_STRING_EQUAL(got.name, want.name);
+	CU_ASSERT_PTR_EQUAL(got.name, cfg.name); /* points into the config */
+	got.name = want.name;
+	CU_ASSERT_EQUAL(memcmp(&got, &want, sizeof(got)), 0);
+	CU_ASSERT_EQUAL(cfg.pool_size, want.initial);
+	CU_ASSERT_EQUAL(cfg.quality, LAB_QUALITY_SAMPLED);
+	CU_ASSERT_EQUAL(cfg.hugepages, LAB_HUGEPAGES_AUTO);
+}
+
 int main(void)
 {
 	static const struct lab_test tests[] = {
@@ -509,6 +528,7 @@ int main(void)
 		LAB_TEST(test_long_line),
 		LAB_TEST(test_enum_names_round_trip),
 		LAB_TEST(test_doc_name_lists),
+		LAB_TEST(test_defaults_are_the_pools),
 		LAB_TEST_END,
 	};
 
