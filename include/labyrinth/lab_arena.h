@@ -45,6 +45,7 @@ enum lab_backing {
 	LAB_BACKING_HUGETLBFS, /**< a file on a hugetlbfs mount, unlinked after mapping */
 	LAB_BACKING_MEMFD,     /**< memfd_create(MFD_HUGETLB) */
 	LAB_BACKING_ANON_4K,   /**< fallback: ordinary anonymous 4 KiB pages */
+	LAB_BACKING_MEMFD_4K,  /**< fallback of a shared arena: memfd_create() of 4 KiB pages */
 };
 
 /** Never use hugepages: always the 4 KiB fallback. */
@@ -53,6 +54,13 @@ enum lab_backing {
 #define LAB_ARENA_F_HUGE_ONLY (1u << 1)
 /** Skip the hugetlbfs mount search and use memfd_create(MFD_HUGETLB). */
 #define LAB_ARENA_F_MEMFD (1u << 2)
+/**
+ * Shareable: the whole arena is one file (a hugetlbfs file, a hugetlb memfd,
+ * or in the 4 KiB fallback a plain memfd), kept open, each chamber mapped
+ * MAP_SHARED at its offset, so that another process (a vhost-user peer) can
+ * map the same memory from the descriptor (lab_arena_regions()).
+ */
+#define LAB_ARENA_F_SHARED (1u << 3)
 
 /** Default chamber limit when lab_arena_opts::max_chambers is 0. */
 #define LAB_ARENA_DEFAULT_MAX_CHAMBERS 1024u
@@ -227,8 +235,46 @@ int lab_hugepages_parse(const char *s);
 /** The lab_arena_opts::flags that carry out a hugepages setting. */
 unsigned int lab_hugepages_arena_flags(enum lab_hugepages h);
 
-/** "hugetlbfs", "memfd" or "4k-fallback". */
+/** "hugetlbfs", "memfd", "4k-fallback" or "memfd-4k". */
 const char *lab_backing_name(enum lab_backing b);
+
+/**
+ * A range of shareable memory as a vhost-user SET_MEM_TABLE or ADD_MEM_REG
+ * names it: @p len bytes at @p va in this process, the same bytes at @p
+ * offset in the file @p fd (which stays the arena's or the segment's: dup()
+ * it to keep it past their life).
+ */
+struct lab_mem_region {
+	void *va;
+	size_t len;
+	int fd;
+	uint64_t offset;
+	uint64_t iova; /**< IOVA of va (the first byte) */
+};
+
+/**
+ * The shareable regions of an arena created with LAB_ARENA_F_SHARED: one per
+ * run of adjacent mapped chambers (one for an arena that never released a
+ * chamber), lowest address first. Fills up to @p max of @p out.
+ *
+ * @return the number of regions (may exceed @p max: call again with room);
+ *         -ENOTSUP for an arena that is not shared.
+ */
+int lab_arena_regions(const struct lab_arena *a, struct lab_mem_region *out, unsigned int max);
+
+/**
+ * A shareable segment of its own, for what a device must reach besides the
+ * pool's buffers (virtqueue rings): @p len bytes (rounded up to 4 KiB, or to
+ * 2 MiB with @p huge), zeroed, in a memfd mapped MAP_SHARED. NULL with
+ * lab_errno set (ENOMEM, or EINVAL for a length of 0).
+ */
+struct lab_shm;
+struct lab_shm *lab_shm_create(const char *name, size_t len, bool huge);
+/** Its memory, and its region (one) for the peer. */
+void *lab_shm_va(const struct lab_shm *s);
+void lab_shm_region(const struct lab_shm *s, struct lab_mem_region *r);
+/** Unmap and close. NULL is a no-op. */
+void lab_shm_destroy(struct lab_shm *s);
 
 #ifdef __cplusplus
 }

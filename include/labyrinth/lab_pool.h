@@ -382,6 +382,9 @@ struct lab_pool_opts {
 	uint32_t sample_budget;       /**< under sampled, deep samples per ms at most, over
 				       *   all owners (0: 256); beyond it the sampler backs off
 				       *   (counted in sample_backoffs) */
+	bool shared;                  /**< memory another process can map: the arena is one
+				       *   file kept open (LAB_ARENA_F_SHARED), listed by
+				       *   lab_pool_regions() for a vhost-user peer */
 };
 
 /** Defaults: the values of config/labyrinth.conf. */
@@ -618,6 +621,19 @@ struct lab_arena *lab_pool_arena(const struct lab_pool *p);
  *         the pool can grow or shrink.
  */
 int lab_pool_memory(const struct lab_pool *p, void **base, size_t *len);
+
+/**
+ * The memory of a shared pool (lab_pool_opts.shared) as file regions another
+ * process can map, for a vhost-user SET_MEM_TABLE (docs/architecture.md,
+ * "Shared memory"). A peer maps the regions once, so only a fixed pool
+ * qualifies, as for lab_pool_memory(). Fills up to @p max of @p out. Control
+ * path.
+ *
+ * @return the number of regions (one for a fixed pool); -ENOTSUP, with a
+ *         message, for a pool that is not shared or is external; -EBUSY, with
+ *         a message naming initial and max, if the pool can grow or shrink.
+ */
+int lab_pool_regions(const struct lab_pool *p, struct lab_mem_region *out, unsigned int max);
 
 #ifdef __cplusplus
 }

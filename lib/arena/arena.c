@@ -5,6 +5,7 @@
  * the arena mutex, which only the warden and set-up code ever hold.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,15 +155,48 @@ static int reserve_span(struct lab_arena *a)
 	return 0;
 }
 
+/* A shared arena's file for its current backing, made on first use. */
+static int shared_fd(struct lab_arena *a)
+{
+	int fd;
+
+	if (a->fd >= 0)
+		return 0;
+	fd = shared_file(a->backing == LAB_BACKING_HUGETLBFS ? a->hugetlbfs_dir : NULL, a->name,
+			 a->backing == LAB_BACKING_MEMFD ? a->page_size : 0, a->span);
+	if (fd < 0)
+		return fd;
+	a->fd = fd;
+	return 0;
+}
+
+/* The backing changes (hugepages gave none, or not enough): the file of the
+ * old one goes, its chambers already unmapped. */
+static void drop_fd(struct lab_arena *a)
+{
+	if (a->fd >= 0)
+		close(a->fd);
+	a->fd = -1;
+}
+
 /* Map one chamber's worth of memory from the arena's backing into @p slot. */
 static void *map_memory(struct lab_arena *a, unsigned int slot, int *err)
 {
 	void *at = slot_addr(a, slot), *va;
 
-	if (LAB_FAULT(LAB_FAULT_HUGEPAGE_MAP) && a->backing != LAB_BACKING_ANON_4K) {
+	if (LAB_FAULT(LAB_FAULT_HUGEPAGE_MAP) && !backing_is_4k(a->backing)) {
 		*err = -ENOMEM;
 		slot_reserve(a, slot);
 		return NULL;
+	}
+	if (a->flags & LAB_ARENA_F_SHARED) {
+		*err = shared_fd(a);
+		va = *err == 0 ? map_fd_at(a->fd, a->page_size, (off_t)slot * (off_t)a->page_size,
+					   at, err)
+			       : NULL;
+		if (va == NULL)
+			slot_reserve(a, slot);
+		return va;
 	}
 	switch (a->backing) {
 	case LAB_BACKING_HUGETLBFS:
@@ -203,7 +237,7 @@ static int place_and_lock(struct lab_arena *a, void *va)
 	if (mlock(va, a->page_size) != 0) {
 		/* Unlocked 4 KiB pages may move, which would make their physical
 		 * addresses lies: pa mode cannot live without the lock. */
-		if (a->backing == LAB_BACKING_ANON_4K && a->iova_mode == LAB_IOVA_PA)
+		if (backing_is_4k(a->backing) && a->iova_mode == LAB_IOVA_PA)
 			return -errno;
 		if (!warned_mlock) {
 			warned_mlock = true;
@@ -238,7 +272,7 @@ static int chamber_setup(struct lab_arena *a, struct chamber *c, void *va)
 	int rc;
 
 	c->len = a->page_size;
-	c->contig = (a->backing == LAB_BACKING_ANON_4K && a->iova_mode == LAB_IOVA_PA) ?
+	c->contig = (backing_is_4k(a->backing) && a->iova_mode == LAB_IOVA_PA) ?
 			    SMALL_PAGE : a->page_size;
 	c->page_iova = NULL;
 	atomic_store_explicit(&c->va, va, memory_order_relaxed);
@@ -273,7 +307,7 @@ static void report_grow_failure(struct lab_arena *a, int err)
 	char sz[32], lim[320];
 
 	size_name(a->page_size, sz, sizeof(sz));
-	if (a->backing == LAB_BACKING_ANON_4K)
+	if (backing_is_4k(a->backing))
 		LAB_LOG(ERR, arena, "arena '%s': cannot map a %s chamber of 4 KiB pages "
 			"(%u mapped): %s", a->name, sz, a->st.chambers, strerror(-err));
 	else
@@ -359,6 +393,7 @@ static void *probe_huge(struct lab_arena *a, int *err)
 			return va;
 		LAB_LOG(DEBUG, arena, "arena '%s': hugetlbfs at %s: %s", a->name, a->hugetlbfs_dir,
 			strerror(-*err));
+		drop_fd(a);
 	}
 	a->backing = LAB_BACKING_MEMFD;
 	return map_memory(a, 0, err);
@@ -378,7 +413,7 @@ static int choose_iova_mode(struct lab_arena *a, enum lab_iova_mode want, void *
 		return -EPERM;
 	}
 	if (want == LAB_IOVA_AUTO)
-		want = (pfns && a->backing != LAB_BACKING_ANON_4K) ? LAB_IOVA_PA : LAB_IOVA_VA;
+		want = (pfns && !backing_is_4k(a->backing)) ? LAB_IOVA_PA : LAB_IOVA_VA;
 	a->iova_mode = want;
 	return 0;
 }
@@ -449,7 +484,9 @@ static int map_first(struct lab_arena *a, enum lab_iova_mode want, bool try_huge
 		}
 		if (try_huge)
 			notice_fallback(a, err);
-		a->backing = LAB_BACKING_ANON_4K;
+		drop_fd(a);
+		a->backing = (a->flags & LAB_ARENA_F_SHARED) ? LAB_BACKING_MEMFD_4K
+							     : LAB_BACKING_ANON_4K;
 		va = map_memory(a, 0, &err);
 		if (va == NULL) {
 			report_grow_failure(a, err);
@@ -491,6 +528,7 @@ static void unmap_all(struct lab_arena *a)
 		c->page_iova = NULL;
 	}
 	a->slots_used = 0;
+	drop_fd(a);
 	a->st.chambers = 0;
 	a->st.grows = 0;
 	a->st.bytes = 0;
@@ -511,7 +549,7 @@ static int map_initial(struct lab_arena *a, enum lab_iova_mode want, unsigned in
 
 	if (rc < 0)
 		return rc;
-	quiet = a->backing != LAB_BACKING_ANON_4K && !(a->flags & LAB_ARENA_F_HUGE_ONLY);
+	quiet = !backing_is_4k(a->backing) && !(a->flags & LAB_ARENA_F_HUGE_ONLY);
 	rc = grow_initial(a, n, quiet);
 	if (rc == 0 || !quiet)
 		return rc < 0 ? -ENOMEM : 0;
@@ -548,6 +586,7 @@ struct lab_arena *lab_arena_create(const struct lab_arena_opts *opts)
 	a->max_chambers = o.max_chambers;
 	a->numa_node = o.numa_node;
 	a->flags = o.flags;
+	a->fd = -1;
 	a->st.max_chambers = o.max_chambers;
 	pthread_mutex_init(&a->lock, NULL);
 	rc = reserve_span(a);
@@ -581,6 +620,7 @@ void lab_arena_destroy(struct lab_arena *a)
 		free(a->ch[i].page_iova);
 	if (a->base != NULL)
 		munmap(a->base, a->span);
+	drop_fd(a);
 	pthread_mutex_destroy(&a->lock);
 	free(a->ch);
 	free(a);
@@ -602,6 +642,13 @@ int lab_arena_release(struct lab_arena *a, unsigned int index)
 	}
 	atomic_store_explicit(&c->va, NULL, memory_order_release);
 	slot_reserve(a, index);
+	/* A shared arena's file gives the pages back too (a peer that still
+	 * maps them keeps its own reference until it unmaps). */
+	if (a->fd >= 0 &&
+	    fallocate(a->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		      (off_t)index * (off_t)a->page_size, (off_t)a->page_size) != 0)
+		LAB_LOG(WARNING, arena, "arena '%s': chamber %u released, but its pages stay in "
+			"the shared file: %s", a->name, index, strerror(errno));
 	free(c->page_iova);
 	c->page_iova = NULL;
 	a->st.chambers--;

@@ -34,12 +34,19 @@ struct lab_arena {
 	unsigned int flags;
 	char hugetlbfs_dir[256];        /* empty: memfd */
 	unsigned int file_seq;
+	int fd;                         /* shared arena: its one file (-1: none yet) */
 	pthread_mutex_t lock;           /* grow/release only: never on a data path */
 	struct lab_arena_stats st;
 	struct chamber *ch;             /* max_chambers slots, never reallocated */
 	uint8_t *base;                  /* reserved address range: slot i at base + i * page_size */
 	size_t span;                    /* max_chambers * page_size */
 };
+
+/* The 4 KiB fallback, private or shared. */
+static inline bool backing_is_4k(enum lab_backing b)
+{
+	return b == LAB_BACKING_ANON_4K || b == LAB_BACKING_MEMFD_4K;
+}
 
 /* hugetlb.c */
 int hugetlbfs_find_mount(size_t page_size, char *dir, size_t dirlen);
@@ -49,6 +56,12 @@ long hugepages_total(size_t page_size);
 void *huge_map_file(const char *dir, const char *name, unsigned int seq, size_t len, void *at,
 		    int *err);
 void *huge_map_memfd(const char *name, size_t len, void *at, int *err);
+/* A shared arena's file, sized @p span: a hugetlbfs file (unlinked, kept
+ * open), a hugetlb memfd of @p page_size pages, or (@p page_size 0) a plain
+ * memfd. @return the descriptor, or -errno. */
+int shared_file(const char *dir, const char *name, size_t page_size, size_t span);
+/* Map @p len bytes of @p fd at @p off, MAP_SHARED, at @p at (MAP_FIXED). */
+void *map_fd_at(int fd, size_t len, off_t off, void *at, int *err);
 
 /* iova.c */
 int pagemap_pa(const void *va, uint64_t *pa);

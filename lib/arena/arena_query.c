@@ -83,7 +83,7 @@ enum lab_iova_mode lab_arena_iova_mode(const struct lab_arena *a)
 
 bool lab_arena_is_huge(const struct lab_arena *a)
 {
-	return a->backing != LAB_BACKING_ANON_4K;
+	return !backing_is_4k(a->backing);
 }
 
 size_t lab_arena_page_size(const struct lab_arena *a)
@@ -108,7 +108,7 @@ void lab_arena_stats(const struct lab_arena *a, struct lab_arena_stats *st)
 int lab_arena_layout(const struct lab_arena *a, size_t cell_size, size_t align,
 		     struct lab_cell_layout *out)
 {
-	size_t unit = (a->backing == LAB_BACKING_ANON_4K && a->iova_mode == LAB_IOVA_PA) ?
+	size_t unit = (backing_is_4k(a->backing) && a->iova_mode == LAB_IOVA_PA) ?
 			      SMALL_PAGE : a->page_size;
 	size_t stride;
 
@@ -196,8 +196,40 @@ const char *lab_backing_name(enum lab_backing b)
 		return "hugetlbfs";
 	case LAB_BACKING_MEMFD:
 		return "memfd";
+	case LAB_BACKING_MEMFD_4K:
+		return "memfd-4k";
 	case LAB_BACKING_ANON_4K:
 		break;
 	}
 	return "4k-fallback";
+}
+
+int lab_arena_regions(const struct lab_arena *a, struct lab_mem_region *out, unsigned int max)
+{
+	unsigned int n = 0, slots = __atomic_load_n(&a->slots_used, __ATOMIC_ACQUIRE);
+
+	if (!(a->flags & LAB_ARENA_F_SHARED) || a->fd < 0)
+		return -ENOTSUP;
+	for (unsigned int i = 0; i < slots;) {
+		unsigned int j = i;
+
+		if (atomic_load_explicit(&a->ch[i].va, memory_order_acquire) == NULL) {
+			i++;
+			continue;
+		}
+		while (j < slots && atomic_load_explicit(&a->ch[j].va, memory_order_acquire) != NULL)
+			j++;
+		if (n < max) {
+			out[n] = (struct lab_mem_region){
+				.va = a->base + (size_t)i * a->page_size,
+				.len = (size_t)(j - i) * a->page_size,
+				.fd = a->fd,
+				.offset = (uint64_t)i * a->page_size,
+			};
+			out[n].iova = lab_arena_iova(a, out[n].va);
+		}
+		n++;
+		i = j;
+	}
+	return (int)n;
 }

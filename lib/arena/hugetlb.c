@@ -139,6 +139,46 @@ void *huge_map_file(const char *dir, const char *name, unsigned int seq, size_t 
 	return va;
 }
 
+void *map_fd_at(int fd, size_t len, off_t off, void *at, int *err)
+{
+	void *va = mmap(at, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, off);
+
+	if (va == MAP_FAILED) {
+		*err = -errno;
+		return NULL;
+	}
+	return va;
+}
+
+int shared_file(const char *dir, const char *name, size_t page_size, size_t span)
+{
+	char path[512];
+	int fd;
+
+	if (dir != NULL) {
+		snprintf(path, sizeof(path), "%s/labyrinth-%s-%d-shared", dir, name, (int)getpid());
+		fd = open(path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			unlink(path);
+	} else if (page_size != 0) {
+		fd = memfd_create(name, MFD_CLOEXEC | MFD_HUGETLB |
+					((unsigned int)__builtin_ctzll(page_size) << MFD_HUGE_SHIFT));
+	} else {
+		fd = memfd_create(name, MFD_CLOEXEC);
+	}
+	if (fd < 0)
+		return -errno;
+	/* Sparse: hugetlbfs reserves pages when a range is mapped, memfd when
+	 * it is touched; the size only bounds the offsets. */
+	if (ftruncate(fd, (off_t)span) != 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
 void *huge_map_memfd(const char *name, size_t len, void *at, int *err)
 {
 	unsigned int shift = (unsigned int)__builtin_ctzll(len);

@@ -112,7 +112,7 @@ static struct lab_arena *open_arena(const struct lab_pool_opts *o, uint32_t max_
 	ao.iova_mode = o->iova_mode;
 	ao.numa_node = o->numa_node;
 	ao.max_chambers = max_chambers;
-	ao.flags = lab_hugepages_arena_flags(o->hugepages);
+	ao.flags = lab_hugepages_arena_flags(o->hugepages) | (o->shared ? LAB_ARENA_F_SHARED : 0);
 	return lab_arena_create(&ao);
 }
 
@@ -332,10 +332,9 @@ err:
 	return NULL;
 }
 
-int lab_pool_memory(const struct lab_pool *p, void **base, size_t *len)
+/* Registering the memory of @p p with someone else (@p what) needs it fixed. */
+static int pool_fixed(const struct lab_pool *p, const char *what)
 {
-	size_t span;
-
 	if (p->external) {
 		LAB_LOG(ERR, pool, "pool '%s' lives in its creator's memory (an external pool): "
 			"register that memory instead", p->name);
@@ -343,12 +342,36 @@ int lab_pool_memory(const struct lab_pool *p, void **base, size_t *len)
 	}
 	if (p->min_chambers != p->max_chambers) {
 		LAB_LOG(ERR, pool, "pool '%s' grows and shrinks between %u and %u buffers (%u and "
-			"%u chambers): registering its memory needs a fixed pool; set initial = max",
-			p->name, p->min_chambers * p->layout.per_chamber,
-			p->max_chambers * p->layout.per_chamber, p->min_chambers, p->max_chambers);
+			"%u chambers): %s needs a fixed pool; set initial = max", p->name,
+			p->min_chambers * p->layout.per_chamber,
+			p->max_chambers * p->layout.per_chamber, p->min_chambers, p->max_chambers,
+			what);
 		return -EBUSY;
 	}
+	return 0;
+}
+
+int lab_pool_memory(const struct lab_pool *p, void **base, size_t *len)
+{
+	size_t span;
+	int rc = pool_fixed(p, "registering its memory");
+
+	if (rc < 0)
+		return rc;
 	lab_arena_span(p->arena, base, &span);
 	*len = (size_t)p->max_chambers * lab_arena_page_size(p->arena);
 	return 0;
+}
+
+int lab_pool_regions(const struct lab_pool *p, struct lab_mem_region *out, unsigned int max)
+{
+	int rc = pool_fixed(p, "sharing its memory (a peer maps it once)");
+
+	if (rc < 0)
+		return rc;
+	rc = lab_arena_regions(p->arena, out, max);
+	if (rc == -ENOTSUP)
+		LAB_LOG(ERR, pool, "pool '%s' was not created shared: set lab_pool_opts.shared "
+			"to give another process its memory", p->name);
+	return rc;
 }

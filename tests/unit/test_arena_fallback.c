@@ -3,7 +3,11 @@
  * The arena on ordinary 4 KiB pages: the fallback every machine has. These
  * tests always run, hugepages or not.
  */
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "arena_helpers.h"
 
@@ -335,6 +339,113 @@ static void test_numa_placement(void)
 	lab_arena_destroy(a);
 }
 
+/* What a vhost-user peer does with a region: map it from the descriptor, in
+ * another process, and write there. @return what the child's exit says:
+ * true if it mapped the region and wrote @p byte at @p at. */
+static bool peer_writes(const struct lab_mem_region *r, size_t at, uint8_t byte)
+{
+	int status = 0;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		uint8_t *m = mmap(NULL, r->len, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd,
+				  (off_t)r->offset);
+
+		if (m == MAP_FAILED)
+			_exit(1);
+		m[at] = byte;
+		_exit(0);
+	}
+	return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	       WEXITSTATUS(status) == 0;
+}
+
+/* A shared arena on 4 KiB pages (a plain memfd): its chambers are regions of
+ * one file another process maps and writes into; adjacent chambers are one
+ * region, a released one splits it; its file goes with the arena. */
+static void test_shared_regions(void)
+{
+	struct lab_mem_region r[4];
+	struct lab_chamber_info ci;
+	struct lab_arena_opts o;
+	struct lab_arena *a;
+	int fd;
+
+	lab_arena_opts_init(&o);
+	o.name = "shared";
+	o.flags = LAB_ARENA_F_NO_HUGE | LAB_ARENA_F_SHARED;
+	o.initial_chambers = 3;
+	o.max_chambers = 4;
+	a = lab_arena_create(&o);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT_EQUAL(lab_arena_chamber(a, 0, &ci), 0);
+	CU_ASSERT_EQUAL(ci.backing, LAB_BACKING_MEMFD_4K);
+	CU_ASSERT_STRING_EQUAL(lab_backing_name(ci.backing), "memfd-4k");
+	CU_ASSERT_EQUAL_FATAL(lab_arena_regions(a, r, 4), 1);
+	CU_ASSERT_PTR_EQUAL(r[0].va, ci.va);
+	CU_ASSERT_EQUAL(r[0].len, 3 * 2 * LAB_MIB);
+	CU_ASSERT_EQUAL(r[0].offset, 0);
+	CU_ASSERT(r[0].fd >= 0);
+	/* Both ways: the peer's write is seen here, ours there. */
+	((volatile uint8_t *)r[0].va)[5 * LAB_MIB] = 0x11;
+	CU_ASSERT_TRUE(peer_writes(&r[0], 5 * LAB_MIB + 1, 0x5a));
+	CU_ASSERT_EQUAL(((volatile uint8_t *)r[0].va)[5 * LAB_MIB + 1], 0x5a);
+	CU_ASSERT_EQUAL(((volatile uint8_t *)r[0].va)[5 * LAB_MIB], 0x11);
+	/* A grown chamber joins the run; a released one splits it. */
+	CU_ASSERT_EQUAL(lab_arena_grow(a), 3);
+	CU_ASSERT_EQUAL(lab_arena_regions(a, r, 4), 1);
+	CU_ASSERT_EQUAL(r[0].len, 4 * 2 * LAB_MIB);
+	CU_ASSERT_EQUAL(lab_arena_release(a, 1), 0);
+	CU_ASSERT_EQUAL_FATAL(lab_arena_regions(a, r, 4), 2);
+	CU_ASSERT_EQUAL(r[0].len, 2 * LAB_MIB);
+	CU_ASSERT_EQUAL(r[1].offset, 2 * 2 * LAB_MIB);
+	CU_ASSERT_EQUAL(r[1].len, 2 * 2 * LAB_MIB);
+	CU_ASSERT_TRUE(peer_writes(&r[1], 0, 0x77));
+	CU_ASSERT_EQUAL(*(volatile uint8_t *)r[1].va, 0x77);
+	/* Asked with no room: the count, nothing written. */
+	CU_ASSERT_EQUAL(lab_arena_regions(a, NULL, 0), 2);
+	fd = r[0].fd;
+	lab_arena_destroy(a);
+	CU_ASSERT_EQUAL(fcntl(fd, F_GETFD), -1); /* closed with the arena */
+}
+
+/* An arena that is not shared has no regions to give. */
+static void test_private_has_no_regions(void)
+{
+	struct lab_mem_region r;
+	struct lab_arena *a = make(0, LAB_ARENA_F_NO_HUGE, LAB_IOVA_AUTO, 0);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT_EQUAL(lab_arena_regions(a, &r, 1), -ENOTSUP);
+	lab_arena_destroy(a);
+}
+
+/* A segment of its own (virtqueue rings): zeroed, page-rounded, shared. */
+static void test_shm_segment(void)
+{
+	struct lab_mem_region r;
+	struct lab_shm *s = lab_shm_create("rings", 10000, false);
+	uint8_t *m;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	m = lab_shm_va(s);
+	lab_shm_region(s, &r);
+	CU_ASSERT_PTR_EQUAL(r.va, m);
+	CU_ASSERT_EQUAL(r.len, 12288);
+	CU_ASSERT_EQUAL(r.offset, 0);
+	CU_ASSERT_EQUAL(m[0], 0);
+	CU_ASSERT_EQUAL(m[12287], 0);
+	CU_ASSERT_TRUE(peer_writes(&r, 4096, 0x42));
+	CU_ASSERT_EQUAL(((volatile uint8_t *)m)[4096], 0x42);
+	lab_shm_destroy(s);
+	lab_shm_destroy(NULL);
+	log_capture();
+	CU_ASSERT_PTR_NULL(lab_shm_create("rings", 0, false));
+	CU_ASSERT_EQUAL(lab_errno, EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(log_text(), "shared segment 'rings': length 0"));
+	log_release();
+}
+
 int main(void)
 {
 	static const struct lab_test tests[] = {
@@ -348,6 +459,9 @@ int main(void)
 		LAB_TEST(test_release_and_lookup),
 		LAB_TEST(test_bad_options),
 		LAB_TEST(test_numa_placement),
+		LAB_TEST(test_shared_regions),
+		LAB_TEST(test_private_has_no_regions),
+		LAB_TEST(test_shm_segment),
 		LAB_TEST_END,
 	};
 

@@ -4,6 +4,7 @@
  * free (make test reserves them with scripts/hugepages.sh).
  */
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -100,6 +101,50 @@ static void test_memfd_backing(void)
 /* Every 4 KiB page of a chamber sits at chamber IOVA + offset: the chamber is
  * physically contiguous. Each chamber gets its own IOVA from pagemap; nothing
  * assumes two chambers are adjacent in physical memory. */
+/* A shared arena on hugepages, both sources: one file, kept open, that a
+ * second mapping of its regions (as a vhost-user peer makes) sees into; the
+ * hugetlbfs file leaves no name behind. */
+static void shared_on(unsigned int flags, enum lab_backing want)
+{
+	struct lab_arena *a = make(LAB_ARENA_F_SHARED | flags, 4);
+	struct lab_chamber_info ci;
+	struct lab_mem_region r[2];
+	volatile uint8_t *peer;
+	int fd;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT_EQUAL(lab_arena_chamber(a, 0, &ci), 0);
+	CU_ASSERT_EQUAL(ci.backing, want);
+	CU_ASSERT_EQUAL(lab_arena_grow(a), 1);
+	CU_ASSERT_EQUAL_FATAL(lab_arena_regions(a, r, 2), 1);
+	CU_ASSERT_EQUAL(r[0].len, 2 * 2 * LAB_MIB);
+	CU_ASSERT_EQUAL(r[0].iova, ci.iova);
+	peer = mmap(NULL, r[0].len, PROT_READ | PROT_WRITE, MAP_SHARED, r[0].fd,
+		    (off_t)r[0].offset);
+	CU_ASSERT_FATAL(peer != MAP_FAILED);
+	((volatile uint8_t *)r[0].va)[3 * LAB_MIB] = 0x3c;
+	CU_ASSERT_EQUAL(peer[3 * LAB_MIB], 0x3c);
+	peer[7] = 0xc3;
+	CU_ASSERT_EQUAL(((volatile uint8_t *)r[0].va)[7], 0xc3);
+	munmap((void *)(uintptr_t)peer, r[0].len);
+	fd = r[0].fd;
+	lab_arena_destroy(a);
+	CU_ASSERT_EQUAL(fcntl(fd, F_GETFD), -1);
+}
+
+static void test_shared_hugepages(void)
+{
+	char dir[256];
+
+	shared_on(LAB_ARENA_F_MEMFD, LAB_BACKING_MEMFD);
+	if (hugetlbfs_find_mount(2 * LAB_MIB, dir, sizeof(dir)) == 0) {
+		shared_on(0, LAB_BACKING_HUGETLBFS);
+		CU_ASSERT_EQUAL(leftover_files(dir), 0);
+	} else {
+		printf("\n    no hugetlbfs mount for 2 MiB pages: the memfd source only\n");
+	}
+}
+
 static void test_iova_contiguous_within_never_across(void)
 {
 	struct lab_arena *a = make(0, 0);
@@ -376,6 +421,7 @@ int main(void)
 	static const struct lab_test tests[] = {
 		LAB_TEST(test_huge_chambers),
 		LAB_TEST(test_memfd_backing),
+		LAB_TEST(test_shared_hugepages),
 		LAB_TEST(test_iova_contiguous_within_never_across),
 		LAB_TEST(test_exhaustion_enomem_and_recovery),
 		LAB_TEST(test_partial_hugepages_fall_back_whole),

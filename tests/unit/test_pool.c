@@ -236,6 +236,53 @@ static void test_pool_memory_range(void)
 	CU_ASSERT_EQUAL(lab_pool_destroy(growing), 0);
 }
 
+/* A shared fixed pool's memory is file regions holding every buffer (what a
+ * vhost-user SET_MEM_TABLE sends); a growing one, or one not made shared,
+ * refuses with a message saying what to change. */
+static void test_pool_shared_regions(void)
+{
+	struct lab_pool_opts o;
+	struct lab_pool *fixed, *growing, *private = small_pool(2048, 2048, 10, 20, 30, 5);
+	struct lab_mem_region r[4];
+	struct lab_buf *b[256];
+	unsigned int n;
+	int k;
+
+	small_pool_opts(&o, 2048, 2048, 10, 20, 30, 5);
+	o.name = "shared";
+	o.shared = true;
+	fixed = lab_pool_create(&o);
+	small_pool_opts(&o, 1024, 4096, 10, 20, 30, 5);
+	o.name = "shared-growing";
+	o.shared = true;
+	growing = lab_pool_create(&o);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fixed);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(growing);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(private);
+	k = lab_pool_regions(fixed, r, 4);
+	CU_ASSERT_EQUAL_FATAL(k, 1);
+	CU_ASSERT(r[0].fd >= 0);
+	n = lab_alloc_bulk(fixed, NULL, b, 256, 0);
+	CU_ASSERT_EQUAL(n, 256);
+	for (unsigned int i = 0; i < n; i++) {
+		CU_ASSERT((char *)b[i] >= (char *)r[0].va);
+		CU_ASSERT((char *)b[i]->buf_addr + b[i]->buf_len <= (char *)r[0].va + r[0].len);
+	}
+	CU_ASSERT_EQUAL(lab_free_bulk(NULL, b, n), n);
+	log_capture();
+	CU_ASSERT_EQUAL(lab_pool_regions(growing, r, 4), -EBUSY);
+	CU_ASSERT_PTR_NOT_NULL(strstr(log_text(), "sharing its memory (a peer maps it once) "
+					      "needs a fixed pool; set initial = max"));
+	CU_ASSERT_EQUAL(lab_pool_regions(private, r, 4), -ENOTSUP);
+	CU_ASSERT_PTR_NOT_NULL(strstr(log_text(), "was not created shared: set "
+					      "lab_pool_opts.shared"));
+	log_release();
+	lab_pool_quality_check(fixed);
+	CU_ASSERT_EQUAL(lab_pool_destroy(fixed), 0);
+	CU_ASSERT_EQUAL(lab_pool_destroy(growing), 0);
+	CU_ASSERT_EQUAL(lab_pool_destroy(private), 0);
+}
+
 /* Sustained demand: the warden grows the pool toward max; idle, it shrinks. */
 static void test_warden_grows_and_shrinks(void)
 {
@@ -503,6 +550,7 @@ int main(void)
 		LAB_TEST(test_no_cache_threads_count_exactly),
 		LAB_TEST(test_exhaustion_and_reserve),
 		LAB_TEST(test_pool_memory_range),
+		LAB_TEST(test_pool_shared_regions),
 		LAB_TEST(test_warden_grows_and_shrinks),
 		LAB_TEST(test_multithread_cross_frees),
 		LAB_TEST(test_destroy_refuses_and_names_holders),
