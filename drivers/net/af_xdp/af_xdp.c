@@ -1,40 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * af_xdp: XDP sockets (libxdp) whose UMEM is the pool's own memory. The pool
- * must be fixed (initial = max) so that its memory is one mapped range that
- * never changes (lab_pool_memory()); that range is registered as the UMEM in
- * unaligned-chunk mode, so every pool buffer is a chunk: its buf_addr is the
- * chunk address and the kernel writes a frame XDP_PACKET_HEADROOM bytes in.
- *
- * One XDP socket per device queue: port queue i binds device queue queue+i,
- * with an RX ring if i < nb_rxq and a TX ring if i < nb_txq. The RX side (rx
- * and fill rings) belongs to the RX queue's thread, the TX side (tx and
- * completion rings) to the TX queue's thread; they share no written state.
- *
- * RX: the fill ring is kept at ring_size posted buffers with lab_alloc_bulk on
- * the atomic path (a short refill counts rx_nobuf once per missing buffer and
- * is retried on the next poll). A received descriptor is its buffer, handed to
- * the caller as is: labyrinth copies nothing. In copy mode (drivers without
- * zero-copy, such as veth) the kernel copies the frame into that buffer; in
- * zero-copy mode the NIC writes it there.
- *
- * TX: a buffer's data is posted as a descriptor (no copy); the buffer stays
- * held by the TX queue's owner until the completion ring gives it back, and is
- * freed then. Completions are reaped at the start of each TX burst.
- *
- * Every buffer the kernel holds is recorded by index (posted[], per side), so
- * close gives back what the kernel never returned, and a descriptor naming
- * anything else is counted as an error and ignored.
- *
- * The XDP program is ours (six instructions: redirect to the XSKMAP entry of
- * the receiving queue, else pass to the stack), attached through a bpf_link,
- * so it goes away with the port or the process, needs no bpffs and cannot be
- * left behind by a crash. libxdp's own program loading is not used.
+ * af_xdp: the device string, open (UMEM, program, sockets, in that order),
+ * start, close, link state, the kernel's counters and the ops table. The
+ * design, and what each file holds, is described in af_xdp_internal.h.
  */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <linux/bpf.h>
 #include <linux/ethtool.h>
 #include <linux/if_link.h>
 #include <linux/sockios.h>
@@ -47,71 +19,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
 #include <xdp/xsk.h>
 
-#include <labyrinth/lab_log.h>
-#include <labyrinth/lab_port_driver.h>
-
-LAB_LOG_DECLARE(port);
-
-#ifndef XDP_PACKET_HEADROOM
-#define XDP_PACKET_HEADROOM 256
-#endif
-
-/* The lab_buf header sits just before buf_addr (lab_pool.h). */
-#define AFX_HDR ((uint64_t)sizeof(struct lab_buf))
-#define AFX_MIN_CHUNK 2048u
-#define AFX_MAX_CHUNK 4096u
-#define AFX_BATCH 64u
-
-struct afx_port;
-
-/* RX side of one socket: the RX queue's thread only. */
-struct afx_rx {
-	struct xsk_ring_cons rx;
-	struct xsk_ring_prod fill;
-	struct lab_buf **posted; /* by buffer index: held by the kernel */
-	uint32_t nposted, target;
-} __attribute__((aligned(LAB_CACHE_LINE)));
-
-/* TX side of one socket: the TX queue's thread only. */
-struct afx_tx {
-	struct xsk_ring_prod tx;
-	struct xsk_ring_cons comp;
-	struct lab_buf **posted; /* by buffer index: sent, not completed */
-	uint32_t nposted;
-} __attribute__((aligned(LAB_CACHE_LINE)));
-
-struct afx_sock {
-	struct afx_rx r;
-	struct afx_tx t;
-	struct afx_port *ap;
-	struct xsk_socket *xsk;
-	uint32_t queue_id;
-	int fd;
-	bool has_rx, has_tx;
-	struct xdp_statistics base; /* kernel counters at the last stats reset */
-};
-
-struct afx_port {
-	char iface[IF_NAMESIZE];
-	struct xsk_umem *umem;
-	uint8_t *base; /* UMEM start: the pool's memory */
-	uint64_t len;
-	uint32_t chunk;    /* chunk size registered */
-	uint32_t capacity; /* buffer indexes 0..capacity-1 */
-	bool zerocopy;
-	int ctl_fd;        /* for link state ioctls */
-	int ifindex;
-	int map_fd, prog_fd, link_fd; /* XSKMAP, program, its bpf_link (or -1: legacy attach) */
-	uint32_t xdp_flags;
-	bool legacy_attached;
-	struct afx_sock *sock;
-	uint16_t nsock;
-};
+#include "af_xdp_internal.h"
 
 static const struct lab_devargs_key afx_keys[] = {
 	{ "iface", "network interface (required)" },
@@ -122,179 +34,6 @@ static const struct lab_devargs_key afx_keys[] = {
 		  "(fail without it) or copy (default auto)" },
 	{ NULL, NULL },
 };
-
-static inline uint64_t umem_off(const struct afx_port *ap, const void *p)
-{
-	return (uint64_t)((const uint8_t *)p - ap->base);
-}
-
-/*
- * The buffer whose chunk (buf_addr) is at UMEM offset @p chunk, if it is one
- * recorded in @p posted; the record is cleared. NULL for anything else.
- */
-static inline struct lab_buf *posted_take(const struct afx_port *ap, struct lab_buf **posted,
-					  uint64_t chunk)
-{
-	struct lab_buf *b;
-	uint32_t idx;
-
-	if (lab_unlikely(chunk < AFX_HDR || chunk + ap->chunk > ap->len))
-		return NULL;
-	b = (struct lab_buf *)(ap->base + chunk - AFX_HDR);
-	idx = b->idx;
-	if (lab_unlikely(idx >= ap->capacity || posted[idx] != b))
-		return NULL;
-	posted[idx] = NULL;
-	return b;
-}
-
-/* Keep target buffers with the kernel (atomic path, never blocks). */
-static void rx_refill(struct lab_port_queue *q, struct afx_sock *s)
-{
-	struct afx_rx *r = &s->r;
-	struct lab_buf *bufs[AFX_BATCH];
-	uint32_t want = r->target - r->nposted;
-
-	while (want != 0) {
-		uint32_t n = want < AFX_BATCH ? want : AFX_BATCH, got, room, idx;
-
-		got = lab_alloc_bulk(q->pool, q->owner, bufs, n, LAB_ALLOC_ATOMIC);
-		room = got ? xsk_ring_prod__reserve(&r->fill, got, &idx) : 0;
-		if (lab_unlikely(room < got)) {
-			/* Cannot happen while nposted <= ring size; stay whole if it does. */
-			lab_free_bulk(q->owner, bufs + room, got - room);
-			got = room;
-		}
-		for (uint32_t i = 0; i < got; i++) {
-			*xsk_ring_prod__fill_addr(&r->fill, idx + i) = umem_off(s->ap, bufs[i]->buf_addr);
-			r->posted[bufs[i]->idx] = bufs[i];
-		}
-		if (got != 0)
-			xsk_ring_prod__submit(&r->fill, got);
-		r->nposted += got;
-		want -= got;
-		if (got < n)
-			break;
-	}
-	lab_rxq_set_short(q, want);
-}
-
-static uint16_t afx_rx(struct lab_port_queue *q, struct lab_buf **bufs, uint16_t n)
-{
-	struct afx_sock *s = q->drv;
-	struct afx_rx *r = &s->r;
-	uint32_t idx, got = xsk_ring_cons__peek(&r->rx, n, &idx);
-	uint64_t bytes = 0;
-	uint16_t k = 0;
-
-	for (uint32_t i = 0; i < got; i++) {
-		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&r->rx, idx + i);
-		uint64_t chunk = xsk_umem__extract_addr(d->addr);
-		uint64_t off = xsk_umem__extract_offset(d->addr);
-		struct lab_buf *b = posted_take(s->ap, r->posted, chunk);
-
-		if (lab_unlikely(b == NULL)) {
-			LAB_COUNT_ADD(q->st.errors, 1); /* not a buffer we gave the kernel */
-			continue;
-		}
-		r->nposted--;
-		if (lab_unlikely(off + d->len > b->buf_len)) {
-			LAB_COUNT_ADD(q->st.errors, 1);
-			lab_free_bulk(q->owner, &b, 1);
-			continue;
-		}
-		lab_rxq_fill(q, b, d->len);
-		b->data_off = (uint16_t)off;
-		bytes += d->len;
-		bufs[k++] = b;
-	}
-	if (got != 0)
-		xsk_ring_cons__release(&r->rx, got);
-	rx_refill(q, s);
-	/* In copy mode, and for zero-copy drivers that sleep, the kernel asks
-	 * to be woken when it finds the fill ring empty: only then a call. */
-	if (k == 0 && xsk_ring_prod__needs_wakeup(&r->fill))
-		(void)recvfrom(s->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
-	LAB_COUNT_ADD(q->st.packets, k);
-	LAB_COUNT_ADD(q->st.bytes, bytes);
-	return k;
-}
-
-/* Free what the kernel has finished sending. */
-static void tx_reap(struct lab_port_queue *q, struct afx_sock *s)
-{
-	struct afx_tx *t = &s->t;
-	struct lab_buf *done[AFX_BATCH];
-	uint32_t idx, got;
-
-	while ((got = xsk_ring_cons__peek(&t->comp, AFX_BATCH, &idx)) != 0) {
-		uint32_t k = 0;
-
-		for (uint32_t i = 0; i < got; i++) {
-			uint64_t a = *xsk_ring_cons__comp_addr(&t->comp, idx + i);
-			struct lab_buf *b = posted_take(s->ap, t->posted,
-							xsk_umem__extract_addr(a));
-
-			if (lab_likely(b != NULL))
-				done[k++] = b;
-			else
-				LAB_COUNT_ADD(q->st.errors, 1);
-		}
-		xsk_ring_cons__release(&t->comp, got);
-		t->nposted -= k;
-		lab_free_bulk(q->owner, done, k);
-	}
-}
-
-static uint16_t afx_tx(struct lab_port_queue *q, struct lab_buf **bufs, uint16_t n)
-{
-	struct afx_sock *s = q->drv;
-	struct afx_tx *t = &s->t;
-	const struct afx_port *ap = s->ap;
-	uint64_t bytes = 0, ok = 0;
-	uint32_t idx, room;
-	uint16_t i;
-
-	tx_reap(q, s);
-	room = xsk_ring_prod__reserve(&t->tx, n, &idx);
-	for (i = 0; i < room; i++) {
-		struct lab_buf *b = bufs[i];
-		struct xdp_desc *d = xsk_ring_prod__tx_desc(&t->tx, idx + (uint32_t)ok);
-		bool in_umem = (uint8_t *)b->buf_addr >= ap->base &&
-			       umem_off(ap, b->buf_addr) + ap->chunk <= ap->len;
-
-		if (lab_unlikely(!in_umem || b->data_off + b->data_len > ap->chunk)) {
-			/* Not a chunk of the UMEM, or data past the end of its chunk. */
-			if (in_umem)
-				LAB_COUNT_ADD(q->st.oversize, 1);
-			else
-				LAB_COUNT_ADD(q->st.errors, 1);
-			lab_free_bulk(q->owner, &b, 1);
-			continue;
-		}
-		/* Unaligned mode: chunk in the low 48 bits, data offset above. */
-		d->addr = umem_off(ap, b->buf_addr) |
-			  ((uint64_t)b->data_off << XSK_UNALIGNED_BUF_OFFSET_SHIFT);
-		d->len = b->data_len;
-		d->options = 0;
-		t->posted[b->idx] = b;
-		bytes += b->data_len;
-		ok++;
-	}
-	/* Hand back reservations that dropped buffers did not use. */
-	t->tx.cached_prod -= room - (uint32_t)ok;
-	if (ok != 0) {
-		xsk_ring_prod__submit(&t->tx, (uint32_t)ok);
-		t->nposted += (uint32_t)ok;
-		if (xsk_ring_prod__needs_wakeup(&t->tx) &&
-		    sendto(s->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) < 0 && errno != EAGAIN &&
-		    errno != EBUSY && errno != ENOBUFS && errno != ENETDOWN)
-			LAB_COUNT_ADD(q->st.errors, 1);
-	}
-	LAB_COUNT_ADD(q->st.packets, ok);
-	LAB_COUNT_ADD(q->st.bytes, bytes);
-	return (uint16_t)room;
-}
 
 /*
  * libbpf and libxdp print to stderr by default: route them into the port log
@@ -345,226 +84,6 @@ static int afx_parse(const struct lab_devargs *a, uint64_t *queue, uint32_t *xdp
 		return rc < 0 ? rc : (m < 0 ? m : b);
 	*xdp_flags = mode_flags[m];
 	*bmode = b;
-	return 0;
-}
-
-/*
- * Load the redirect program for device queues 0..nq-1 and attach it to the
- * interface: a bpf_link where the kernel has them (detached when the fd
- * closes, also by a crash), else a netlink attach that refuses to replace
- * another program.
- */
-static int prog_attach(struct afx_port *ap, uint32_t nq, const char *devstr)
-{
-	char verifier_log[1024] = "";
-	LIBBPF_OPTS(bpf_prog_load_opts, po, .log_buf = verifier_log,
-		    .log_size = sizeof(verifier_log), .log_level = 0);
-	LIBBPF_OPTS(bpf_link_create_opts, lo, .flags = ap->xdp_flags);
-	struct bpf_insn prog[6];
-	int e;
-
-	ap->map_fd = bpf_map_create(BPF_MAP_TYPE_XSKMAP, "lab_xsks", sizeof(int), sizeof(int), nq,
-				    NULL);
-	if (ap->map_fd < 0) {
-		e = errno;
-		LAB_LOG(ERR, port, "%s: XSKMAP of %u entries: %s%s", devstr, nq, strerror(e),
-			e == EPERM ? " (needs CAP_BPF and CAP_NET_ADMIN, or root)" : "");
-		return -e;
-	}
-	memset(prog, 0, sizeof(prog));
-	/* r2 = ctx->rx_queue_index */
-	prog[0].code = BPF_LDX | BPF_MEM | BPF_W;
-	prog[0].dst_reg = BPF_REG_2;
-	prog[0].src_reg = BPF_REG_1;
-	prog[0].off = offsetof(struct xdp_md, rx_queue_index);
-	/* r1 = the XSKMAP (a 64-bit immediate: two slots) */
-	prog[1].code = BPF_LD | BPF_DW | BPF_IMM;
-	prog[1].dst_reg = BPF_REG_1;
-	prog[1].src_reg = BPF_PSEUDO_MAP_FD;
-	prog[1].imm = ap->map_fd;
-	/* r3 = XDP_PASS: what bpf_redirect_map returns for a queue without a socket */
-	prog[3].code = BPF_ALU64 | BPF_MOV | BPF_K;
-	prog[3].dst_reg = BPF_REG_3;
-	prog[3].imm = XDP_PASS;
-	prog[4].code = BPF_JMP | BPF_CALL;
-	prog[4].imm = BPF_FUNC_redirect_map;
-	prog[5].code = BPF_JMP | BPF_EXIT;
-	ap->prog_fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "lab_xsk_redir", "Dual BSD/GPL", prog, 6,
-				    &po);
-	if (ap->prog_fd < 0) {
-		e = errno;
-		LAB_LOG(ERR, port, "%s: loading the XDP redirect program: %s %s", devstr,
-			strerror(e), verifier_log);
-		return -e;
-	}
-	ap->link_fd = bpf_link_create(ap->prog_fd, ap->ifindex, BPF_XDP, &lo);
-	if (ap->link_fd >= 0)
-		return 0;
-	e = errno;
-	if (e != EINVAL && e != EOPNOTSUPP && e != ENOSYS) {
-		LAB_LOG(ERR, port, "%s: attaching XDP to '%s': %s%s", devstr, ap->iface, strerror(e),
-			e == EBUSY || e == EEXIST ? " (another XDP program is attached; remove it "
-			"with 'ip link set dev IFACE xdp off')" : "");
-		return -e;
-	}
-	/* No XDP links in this kernel: attach by netlink, never replacing. */
-	if (bpf_xdp_attach(ap->ifindex, ap->prog_fd, ap->xdp_flags | XDP_FLAGS_UPDATE_IF_NOEXIST,
-			   NULL) < 0) {
-		e = errno;
-		LAB_LOG(ERR, port, "%s: attaching XDP to '%s': %s%s", devstr, ap->iface, strerror(e),
-			e == EBUSY ? " (another XDP program is attached; remove it with "
-			"'ip link set dev IFACE xdp off')" : "");
-		return -e;
-	}
-	ap->legacy_attached = true;
-	return 0;
-}
-
-static void prog_detach(struct afx_port *ap)
-{
-	if (ap->link_fd >= 0)
-		close(ap->link_fd);
-	if (ap->legacy_attached) {
-		LIBBPF_OPTS(bpf_xdp_attach_opts, ao, .old_prog_fd = ap->prog_fd);
-
-		(void)bpf_xdp_detach(ap->ifindex, ap->xdp_flags | XDP_FLAGS_REPLACE, &ao);
-	}
-	if (ap->prog_fd >= 0)
-		close(ap->prog_fd);
-	if (ap->map_fd >= 0)
-		close(ap->map_fd);
-	ap->link_fd = ap->prog_fd = ap->map_fd = -1;
-	ap->legacy_attached = false;
-}
-
-/* Register the pool's memory as the UMEM. */
-static int umem_open(struct lab_port *p, struct afx_port *ap, const char *devstr, uint32_t fill,
-		     uint32_t comp)
-{
-	struct lab_pool *pool = p->rxq[0].pool;
-	uint32_t room = lab_pool_data_room(pool), buf_len;
-	struct xsk_umem_config uc = { 0 };
-	struct lab_pool_stats st;
-	void *base;
-	size_t len;
-	int rc;
-
-	for (uint16_t i = 0; i < p->nb_txq; i++)
-		if (p->txq[i].pool != pool) {
-			LAB_LOG(ERR, port, "%s: TX queue %u uses pool '%s', RX pool '%s': af_xdp "
-				"registers one pool's memory, so every queue must share it", devstr,
-				i, lab_pool_name(p->txq[i].pool), lab_pool_name(pool));
-			return -EINVAL;
-		}
-	if (lab_pool_memory(pool, &base, &len) < 0) {
-		LAB_LOG(ERR, port, "%s: the UMEM is the pool's memory, so pool '%s' must be fixed "
-			"(initial = max buffers)", devstr, lab_pool_name(pool));
-		return -EINVAL;
-	}
-	buf_len = room + p->rxq[0].owner->headroom;
-	if (buf_len < AFX_MIN_CHUNK) {
-		LAB_LOG(ERR, port, "%s: pool '%s' buffers have %u bytes from buf_addr; an AF_XDP "
-			"chunk needs at least %u (cell_size >= %u)", devstr, lab_pool_name(pool),
-			buf_len, AFX_MIN_CHUNK, AFX_MIN_CHUNK + (uint32_t)AFX_HDR);
-		return -EINVAL;
-	}
-	lab_pool_stats(pool, &st);
-	ap->base = base;
-	ap->len = len;
-	ap->chunk = buf_len < AFX_MAX_CHUNK ? buf_len : AFX_MAX_CHUNK;
-	ap->capacity = (uint32_t)st.total;
-	uc.fill_size = fill;
-	uc.comp_size = comp;
-	uc.frame_size = ap->chunk;
-	uc.frame_headroom = 0;
-	uc.flags = XDP_UMEM_UNALIGNED_CHUNK_FLAG;
-	rc = xsk_umem__create(&ap->umem, base, len, &ap->sock[0].r.fill, &ap->sock[0].t.comp, &uc);
-	if (rc < 0) {
-		ap->umem = NULL;
-		LAB_LOG(ERR, port, "%s: registering pool '%s' (%zu bytes at %p, chunk %u) as the "
-			"UMEM: %s%s", devstr, lab_pool_name(pool), len, base, ap->chunk,
-			strerror(-rc), rc == -EPERM ? " (needs CAP_NET_RAW, and CAP_IPC_LOCK or "
-			"a memlock limit above the pool's size)" : "");
-		return rc;
-	}
-	return 0;
-}
-
-static int sock_open(struct lab_port *p, struct afx_port *ap, uint16_t i, uint64_t queue,
-		     uint32_t xdp_flags, int bmode, const char *devstr)
-{
-	struct afx_sock *s = &ap->sock[i];
-	uint32_t rsz = i < p->nb_rxq ? p->rxq[i].ring_size : 0;
-	uint32_t tsz = i < p->nb_txq ? p->txq[i].ring_size : 0;
-	struct xsk_socket_config sc = { 0 };
-	int rc;
-
-	s->ap = ap;
-	s->queue_id = (uint32_t)(queue + i);
-	s->has_rx = i < p->nb_rxq;
-	s->has_tx = i < p->nb_txq;
-	sc.rx_size = s->has_rx ? rsz : XSK_RING_CONS__DEFAULT_NUM_DESCS;
-	sc.tx_size = s->has_tx ? tsz : XSK_RING_PROD__DEFAULT_NUM_DESCS;
-	sc.xdp_flags = xdp_flags;
-	sc.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD; /* ours: prog_attach() */
-	for (int attempt = 0; attempt < 2; attempt++) {
-		bool zc = bmode == 1 || (bmode == 0 && attempt == 0);
-
-		sc.bind_flags = XDP_USE_NEED_WAKEUP | (zc ? XDP_ZEROCOPY : XDP_COPY);
-		/* A socket closed just before on this queue is released by the
-		 * kernel's deferred work: until then binding says EBUSY. */
-		for (int wait = 0; wait < 200; wait++) {
-			rc = xsk_socket__create_shared(&s->xsk, ap->iface, s->queue_id, ap->umem,
-						       s->has_rx ? &s->r.rx : NULL,
-						       s->has_tx ? &s->t.tx : NULL, &s->r.fill,
-						       &s->t.comp, &sc);
-			if (rc != -EBUSY)
-				break;
-			nanosleep(&(struct timespec){ 0, 5000000 }, NULL);
-		}
-		if (rc == 0) {
-			if (i == 0)
-				ap->zerocopy = zc;
-			break;
-		}
-		s->xsk = NULL;
-		if (!(zc && bmode == 0))
-			break;
-		if (i == 0)
-			LAB_LOG(NOTICE, port, "%s: zero-copy not available on '%s' queue %u (%s): "
-				"copy mode, the kernel copies frames into the pool's buffers",
-				devstr, ap->iface, s->queue_id, strerror(-rc));
-	}
-	if (rc < 0) {
-		LAB_LOG(ERR, port, "%s: XDP socket on '%s' queue %u (%s mode, %s): %s%s", devstr,
-			ap->iface, s->queue_id, xdp_flags == XDP_FLAGS_DRV_MODE ? "native" :
-			xdp_flags == XDP_FLAGS_SKB_MODE ? "skb" : "auto",
-			bmode == 2 || (bmode == 0) ? "copy" : "zerocopy", strerror(-rc),
-			rc == -EPERM ? " (needs CAP_NET_ADMIN, CAP_BPF and CAP_NET_RAW)" :
-			rc == -EINVAL ? " (is the queue number below the device's queue count?)" :
-			"");
-		return rc;
-	}
-	s->fd = xsk_socket__fd(s->xsk);
-	if (s->has_rx) {
-		int key = (int)s->queue_id;
-
-		if (bpf_map_update_elem(ap->map_fd, &key, &s->fd, 0) < 0) {
-			rc = -errno;
-			LAB_LOG(ERR, port, "%s: adding queue %u's socket to the XSKMAP: %s", devstr,
-				s->queue_id, strerror(-rc));
-			return rc;
-		}
-		s->r.posted = calloc(ap->capacity, sizeof(*s->r.posted));
-		s->r.target = rsz;
-		p->rxq[i].drv = s;
-	}
-	if (s->has_tx) {
-		s->t.posted = calloc(ap->capacity, sizeof(*s->t.posted));
-		p->txq[i].drv = s;
-	}
-	if ((s->has_rx && s->r.posted == NULL) || (s->has_tx && s->t.posted == NULL))
-		return -ENOMEM;
 	return 0;
 }
 
@@ -640,12 +159,12 @@ static int afx_open(struct lab_port *p, const struct lab_devargs *a)
 	for (uint16_t i = 0; i < ap->nsock; i++)
 		ap->sock[i].fd = -1;
 	fill = p->nb_rxq ? p->rxq[0].ring_size : XSK_RING_PROD__DEFAULT_NUM_DESCS;
-	rc = umem_open(p, ap, a->devstr, fill,
+	rc = afx_umem_open(p, ap, a->devstr, fill,
 		       p->nb_txq ? p->txq[0].ring_size : XSK_RING_CONS__DEFAULT_NUM_DESCS);
 	if (rc == 0)
-		rc = prog_attach(ap, (uint32_t)queue + ap->nsock, a->devstr);
+		rc = afx_prog_attach(ap, (uint32_t)queue + ap->nsock, a->devstr);
 	for (uint16_t i = 0; rc == 0 && i < ap->nsock; i++)
-		rc = sock_open(p, ap, i, queue, xdp_flags, bmode, a->devstr);
+		rc = afx_sock_open(p, ap, i, queue, xdp_flags, bmode, a->devstr);
 	if (rc < 0)
 		return rc;
 	ap->ctl_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -662,24 +181,8 @@ static int afx_start(struct lab_port *p)
 	/* Post the RX buffers now, from the control thread: the RX queue's
 	 * owner is not yet polled by anyone. */
 	for (uint16_t i = 0; i < p->nb_rxq; i++)
-		rx_refill(&p->rxq[i], p->rxq[i].drv);
+		afx_rx_refill(&p->rxq[i], p->rxq[i].drv);
 	return 0;
-}
-
-/* Give back what a socket's kernel side still holds; the socket is gone. */
-static void sock_release_bufs(struct lab_port *p, uint16_t i, struct afx_sock *s)
-{
-	struct afx_port *ap = s->ap;
-
-	for (uint32_t idx = 0; s->r.posted != NULL && idx < ap->capacity; idx++)
-		if (s->r.posted[idx] != NULL)
-			lab_free_bulk(p->rxq[i].owner, &s->r.posted[idx], 1);
-	for (uint32_t idx = 0; s->t.posted != NULL && idx < ap->capacity; idx++)
-		if (s->t.posted[idx] != NULL)
-			lab_free_bulk(p->txq[i].owner, &s->t.posted[idx], 1);
-	free(s->r.posted);
-	free(s->t.posted);
-	s->r.posted = s->t.posted = NULL;
 }
 
 /* Let queued TX frames go out (up to 100 ms) before the sockets close. */
@@ -696,7 +199,7 @@ static void tx_drain(struct lab_port *p, struct afx_port *ap)
 			if (s->xsk == NULL || s->t.nposted == 0)
 				continue;
 			(void)sendto(s->fd, NULL, 0, MSG_DONTWAIT, NULL, 0);
-			tx_reap(&p->txq[i], s);
+			afx_tx_reap(&p->txq[i], s);
 			busy |= s->t.nposted != 0;
 		}
 		if (!busy)
@@ -716,10 +219,10 @@ static void afx_close(struct lab_port *p)
 		for (uint16_t i = 0; i < ap->nsock; i++) {
 			if (ap->sock[i].xsk != NULL)
 				xsk_socket__delete(ap->sock[i].xsk);
-			sock_release_bufs(p, i, &ap->sock[i]);
+			afx_sock_release_bufs(p, i, &ap->sock[i]);
 		}
 	}
-	prog_detach(ap);
+	afx_prog_detach(ap);
 	if (ap->umem != NULL)
 		xsk_umem__delete(ap->umem);
 	if (ap->ctl_fd >= 0)

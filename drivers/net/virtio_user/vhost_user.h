@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The front-end (driver) side of the vhost-user protocol, as QEMU's
+ * docs/interop/vhost-user.rst describes it: messages over a unix socket,
+ * file descriptors with SCM_RIGHTS. Control path only.
+ */
+#ifndef LAB_VHOST_USER_H
+#define LAB_VHOST_USER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <labyrinth/lab_arena.h>
+
+/* Requests (front-end to back-end). */
+enum vhu_request {
+	VHU_GET_FEATURES = 1,
+	VHU_SET_FEATURES = 2,
+	VHU_SET_OWNER = 3,
+	VHU_SET_MEM_TABLE = 5,
+	VHU_SET_VRING_NUM = 8,
+	VHU_SET_VRING_ADDR = 9,
+	VHU_SET_VRING_BASE = 10,
+	VHU_GET_VRING_BASE = 11,
+	VHU_SET_VRING_KICK = 12,
+	VHU_SET_VRING_CALL = 13,
+	VHU_GET_PROTOCOL_FEATURES = 15,
+	VHU_SET_PROTOCOL_FEATURES = 16,
+	VHU_GET_QUEUE_NUM = 17,
+	VHU_SET_VRING_ENABLE = 18,
+};
+
+/* Feature bits (virtio 1.1, 5.1.3; vhost-user). */
+#define VIRTIO_NET_F_MRG_RXBUF 15
+#define VIRTIO_NET_F_MQ 22
+#define VIRTIO_RING_F_EVENT_IDX 29
+#define VHOST_USER_F_PROTOCOL_FEATURES 30
+#define VIRTIO_F_VERSION_1 32
+
+#define VHU_PROTOCOL_F_MQ 0
+
+/* The most regions a mem table carries without CONFIGURE_MEM_SLOTS. */
+#define VHU_MAX_REGIONS 8
+
+struct vhu_conn {
+	int fd;          /* the connected socket, -1 when not connected */
+	char path[108];  /* sun_path */
+	const char *who; /* port name, for messages */
+};
+
+/* Connect to the back-end listening at @p c->path. @return 0 or -errno
+ * (logged, naming the path). */
+int vhu_connect(struct vhu_conn *c);
+void vhu_close(struct vhu_conn *c);
+
+/* One request without an answer; @p fds (up to VHU_MAX_REGIONS) ride along. */
+int vhu_send(struct vhu_conn *c, enum vhu_request req, const void *payload, uint32_t size,
+	     const int *fds, unsigned int nfds);
+/* A request whose answer is one u64 (GET_FEATURES, GET_PROTOCOL_FEATURES,
+ * GET_QUEUE_NUM). */
+int vhu_get_u64(struct vhu_conn *c, enum vhu_request req, uint64_t *out);
+int vhu_set_u64(struct vhu_conn *c, enum vhu_request req, uint64_t v);
+/* SET_VRING_NUM, SET_VRING_BASE, SET_VRING_ENABLE. */
+int vhu_set_state(struct vhu_conn *c, enum vhu_request req, uint32_t index, uint32_t num);
+/* GET_VRING_BASE: stops the ring; *@p base is where the back-end stopped. */
+int vhu_get_vring_base(struct vhu_conn *c, uint32_t index, uint32_t *base);
+int vhu_set_vring_addr(struct vhu_conn *c, uint32_t index, const void *desc,
+		       const void *used, const void *avail);
+/* SET_VRING_KICK / SET_VRING_CALL with an eventfd. */
+int vhu_set_vring_fd(struct vhu_conn *c, enum vhu_request req, uint32_t index, int fd);
+/* SET_MEM_TABLE: the regions, with guest address = our address. */
+int vhu_set_mem_table(struct vhu_conn *c, const struct lab_mem_region *r, unsigned int n);
+
+#endif /* LAB_VHOST_USER_H */

@@ -1,0 +1,624 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * virtio_user: the driver side of a virtio-net device whose back-end is a
+ * vhost-user peer on a unix socket (DPDK's net_vhost, OVS-DPDK, a VM's
+ * back-end). The back-end maps the pool's memory (a shared, fixed pool:
+ * lab_pool_regions()) and the rings (a lab_shm segment), so:
+ *
+ * - RX descriptors point straight at pool buffers, posted with
+ *   lab_alloc_bulk(LAB_ALLOC_ATOMIC): the back-end writes the frame, after a
+ *   12-byte virtio-net header, into the buffer the application then gets.
+ *   The header goes in the headroom, so the frame starts where the pool's
+ *   headroom ends, as for every other driver. A refill that finds the pool
+ *   short leaves descriptors empty, counts them in rx_nobuf and tries again
+ *   on the next poll.
+ * - TX posts the caller's buffers (header in their headroom) and frees them
+ *   when the back-end returns them on the used ring.
+ *
+ * Split virtqueues (virtio 1.1, 2.6): queue 2i receives, 2i+1 sends. Calls
+ * from the back-end are suppressed (we poll); kicks are sent only when the
+ * back-end asks for them (VRING_USED_F_NO_NOTIFY, or EVENT_IDX's avail event).
+ * Everything the back-end writes into the used rings is checked before use: a
+ * descriptor id out of range or not posted, or a length larger than what was
+ * posted, is counted in errors and the entry skipped; nothing is read or
+ * written outside the buffer that was posted.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <labyrinth/lab_log.h>
+#include <labyrinth/lab_port_driver.h>
+
+#include "vhost_user.h"
+
+LAB_LOG_DECLARE(port);
+
+#define VNET_HDR_LEN 12u  /* struct virtio_net_hdr_mrg_rxbuf: VERSION_1 always has it */
+#define VNET_NUM_BUFFERS 10u
+
+#define VRING_DESC_F_NEXT 1u
+#define VRING_DESC_F_WRITE 2u
+#define VRING_USED_F_NO_NOTIFY 1u
+#define VRING_AVAIL_F_NO_INTERRUPT 1u
+
+struct vring_desc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags;
+	uint16_t next;
+};
+
+struct vring_used_elem {
+	uint32_t id;
+	uint32_t len;
+};
+
+struct vq {
+	uint16_t size, mask;
+	uint16_t avail_idx;  /* what we publish next */
+	uint16_t last_used;  /* the next used entry to read */
+	uint16_t free_head, num_free;
+	bool event_idx;
+	uint16_t index;      /* virtqueue number */
+	struct vring_desc *desc;
+	_Atomic uint16_t *avail_flags, *avail_idx_p, *avail_ring, *used_event;
+	_Atomic uint16_t *used_flags, *used_idx_p, *avail_event;
+	struct vring_used_elem *used_ring;
+	uint32_t *posted;          /* per descriptor: bytes posted (RX), 0 when free */
+	struct lab_buf **cookie;   /* per descriptor: its buffer, NULL when free */
+	int kickfd, callfd;
+};
+
+struct vu_port {
+	struct vhu_conn conn;
+	char name[48];
+	uint64_t features;
+	unsigned int nq;
+	struct lab_shm *shm;
+	struct vq *rx, *tx;
+	uint16_t headroom;
+};
+
+static const struct lab_devargs_key vu_keys[] = {
+	{ "path", "the vhost-user back-end's unix socket (it listens; required)" },
+	{ NULL, NULL },
+};
+
+/* ------------------------------------------------------------- virtqueues */
+
+/* Bytes of one virtqueue in the ring segment: descriptors, avail (with
+ * used_event), used (with avail_event), each on its own cache lines. */
+static size_t vq_bytes(uint16_t size)
+{
+	return LAB_ALIGN_UP(16u * size, 64) + LAB_ALIGN_UP(6u + 2u * size, 64) +
+	       LAB_ALIGN_UP(6u + 8u * size, 64);
+}
+
+static int vq_init(struct vq *v, uint16_t index, uint16_t size, uint8_t *mem, bool event_idx)
+{
+	uint8_t *avail = mem + LAB_ALIGN_UP(16u * size, 64);
+	uint8_t *used = avail + LAB_ALIGN_UP(6u + 2u * size, 64);
+
+	memset(v, 0, sizeof(*v));
+	v->kickfd = v->callfd = -1;
+	v->size = size;
+	v->mask = size - 1;
+	v->index = index;
+	v->event_idx = event_idx;
+	v->desc = (struct vring_desc *)mem;
+	v->avail_flags = (_Atomic uint16_t *)avail;
+	v->avail_idx_p = (_Atomic uint16_t *)(avail + 2);
+	v->avail_ring = (_Atomic uint16_t *)(avail + 4);
+	v->used_event = &v->avail_ring[size];
+	v->used_flags = (_Atomic uint16_t *)used;
+	v->used_idx_p = (_Atomic uint16_t *)(used + 2);
+	v->used_ring = (struct vring_used_elem *)(used + 4);
+	v->avail_event = (_Atomic uint16_t *)&v->used_ring[size];
+	v->cookie = calloc(size, sizeof(*v->cookie));
+	v->posted = calloc(size, sizeof(*v->posted));
+	if (v->cookie == NULL || v->posted == NULL)
+		return -ENOMEM;
+	for (uint16_t i = 0; i < size; i++)
+		v->desc[i].next = (uint16_t)(i + 1);
+	v->free_head = 0;
+	v->num_free = size;
+	/* We poll: no calls, please (EVENT_IDX: an event half the index space
+	 * away, moved along as we consume). */
+	if (event_idx)
+		atomic_store_explicit(v->used_event, 0x8000, memory_order_relaxed);
+	else
+		atomic_store_explicit(v->avail_flags, VRING_AVAIL_F_NO_INTERRUPT,
+				      memory_order_relaxed);
+	v->kickfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	v->callfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	return v->kickfd < 0 || v->callfd < 0 ? -errno : 0;
+}
+
+static void vq_fini(struct vq *v)
+{
+	if (v->kickfd >= 0)
+		close(v->kickfd);
+	if (v->callfd >= 0)
+		close(v->callfd);
+	free(v->cookie);
+	free(v->posted);
+	v->cookie = NULL;
+	v->posted = NULL;
+	v->kickfd = v->callfd = -1;
+}
+
+/* virtio 1.1, 2.6.7.2: does moving the index from @p old to @p new pass the
+ * peer's @p event? */
+static inline bool need_event(uint16_t event, uint16_t new_idx, uint16_t old)
+{
+	return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old);
+}
+
+/* Publish what was added since @p old and kick if the back-end asks for it. */
+static void vq_publish(struct vq *v, uint16_t old)
+{
+	bool kick;
+
+	if (v->avail_idx == old)
+		return;
+	atomic_store_explicit(v->avail_idx_p, v->avail_idx, memory_order_release);
+	/* The index store before the look at the peer's flags (virtio 1.1,
+	 * 2.6.13.6): a full barrier, as every virtio driver has here. */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (v->event_idx)
+		kick = need_event(atomic_load_explicit(v->avail_event, memory_order_relaxed),
+				  v->avail_idx, old);
+	else
+		kick = !(atomic_load_explicit(v->used_flags, memory_order_relaxed) &
+			 VRING_USED_F_NO_NOTIFY);
+	if (kick) {
+		uint64_t one = 1;
+
+		(void)!write(v->kickfd, &one, sizeof(one));
+	}
+}
+
+static inline uint16_t vq_take_desc(struct vq *v)
+{
+	uint16_t id = v->free_head;
+
+	v->free_head = v->desc[id].next;
+	v->num_free--;
+	return id;
+}
+
+static inline void vq_put_desc(struct vq *v, uint16_t id)
+{
+	v->desc[id].next = v->free_head;
+	v->free_head = id;
+	v->num_free++;
+	v->cookie[id] = NULL;
+	v->posted[id] = 0;
+}
+
+/* The next used entry, checked: the id names a descriptor we posted and the
+ * length fits what we posted. @return its buffer, or NULL (counted; the
+ * entry is consumed either way). */
+static struct lab_buf *vq_used_one(struct lab_port_queue *q, struct vq *v, uint32_t *len)
+{
+	const struct vring_used_elem *e = &v->used_ring[v->last_used & v->mask];
+	uint32_t id = e->id;
+	struct lab_buf *b;
+
+	*len = e->len;
+	v->last_used++;
+	if (lab_unlikely(id >= v->size || v->cookie[id] == NULL)) {
+		LAB_COUNT_ADD(q->st.errors, 1);
+		return NULL;
+	}
+	b = v->cookie[id];
+	if (lab_unlikely(*len > v->posted[id]))
+		*len = UINT32_MAX; /* the caller drops it */
+	vq_put_desc(v, (uint16_t)id);
+	return b;
+}
+
+/* --------------------------------------------------------------------- RX */
+
+static void rx_refill(struct lab_port_queue *q, struct vu_port *vp, struct vq *v)
+{
+	uint16_t old = v->avail_idx;
+
+	while (v->num_free != 0) {
+		struct lab_buf *b[64];
+		unsigned int want = v->num_free < 64 ? v->num_free : 64;
+		unsigned int got = lab_alloc_bulk(q->pool, q->owner, b, want, LAB_ALLOC_ATOMIC);
+
+		for (unsigned int i = 0; i < got; i++) {
+			uint16_t id = vq_take_desc(v);
+			uint32_t len = b[i]->buf_len - vp->headroom + VNET_HDR_LEN;
+
+			v->desc[id] = (struct vring_desc){
+				.addr = (uintptr_t)b[i]->buf_addr + vp->headroom - VNET_HDR_LEN,
+				.len = len, .flags = VRING_DESC_F_WRITE };
+			v->cookie[id] = b[i];
+			v->posted[id] = len;
+			atomic_store_explicit(&v->avail_ring[v->avail_idx & v->mask], id,
+					      memory_order_relaxed);
+			v->avail_idx++;
+		}
+		if (got < want)
+			break;
+	}
+	lab_rxq_set_short(q, v->num_free);
+	vq_publish(v, old);
+}
+
+static uint16_t vu_rx(struct lab_port_queue *q, struct lab_buf **bufs, uint16_t n)
+{
+	struct vu_port *vp = lab_port_priv(q->port);
+	struct vq *v = q->drv;
+	uint16_t used = atomic_load_explicit(v->used_idx_p, memory_order_acquire), k = 0;
+	bool mrg = vp->features & (1ull << VIRTIO_NET_F_MRG_RXBUF);
+	uint64_t bytes = 0;
+
+	while (k < n && v->last_used != used) {
+		uint32_t len;
+		struct lab_buf *b = vq_used_one(q, v, &len);
+		uint16_t nbuf = 1;
+
+		if (b == NULL)
+			continue;
+		if (mrg && len != UINT32_MAX && len >= VNET_HDR_LEN)
+			memcpy(&nbuf, (uint8_t *)b->buf_addr + vp->headroom - VNET_HDR_LEN +
+				       VNET_NUM_BUFFERS, sizeof(nbuf));
+		if (lab_unlikely(nbuf != 1)) {
+			/* A frame over several buffers: the framework carries
+			 * one buffer per frame, so it is dropped, with the
+			 * buffers it took (counted once, as oversize). */
+			LAB_COUNT_ADD(q->st.oversize, 1);
+			lab_free_bulk(q->owner, &b, 1);
+			for (uint16_t i = 1; i < nbuf && v->last_used != used; i++) {
+				b = vq_used_one(q, v, &len);
+				if (b != NULL)
+					lab_free_bulk(q->owner, &b, 1);
+			}
+			continue;
+		}
+		if (lab_unlikely(len == UINT32_MAX || len <= VNET_HDR_LEN)) {
+			LAB_COUNT_ADD(q->st.errors, 1);
+			lab_free_bulk(q->owner, &b, 1);
+			continue;
+		}
+		lab_rxq_fill(q, b, len - VNET_HDR_LEN);
+		bytes += len - VNET_HDR_LEN;
+		bufs[k++] = b;
+	}
+	if (v->event_idx)
+		atomic_store_explicit(v->used_event, (uint16_t)(v->last_used + 0x8000),
+				      memory_order_relaxed);
+	rx_refill(q, vp, v);
+	LAB_COUNT_ADD(q->st.packets, k);
+	LAB_COUNT_ADD(q->st.bytes, bytes);
+	return k;
+}
+
+/* --------------------------------------------------------------------- TX */
+
+/* Free what the back-end has sent. */
+static void tx_reclaim(struct lab_port_queue *q, struct vq *v)
+{
+	uint16_t used = atomic_load_explicit(v->used_idx_p, memory_order_acquire);
+	struct lab_buf *done[64];
+	unsigned int nd = 0;
+
+	while (v->last_used != used) {
+		uint32_t len;
+		struct lab_buf *b = vq_used_one(q, v, &len);
+
+		if (b == NULL)
+			continue;
+		done[nd++] = b;
+		if (nd == 64) {
+			lab_free_bulk(q->owner, done, nd);
+			nd = 0;
+		}
+	}
+	if (nd != 0)
+		lab_free_bulk(q->owner, done, nd);
+	if (v->event_idx)
+		atomic_store_explicit(v->used_event, (uint16_t)(v->last_used + 0x8000),
+				      memory_order_relaxed);
+}
+
+static uint16_t vu_tx(struct lab_port_queue *q, struct lab_buf **bufs, uint16_t n)
+{
+	struct vq *v = q->drv;
+	uint16_t old = v->avail_idx, k;
+	uint64_t bytes = 0;
+
+	tx_reclaim(q, v);
+	for (k = 0; k < n && v->num_free != 0; k++) {
+		struct lab_buf *b = bufs[k];
+		uint8_t *data = lab_buf_data(b);
+		uint16_t id;
+
+		/* The header goes in the headroom: a buffer without room for it
+		 * (or a chain) is not sendable; dropped and counted. */
+		if (lab_unlikely(b->data_off < VNET_HDR_LEN || b->next != NULL)) {
+			LAB_COUNT_ADD(q->st.errors, 1);
+			lab_free_bulk(q->owner, &b, 1);
+			continue;
+		}
+		memset(data - VNET_HDR_LEN, 0, VNET_HDR_LEN);
+		id = vq_take_desc(v);
+		v->desc[id] = (struct vring_desc){ .addr = (uintptr_t)(data - VNET_HDR_LEN),
+						   .len = b->data_len + VNET_HDR_LEN };
+		v->cookie[id] = b;
+		v->posted[id] = b->data_len + VNET_HDR_LEN;
+		atomic_store_explicit(&v->avail_ring[v->avail_idx & v->mask], id,
+				      memory_order_relaxed);
+		v->avail_idx++;
+		bytes += b->data_len;
+	}
+	vq_publish(v, old);
+	if (k < n)
+		LAB_COUNT_ADD(q->st.ring_full, n - k);
+	LAB_COUNT_ADD(q->st.packets, k);
+	LAB_COUNT_ADD(q->st.bytes, bytes);
+	return k;
+}
+
+/* -------------------------------------------------------------- control */
+
+/* Features: VERSION_1 is required; MRG_RXBUF, EVENT_IDX, MQ (for more than
+ * one queue pair) and the protocol features are taken when offered; every
+ * other bit the back-end offers is declined by leaving it out. */
+static int negotiate(struct vu_port *vp)
+{
+	uint64_t dev, want, proto = 0;
+	int rc;
+
+	rc = vhu_send(&vp->conn, VHU_SET_OWNER, NULL, 0, NULL, 0);
+	if (rc == 0)
+		rc = vhu_get_u64(&vp->conn, VHU_GET_FEATURES, &dev);
+	if (rc < 0)
+		return rc;
+	if (!(dev & (1ull << VIRTIO_F_VERSION_1))) {
+		LAB_LOG(ERR, port, "%s: the back-end at %s does not offer VIRTIO_F_VERSION_1 "
+			"(features 0x%llx); legacy virtio is not supported", vp->name,
+			vp->conn.path, (unsigned long long)dev);
+		return -ENOTSUP;
+	}
+	want = (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_NET_F_MRG_RXBUF) |
+	       (1ull << VIRTIO_RING_F_EVENT_IDX) | (1ull << VHOST_USER_F_PROTOCOL_FEATURES);
+	if (vp->nq > 1)
+		want |= 1ull << VIRTIO_NET_F_MQ;
+	vp->features = dev & want;
+	if (vp->nq > 1 && !(vp->features & (1ull << VIRTIO_NET_F_MQ) &&
+			    vp->features & (1ull << VHOST_USER_F_PROTOCOL_FEATURES))) {
+		LAB_LOG(ERR, port, "%s: %u queue pairs asked for, but the back-end at %s offers "
+			"no multiqueue (features 0x%llx)", vp->name, vp->nq, vp->conn.path,
+			(unsigned long long)dev);
+		return -ENOTSUP;
+	}
+	if (vp->features & (1ull << VHOST_USER_F_PROTOCOL_FEATURES)) {
+		rc = vhu_get_u64(&vp->conn, VHU_GET_PROTOCOL_FEATURES, &proto);
+		if (rc < 0)
+			return rc;
+		proto &= vp->nq > 1 ? 1ull << VHU_PROTOCOL_F_MQ : 0;
+		rc = vhu_set_u64(&vp->conn, VHU_SET_PROTOCOL_FEATURES, proto);
+		if (rc < 0)
+			return rc;
+	}
+	if (vp->nq > 1) {
+		uint64_t qn = 0;
+
+		if (!(proto & (1ull << VHU_PROTOCOL_F_MQ)) ||
+		    (rc = vhu_get_u64(&vp->conn, VHU_GET_QUEUE_NUM, &qn)) < 0 || qn < vp->nq) {
+			LAB_LOG(ERR, port, "%s: %u queue pairs asked for; the back-end at %s has %llu",
+				vp->name, vp->nq, vp->conn.path, (unsigned long long)qn);
+			return rc < 0 ? rc : -ENOTSUP;
+		}
+	}
+	return vhu_set_u64(&vp->conn, VHU_SET_FEATURES, vp->features);
+}
+
+/* Hand the back-end one virtqueue: call, size, base, addresses, kick. */
+static int ring_setup(struct vu_port *vp, struct vq *v)
+{
+	int rc = vhu_set_vring_fd(&vp->conn, VHU_SET_VRING_CALL, v->index, v->callfd);
+
+	if (rc == 0)
+		rc = vhu_set_state(&vp->conn, VHU_SET_VRING_NUM, v->index, v->size);
+	if (rc == 0)
+		rc = vhu_set_state(&vp->conn, VHU_SET_VRING_BASE, v->index, 0);
+	if (rc == 0)
+		rc = vhu_set_vring_addr(&vp->conn, v->index, v->desc, v->used_flags,
+					v->avail_flags);
+	if (rc == 0)
+		rc = vhu_set_vring_fd(&vp->conn, VHU_SET_VRING_KICK, v->index, v->kickfd);
+	return rc;
+}
+
+static int check_queues(struct lab_port *p, struct vu_port *vp)
+{
+	if (p->nb_rxq != p->nb_txq) {
+		LAB_LOG(ERR, port, "%s: virtio-net queues come in pairs: %u RX and %u TX queues "
+			"asked for", vp->name, p->nb_rxq, p->nb_txq);
+		return -EINVAL;
+	}
+	for (uint16_t i = 0; i < p->nb_rxq; i++) {
+		uint32_t sz[2] = { p->rxq[i].ring_size, p->txq[i].ring_size };
+
+		for (int d = 0; d < 2; d++)
+			if (sz[d] == 0 || sz[d] > 32768 || (sz[d] & (sz[d] - 1)) != 0) {
+				LAB_LOG(ERR, port, "%s: ring size %u of %s queue %u: a split "
+					"virtqueue needs a power of two, 1..32768", vp->name, sz[d],
+					d ? "TX" : "RX", i);
+				return -EINVAL;
+			}
+		if (p->rxq[i].pool != p->rxq[0].pool || p->txq[i].pool != p->rxq[0].pool) {
+			LAB_LOG(ERR, port, "%s: all queues must use one pool (its memory is what "
+				"the back-end maps)", vp->name);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int vu_open(struct lab_port *p, const struct lab_devargs *args)
+{
+	struct lab_mem_region r[VHU_MAX_REGIONS];
+	const char *path = lab_devargs_get(args, "path");
+	struct vu_port *vp;
+	size_t ring_bytes = 0;
+	uint8_t *mem;
+	int nr, rc;
+
+	vp = calloc(1, sizeof(*vp));
+	if (vp == NULL)
+		return -ENOMEM;
+	vp->conn.fd = -1;
+	lab_port_set_priv(p, vp);
+	snprintf(vp->name, sizeof(vp->name), "virtio_user port %u", p->id);
+	vp->conn.who = vp->name;
+	if (path == NULL || path[0] == '\0') {
+		LAB_LOG(ERR, port, "%s: path= is required (the back-end's socket)", vp->name);
+		return -EINVAL;
+	}
+	snprintf(vp->conn.path, sizeof(vp->conn.path), "%s", path);
+	if ((rc = check_queues(p, vp)) < 0)
+		return rc;
+	vp->nq = p->nb_rxq;
+	vp->headroom = p->rxq[0].owner->headroom;
+	if (vp->headroom < VNET_HDR_LEN) {
+		LAB_LOG(ERR, port, "%s: the pool's headroom %u has no room for the %u-byte "
+			"virtio-net header; use a headroom of at least %u", vp->name, vp->headroom,
+			VNET_HDR_LEN, VNET_HDR_LEN);
+		return -EINVAL;
+	}
+	nr = lab_pool_regions(p->rxq[0].pool, r, VHU_MAX_REGIONS - 1);
+	if (nr < 0)
+		return nr;
+	if (nr > (int)VHU_MAX_REGIONS - 1) {
+		LAB_LOG(ERR, port, "%s: the pool's memory is %d regions; a mem table holds %u "
+			"with the rings", vp->name, nr, VHU_MAX_REGIONS);
+		return -E2BIG;
+	}
+	for (uint16_t i = 0; i < vp->nq; i++)
+		ring_bytes += vq_bytes((uint16_t)p->rxq[i].ring_size) +
+			      vq_bytes((uint16_t)p->txq[i].ring_size);
+	vp->shm = lab_shm_create("virtio-rings", ring_bytes, false);
+	vp->rx = calloc(vp->nq, sizeof(*vp->rx));
+	vp->tx = calloc(vp->nq, sizeof(*vp->tx));
+	if (vp->shm == NULL || vp->rx == NULL || vp->tx == NULL)
+		return -ENOMEM;
+	lab_shm_region(vp->shm, &r[nr++]);
+	if ((rc = vhu_connect(&vp->conn)) < 0 || (rc = negotiate(vp)) < 0)
+		return rc;
+	mem = lab_shm_va(vp->shm);
+	for (uint16_t i = 0; i < vp->nq; i++) {
+		bool ev = vp->features & (1ull << VIRTIO_RING_F_EVENT_IDX);
+
+		rc = vq_init(&vp->rx[i], (uint16_t)(2 * i), (uint16_t)p->rxq[i].ring_size, mem, ev);
+		mem += vq_bytes((uint16_t)p->rxq[i].ring_size);
+		if (rc == 0)
+			rc = vq_init(&vp->tx[i], (uint16_t)(2 * i + 1),
+				     (uint16_t)p->txq[i].ring_size, mem, ev);
+		mem += vq_bytes((uint16_t)p->txq[i].ring_size);
+		if (rc < 0)
+			return rc;
+		p->rxq[i].drv = &vp->rx[i];
+		p->txq[i].drv = &vp->tx[i];
+	}
+	if ((rc = vhu_set_mem_table(&vp->conn, r, (unsigned int)nr)) < 0)
+		return rc;
+	for (uint16_t i = 0; i < vp->nq && rc == 0; i++) {
+		rc = ring_setup(vp, &vp->rx[i]);
+		if (rc == 0)
+			rc = ring_setup(vp, &vp->tx[i]);
+	}
+	for (uint16_t i = 0; i < 2 * vp->nq && rc == 0 &&
+			     (vp->features & (1ull << VHOST_USER_F_PROTOCOL_FEATURES));
+	     i++)
+		rc = vhu_set_state(&vp->conn, VHU_SET_VRING_ENABLE, i, 1);
+	if (rc == 0)
+		LAB_LOG(INFO, port, "%s: connected to %s, %u queue pair(s), features 0x%llx",
+			vp->name, vp->conn.path, vp->nq, (unsigned long long)vp->features);
+	return rc;
+}
+
+static int vu_start(struct lab_port *p)
+{
+	struct vu_port *vp = lab_port_priv(p);
+
+	for (uint16_t i = 0; i < vp->nq; i++)
+		rx_refill(&p->rxq[i], vp, &vp->rx[i]);
+	return 0;
+}
+
+/* Every buffer a virtqueue still holds goes back to its queue's owner. */
+static void vq_drain(struct lab_port_queue *q, struct vq *v)
+{
+	for (uint16_t i = 0; v->cookie != NULL && i < v->size; i++)
+		if (v->cookie[i] != NULL) {
+			lab_free_bulk(q->owner, &v->cookie[i], 1);
+			v->cookie[i] = NULL;
+		}
+}
+
+static void vu_close(struct lab_port *p)
+{
+	struct vu_port *vp = lab_port_priv(p);
+
+	if (vp == NULL)
+		return;
+	/* Stop the back-end's use of each ring before its buffers go back. */
+	for (uint16_t i = 0; vp->conn.fd >= 0 && vp->rx != NULL && i < 2 * vp->nq; i++) {
+		uint32_t base;
+
+		if (vhu_get_vring_base(&vp->conn, i, &base) < 0)
+			break;
+	}
+	vhu_close(&vp->conn);
+	for (uint16_t i = 0; vp->rx != NULL && i < vp->nq; i++) {
+		vq_drain(&p->rxq[i], &vp->rx[i]);
+		vq_drain(&p->txq[i], &vp->tx[i]);
+		vq_fini(&vp->rx[i]);
+		vq_fini(&vp->tx[i]);
+	}
+	free(vp->rx);
+	free(vp->tx);
+	lab_shm_destroy(vp->shm);
+	free(vp);
+	lab_port_set_priv(p, NULL);
+}
+
+static int vu_link(struct lab_port *p, struct lab_port_link *link)
+{
+	struct vu_port *vp = lab_port_priv(p);
+	struct pollfd pfd = { .fd = vp->conn.fd, .events = POLLRDHUP };
+
+	link->up = vp->conn.fd >= 0 && poll(&pfd, 1, 0) >= 0 &&
+		   !(pfd.revents & (POLLRDHUP | POLLHUP | POLLERR));
+	return 0;
+}
+
+static const struct lab_port_ops vu_ops = {
+	.name = "virtio_user",
+	.keys = vu_keys,
+	.open = vu_open,
+	.close = vu_close,
+	.start = vu_start,
+	.stop = lab_port_nop,
+	.link = vu_link,
+	.rx_burst = vu_rx,
+	.tx_burst = vu_tx,
+	.rx_ring_default = 256,
+	.tx_ring_default = 256,
+	.flags = LAB_PORT_F_RX_OWN_DESC,
+};
+
+LAB_PORT_DRIVER_REGISTER(vu_ops);

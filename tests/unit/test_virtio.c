@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Suite virtio: the virtio_user port against a real vhost-user back-end,
+ * DPDK's net_vhost in dpdk-testpmd (io forwarding on its one port, so every
+ * frame we send comes back), and its refusals of what it cannot work with.
+ * Unix sockets only: no namespaces, no hugepages (testpmd runs --no-huge).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <labyrinth/lab_log.h>
+
+#include "../lab_test.h"
+#include "port_helpers.h"
+
+#define log_capture lab_test_log_capture
+#define log_text lab_test_log_text
+#define log_release lab_test_log_release
+
+#define FRAMES 20000
+#define FRAME_LEN 128
+
+static char sock[108];
+static pid_t backend;
+
+/* A shared, fixed pool: what the back-end may map. */
+static struct lab_pool *shared_pool(uint32_t n)
+{
+	struct lab_pool_opts o;
+
+	small_pool_opts(&o, n, n, 8, 16, 32, 8);
+	o.name = "virtio";
+	o.shared = true;
+	return lab_pool_create(&o);
+}
+
+/* testpmd with net_vhost listening on @p sock, forwarding its port to itself. */
+static pid_t start_testpmd(void)
+{
+	char vdev[200], prefix[64];
+	pid_t pid;
+
+	snprintf(vdev, sizeof(vdev), "net_vhost0,iface=%s,queues=1", sock);
+	snprintf(prefix, sizeof(prefix), "lab-virtio-%d", (int)getpid());
+	unlink(sock);
+	pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		if (null >= 0) {
+			dup2(null, 1);
+			dup2(null, 2);
+		}
+		execlp("dpdk-testpmd", "dpdk-testpmd", "--no-huge", "-m", "512", "--no-pci",
+		       "-l", "0-1", "--file-prefix", prefix, "--vdev", vdev, "--", "--forward-mode=io",
+		       "--auto-start", "--nb-cores=1", "--total-num-mbufs=8192", "--stats-period",
+		       "3600", (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+static void stop_testpmd(pid_t pid)
+{
+	int st;
+
+	if (pid <= 0)
+		return;
+	kill(pid, SIGINT);
+	for (int i = 0; i < 1000 && waitpid(pid, &st, WNOHANG) == 0; i++)
+		sleep_ms(10);
+	if (waitpid(pid, &st, WNOHANG) == 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+	}
+	unlink(sock);
+}
+
+/* Until the socket exists (testpmd's start: seconds on a busy machine). */
+static bool wait_socket(void)
+{
+	struct stat sb;
+
+	for (int i = 0; i < 6000; i++) {
+		if (stat(sock, &sb) == 0 && S_ISSOCK(sb.st_mode))
+			return true;
+		if (waitpid(backend, NULL, WNOHANG) == backend)
+			return false;
+		sleep_ms(10);
+	}
+	return false;
+}
+
+static void stamp(struct lab_buf *b, uint16_t headroom, uint32_t seq)
+{
+	uint8_t *d;
+
+	lab_buf_reset(b, headroom);
+	d = lab_buf_data(b);
+	memset(d, 0xff, 6);                              /* broadcast */
+	memcpy(d + 6, "\x02\x00\x00\x00\x00\x01", 6);
+	d[12] = 0x88;                                    /* local experimental ethertype */
+	d[13] = 0xb5;
+	memcpy(d + 14, &seq, sizeof(seq));
+	for (uint32_t i = 18; i < FRAME_LEN; i++)
+		d[i] = (uint8_t)(seq + i);
+	b->data_len = FRAME_LEN;
+}
+
+static bool intact(const struct lab_buf *b, uint32_t *seq)
+{
+	const uint8_t *d = lab_buf_data(b);
+
+	if (b->data_len != FRAME_LEN)
+		return false;
+	memcpy(seq, d + 14, sizeof(*seq));
+	for (uint32_t i = 18; i < FRAME_LEN; i++)
+		if (d[i] != (uint8_t)(*seq + i))
+			return false;
+	return true;
+}
+
+/* FRAMES frames out through virtio_user, back through testpmd's net_vhost:
+ * each comes back once, intact and in order; the buffers all go home. */
+static void test_loop_through_testpmd(void)
+{
+	struct lab_pool *p = shared_pool(4096);
+	struct lab_port_link link = { 0 };
+	struct lab_port_stats ps;
+	uint32_t sent = 0, got = 0, next = 0, bad = 0;
+	uint64_t until;
+	struct lab_cache *txo;
+	struct lab_port *port;
+	char dev[160];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	backend = start_testpmd();
+	CU_ASSERT_FATAL(backend > 0);
+	CU_ASSERT_FATAL(wait_socket());
+	snprintf(dev, sizeof(dev), "virtio_user:path=%s", sock);
+	port = port_open(dev, p, 1, 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(port);
+	CU_ASSERT_EQUAL_FATAL(lab_port_start(port), 0);
+	CU_ASSERT_EQUAL(lab_port_link(port, &link), 0);
+	CU_ASSERT_TRUE(link.up);
+	txo = lab_port_txq_owner(port, 0);
+	until = lab_now_ns() + 60ull * 1000000000ull;
+	while (got < FRAMES && lab_now_ns() < until) {
+		struct lab_buf *b[32];
+		unsigned int n = FRAMES - sent < 32 ? FRAMES - sent : 32;
+		uint16_t s = 0, r;
+
+		if (n != 0 && sent - got < 200) {
+			n = lab_alloc_bulk(p, txo, b, n, 0);
+			for (unsigned int i = 0; i < n; i++)
+				stamp(b[i], txo->headroom, sent + i);
+			s = lab_port_tx_burst(port, 0, b, (uint16_t)n);
+			if (s < n)
+				lab_free_bulk(txo, b + s, n - s);
+			sent += s;
+		}
+		r = lab_port_rx_burst(port, 0, b, 32);
+		for (uint16_t i = 0; i < r; i++) {
+			uint32_t seq = UINT32_MAX;
+
+			if (!intact(b[i], &seq) || seq != next)
+				bad++;
+			next = seq + 1;
+		}
+		got += r;
+		lab_free_bulk(lab_port_rxq_owner(port, 0), b, r);
+	}
+	printf("\n    virtio_user -> net_vhost -> virtio_user: %u sent, %u back, %u out of "
+	       "order or damaged\n", sent, got, bad);
+	CU_ASSERT_EQUAL(sent, FRAMES);
+	CU_ASSERT_EQUAL(got, FRAMES);
+	CU_ASSERT_EQUAL(bad, 0);
+	lab_port_stats(port, &ps);
+	CU_ASSERT_EQUAL(ps.rx[0].errors, 0);
+	CU_ASSERT_EQUAL(ps.tx[0].errors, 0);
+	lab_port_stop(port);
+	CU_ASSERT_EQUAL(lab_port_close(port), 0);
+	stop_testpmd(backend);
+	backend = 0;
+	assert_pool_whole(p); /* and destroys it */
+}
+
+/* What it cannot work with is refused at open, each with a message naming it. */
+static void test_refusals(void)
+{
+	struct lab_pool *shared = shared_pool(1024), *plain = port_pool(2048, 1024);
+	char dev[160];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(shared);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(plain);
+	log_capture();
+	CU_ASSERT_PTR_NULL(port_open("virtio_user:", shared, 1, 1));
+	CU_ASSERT_PTR_NOT_NULL(strstr(log_text(), "path= is required"));
+	snprintf(dev, sizeof(dev), "virtio_user:path=%s.none", sock);
+	CU_ASSERT_PTR_NULL(port_open(dev, shared, 1, 1));
+	CU_ASSERT_PTR_NOT_NULL(strstr(log_text(), "cannot connect to the vhost-user back-end"));
+	CU_ASSERT_PTR_NULL(port_open(dev, plain, 1, 1));
+	CU_ASSERT_PTR_NOT_NULL(strstr(log_text(), "was not created shared"));
+	CU_ASSERT_PTR_NULL(port_open(dev, shared, 1, 2));
+	CU_ASSERT_PTR_NOT_NULL(strstr(log_text(), "queues come in pairs"));
+	log_release();
+	assert_pool_whole(shared); /* and destroys it */
+	assert_pool_whole(plain);
+}
+
+int main(void)
+{
+	static const struct lab_test tests[] = {
+		LAB_TEST(test_refusals),
+		LAB_TEST(test_loop_through_testpmd),
+		LAB_TEST_END,
+	};
+	int rc;
+
+	snprintf(sock, sizeof(sock), "/tmp/lab-virtio-%d.sock", (int)getpid());
+	if (access("/usr/bin/dpdk-testpmd", X_OK) != 0)
+		return lab_test_skip("virtio", tests, "dpdk-testpmd not installed (apt install dpdk)");
+	rc = lab_test_run("virtio", tests);
+	stop_testpmd(backend);
+	return rc;
+}
