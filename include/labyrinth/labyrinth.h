@@ -12,6 +12,7 @@
 #include <labyrinth/lab_fault.h>
 #include <labyrinth/lab_json.h>
 #include <labyrinth/lab_arena.h>
+#include <labyrinth/lab_quality.h>
 #include <labyrinth/lab_config.h>
 #include <labyrinth/lab_ring.h>
 #include <labyrinth/lab_buf.h>

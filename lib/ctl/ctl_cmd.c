@@ -286,10 +286,12 @@ static int set_quality(const struct lab_json *req, FILE *f, char *err)
 	const char *level = lab_json_str(req, "level");
 	const struct lab_json *rate = lab_json_get(req, "rate");
 	struct quality_arg a = { .pool = lab_json_str(req, "pool"), .f = f };
+	char want[64];
 
 	if (level == NULL || (a.level = lab_quality_parse(level)) < 0)
-		return ERR("set quality: \"level\" %s%s%s (want \"off\", \"sampled\" or \"full\")",
-			   level ? "'" : "is missing", level ? level : "", level ? "' is unknown" : "");
+		return ERR("set quality: \"level\" %s%s%s (want %s)", level ? "'" : "is missing",
+			   level ? level : "", level ? "' is unknown" : "",
+			   lab_names_list(&lab_quality_names, "\"", " or ", want, sizeof(want)));
 	if (rate != NULL) {
 		if (rate->type != LAB_JSON_NUMBER || rate->num < 1 || rate->num > (1u << 30) ||
 		    (double)(uint32_t)rate->num != rate->num)
