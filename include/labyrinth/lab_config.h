@@ -19,6 +19,7 @@
  * iova = auto          ; auto | pa | va
  * hugepages = auto     ; auto (fall back to 4 KiB) | require | off
  * numa_node = -1
+ * shared = 0           ; 1: memory a vhost-user peer can map (needs size = max)
  * [quality]
  * level = sampled      ; off | sampled | full
  * sample_rate = 1024   ; one buffer in N under sampled
@@ -67,6 +68,8 @@ struct lab_config {
 	uint64_t quarantine_bytes;           /**< [quality] quarantine: byte budget */
 	uint64_t leak_age_ms;                /**< [quality] leak_age_ms: 0 = no leak reports */
 	enum lab_quality_policy policy;      /**< [quality] policy */
+	uint64_t shared;                     /**< [arena] shared: 1 = another process may
+					      *   map the pool's memory (lab_pool_opts.shared) */
 };
 
 /**

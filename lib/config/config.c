@@ -44,6 +44,7 @@ static const struct key keys[] = {
 	{ "arena", "iova", K_ENUM, F(iova_mode), 0, 0, &lab_iova_mode_names },
 	{ "arena", "hugepages", K_ENUM, F(hugepages), 0, 0, &lab_hugepages_names },
 	{ "arena", "numa_node", K_NODE, F(numa_node), 0, 0 },
+	{ "arena", "shared", K_COUNT, F(shared), 0, 1 },
 	{ "quality", "level", K_ENUM, F(quality), 0, 0, &lab_quality_names },
 	{ "quality", "sample_rate", K_COUNT, F(sample_rate), 1, 1u << 30 },
 	{ "quality", "quarantine", K_SIZE, F(quarantine_bytes), 0, 1ull << 40 },
@@ -96,6 +97,7 @@ void lab_config_defaults(struct lab_config *cfg)
 	cfg->iova_mode = o.iova_mode;
 	cfg->hugepages = o.hugepages;
 	cfg->numa_node = o.numa_node;
+	cfg->shared = o.shared;
 	cfg->quality = o.quality;
 	cfg->sample_rate = o.sample_rate;
 	cfg->quarantine_bytes = o.quarantine_bytes;
@@ -119,6 +121,7 @@ void lab_pool_opts_from_config(struct lab_pool_opts *o, const struct lab_config 
 	o->iova_mode = cfg->iova_mode;
 	o->numa_node = cfg->numa_node;
 	o->hugepages = cfg->hugepages;
+	o->shared = cfg->shared != 0;
 	o->quality = cfg->quality;
 	o->sample_rate = (uint32_t)cfg->sample_rate;
 	o->quarantine_bytes = cfg->quarantine_bytes;
