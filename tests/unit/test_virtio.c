@@ -41,18 +41,23 @@ static struct lab_pool *shared_pool(uint32_t n)
 	return lab_pool_create(&o);
 }
 
-/* testpmd with net_vhost listening on @p sock, forwarding its port to itself. */
-static pid_t start_testpmd(void)
+/* testpmd with net_vhost on @p sock, forwarding its port to itself: it
+ * listens there, or with @p client connects (and reconnects) to us there. */
+static pid_t start_testpmd_as(bool client)
 {
 	char vdev[200], prefix[64];
+	static unsigned int runs;
 	pid_t pid;
 
-	snprintf(vdev, sizeof(vdev), "net_vhost0,iface=%s,queues=1", sock);
-	snprintf(prefix, sizeof(prefix), "lab-virtio-%d", (int)getpid());
-	unlink(sock);
+	snprintf(vdev, sizeof(vdev), "net_vhost0,iface=%s,queues=1%s", sock,
+		 client ? ",client=1" : "");
+	snprintf(prefix, sizeof(prefix), "lab-virtio-%d-%u", (int)getpid(), runs++);
+	if (!client)
+		unlink(sock);
 	pid = fork();
 	if (pid == 0) {
-		int null = open("/dev/null", O_WRONLY);
+		const char *logf = getenv("LAB_TEST_TESTPMD_LOG");
+		int null = open(logf ? logf : "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0644);
 
 		if (null >= 0) {
 			dup2(null, 1);
@@ -60,11 +65,16 @@ static pid_t start_testpmd(void)
 		}
 		execlp("dpdk-testpmd", "dpdk-testpmd", "--no-huge", "-m", "512", "--no-pci",
 		       "-l", "0-1", "--file-prefix", prefix, "--vdev", vdev, "--", "--forward-mode=io",
-		       "--auto-start", "--nb-cores=1", "--total-num-mbufs=8192", "--stats-period",
-		       "3600", (char *)NULL);
+		       "--auto-start", "--no-flush-rx", "--nb-cores=1", "--total-num-mbufs=8192",
+		       "--stats-period", "3600", (char *)NULL);
 		_exit(127);
 	}
 	return pid;
+}
+
+static pid_t start_testpmd(void)
+{
+	return start_testpmd_as(false);
 }
 
 static void stop_testpmd(pid_t pid)
@@ -271,6 +281,48 @@ static void test_backend_restart(void)
 	assert_pool_whole(p); /* and destroys it */
 }
 
+/* server=1: we listen, testpmd's net_vhost connects as a client; the link is
+ * down until it does, up while it serves, and after it dies and starts again
+ * it connects again and forwarding resumes. */
+static void test_server_mode(void)
+{
+	struct lab_pool *p = shared_pool(4096);
+	struct lab_port_link link = { 0 };
+	struct lab_port *port;
+	char dev[160];
+	struct run r;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	snprintf(dev, sizeof(dev), "virtio_user:path=%s,server=1", sock);
+	port = port_open(dev, p, 1, 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(port);
+	CU_ASSERT_EQUAL_FATAL(lab_port_start(port), 0);
+	CU_ASSERT_EQUAL(lab_port_link(port, &link), 0);
+	CU_ASSERT_FALSE(link.up);
+	backend = start_testpmd_as(true);
+	CU_ASSERT_FATAL(backend > 0);
+	CU_ASSERT_TRUE_FATAL(wait_link(port, true, 60));
+	r = run_frames(port, p, 2000, 0, 60);
+	CU_ASSERT_EQUAL(r.got, 2000);
+	CU_ASSERT_EQUAL(r.bad, 0);
+	kill(backend, SIGKILL);
+	waitpid(backend, NULL, 0);
+	CU_ASSERT_TRUE(wait_link(port, false, 30));
+	backend = start_testpmd_as(true);
+	CU_ASSERT_FATAL(backend > 0);
+	CU_ASSERT_TRUE_FATAL(wait_link(port, true, 60));
+	r = run_frames(port, p, 2000, 5000000, 60);
+	printf("\n    server mode, after the back-end's restart: %u sent, %u back, %u out of "
+	       "order or damaged\n", r.sent, r.got, r.bad);
+	CU_ASSERT_EQUAL(r.got, 2000);
+	CU_ASSERT_EQUAL(r.bad, 0);
+	lab_port_stop(port);
+	CU_ASSERT_EQUAL(lab_port_close(port), 0);
+	stop_testpmd(backend);
+	backend = 0;
+	assert_pool_whole(p); /* and destroys it */
+}
+
 /* What it cannot work with is refused at open, each with a message naming it. */
 static void test_refusals(void)
 {
@@ -300,6 +352,7 @@ int main(void)
 		LAB_TEST(test_refusals),
 		LAB_TEST(test_loop_through_testpmd),
 		LAB_TEST(test_backend_restart),
+		LAB_TEST(test_server_mode),
 		LAB_TEST_END,
 	};
 	int rc;

@@ -99,6 +99,7 @@ struct vu_port {
 	struct vq *rx, *tx;
 	uint16_t headroom;
 	_Atomic uint32_t gen;      /* odd: the back-end is gone (see the top) */
+	bool server;               /* we listen, the back-end connects */
 	_Atomic bool stop;
 	bool thread_on;
 	pthread_t thread;
@@ -108,7 +109,9 @@ struct vu_port {
 };
 
 static const struct lab_devargs_key vu_keys[] = {
-	{ "path", "the vhost-user back-end's unix socket (it listens; required)" },
+	{ "path", "the vhost-user socket (required)" },
+	{ "server", "0: the back-end listens at path and we connect (default); 1: we listen "
+		    "there and the back-end connects (and reconnects after a restart)" },
 	{ NULL, NULL },
 };
 
@@ -558,42 +561,56 @@ static bool queues_follow(struct vu_port *vp, uint32_t g)
 	}
 }
 
+/* A back-end attached and handed the memory and rings. Client: connect
+ * (tried every 100 ms); server: accept (waiting 100 ms at a time). */
+static int attach(struct vu_port *vp)
+{
+	int rc = vp->server ? vhu_accept(&vp->conn, 100) : vhu_connect(&vp->conn, true);
+
+	if (rc == 0 && (rc = negotiate(vp)) == 0)
+		rc = hand_over(vp);
+	if (rc < 0) {
+		vhu_close(&vp->conn);
+		if (!vp->server)
+			usleep(100 * 1000);
+	}
+	return rc;
+}
+
 /*
- * The control thread: watch the socket; when the back-end hangs up, move to
- * an odd generation, wait for every queue to give its buffers back and reset
- * its rings (their bursts do it), then connect again every 100 ms until a
- * back-end answers and takes the memory and rings, and move to the next even
- * generation.
+ * The control thread: while a back-end is attached, watch its socket; when
+ * it hangs up, move to an odd generation and wait for every queue to give its
+ * buffers back and reset its rings (their bursts do it). While none is
+ * attached (and from the start in server mode), attach one, and move to the
+ * next even generation.
  */
 static void *watch_main(void *arg)
 {
 	struct vu_port *vp = arg;
 
 	while (!atomic_load_explicit(&vp->stop, memory_order_relaxed)) {
-		struct pollfd pfd = { .fd = vp->conn.fd, .events = POLLRDHUP };
-		uint32_t g;
+		if (vp->conn.fd >= 0) {
+			struct pollfd pfd = { .fd = vp->conn.fd, .events = POLLRDHUP };
+			uint32_t g;
 
-		if (poll(&pfd, 1, 100) <= 0 || !(pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)))
-			continue;
-		g = atomic_fetch_add_explicit(&vp->gen, 1, memory_order_acq_rel) + 1;
-		LAB_LOG(WARNING, port, "%s: the back-end at %s hung up; link down, reconnecting "
-			"when it is back", vp->name, vp->conn.path);
-		vhu_close(&vp->conn);
-		if (!queues_follow(vp, g))
-			break;
-		while (!atomic_load_explicit(&vp->stop, memory_order_relaxed)) {
-			if (vhu_connect(&vp->conn, true) == 0 && negotiate(vp) == 0 &&
-			    hand_over(vp) == 0)
-				break;
+			if (poll(&pfd, 1, 100) <= 0 ||
+			    !(pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)))
+				continue;
+			g = atomic_fetch_add_explicit(&vp->gen, 1, memory_order_acq_rel) + 1;
+			LAB_LOG(WARNING, port, "%s: the back-end at %s hung up; link down, "
+				"reconnecting when it is back", vp->name, vp->conn.path);
 			vhu_close(&vp->conn);
-			usleep(100 * 1000);
+			if (!queues_follow(vp, g))
+				break;
 		}
+		while (!atomic_load_explicit(&vp->stop, memory_order_relaxed) && attach(vp) < 0)
+			;
 		if (vp->conn.fd < 0)
 			break;
 		atomic_fetch_add_explicit(&vp->gen, 1, memory_order_acq_rel);
-		vp->reconnects++;
-		LAB_LOG(NOTICE, port, "%s: reconnected to %s (reconnect %llu); link up", vp->name,
-			vp->conn.path, (unsigned long long)vp->reconnects);
+		LAB_LOG(NOTICE, port, "%s: %s %s (attach %llu); link up", vp->name,
+			vp->server ? "a back-end connected at" : "connected to", vp->conn.path,
+			(unsigned long long)++vp->reconnects);
 	}
 	return NULL;
 }
@@ -630,6 +647,7 @@ static int vu_open(struct lab_port *p, const struct lab_devargs *args)
 	const char *path = lab_devargs_get(args, "path");
 	struct vu_port *vp;
 	size_t ring_bytes = 0;
+	uint64_t server;
 	uint8_t *mem;
 	int nr, rc;
 
@@ -637,6 +655,7 @@ static int vu_open(struct lab_port *p, const struct lab_devargs *args)
 	if (vp == NULL)
 		return -ENOMEM;
 	vp->conn.fd = -1;
+	vp->conn.listen_fd = -1;
 	lab_port_set_priv(p, vp);
 	snprintf(vp->name, sizeof(vp->name), "virtio_user port %u", p->id);
 	vp->conn.who = vp->name;
@@ -645,8 +664,10 @@ static int vu_open(struct lab_port *p, const struct lab_devargs *args)
 		return -EINVAL;
 	}
 	snprintf(vp->conn.path, sizeof(vp->conn.path), "%s", path);
-	if ((rc = check_queues(p, vp)) < 0)
+	if ((rc = lab_devargs_u64(args, "server", 0, 0, 1, &server)) < 0 ||
+	    (rc = check_queues(p, vp)) < 0)
 		return rc;
+	vp->server = server;
 	vp->nq = p->nb_rxq;
 	vp->headroom = p->rxq[0].owner->headroom;
 	if (vp->headroom < VNET_HDR_LEN) {
@@ -674,7 +695,14 @@ static int vu_open(struct lab_port *p, const struct lab_devargs *args)
 	lab_shm_region(vp->shm, &r[nr++]);
 	vp->nregions = (unsigned int)nr;
 	memcpy(vp->regions, r, sizeof(r[0]) * (size_t)nr);
-	if ((rc = vhu_connect(&vp->conn, false)) < 0 || (rc = negotiate(vp)) < 0)
+	/* Client: connect and negotiate now (a back-end that is not there is an
+	 * error at open). Server: listen; the control thread attaches the first
+	 * back-end to connect, and the link is down until then. */
+	if (vp->server)
+		rc = vhu_listen(&vp->conn);
+	else if ((rc = vhu_connect(&vp->conn, false)) == 0)
+		rc = negotiate(vp);
+	if (rc < 0)
 		return rc;
 	mem = lab_shm_va(vp->shm);
 	for (uint16_t i = 0; i < vp->nq; i++) {
@@ -690,11 +718,19 @@ static int vu_open(struct lab_port *p, const struct lab_devargs *args)
 			return rc;
 		p->rxq[i].drv = &vp->rx[i];
 		p->txq[i].drv = &vp->tx[i];
+		if (vp->server) /* in the odd generation already: nothing to give back */
+			vp->rx[i].gen = vp->tx[i].gen = vp->rx[i].gen_done = vp->tx[i].gen_done = 1;
 	}
-	if ((rc = hand_over(vp)) < 0)
+	if (vp->server) {
+		atomic_store(&vp->gen, 1);
+		LAB_LOG(INFO, port, "%s: listening at %s for a vhost-user back-end; link down "
+			"until one connects", vp->name, vp->conn.path);
+	} else if ((rc = hand_over(vp)) < 0) {
 		return rc;
-	LAB_LOG(INFO, port, "%s: connected to %s, %u queue pair(s), features 0x%llx", vp->name,
-		vp->conn.path, vp->nq, (unsigned long long)vp->features);
+	} else {
+		LAB_LOG(INFO, port, "%s: connected to %s, %u queue pair(s), features 0x%llx",
+			vp->name, vp->conn.path, vp->nq, (unsigned long long)vp->features);
+	}
 	if ((rc = pthread_create(&vp->thread, NULL, watch_main, vp)) != 0) {
 		LAB_LOG(ERR, port, "%s: cannot start the reconnect thread: %s", vp->name,
 			strerror(rc));
@@ -704,12 +740,15 @@ static int vu_open(struct lab_port *p, const struct lab_devargs *args)
 	return 0;
 }
 
+/* Post the RX buffers, if a back-end is attached (else the first burst after
+ * it attaches does). */
 static int vu_start(struct lab_port *p)
 {
 	struct vu_port *vp = lab_port_priv(p);
 
 	for (uint16_t i = 0; i < vp->nq; i++)
-		rx_refill(&p->rxq[i], vp, &vp->rx[i]);
+		if (vq_live(&p->rxq[i], vp, &vp->rx[i]))
+			rx_refill(&p->rxq[i], vp, &vp->rx[i]);
 	return 0;
 }
 
@@ -731,6 +770,7 @@ static void vu_close(struct lab_port *p)
 			break;
 	}
 	vhu_close(&vp->conn);
+	vhu_unlisten(&vp->conn);
 	for (uint16_t i = 0; vp->rx != NULL && i < vp->nq; i++) {
 		vq_drain(&p->rxq[i], &vp->rx[i]);
 		vq_drain(&p->txq[i], &vp->tx[i]);
