@@ -109,9 +109,10 @@ static uint64_t skipped(struct lab_pool *p)
 /* One row. Levels that pick frees for a deep check (owner, sampled, full)
  * also give "unchecked": frees picked but not deep-checked during this
  * burst's rounds (the pool's quarantine_skipped: 0 by design since issue 24
- * part 3), "backoffs": frees due for a sample the sampler skipped (staging
- * or quarantine full, budget spent), and "effective_rate": frees per deep
- * check over the pool's life so far. */
+ * part 3), and, named as in the pool's JSON, "sample_backoffs": frees due for
+ * a sample the sampler skipped (staging or quarantine full, budget spent),
+ * and "sample_effective_rate": frees per deep check over the pool's life so
+ * far. */
 static void emit_row(struct lab_pool *p, int l, unsigned int burst, double ns, double raw_ns,
 		     uint64_t unchecked)
 {
@@ -123,7 +124,8 @@ static void emit_row(struct lab_pool *p, int l, unsigned int burst, double ns, d
 	       "\"ratio_vs_raw\":%.2f", level_names[l], burst, burst,
 	       l == FULL ? 1 : l >= OWNER ? st.sample_rate : 0, ns, ns / raw_ns);
 	if (l >= OWNER)
-		printf(",\"unchecked\":%llu,\"backoffs\":%llu,\"effective_rate\":%.1f",
+		printf(",\"unchecked\":%llu,\"sample_backoffs\":%llu,"
+		       "\"sample_effective_rate\":%.1f",
 		       (unsigned long long)unchecked, (unsigned long long)st.sample_backoffs,
 		       st.sample_effective_rate);
 	printf("}\n");

@@ -32,6 +32,7 @@
 #include <labyrinth/lab_common.h>
 #include <labyrinth/lab_devargs.h>
 #include <labyrinth/lab_pool.h>
+#include <labyrinth/lab_pool_stats_fields.h>
 
 #include "labblk.h"
 
@@ -227,7 +228,8 @@ int main(int argc, char **argv)
 		secs = o.runtime; /* the workload's time, not the verify pass after it */
 	report_human(out, &o, &t, secs, &ps, accounted);
 	if (o.json)
-		report_json(&o, &t, secs, region * o.bs * o.numjobs, accounted, dev);
+		report_json(&o, &t, secs, region * o.bs * o.numjobs, lab_pool_accounting_name(&ps),
+			    dev);
 	free(jobs);
 	/* Buffers the device or the pool could not account for: exit 2 (a run
 	 * that lost buffers), whatever else happened. */

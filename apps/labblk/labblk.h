@@ -125,8 +125,9 @@ void totals_add(struct totals *t, const struct job *j);
 /* The human summary into @p out. */
 void report_human(FILE *out, const struct opts *o, const struct totals *t, double secs,
 		  const struct lab_pool_stats *ps, bool accounted);
-/* The summary as one JSON object on stdout; @p used: bytes of the device used. */
+/* The summary as one JSON object on stdout; @p used: bytes of the device used;
+ * @p accounting: lab_pool_accounting_name() of the pool after the run. */
 void report_json(const struct opts *o, const struct totals *t, double secs, uint64_t used,
-		 bool accounted, const struct lab_blk_dev *dev);
+		 const char *accounting, const struct lab_blk_dev *dev);
 
 #endif /* LABBLK_H */

@@ -70,7 +70,7 @@ void report_human(FILE *out, const struct opts *o, const struct totals *t, doubl
 }
 
 void report_json(const struct opts *o, const struct totals *t, double secs, uint64_t used,
-		 bool accounted, const struct lab_blk_dev *dev)
+		 const char *accounting, const struct lab_blk_dev *dev)
 {
 	printf("{\"dev\": \"%s\", \"rw\": \"%s\", \"bs\": %u, \"iodepth\": %u, "
 	       "\"numjobs\": %u, \"size\": %llu, \"runtime_s\": %.3f, \"ios\": %llu, "
@@ -89,9 +89,8 @@ void report_json(const struct opts *o, const struct totals *t, double secs, uint
 	if (o->verify)
 		printf(", \"verify\": {\"checked\": %llu, \"mismatches\": %llu}",
 		       (unsigned long long)t->verified, (unsigned long long)t->mismatches);
-	printf(", \"syscalls\": %llu, \"fixed\": %llu, \"accounting\": %s, \"device\": ",
-	       (unsigned long long)t->syscalls, (unsigned long long)t->fixed,
-	       accounted ? "true" : "false");
+	printf(", \"syscalls\": %llu, \"fixed\": %llu, \"accounting\": \"%s\", \"device\": ",
+	       (unsigned long long)t->syscalls, (unsigned long long)t->fixed, accounting);
 	lab_blk_info_json(dev, stdout);
 	printf("}\n");
 }

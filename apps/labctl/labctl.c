@@ -193,8 +193,8 @@ static void pools_table(const struct lab_json *pools)
 		       "%9llu %9llu %7llu\n",
 		       lab_json_str(p, "name"), num(p, "total"), num(p, "free"), num(p, "cached"),
 		       num(p, "in_flight"), num(p, "quarantined"), num(p, "wm_min"), num(p, "wm_low"),
-		       num(p, "wm_high"), res, lab_json_str(p, "quality"), num(p, "findings"),
-		       num(p, "effective_rate"), num(p, "sample_backoffs"), num(p, "unchecked"));
+		       num(p, "wm_high"), res, lab_json_str(p, "quality"), num(p, "findings_total"),
+		       num(p, "sample_effective_rate"), num(p, "sample_backoffs"), num(p, "unchecked"));
 	}
 }
 

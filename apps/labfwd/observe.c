@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <labyrinth/lab_ctl.h>
+#include <labyrinth/lab_pool_stats_fields.h>
 
 #include "labfwd.h"
 
@@ -41,11 +42,20 @@ int fwd_ctl_open(struct fwd_ctx *c)
 	return 0;
 }
 
-/* The columns of --stats-csv (docs/labfwd.md): gauges at the row's time,
- * events counted over the row's interval, rates over it. */
-static const char csv_header[] =
-	"t_s,total,free,cached,in_flight,quarantined,reserve_in_use,wm_min,wm_low,wm_high,"
-	"wm_atomic,reserve_uses,kicks,grows,shrinks,misses,rx_nobuf,rx_mpps,tx_mpps\n";
+/* The columns of --stats-csv (docs/labfwd.md): the time, the stats table's
+ * CSV rows in its order (gauges at the row's time, counters as the change
+ * over the row's interval), then the ports' figures over it. */
+static void csv_header(FILE *f)
+{
+	size_t n;
+	const struct lab_pool_stat_field *t = lab_pool_stat_fields(&n);
+
+	fputs("t_s", f);
+	for (size_t i = 0; i < n; i++)
+		if (t[i].writers & LAB_STAT_CSV)
+			fprintf(f, ",%s", t[i].name);
+	fputs(",rx_nobuf,rx_mpps,tx_mpps\n", f);
+}
 
 int fwd_csv_open(struct fwd_ctx *c)
 {
@@ -56,7 +66,7 @@ int fwd_csv_open(struct fwd_ctx *c)
 		fprintf(stderr, "labfwd: --stats-csv '%s': %s\n", c->o->csv, strerror(errno));
 		return -1;
 	}
-	fputs(csv_header, c->csv);
+	csv_header(c->csv);
 	fwd_snap_take(c, 0, &c->csv_prev);
 	c->csv_next = c->o->csv_interval;
 	return 0;
@@ -68,21 +78,25 @@ static void csv_row(struct fwd_ctx *c, double t)
 	const struct lab_pool_stats *p, *q = &a->pool;
 	struct fwd_snap s;
 	double dt;
+	size_t n;
+	const struct lab_pool_stat_field *tab = lab_pool_stat_fields(&n);
 
 	fwd_snap_take(c, t, &s);
 	p = &s.pool;
 	dt = s.t - a->t > 0 ? s.t - a->t : 1e-9;
-	fprintf(c->csv, "%.3f,%llu,%llu,%llu,%llu,%llu,%llu,%u,%u,%u,%u,%llu,%llu,%llu,%llu,%llu,"
-		"%llu,%.6f,%.6f\n", s.t, (unsigned long long)p->total, (unsigned long long)p->free,
-		(unsigned long long)p->cached, (unsigned long long)p->in_flight,
-		(unsigned long long)p->quarantined, (unsigned long long)p->reserve_in_use, p->wm_min,
-		p->wm_low, p->wm_high, p->wm_atomic,
-		(unsigned long long)(p->sum.reserve_uses - q->sum.reserve_uses),
-		(unsigned long long)(p->kicks - q->kicks), (unsigned long long)(p->grows - q->grows),
-		(unsigned long long)(p->shrinks - q->shrinks),
-		(unsigned long long)(p->sum.misses - q->sum.misses),
-		(unsigned long long)(s.nobuf - a->nobuf), (double)(s.rx - a->rx) / dt / 1e6,
-		(double)(s.tx - a->tx) / dt / 1e6);
+	fprintf(c->csv, "%.3f", s.t);
+	for (size_t i = 0; i < n; i++) {
+		if (!(tab[i].writers & LAB_STAT_CSV))
+			continue;
+		fputc(',', c->csv);
+		if (tab[i].kind == LAB_STAT_COUNTER)
+			fprintf(c->csv, "%llu", (unsigned long long)(lab_pool_stat_u64(p, &tab[i]) -
+								     lab_pool_stat_u64(q, &tab[i])));
+		else
+			lab_pool_stat_write(c->csv, p, &tab[i]);
+	}
+	fprintf(c->csv, ",%llu,%.6f,%.6f\n", (unsigned long long)(s.nobuf - a->nobuf),
+		(double)(s.rx - a->rx) / dt / 1e6, (double)(s.tx - a->tx) / dt / 1e6);
 	c->csv_prev = s;
 }
 

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <labyrinth/lab_pool_stats_fields.h>
+
 #include "labfwd.h"
 
 static uint64_t drops_of(const struct lab_port_qstats *q)
@@ -42,6 +44,30 @@ uint64_t fwd_rx_total(struct fwd_ctx *c)
 	return rx;
 }
 
+/*
+ * The pool's figures of the stats table that @p writer prints (of @p group
+ * only, unless it is -1): JSON members ("name":value, comma-separated) if
+ * @p json, else " name value" for a person.
+ */
+static void pool_figures(FILE *f, const struct lab_pool_stats *ps, unsigned int writer,
+			 int group, bool json)
+{
+	size_t n;
+	const struct lab_pool_stat_field *t = lab_pool_stat_fields(&n);
+	bool first = true;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!(t[i].writers & writer) || (group >= 0 && t[i].group != (unsigned int)group))
+			continue;
+		if (json)
+			fprintf(f, "%s\"%s\":", first ? "" : ",", t[i].name);
+		else
+			fprintf(f, " %s ", t[i].name);
+		lab_pool_stat_write(f, ps, &t[i]);
+		first = false;
+	}
+}
+
 void fwd_live_line(struct fwd_ctx *c, const struct fwd_snap *a, const struct fwd_snap *b)
 {
 	double dt = b->t - a->t > 0 ? b->t - a->t : 1e-9;
@@ -56,26 +82,18 @@ void fwd_live_line(struct fwd_ctx *c, const struct fwd_snap *a, const struct fwd
 			 (unsigned long long)b->src_rx, (unsigned long long)c->total_expected);
 	if (c->o->json) {
 		printf("{\"t\":%.3f,\"rx_pps\":%.0f,\"tx_pps\":%.0f,\"rx\":%llu,\"tx\":%llu,"
-		       "\"drops\":%llu,\"pool\":{\"free\":%llu,\"cached\":%llu,\"in_flight\":%llu,"
-		       "\"quarantined\":%llu,\"reserve_uses\":%llu,\"misses\":%llu,\"kicks\":%llu,"
-		       "\"grows\":%llu,\"shrinks\":%llu,\"findings\":%llu}",
-		       b->t, rx, tx, (unsigned long long)b->rx, (unsigned long long)b->tx,
-		       (unsigned long long)b->drops, (unsigned long long)b->pool.free,
-		       (unsigned long long)b->pool.cached, (unsigned long long)b->pool.in_flight,
-		       (unsigned long long)b->pool.quarantined,
-		       (unsigned long long)b->pool.sum.reserve_uses,
-		       (unsigned long long)b->pool.sum.misses, (unsigned long long)b->pool.kicks,
-		       (unsigned long long)b->pool.grows, (unsigned long long)b->pool.shrinks,
-		       (unsigned long long)b->pool.findings_total);
+		       "\"drops\":%llu,\"pool\":{", b->t, rx, tx, (unsigned long long)b->rx,
+		       (unsigned long long)b->tx, (unsigned long long)b->drops);
+		pool_figures(stdout, &b->pool, LAB_STAT_LIVE, -1, true);
+		printf("}");
 		if (c->total_expected)
 			printf(",\"progress\":%.4f", (double)b->src_rx / (double)c->total_expected);
 		printf("}\n");
 	} else {
-		printf("%7.1f s  rx %8.3f Mpps  tx %8.3f Mpps  drops %llu  pool free %llu cached "
-		       "%llu in-flight %llu%s\n", b->t, rx / 1e6, tx / 1e6,
-		       (unsigned long long)b->drops, (unsigned long long)b->pool.free,
-		       (unsigned long long)b->pool.cached, (unsigned long long)b->pool.in_flight,
-		       prog);
+		printf("%7.1f s  rx %8.3f Mpps  tx %8.3f Mpps  drops %llu  pool", b->t, rx / 1e6,
+		       tx / 1e6, (unsigned long long)b->drops);
+		pool_figures(stdout, &b->pool, LAB_STAT_LIVE_TEXT, -1, false);
+		printf("%s\n", prog);
 	}
 	fflush(stdout);
 }
@@ -148,29 +166,19 @@ static void summary_json(const struct fwd_ctx *c, FILE *f, const struct lab_pool
 	fprintf(f, "{\"summary\":{\"seconds\":%.3f,\"ports\":[", secs);
 	for (unsigned int i = 0; i < c->nports; i++)
 		port_json(f, c, i, secs);
-	fprintf(f, "],\"pool\":{\"name\":\"%s\",\"total\":%llu,\"free\":%llu,\"cached\":%llu,"
-		"\"quarantined\":%llu,\"retired\":%llu,\"in_flight\":%llu,\"allocs\":%llu,"
-		"\"frees\":%llu,\"misses\":%llu,\"reserve_uses\":%llu,\"kicks\":%llu,"
-		"\"grows\":%llu,\"shrinks\":%llu,\"quality\":\"%s\",\"findings\":{",
-		lab_pool_name(c->pool), (unsigned long long)ps->total,
-		(unsigned long long)ps->free, (unsigned long long)ps->cached,
-		(unsigned long long)ps->quarantined, (unsigned long long)ps->retired,
-		(unsigned long long)ps->in_flight, (unsigned long long)ps->sum.allocs,
-		(unsigned long long)ps->sum.frees, (unsigned long long)ps->sum.misses,
-		(unsigned long long)ps->sum.reserve_uses, (unsigned long long)ps->kicks,
-		(unsigned long long)ps->grows, (unsigned long long)ps->shrinks,
-		lab_quality_name(ps->quality));
+	fprintf(f, "],\"pool\":{\"name\":\"%s\",", lab_pool_name(c->pool));
+	pool_figures(f, ps, LAB_STAT_FWD, LAB_STAT_G_POOL, true);
+	fputc(',', f);
+	pool_figures(f, ps, LAB_STAT_FWD, LAB_STAT_G_SUM, true);
+	fprintf(f, ",\"quality\":\"%s\",\"findings\":{", lab_quality_name(ps->quality));
 	for (int k = 0; k < LAB_FIND_KINDS; k++)
 		fprintf(f, "%s\"%s\":%llu", k ? "," : "", lab_finding_kind_name(k),
 			(unsigned long long)ps->findings[k]);
-	fprintf(f, "},\"sampling\":{\"rate\":%u,\"effective_rate\":%.1f,"
-		"\"deep_checked\":%llu,\"backoffs\":%llu,\"unchecked\":%llu}", ps->sample_rate,
-		ps->sample_effective_rate, (unsigned long long)ps->deep_checked,
-		(unsigned long long)ps->sample_backoffs,
-		(unsigned long long)ps->quarantine_skipped);
+	fprintf(f, "},\"sampling\":{");
+	pool_figures(f, ps, LAB_STAT_FWD, LAB_STAT_G_SAMPLING, true);
+	fputc('}', f);
 	fprintf(f, "},\"transfer_refused\":%llu,\"accounting\":\"%s\"}}\n",
-		(unsigned long long)refused, ps->in_flight_signed == 0 ? "ok"
-					     : ps->in_flight_signed > 0 ? "LOST" : "COUNTED_TWICE");
+		(unsigned long long)refused, lab_pool_accounting_name(ps));
 }
 
 /* The summary for a person. */
@@ -188,22 +196,14 @@ static void summary_text(const struct fwd_ctx *c, FILE *f, const struct lab_pool
 		for (unsigned int q = 0; q < st->nb_txq; q++)
 			qline(f, "tx", q, &st->tx[q], secs);
 	}
-	fprintf(f, "  pool '%s' (quality %s): %llu buffers, free %llu, cached %llu, "
-		"quarantined %llu, retired %llu, in flight %llu\n", lab_pool_name(c->pool),
-		lab_quality_name(ps->quality), (unsigned long long)ps->total,
-		(unsigned long long)ps->free, (unsigned long long)ps->cached,
-		(unsigned long long)ps->quarantined, (unsigned long long)ps->retired,
-		(unsigned long long)ps->in_flight);
-	fprintf(f, "    allocs %llu frees %llu misses %llu reserve uses %llu; warden kicks "
-		"%llu grows %llu shrinks %llu\n", (unsigned long long)ps->sum.allocs,
-		(unsigned long long)ps->sum.frees, (unsigned long long)ps->sum.misses,
-		(unsigned long long)ps->sum.reserve_uses, (unsigned long long)ps->kicks,
-		(unsigned long long)ps->grows, (unsigned long long)ps->shrinks);
-	fprintf(f, "    deep checks: %llu (one free in %.0f; sample rate 1/%u), backed off "
-		"%llu, unchecked %llu\n", (unsigned long long)ps->deep_checked,
-		ps->sample_effective_rate, ps->sample_rate,
-		(unsigned long long)ps->sample_backoffs,
-		(unsigned long long)ps->quarantine_skipped);
+	/* One line per group of the stats table: the pool, its owners' sums, the sampler. */
+	fprintf(f, "  pool '%s' (quality %s):", lab_pool_name(c->pool), lab_quality_name(ps->quality));
+	pool_figures(f, ps, LAB_STAT_FWD, LAB_STAT_G_POOL, false);
+	fprintf(f, "\n    owners:");
+	pool_figures(f, ps, LAB_STAT_FWD, LAB_STAT_G_SUM, false);
+	fprintf(f, "\n    sampling:");
+	pool_figures(f, ps, LAB_STAT_FWD, LAB_STAT_G_SAMPLING, false);
+	fprintf(f, "\n");
 	fprintf(f, "    quality findings:");
 	for (int k = 0; k < LAB_FIND_KINDS; k++)
 		fprintf(f, " %s %llu", lab_finding_kind_name(k),

@@ -203,11 +203,37 @@ int lab_arena_layout(const struct lab_arena *a, size_t cell_size, size_t align,
 void *lab_arena_cell(const struct lab_arena *a, const struct lab_cell_layout *l,
 		     unsigned int chamber, unsigned int cell, uint64_t *iova);
 
-/** "pa", "va" or "auto". */
+/** The IOVA modes' names, by value: "auto", "pa", "va". */
+extern const struct lab_names lab_iova_mode_names;
+
+/** "pa", "va" or "auto" (also for a value out of range). */
 const char *lab_iova_mode_name(enum lab_iova_mode m);
 
-/** Parse "auto", "pa" or "va". @return the mode, or -EINVAL. */
+/** Parse "auto", "pa" or "va" (any case). @return the mode, or -EINVAL. */
 int lab_iova_mode_parse(const char *s);
+
+/**
+ * Whether a pool's arena may fall back to 4 KiB pages: the option
+ * (arena.hugepages) that lab_hugepages_arena_flags() turns into
+ * lab_arena_opts::flags.
+ */
+enum lab_hugepages {
+	LAB_HUGEPAGES_AUTO = 0, /**< hugepages if any, else 4 KiB with a notice */
+	LAB_HUGEPAGES_REQUIRE,  /**< fail without hugepages */
+	LAB_HUGEPAGES_OFF,      /**< always 4 KiB pages */
+};
+
+/** The hugepages options' names, by value: "auto", "require", "off". */
+extern const struct lab_names lab_hugepages_names;
+
+/** "auto", "require" or "off" ("?" for a value out of range). */
+const char *lab_hugepages_name(enum lab_hugepages h);
+
+/** Parse "auto", "require" or "off" (any case). @return the option, or -EINVAL. */
+int lab_hugepages_parse(const char *s);
+
+/** The lab_arena_opts::flags that carry out a hugepages setting. */
+unsigned int lab_hugepages_arena_flags(enum lab_hugepages h);
 
 /** "hugetlbfs", "memfd", "4k-fallback" or "memfd-4k". */
 const char *lab_backing_name(enum lab_backing b);

@@ -7,6 +7,7 @@
 #ifndef LAB_COMMON_H
 #define LAB_COMMON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -116,6 +117,52 @@ int lab_parse_size(const char *s, uint64_t *out);
  *         too large for a double.
  */
 int lab_parse_secs(const char *s, double *out);
+
+/**
+ * A count given as a number or as a percent of a whole: a pool's watermarks
+ * and reserve (percent of its size), as config files and pool options give them.
+ */
+struct lab_count {
+	uint64_t value;
+	bool percent;
+};
+
+/** Resolve a count against the pool size (percent rounded down). */
+uint64_t lab_count_resolve(const struct lab_count *c, uint64_t pool_size);
+
+/**
+ * The names of an enum whose values run from 0 to n - 1, one per value: the
+ * one table that the enum's parser, its name function and every message
+ * listing the valid values read, so a name is spelled in one place.
+ */
+struct lab_names {
+	const char *const *name; /**< name[v] is value v's */
+	unsigned int n;          /**< values (entries of name) */
+};
+
+/** A struct lab_names initializer over a static array of names. */
+#define LAB_NAMES(array) { (array), sizeof(array) / sizeof((array)[0]) }
+
+/**
+ * Look @p s up in @p t, ignoring case.
+ *
+ * @return the value (0..n-1), or -EINVAL if @p s is NULL or no name of @p t.
+ */
+int lab_names_parse(const struct lab_names *t, const char *s);
+
+/** The name of value @p v in @p t, or @p unknown if @p v is out of range. */
+const char *lab_names_get(const struct lab_names *t, unsigned int v, const char *unknown);
+
+/**
+ * Write every name of @p t into @p buf, in value order, each between two
+ * @p quote, separated by ", " and the last two by @p last: with quote "" and
+ * last ", " "off, sampled, full"; with quote "\"" and last " or "
+ * "\"off\", \"sampled\" or \"full\"". For messages that list the valid values.
+ *
+ * @return @p buf, truncated to @p len bytes with its NUL.
+ */
+const char *lab_names_list(const struct lab_names *t, const char *quote, const char *last,
+			   char *buf, size_t len);
 
 /**
  * Nanoseconds on CLOCK_MONOTONIC, for intervals, rates and deadlines: the one

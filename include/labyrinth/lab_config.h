@@ -19,6 +19,7 @@
  * iova = auto          ; auto | pa | va
  * hugepages = auto     ; auto (fall back to 4 KiB) | require | off
  * numa_node = -1
+ * shared = 0           ; 1: memory a vhost-user peer can map (needs size = max)
  * [quality]
  * level = sampled      ; off | sampled | full
  * sample_rate = 1024   ; one buffer in N under sampled
@@ -38,47 +39,12 @@
 #include <stdio.h>
 
 #include <labyrinth/lab_arena.h>
+#include <labyrinth/lab_pool.h>
+#include <labyrinth/lab_quality.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/** Buffer quality checking depth (docs/quality.md says what each level checks). */
-enum lab_quality {
-	LAB_QUALITY_OFF = 0, /**< no per-buffer state, no check (a double free corrupts) */
-	LAB_QUALITY_SAMPLED, /**< ownership checked on every free; one buffer in
-				  *   sample_rate gets the full treatment */
-	LAB_QUALITY_FULL,    /**< every buffer: quarantine, poison, canaries, zeroing */
-};
-
-/** Whether the arena may fall back to 4 KiB pages. */
-enum lab_hugepages {
-	LAB_HUGEPAGES_AUTO = 0, /**< hugepages if any, else 4 KiB with a notice */
-	LAB_HUGEPAGES_REQUIRE,  /**< fail without hugepages */
-	LAB_HUGEPAGES_OFF,      /**< always 4 KiB pages */
-};
-
-/** The lab_arena_opts::flags that carry out a hugepages setting. */
-unsigned int lab_hugepages_arena_flags(enum lab_hugepages h);
-
-/** What a pool does with a finding, besides reporting it. */
-enum lab_quality_policy {
-	LAB_POLICY_REPORT = 0, /**< report and carry on (a suspect buffer still goes back) */
-	LAB_POLICY_RETIRE,     /**< report; a buffer whose memory was found damaged is retired */
-	LAB_POLICY_ABORT,      /**< report, then abort() (for debugging only) */
-};
-
-/** "report", "retire" or "abort". */
-const char *lab_quality_policy_name(enum lab_quality_policy p);
-
-/** Parse a policy name. @return the policy or -EINVAL. */
-int lab_quality_policy_parse(const char *s);
-
-/** A watermark or reserve: an absolute count or a percent of the pool size. */
-struct lab_count {
-	uint64_t value;
-	bool percent;
-};
 
 /** Length of the accumulated [log] level list. */
 #define LAB_CONFIG_LOG_LEN 256
@@ -102,10 +68,23 @@ struct lab_config {
 	uint64_t quarantine_bytes;           /**< [quality] quarantine: byte budget */
 	uint64_t leak_age_ms;                /**< [quality] leak_age_ms: 0 = no leak reports */
 	enum lab_quality_policy policy;      /**< [quality] policy */
+	uint64_t shared;                     /**< [arena] shared: 1 = another process may
+					      *   map the pool's memory (lab_pool_opts.shared) */
 };
 
-/** Fill @p cfg with the built-in defaults (the values of config/labyrinth.conf). */
+/**
+ * Fill @p cfg with the built-in defaults (the values of config/labyrinth.conf):
+ * those of lab_pool_opts_init(), which owns them.
+ */
 void lab_config_defaults(struct lab_config *cfg);
+
+/**
+ * Pool options from a config: the config's keys mapped onto lab_pool_opts
+ * (lib/config knows lib/pool; lib/pool does not know lib/config). Fields no key
+ * sets keep lab_pool_opts_init()'s values. @p o->name points into @p cfg,
+ * which must outlive lab_pool_create().
+ */
+void lab_pool_opts_from_config(struct lab_pool_opts *o, const struct lab_config *cfg);
 
 /**
  * Read @p path over @p cfg. Unknown sections and keys are errors.
@@ -184,9 +163,6 @@ int lab_config_set(struct lab_config *cfg, const char *key, const char *value);
 /** Parse "section.key=value" and apply it with lab_config_set(). */
 int lab_config_set_arg(struct lab_config *cfg, const char *arg);
 
-/** Resolve a count against the pool size (percent rounded down). */
-uint64_t lab_count_resolve(const struct lab_count *c, uint64_t pool_size);
-
 /**
  * Check the values against each other: headroom < cell_size, min <= low <= high
  * <= size, reserve <= size, size <= max.
@@ -203,12 +179,6 @@ void lab_config_dump(const struct lab_config *cfg, FILE *f);
 
 /** The message of this thread's last config error ("" if none). */
 const char *lab_config_error(void);
-
-/** "off", "sampled" or "full". */
-const char *lab_quality_name(enum lab_quality q);
-
-/** Parse a quality level name. @return the level or -EINVAL. */
-int lab_quality_parse(const char *s);
 
 #ifdef __cplusplus
 }

@@ -34,8 +34,9 @@
 
 #include <labyrinth/lab_buf.h>
 #include <labyrinth/lab_common.h>
-#include <labyrinth/lab_config.h>
+#include <labyrinth/lab_arena.h>
 #include <labyrinth/lab_pool_inline.h>
+#include <labyrinth/lab_quality.h>
 #include <labyrinth/lab_ring.h>
 
 #ifdef __cplusplus
@@ -389,9 +390,7 @@ struct lab_pool_opts {
 /** Defaults: the values of config/labyrinth.conf. */
 void lab_pool_opts_init(struct lab_pool_opts *o);
 
-/** Options from a config (see lab_config.h). @p o->name points into @p cfg,
- * which must outlive lab_pool_create(). */
-void lab_pool_opts_from_config(struct lab_pool_opts *o, const struct lab_config *cfg);
+/* Options from a config file: lab_pool_opts_from_config() in lab_config.h. */
 
 /**
  * Create a pool and register it with the warden (started with the first pool).
@@ -461,8 +460,10 @@ struct lab_finding {
 	uint64_t age_ms;           /**< leak: how long it has been in flight (at least) */
 };
 
-/** "double-free", "foreign-free", "bad-buffer", "foreign-transfer", "use-after-free",
- *  "overrun", "header", "leak". */
+/** "double_free", "foreign_free", "bad_buffer", "foreign_transfer", "use_after_free",
+ *  "overrun", "header", "leak": the one spelling of a kind in logs, JSON keys,
+ *  Prometheus labels and DPDK telemetry keys (which allow letters, digits and
+ *  '_' only). */
 const char *lab_finding_kind_name(enum lab_finding_kind k);
 
 /** Called for every finding after it is logged, on the thread that reports it (the

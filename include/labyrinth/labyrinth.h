@@ -12,11 +12,13 @@
 #include <labyrinth/lab_fault.h>
 #include <labyrinth/lab_json.h>
 #include <labyrinth/lab_arena.h>
+#include <labyrinth/lab_quality.h>
 #include <labyrinth/lab_config.h>
 #include <labyrinth/lab_ring.h>
 #include <labyrinth/lab_buf.h>
 #include <labyrinth/lab_pool.h>
 #include <labyrinth/lab_pool_driver.h>
+#include <labyrinth/lab_pool_stats_fields.h>
 /* Internal (the inline fast path's fields, not API), named only because it is installed. */
 #include <labyrinth/lab_pool_inline.h>
 #include <labyrinth/lab_devargs.h>

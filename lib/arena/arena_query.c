@@ -149,28 +149,44 @@ void *lab_arena_cell(const struct lab_arena *a, const struct lab_cell_layout *l,
 	return va + off;
 }
 
+static const char *const iova_names[] = {
+	[LAB_IOVA_AUTO] = "auto", [LAB_IOVA_PA] = "pa", [LAB_IOVA_VA] = "va",
+};
+const struct lab_names lab_iova_mode_names = LAB_NAMES(iova_names);
+
 const char *lab_iova_mode_name(enum lab_iova_mode m)
 {
-	switch (m) {
-	case LAB_IOVA_PA:
-		return "pa";
-	case LAB_IOVA_VA:
-		return "va";
-	case LAB_IOVA_AUTO:
-		break;
-	}
-	return "auto";
+	return lab_names_get(&lab_iova_mode_names, m, "auto");
 }
 
 int lab_iova_mode_parse(const char *s)
 {
-	if (strcasecmp(s, "auto") == 0)
-		return LAB_IOVA_AUTO;
-	if (strcasecmp(s, "pa") == 0)
-		return LAB_IOVA_PA;
-	if (strcasecmp(s, "va") == 0)
-		return LAB_IOVA_VA;
-	return -EINVAL;
+	return lab_names_parse(&lab_iova_mode_names, s);
+}
+
+static const char *const hugepages_names[] = {
+	[LAB_HUGEPAGES_AUTO] = "auto", [LAB_HUGEPAGES_REQUIRE] = "require",
+	[LAB_HUGEPAGES_OFF] = "off",
+};
+const struct lab_names lab_hugepages_names = LAB_NAMES(hugepages_names);
+
+const char *lab_hugepages_name(enum lab_hugepages h)
+{
+	return lab_names_get(&lab_hugepages_names, h, "?");
+}
+
+int lab_hugepages_parse(const char *s)
+{
+	return lab_names_parse(&lab_hugepages_names, s);
+}
+
+unsigned int lab_hugepages_arena_flags(enum lab_hugepages h)
+{
+	if (h == LAB_HUGEPAGES_OFF)
+		return LAB_ARENA_F_NO_HUGE;
+	if (h == LAB_HUGEPAGES_REQUIRE)
+		return LAB_ARENA_F_HUGE_ONLY;
+	return 0;
 }
 
 const char *lab_backing_name(enum lab_backing b)

@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -95,4 +96,41 @@ uint64_t lab_now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int lab_names_parse(const struct lab_names *t, const char *s)
+{
+	for (unsigned int v = 0; s != NULL && v < t->n; v++)
+		if (strcasecmp(s, t->name[v]) == 0)
+			return (int)v;
+	return -EINVAL;
+}
+
+const char *lab_names_get(const struct lab_names *t, unsigned int v, const char *unknown)
+{
+	return v < t->n ? t->name[v] : unknown;
+}
+
+const char *lab_names_list(const struct lab_names *t, const char *quote, const char *last,
+			   char *buf, size_t len)
+{
+	size_t used = 0;
+
+	if (len == 0)
+		return buf;
+	buf[0] = '\0';
+	for (unsigned int v = 0; v < t->n && used < len; v++) {
+		const char *sep = v == 0 ? "" : v + 1 == t->n ? last : ", ";
+		int n = snprintf(buf + used, len - used, "%s%s%s%s", sep, quote, t->name[v], quote);
+
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+	return buf;
+}
+
+uint64_t lab_count_resolve(const struct lab_count *c, uint64_t pool_size)
+{
+	return c->percent ? pool_size * c->value / 100 : c->value;
 }

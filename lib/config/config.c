@@ -15,7 +15,10 @@
 
 LAB_LOG_REGISTER(config, NOTICE)
 
-enum kind { K_NAME, K_COUNT, K_SIZE, K_WMARK, K_PAGESIZE, K_IOVA, K_HUGE, K_NODE, K_QUALITY, K_POLICY };
+/* K_ENUM: a value of an enum whose one name table (struct key's names) is
+ * its owner's: lib/arena's for arena.iova and arena.hugepages, lib/pool's for
+ * quality.level and quality.policy. */
+enum kind { K_NAME, K_COUNT, K_SIZE, K_WMARK, K_PAGESIZE, K_ENUM, K_NODE };
 
 struct key {
 	const char *section;
@@ -23,6 +26,7 @@ struct key {
 	enum kind kind;
 	size_t off;
 	uint64_t min, max;
+	const struct lab_names *names; /* K_ENUM */
 };
 
 #define F(m) offsetof(struct lab_config, m)
@@ -37,14 +41,15 @@ static const struct key keys[] = {
 	{ "pool", "high", K_WMARK, F(wm_high), 0, 1u << 30 },
 	{ "pool", "reserve", K_WMARK, F(reserve), 0, 1u << 30 },
 	{ "arena", "page_size", K_PAGESIZE, F(page_size), 0, 0 },
-	{ "arena", "iova", K_IOVA, F(iova_mode), 0, 0 },
-	{ "arena", "hugepages", K_HUGE, F(hugepages), 0, 0 },
+	{ "arena", "iova", K_ENUM, F(iova_mode), 0, 0, &lab_iova_mode_names },
+	{ "arena", "hugepages", K_ENUM, F(hugepages), 0, 0, &lab_hugepages_names },
 	{ "arena", "numa_node", K_NODE, F(numa_node), 0, 0 },
-	{ "quality", "level", K_QUALITY, F(quality), 0, 0 },
+	{ "arena", "shared", K_COUNT, F(shared), 0, 1 },
+	{ "quality", "level", K_ENUM, F(quality), 0, 0, &lab_quality_names },
 	{ "quality", "sample_rate", K_COUNT, F(sample_rate), 1, 1u << 30 },
 	{ "quality", "quarantine", K_SIZE, F(quarantine_bytes), 0, 1ull << 40 },
 	{ "quality", "leak_age_ms", K_COUNT, F(leak_age_ms), 0, UINT32_MAX },
-	{ "quality", "policy", K_POLICY, F(policy), 0, 0 },
+	{ "quality", "policy", K_ENUM, F(policy), 0, 0, &lab_quality_policy_names },
 };
 #undef F
 
@@ -71,67 +76,57 @@ __attribute__((format(printf, 1, 2))) static int fail(const char *fmt, ...)
 	return -EINVAL;
 }
 
+/* The defaults are the pool's (lab_pool_opts_init()): one place for each value. */
 void lab_config_defaults(struct lab_config *cfg)
 {
+	struct lab_pool_opts o;
+
+	lab_pool_opts_init(&o);
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->size = sizeof(*cfg);
-	snprintf(cfg->name, sizeof(cfg->name), "labyrinth");
-	cfg->pool_size = 8192;
-	cfg->pool_max = 65536;
-	cfg->cell_size = 2176; /* 2048 data room + 128 headroom, as RTE_MBUF_DEFAULT_BUF_SIZE */
-	cfg->headroom = 128;
-	cfg->wm_min = (struct lab_count){ 2, true };
-	cfg->wm_low = (struct lab_count){ 10, true };
-	cfg->wm_high = (struct lab_count){ 25, true };
-	cfg->reserve = (struct lab_count){ 2, true };
-	cfg->page_size = 2 * LAB_MIB;
-	cfg->iova_mode = LAB_IOVA_AUTO;
-	cfg->hugepages = LAB_HUGEPAGES_AUTO;
-	cfg->numa_node = -1;
-	cfg->quality = LAB_QUALITY_SAMPLED;
-	cfg->sample_rate = 1024;
-	cfg->quarantine_bytes = 4 * LAB_MIB;
-	cfg->leak_age_ms = 0;
-	cfg->policy = LAB_POLICY_REPORT;
+	snprintf(cfg->name, sizeof(cfg->name), "%s", o.name);
+	cfg->pool_size = o.initial;
+	cfg->pool_max = o.max;
+	cfg->cell_size = o.cell_size;
+	cfg->headroom = o.headroom;
+	cfg->wm_min = o.wm_min;
+	cfg->wm_low = o.wm_low;
+	cfg->wm_high = o.wm_high;
+	cfg->reserve = o.reserve;
+	cfg->page_size = o.page_size;
+	cfg->iova_mode = o.iova_mode;
+	cfg->hugepages = o.hugepages;
+	cfg->numa_node = o.numa_node;
+	cfg->shared = o.shared;
+	cfg->quality = o.quality;
+	cfg->sample_rate = o.sample_rate;
+	cfg->quarantine_bytes = o.quarantine_bytes;
+	cfg->leak_age_ms = o.leak_age_ms;
+	cfg->policy = o.policy;
 }
 
-unsigned int lab_hugepages_arena_flags(enum lab_hugepages h)
+void lab_pool_opts_from_config(struct lab_pool_opts *o, const struct lab_config *cfg)
 {
-	if (h == LAB_HUGEPAGES_OFF)
-		return LAB_ARENA_F_NO_HUGE;
-	if (h == LAB_HUGEPAGES_REQUIRE)
-		return LAB_ARENA_F_HUGE_ONLY;
-	return 0;
-}
-
-const char *lab_quality_name(enum lab_quality q)
-{
-	static const char *const names[] = { "off", "sampled", "full" };
-
-	return (unsigned int)q <= LAB_QUALITY_FULL ? names[q] : "?";
-}
-
-static const char *const policy_names[] = { "report", "retire", "abort" };
-
-const char *lab_quality_policy_name(enum lab_quality_policy p)
-{
-	return (unsigned int)p < 3 ? policy_names[p] : "unknown";
-}
-
-int lab_quality_policy_parse(const char *s)
-{
-	for (int i = 0; s != NULL && i < 3; i++)
-		if (strcasecmp(s, policy_names[i]) == 0)
-			return i;
-	return -EINVAL;
-}
-
-int lab_quality_parse(const char *s)
-{
-	for (int q = LAB_QUALITY_OFF; q <= LAB_QUALITY_FULL; q++)
-		if (strcasecmp(s, lab_quality_name(q)) == 0)
-			return q;
-	return -EINVAL;
+	lab_pool_opts_init(o);
+	o->name = cfg->name;
+	o->cell_size = (uint32_t)cfg->cell_size;
+	o->headroom = (uint32_t)cfg->headroom;
+	o->initial = (uint32_t)cfg->pool_size;
+	o->max = (uint32_t)cfg->pool_max;
+	o->wm_min = cfg->wm_min;
+	o->wm_low = cfg->wm_low;
+	o->wm_high = cfg->wm_high;
+	o->reserve = cfg->reserve;
+	o->page_size = cfg->page_size;
+	o->iova_mode = cfg->iova_mode;
+	o->numa_node = cfg->numa_node;
+	o->hugepages = cfg->hugepages;
+	o->shared = cfg->shared != 0;
+	o->quality = cfg->quality;
+	o->sample_rate = (uint32_t)cfg->sample_rate;
+	o->quarantine_bytes = cfg->quarantine_bytes;
+	o->leak_age_ms = cfg->leak_age_ms;
+	o->policy = cfg->policy;
 }
 
 static int parse_number(const struct key *k, const char *v, uint64_t *out)
@@ -166,34 +161,12 @@ static int parse_wmark(const struct key *k, const char *v, struct lab_count *c)
 
 static int parse_enum(const struct key *k, const char *v, void *field)
 {
-	static const char *const huge[] = { "auto", "require", "off" };
-	int r = -EINVAL;
+	int r = lab_names_parse(k->names, v);
+	char list[128];
 
-	switch (k->kind) {
-	case K_IOVA:
-		if ((r = lab_iova_mode_parse(v)) < 0)
-			return fail("key '%s.%s': '%s' is not one of auto, pa, va", k->section,
-				    k->key, v);
-		break;
-	case K_QUALITY:
-		if ((r = lab_quality_parse(v)) < 0)
-			return fail("key '%s.%s': '%s' is not one of off, sampled, full",
-				    k->section, k->key, v);
-		break;
-	case K_POLICY:
-		if ((r = lab_quality_policy_parse(v)) < 0)
-			return fail("key '%s.%s': '%s' is not one of report, retire, abort",
-				    k->section, k->key, v);
-		break;
-	default:
-		for (int i = 0; i < 3; i++)
-			if (strcasecmp(v, huge[i]) == 0)
-				r = i;
-		if (r < 0)
-			return fail("key '%s.%s': '%s' is not one of auto, require, off",
-				    k->section, k->key, v);
-		break;
-	}
+	if (r < 0)
+		return fail("key '%s.%s': '%s' is not one of %s", k->section, k->key, v,
+			    lab_names_list(k->names, "", ", ", list, sizeof(list)));
 	*(int *)field = r;
 	return 0;
 }
@@ -231,7 +204,7 @@ static int parse_value(const struct key *k, const char *v, void *field)
 				    "placement, else 0-1023)", k->section, k->key, v);
 		*(int *)field = (int)node;
 		return 0;
-	default:
+	default: /* K_ENUM */
 		return parse_enum(k, v, field);
 	}
 }
@@ -298,11 +271,6 @@ int lab_config_set_arg(struct lab_config *cfg, const char *arg)
 	memcpy(key, arg, eq - arg);
 	key[eq - arg] = '\0';
 	return lab_config_set(cfg, key, eq + 1);
-}
-
-uint64_t lab_count_resolve(const struct lab_count *c, uint64_t pool_size)
-{
-	return c->percent ? pool_size * c->value / 100 : c->value;
 }
 
 int lab_config_validate(const struct lab_config *cfg)

@@ -280,8 +280,6 @@ static void dump_count(FILE *f, const char *key, const struct lab_count *c)
 
 void lab_config_dump(const struct lab_config *cfg, FILE *f)
 {
-	static const char *const huge[] = { "auto", "require", "off" };
-
 	fprintf(f, "[pool]\nname = %s\nsize = %llu\nmax = %llu\ncell_size = %llu\n"
 		"headroom = %llu\n", cfg->name, (unsigned long long)cfg->pool_size,
 		(unsigned long long)cfg->pool_max, (unsigned long long)cfg->cell_size,
@@ -290,9 +288,11 @@ void lab_config_dump(const struct lab_config *cfg, FILE *f)
 	dump_count(f, "low", &cfg->wm_low);
 	dump_count(f, "high", &cfg->wm_high);
 	dump_count(f, "reserve", &cfg->reserve);
-	fprintf(f, "\n[arena]\npage_size = %lluK\niova = %s\nhugepages = %s\nnuma_node = %d\n",
+	fprintf(f, "\n[arena]\npage_size = %lluK\niova = %s\nhugepages = %s\nnuma_node = %d\n"
+		"shared = %llu\n",
 		(unsigned long long)(cfg->page_size / LAB_KIB), lab_iova_mode_name(cfg->iova_mode),
-		huge[cfg->hugepages], cfg->numa_node);
+		lab_hugepages_name(cfg->hugepages), cfg->numa_node,
+		(unsigned long long)cfg->shared);
 	fprintf(f, "\n[quality]\nlevel = %s\nsample_rate = %llu\nquarantine = %lluK\n"
 		"leak_age_ms = %llu\npolicy = %s\n", lab_quality_name(cfg->quality),
 		(unsigned long long)cfg->sample_rate,

@@ -14,6 +14,7 @@
 #include <labyrinth/lab_config.h>
 #include <labyrinth/lab_ctl.h>
 #include <labyrinth/lab_pool.h>
+#include <labyrinth/lab_pool_stats_fields.h>
 #include <labyrinth/lab_port.h>
 
 #include "ctl_internal.h"
@@ -105,28 +106,21 @@ static int pool_summary(struct lab_pool *p, void *arg)
 {
 	struct list_arg *a = arg;
 	struct lab_pool_stats st;
+	const struct lab_pool_stat_field *t;
+	size_t n;
 
 	lab_pool_stats(p, &st);
 	fprintf(a->f, "%s{\"name\":", a->n++ ? "," : "");
 	lab_json_write_str(a->f, lab_pool_name(p));
-	fprintf(a->f, ",\"total\":%llu,\"free\":%llu,\"cached\":%llu,\"in_flight\":%llu,"
-		"\"quarantined\":%llu,\"wm_min\":%u,\"wm_low\":%u,\"wm_high\":%u,"
-		"\"reserve\":%u,\"reserve_in_use\":%llu,\"allocs\":%llu,\"frees\":%llu,"
-		"\"misses\":%llu,\"reserve_uses\":%llu,\"kicks\":%llu,\"grows\":%llu,"
-		"\"shrinks\":%llu,\"quality\":\"%s\",\"sample_rate\":%u,\"findings\":%llu,"
-		"\"effective_rate\":%.1f,\"deep_checked\":%llu,\"sample_backoffs\":%llu,"
-		"\"unchecked\":%llu}",
-		(unsigned long long)st.total, (unsigned long long)st.free,
-		(unsigned long long)st.cached, (unsigned long long)st.in_flight,
-		(unsigned long long)st.quarantined, st.wm_min, st.wm_low, st.wm_high,
-		st.reserve, (unsigned long long)st.reserve_in_use,
-		(unsigned long long)st.sum.allocs, (unsigned long long)st.sum.frees,
-		(unsigned long long)st.sum.misses, (unsigned long long)st.sum.reserve_uses,
-		(unsigned long long)st.kicks, (unsigned long long)st.grows,
-		(unsigned long long)st.shrinks, lab_quality_name(st.quality), st.sample_rate,
-		(unsigned long long)st.findings_total, st.sample_effective_rate,
-		(unsigned long long)st.deep_checked, (unsigned long long)st.sample_backoffs,
-		(unsigned long long)st.quarantine_skipped);
+	fprintf(a->f, ",\"quality\":\"%s\"", lab_quality_name(st.quality));
+	t = lab_pool_stat_fields(&n);
+	for (size_t i = 0; i < n; i++) {
+		if (!(t[i].writers & LAB_STAT_CTL))
+			continue;
+		fprintf(a->f, ",\"%s\":", t[i].name);
+		lab_pool_stat_write(a->f, &st, &t[i]);
+	}
+	fputc('}', a->f);
 	return 0;
 }
 
@@ -292,10 +286,12 @@ static int set_quality(const struct lab_json *req, FILE *f, char *err)
 	const char *level = lab_json_str(req, "level");
 	const struct lab_json *rate = lab_json_get(req, "rate");
 	struct quality_arg a = { .pool = lab_json_str(req, "pool"), .f = f };
+	char want[64];
 
 	if (level == NULL || (a.level = lab_quality_parse(level)) < 0)
-		return ERR("set quality: \"level\" %s%s%s (want \"off\", \"sampled\" or \"full\")",
-			   level ? "'" : "is missing", level ? level : "", level ? "' is unknown" : "");
+		return ERR("set quality: \"level\" %s%s%s (want %s)", level ? "'" : "is missing",
+			   level ? level : "", level ? "' is unknown" : "",
+			   lab_names_list(&lab_quality_names, "\"", " or ", want, sizeof(want)));
 	if (rate != NULL) {
 		if (rate->type != LAB_JSON_NUMBER || rate->num < 1 || rate->num > (1u << 30) ||
 		    (double)(uint32_t)rate->num != rate->num)

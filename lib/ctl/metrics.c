@@ -13,6 +13,7 @@
 #include <labyrinth/lab_config.h>
 #include <labyrinth/lab_ctl.h>
 #include <labyrinth/lab_pool.h>
+#include <labyrinth/lab_pool_stats_fields.h>
 #include <labyrinth/lab_port.h>
 
 #include "ctl_internal.h"
@@ -86,68 +87,6 @@ static void family(FILE *f, const char *name, const char *type, const char *help
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-/* Pool figures, each a uint64_t or uint32_t of struct lab_pool_stats. */
-static const struct pool_metric {
-	const char *name, *type, *help;
-	size_t off;
-	bool u32;
-} pool_metrics[] = {
-#define U64(n, t, f, h) { "labyrinth_pool_" n, t, h, offsetof(struct lab_pool_stats, f), false }
-#define U32(n, t, f, h) { "labyrinth_pool_" n, t, h, offsetof(struct lab_pool_stats, f), true }
-	U64("reserve_in_use_buffers", "gauge", reserve_in_use, "Reserve buffers in use now (free "
-								"below min)."),
-	U64("capacity_buffers", "gauge", total, "Buffers in mapped chambers."),
-	U64("chambers", "gauge", chambers, "Mapped chambers (hugepages)."),
-	U32("owners", "gauge", owners, "Owner caches."),
-	U32("sample_rate", "gauge", sample_rate, "Under sampled quality, one free in this many "
-						 "is checked."),
-	U64("allocs_total", "counter", sum.allocs, "Buffers handed out."),
-	U64("frees_total", "counter", sum.frees, "Buffers given back."),
-	U64("ring_refills_total", "counter", sum.ring_refills, "Owner-cache refills from the "
-							      "shared ring."),
-	U64("ring_flushes_total", "counter", sum.ring_flushes, "Owner-cache spills to the "
-							      "shared ring."),
-	U64("reserve_uses_total", "counter", sum.reserve_uses, "Buffers atomic callers took "
-							      "below the min watermark."),
-	U64("misses_total", "counter", sum.misses, "Buffers asked for and not given."),
-	U64("warden_kicks_total", "counter", kicks, "Kicks (free below low) the warden "
-						    "answered."),
-	U64("grows_total", "counter", grows, "Chambers the warden added."),
-	U64("shrinks_total", "counter", shrinks, "Chambers the warden released."),
-	U64("grow_failures_total", "counter", grow_failures, "Grows that failed (no memory, "
-							     "limit)."),
-	U64("quarantine_skipped_total", "counter", quarantine_skipped,
-	    "Frees picked for a deep check that were not deep-checked (unchecked; 0 by "
-	    "design)."),
-	U64("deep_checked_total", "counter", deep_checked,
-	    "Frees deep-checked (poison, redzone, header); frees_total / this is the "
-	    "effective sampling rate."),
-	U64("sample_backoffs_total", "counter", sample_backoffs,
-	    "Frees due for a deep sample that the sampler skipped (staging or quarantine "
-	    "full, budget spent)."),
-	U64("checked_at_once_total", "counter", checked_at_once,
-	    "Frees under full checked at the free, without a hold (quarantine with no room)."),
-	U32("sample_budget", "gauge", sample_budget, "Deep samples per ms at most."),
-	U64("findings_dropped_total", "counter", findings_dropped,
-	    "Finding records lost to a full queue (still counted in findings_total)."),
-#undef U64
-#undef U32
-};
-
-static uint64_t pool_value(const struct lab_pool_stats *st, const struct pool_metric *m)
-{
-	const char *p = (const char *)st + m->off;
-	uint64_t v64;
-	uint32_t v32;
-
-	if (m->u32) {
-		memcpy(&v32, p, sizeof(v32));
-		return v32;
-	}
-	memcpy(&v64, p, sizeof(v64));
-	return v64;
-}
-
 static void pool_sample(FILE *f, const char *metric, const char *pool, const char *lname,
 			const char *lval, uint64_t v)
 {
@@ -158,38 +97,44 @@ static void pool_sample(FILE *f, const char *metric, const char *pool, const cha
 	fprintf(f, "} %llu\n", (unsigned long long)v);
 }
 
+/* A labelled family of the table's rows flagged @p flag: label value = the
+ * row's name without @p strip. */
+static void pool_labelled(FILE *f, const struct snaps *s, const char *metric, const char *help,
+			  unsigned int flag, const char *label, const char *strip)
+{
+	size_t n, ls = strlen(strip);
+	const struct lab_pool_stat_field *t = lab_pool_stat_fields(&n);
+
+	family(f, metric, "gauge", help);
+	for (unsigned int i = 0; i < s->npools; i++)
+		for (size_t r = 0; r < n; r++)
+			if (t[r].writers & flag)
+				pool_sample(f, metric, s->pool[i].name, label,
+					    strncmp(t[r].name, strip, ls) == 0 ? t[r].name + ls
+									       : t[r].name,
+					    lab_pool_stat_u64(&s->pool[i].st, &t[r]));
+}
+
 static void pool_families(FILE *f, const struct snaps *s)
 {
-	static const char *const states[] = { "free", "cached", "in_flight", "quarantined",
-					      "retired" };
-	static const char *const wms[] = { "min", "low", "high", "atomic" };
+	size_t n;
+	const struct lab_pool_stat_field *t = lab_pool_stat_fields(&n);
+	char name[128];
 
-	family(f, "labyrinth_pool_buffers", "gauge", "Buffers by where they are.");
-	for (unsigned int i = 0; i < s->npools; i++) {
-		const struct lab_pool_stats *st = &s->pool[i].st;
-		const uint64_t v[] = { st->free, st->cached, st->in_flight, st->quarantined,
-				       st->retired };
-
-		for (unsigned int k = 0; k < 5; k++)
-			pool_sample(f, "labyrinth_pool_buffers", s->pool[i].name, "state",
-				    states[k], v[k]);
-	}
-	family(f, "labyrinth_pool_watermark_buffers", "gauge",
-	       "Watermarks: below min only atomic callers allocate (down to atomic), below low "
-	       "the warden is kicked, it refills to high.");
-	for (unsigned int i = 0; i < s->npools; i++) {
-		const struct lab_pool_stats *st = &s->pool[i].st;
-		const uint64_t v[] = { st->wm_min, st->wm_low, st->wm_high, st->wm_atomic };
-
-		for (unsigned int k = 0; k < 4; k++)
-			pool_sample(f, "labyrinth_pool_watermark_buffers", s->pool[i].name, "level",
-				    wms[k], v[k]);
-	}
-	for (size_t m = 0; m < sizeof(pool_metrics) / sizeof(pool_metrics[0]); m++) {
-		family(f, pool_metrics[m].name, pool_metrics[m].type, pool_metrics[m].help);
+	pool_labelled(f, s, "labyrinth_pool_buffers", "Buffers by where they are.",
+		      LAB_STAT_PROM_STATE, "state", "");
+	pool_labelled(f, s, "labyrinth_pool_watermark_buffers",
+		      "Watermarks: below min only atomic callers allocate (down to atomic), below "
+		      "low the warden is kicked, it refills to high.", LAB_STAT_PROM_WM, "level",
+		      "wm_");
+	for (size_t r = 0; r < n; r++) {
+		if (!(t[r].writers & LAB_STAT_PROM))
+			continue;
+		lab_pool_stat_prom_name(&t[r], name, sizeof(name));
+		family(f, name, t[r].kind == LAB_STAT_COUNTER ? "counter" : "gauge", t[r].help);
 		for (unsigned int i = 0; i < s->npools; i++)
-			pool_sample(f, pool_metrics[m].name, s->pool[i].name, NULL, NULL,
-				    pool_value(&s->pool[i].st, &pool_metrics[m]));
+			pool_sample(f, name, s->pool[i].name, NULL, NULL,
+				    lab_pool_stat_u64(&s->pool[i].st, &t[r]));
 	}
 	family(f, "labyrinth_pool_quality_level", "gauge",
 	       "1 for the pool's current quality level, 0 for the others.");

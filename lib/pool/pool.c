@@ -13,40 +13,31 @@ LAB_LOG_REGISTER(pool, NOTICE)
 
 static_assert(offsetof(struct lab_pool, hot) == 0, "the fast path casts lab_pool to its hot part");
 
+/* The pool's defaults, and so the config's (lab_config_defaults() reads
+ * them): the values of config/labyrinth.conf, which the config suite checks. */
 void lab_pool_opts_init(struct lab_pool_opts *o)
-{
-	struct lab_config cfg;
-
-	lab_config_defaults(&cfg);
-	lab_pool_opts_from_config(o, &cfg);
-	/* Not cfg.name: that lives in this frame (found by ASan's
-	 * stack-use-after-return check). */
-	o->name = "labyrinth";
-}
-
-void lab_pool_opts_from_config(struct lab_pool_opts *o, const struct lab_config *cfg)
 {
 	memset(o, 0, sizeof(*o));
 	o->size = sizeof(*o);
-	o->name = cfg->name;
-	o->cell_size = (uint32_t)cfg->cell_size;
-	o->headroom = (uint32_t)cfg->headroom;
-	o->initial = (uint32_t)cfg->pool_size;
-	o->max = (uint32_t)cfg->pool_max;
-	o->wm_min = cfg->wm_min;
-	o->wm_low = cfg->wm_low;
-	o->wm_high = cfg->wm_high;
-	o->reserve = cfg->reserve;
-	o->page_size = cfg->page_size;
-	o->iova_mode = cfg->iova_mode;
-	o->numa_node = cfg->numa_node;
-	o->hugepages = cfg->hugepages;
+	o->name = "labyrinth";
+	o->cell_size = 2176; /* 2048 data room + 128 headroom, as RTE_MBUF_DEFAULT_BUF_SIZE */
+	o->headroom = 128;
+	o->initial = 8192;
+	o->max = 65536;
+	o->wm_min = (struct lab_count){ 2, true };
+	o->wm_low = (struct lab_count){ 10, true };
+	o->wm_high = (struct lab_count){ 25, true };
+	o->reserve = (struct lab_count){ 2, true };
+	o->page_size = 2 * LAB_MIB;
+	o->iova_mode = LAB_IOVA_AUTO;
+	o->numa_node = -1;
+	o->hugepages = LAB_HUGEPAGES_AUTO;
 	o->shrink_delay_ms = 1000;
-	o->quality = cfg->quality;
-	o->sample_rate = (uint32_t)cfg->sample_rate;
-	o->quarantine_bytes = cfg->quarantine_bytes;
-	o->leak_age_ms = cfg->leak_age_ms;
-	o->policy = cfg->policy;
+	o->quality = LAB_QUALITY_SAMPLED;
+	o->sample_rate = 1024;
+	o->quarantine_bytes = 4 * LAB_MIB;
+	o->leak_age_ms = 0;
+	o->policy = LAB_POLICY_REPORT;
 }
 
 /* Resolve and check the options; the message names the values. An external

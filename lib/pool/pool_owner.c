@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <labyrinth/lab_json.h>
+#include <labyrinth/lab_pool_stats_fields.h>
 
 #include "pool_internal.h"
 
@@ -209,16 +210,47 @@ void lab_pool_stats(struct lab_pool *p, struct lab_pool_stats *st)
 		st->findings_total += st->findings[k];
 }
 
+/*
+ * An owner's counters: the table's "sum" rows, read from @p s as from the
+ * snapshot's sum. Owners do not count cache hits (lab_pool_stats() fills
+ * them in for the sum), so they are computed here the same way.
+ */
 static void json_owner(FILE *f, const char *name, const struct lab_owner_stats *s)
 {
+	struct lab_pool_stats st;
+	const struct lab_pool_stat_field *t;
+	size_t n;
+
+	memset(&st, 0, sizeof(st));
+	st.sum = *s;
+	st.sum.cache_hits = s->allocs - s->ring_allocs;
+	t = lab_pool_stat_fields(&n);
 	fprintf(f, "{\"owner\":");
 	lab_json_write_str(f, name);
-	fprintf(f, ",\"allocs\":%llu,\"frees\":%llu,\"cache_hits\":%llu,"
-		"\"ring_refills\":%llu,\"ring_flushes\":%llu,\"reserve_uses\":%llu,\"misses\":%llu}",
-		(unsigned long long)s->allocs, (unsigned long long)s->frees,
-		(unsigned long long)(s->allocs - s->ring_allocs), (unsigned long long)s->ring_refills,
-		(unsigned long long)s->ring_flushes, (unsigned long long)s->reserve_uses,
-		(unsigned long long)s->misses);
+	for (size_t i = 0; i < n; i++) {
+		if (t[i].group != LAB_STAT_G_SUM || !(t[i].writers & LAB_STAT_JSON))
+			continue;
+		fprintf(f, ",\"%s\":", t[i].name);
+		lab_pool_stat_write(f, &st, &t[i]);
+	}
+	fputc('}', f);
+}
+
+/* The table's rows of @p group that the pool's JSON prints, each after a comma
+ * unless @p first. */
+static void json_group(FILE *f, const struct lab_pool_stats *st, enum lab_stat_group group,
+		       bool first)
+{
+	size_t n;
+	const struct lab_pool_stat_field *t = lab_pool_stat_fields(&n);
+
+	for (size_t i = 0; i < n; i++) {
+		if (t[i].group != group || !(t[i].writers & LAB_STAT_JSON))
+			continue;
+		fprintf(f, "%s\"%s\":", first ? "" : ",", t[i].name);
+		lab_pool_stat_write(f, st, &t[i]);
+		first = false;
+	}
 }
 
 /* The sections a reader of the control socket wants by name: the reserve,
@@ -252,31 +284,16 @@ void lab_pool_stats_json(struct lab_pool *p, FILE *f)
 	lab_pool_stats(p, &st);
 	fprintf(f, "{\"pool\":");
 	lab_json_write_str(f, p->name);
-	fprintf(f, ",\"total\":%llu,\"free\":%llu,\"cached\":%llu,"
-		"\"in_flight\":%llu,\"chambers\":%llu,\"per_chamber\":%u,\"grows\":%llu,"
-		"\"shrinks\":%llu,\"grow_failures\":%llu,\"kicks\":%llu,\"wm_min\":%u,"
-		"\"wm_low\":%u,\"wm_high\":%u,\"wm_atomic\":%u,\"sum\":",
-		(unsigned long long)st.total, (unsigned long long)st.free,
-		(unsigned long long)st.cached, (unsigned long long)st.in_flight,
-		(unsigned long long)st.chambers, st.per_chamber, (unsigned long long)st.grows,
-		(unsigned long long)st.shrinks, (unsigned long long)st.grow_failures,
-		(unsigned long long)st.kicks, st.wm_min, st.wm_low, st.wm_high, st.wm_atomic);
+	json_group(f, &st, LAB_STAT_G_POOL, false);
+	fprintf(f, ",\"sum\":");
 	json_owner(f, "*", &st.sum);
-	fprintf(f, ",\"quality\":\"%s\",\"sample_rate\":%u,\"quarantined\":%llu,\"retired\":%llu,"
-		"\"quarantine_skipped\":%llu,\"findings\":{", lab_quality_name(st.quality),
-		st.sample_rate, (unsigned long long)st.quarantined, (unsigned long long)st.retired,
-		(unsigned long long)st.quarantine_skipped);
+	fprintf(f, ",\"quality\":\"%s\",\"findings\":{", lab_quality_name(st.quality));
 	for (unsigned int k = 0; k < LAB_FIND_KINDS; k++)
-		fprintf(f, "\"%s\":%llu,", lab_finding_kind_name(k),
+		fprintf(f, "%s\"%s\":%llu", k ? "," : "", lab_finding_kind_name(k),
 			(unsigned long long)st.findings[k]);
-	fprintf(f, "\"dropped\":%llu}", (unsigned long long)st.findings_dropped);
-	fprintf(f, ",\"sampling\":{\"rate\":%u,\"budget_per_ms\":%u,\"effective_rate\":%.1f,"
-		"\"deep_checked\":%llu,\"backoffs\":%llu,\"unchecked\":%llu,\"staged\":%llu,"
-		"\"checked_at_once\":%llu}",
-		st.sample_rate, st.sample_budget, st.sample_effective_rate,
-		(unsigned long long)st.deep_checked,
-		(unsigned long long)st.sample_backoffs, (unsigned long long)st.quarantine_skipped,
-		(unsigned long long)st.staged, (unsigned long long)st.checked_at_once);
+	fprintf(f, "},\"sampling\":{");
+	json_group(f, &st, LAB_STAT_G_SAMPLING, true);
+	fputc('}', f);
 	json_sections(p, &st, f);
 	fprintf(f, ",\"owners\":[");
 	pthread_mutex_lock(&p->lock);

@@ -58,10 +58,13 @@ static void set_level(struct lab_pool *p, enum lab_quality level)
 
 int lab_pool_set_quality(struct lab_pool *p, enum lab_quality level, uint32_t sample_rate)
 {
+	char want[64];
+
 	if ((unsigned int)level > LAB_QUALITY_FULL || sample_rate > (1u << 30)) {
-		LAB_LOG(ERR, quality, "pool '%s': bad quality setting: level %d (want off, "
-			"sampled or full), sample_rate %u (want 1..%u, or 0 to keep)", p->name,
-			(int)level, sample_rate, 1u << 30);
+		LAB_LOG(ERR, quality, "pool '%s': bad quality setting: level %d (want %s), "
+			"sample_rate %u (want 1..%u, or 0 to keep)", p->name, (int)level,
+			lab_names_list(&lab_quality_names, "", " or ", want, sizeof(want)),
+			sample_rate, 1u << 30);
 		return -EINVAL;
 	}
 	if (sample_rate != 0)
@@ -99,9 +102,11 @@ enum lab_quality lab_pool_quality(const struct lab_pool *p)
 
 int lab_pool_set_policy(struct lab_pool *p, enum lab_quality_policy policy)
 {
+	char want[64];
+
 	if ((unsigned int)policy > LAB_POLICY_ABORT) {
-		LAB_LOG(ERR, quality, "pool '%s': bad policy %d (want report, retire or abort)",
-			p->name, (int)policy);
+		LAB_LOG(ERR, quality, "pool '%s': bad policy %d (want %s)", p->name, (int)policy,
+			lab_names_list(&lab_quality_policy_names, "", " or ", want, sizeof(want)));
 		return -EINVAL;
 	}
 	atomic_store_explicit(&p->policy, (uint32_t)policy, memory_order_relaxed);

@@ -13,11 +13,11 @@
 #include "pool_internal.h"
 
 static const char *const kind_names[LAB_FIND_KINDS] = {
-	[LAB_FIND_DOUBLE_FREE] = "double-free",
-	[LAB_FIND_FOREIGN_FREE] = "foreign-free",
-	[LAB_FIND_BAD_BUFFER] = "bad-buffer",
-	[LAB_FIND_FOREIGN_TRANSFER] = "foreign-transfer",
-	[LAB_FIND_USE_AFTER_FREE] = "use-after-free",
+	[LAB_FIND_DOUBLE_FREE] = "double_free",
+	[LAB_FIND_FOREIGN_FREE] = "foreign_free",
+	[LAB_FIND_BAD_BUFFER] = "bad_buffer",
+	[LAB_FIND_FOREIGN_TRANSFER] = "foreign_transfer",
+	[LAB_FIND_USE_AFTER_FREE] = "use_after_free",
 	[LAB_FIND_OVERRUN] = "overrun",
 	[LAB_FIND_HEADER] = "header",
 	[LAB_FIND_LEAK] = "leak",
@@ -76,7 +76,7 @@ static void log_finding(struct lab_pool *p, const struct lab_finding *f)
 	quality_site_name(f->free_site, fsite, sizeof(fsite));
 	switch (f->kind) {
 	case LAB_FIND_BAD_BUFFER:
-		LAB_LOG(ERR, quality, "finding kind=bad-buffer pool=%s buf=%p idx=%s caller=%s "
+		LAB_LOG(ERR, quality, "finding kind=bad_buffer pool=%s buf=%p idx=%s caller=%s "
 			"site=%s (not a buffer of this pool, or its header was overwritten)",
 			p->name, (const void *)f->buf, f->idx == UINT32_MAX ? "-" : "?",
 			quality_owner_name(p, f->caller, cn, sizeof(cn)), site);

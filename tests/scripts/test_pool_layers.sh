@@ -10,7 +10,7 @@ set -uo pipefail
 lib=${1:?usage: test_pool_layers.sh liblabyrinth.a}
 
 # Bottom first: the order the architecture document draws.
-layers=(pool_fast pool_cells quality quality_findings quality_quarantine quality_free
+layers=(stats_fields quality_names pool_fast pool_cells quality quality_findings quality_quarantine quality_free
 	pool_nocache pool pool_owner pool_external warden)
 # The pool object registers with the warden, which then calls down into it.
 allowed_up="warden_attach warden_detach lab_warden_stats"

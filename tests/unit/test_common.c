@@ -83,6 +83,29 @@ static void test_strerror_either_sign(void)
 	CU_ASSERT_STRING_EQUAL(lab_strerror(ENOMEM), strerror(ENOMEM));
 }
 
+static void test_names_table(void)
+{
+	static const char *const names[] = { "off", "sampled", "full" };
+	static const struct lab_names t = LAB_NAMES(names);
+	char buf[64];
+
+	CU_ASSERT_EQUAL(t.n, 3);
+	for (unsigned int v = 0; v < t.n; v++) {
+		CU_ASSERT_EQUAL(lab_names_parse(&t, lab_names_get(&t, v, "?")), (int)v);
+	}
+	CU_ASSERT_EQUAL(lab_names_parse(&t, "SAMPLED"), 1);
+	CU_ASSERT_EQUAL(lab_names_parse(&t, "ful"), -EINVAL);
+	CU_ASSERT_EQUAL(lab_names_parse(&t, ""), -EINVAL);
+	CU_ASSERT_EQUAL(lab_names_parse(&t, NULL), -EINVAL);
+	CU_ASSERT_STRING_EQUAL(lab_names_get(&t, 3, "?"), "?");
+	CU_ASSERT_STRING_EQUAL(lab_names_list(&t, "", ", ", buf, sizeof(buf)),
+			       "off, sampled, full");
+	CU_ASSERT_STRING_EQUAL(lab_names_list(&t, "\"", " or ", buf, sizeof(buf)),
+			       "\"off\", \"sampled\" or \"full\"");
+	/* Truncated, never overrun. */
+	CU_ASSERT_STRING_EQUAL(lab_names_list(&t, "", ", ", buf, 8), "off, sa");
+}
+
 int main(void)
 {
 	static const struct lab_test tests[] = {
@@ -90,6 +113,7 @@ int main(void)
 		LAB_TEST(test_parse_size_rejects),
 		LAB_TEST(test_parse_secs),
 		LAB_TEST(test_strerror_either_sign),
+		LAB_TEST(test_names_table),
 		LAB_TEST_END,
 	};
 

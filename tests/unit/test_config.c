@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <ctype.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -353,6 +355,159 @@ static void test_apply_logs(void)
 	lab_log_set_levels("notice");
 }
 
+/* The config keys whose value is an enum, and the one name table of each. */
+static const struct enum_key {
+	const char *key;     /* "section.key" */
+	const char *short_key;
+	const struct lab_names *names;
+	size_t off;          /* the field in struct lab_config */
+	int (*parse)(const char *s);
+} enum_keys[] = {
+	{ "arena.iova", "iova", &lab_iova_mode_names, offsetof(struct lab_config, iova_mode),
+	  lab_iova_mode_parse },
+	{ "arena.hugepages", "hugepages", &lab_hugepages_names,
+	  offsetof(struct lab_config, hugepages), lab_hugepages_parse },
+	{ "quality.level", "level", &lab_quality_names, offsetof(struct lab_config, quality),
+	  lab_quality_parse },
+	{ "quality.policy", "policy", &lab_quality_policy_names,
+	  offsetof(struct lab_config, policy), lab_quality_policy_parse },
+};
+#define N_ENUM_KEYS (sizeof(enum_keys) / sizeof(enum_keys[0]))
+
+/* Every name of every table parses back to its value, by the owner's parser
+ * and through the config key, in any case, and --dump-config writes it; a
+ * bad name is refused with the input and the list of valid names. */
+static void test_enum_names_round_trip(void)
+{
+	struct lab_config cfg;
+	char want[160], line[64], upper[32], *dump;
+	size_t len;
+	FILE *f;
+
+	for (size_t k = 0; k < N_ENUM_KEYS; k++) {
+		const struct enum_key *e = &enum_keys[k];
+
+		CU_ASSERT_FATAL(e->names->n >= 2);
+		for (unsigned int v = 0; v < e->names->n; v++) {
+			const char *name = e->names->name[v];
+
+			CU_ASSERT_EQUAL(e->parse(name), (int)v);
+			for (size_t i = 0; i <= strlen(name); i++)
+				upper[i] = (char)toupper((unsigned char)name[i]);
+			CU_ASSERT_EQUAL(e->parse(upper), (int)v);
+			lab_config_defaults(&cfg);
+			CU_ASSERT_EQUAL(lab_config_set(&cfg, e->key, upper), 0);
+			CU_ASSERT_EQUAL(*(int *)((char *)&cfg + e->off), (int)v);
+			f = open_memstream(&dump, &len);
+			CU_ASSERT_FATAL(f != NULL);
+			lab_config_dump(&cfg, f);
+			fclose(f);
+			snprintf(line, sizeof(line), "\n%s = %s\n", e->short_key, name);
+			CU_ASSERT_PTR_NOT_NULL(strstr(dump, line));
+			free(dump);
+		}
+		CU_ASSERT_EQUAL(e->parse("bogus"), -EINVAL);
+		CU_ASSERT_EQUAL(e->parse(""), -EINVAL);
+		lab_config_defaults(&cfg);
+		CU_ASSERT_EQUAL(lab_config_set(&cfg, e->key, "bogus"), -EINVAL);
+		/* The list spelled out here, not by lab_names_list(): what a user reads. */
+		len = (size_t)snprintf(want, sizeof(want), "key '%s': 'bogus' is not one of ",
+				       e->key);
+		for (unsigned int v = 0; v < e->names->n; v++)
+			len += (size_t)snprintf(want + len, sizeof(want) - len, "%s%s",
+						v ? ", " : "", e->names->name[v]);
+		CU_ASSERT_STRING_EQUAL(lab_config_error(), want);
+	}
+	CU_ASSERT_STRING_EQUAL(lab_quality_name(LAB_QUALITY_FULL), "full");
+	CU_ASSERT_STRING_EQUAL(lab_quality_name((enum lab_quality)7), "?");
+	CU_ASSERT_STRING_EQUAL(lab_quality_policy_name((enum lab_quality_policy)7), "unknown");
+	CU_ASSERT_STRING_EQUAL(lab_hugepages_name(LAB_HUGEPAGES_REQUIRE), "require");
+	CU_ASSERT_EQUAL(lab_quality_policy_parse(NULL), -EINVAL);
+}
+
+/* Check one "key = value ; a | b (note) | c" line against @p t: the first
+ * word of each '|' part, in order, is the table's names. */
+static void check_doc_line(const char *file, int ln, const char *comment,
+			   const struct lab_names *t)
+{
+	char copy[256], *save = NULL, *part;
+	unsigned int v = 0;
+
+	snprintf(copy, sizeof(copy), "%s", comment);
+	for (part = strtok_r(copy, "|", &save); part; part = strtok_r(NULL, "|", &save), v++) {
+		part += strspn(part, " \t");
+		part[strcspn(part, " \t(\n")] = '\0';
+		if (v >= t->n || strcmp(part, t->name[v]) != 0) {
+			fprintf(stderr, "%s:%d: '%s' where the table has '%s'\n", file, ln, part,
+				v < t->n ? t->name[v] : "(no more names)");
+			CU_FAIL("a documented list of names differs from its table");
+			return;
+		}
+	}
+	CU_ASSERT_EQUAL(v, t->n);
+}
+
+/* The hand-written lists of valid names (the shipped config file, the
+ * quality docs, the lab_config.h example) match the name tables. */
+static void test_doc_name_lists(void)
+{
+	static const struct {
+		const char *file;
+		unsigned int keys; /* bit k: enum_keys[k] must be listed */
+	} docs[] = {
+		{ LAB_SOURCE_ROOT "/config/labyrinth.conf", 0xf },
+		{ LAB_SOURCE_ROOT "/include/labyrinth/lab_config.h", 0xf },
+		{ LAB_SOURCE_ROOT "/docs/quality.md", 0xc },
+	};
+	char line[512];
+
+	for (size_t d = 0; d < sizeof(docs) / sizeof(docs[0]); d++) {
+		FILE *f = fopen(docs[d].file, "r");
+		unsigned int found = 0;
+		int ln = 0;
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+		while (fgets(line, sizeof(line), f) != NULL) {
+			const char *p = line + strspn(line, " *"), *semi = strchr(p, ';');
+
+			ln++;
+			for (size_t k = 0; semi && strchr(semi, '|') && k < N_ENUM_KEYS; k++) {
+				size_t n = strlen(enum_keys[k].short_key);
+
+				if (strncmp(p, enum_keys[k].short_key, n) != 0 ||
+				    p[n + strspn(p + n, " ")] != '=')
+					continue;
+				check_doc_line(docs[d].file, ln, semi + 1, enum_keys[k].names);
+				found |= 1u << k;
+			}
+		}
+		fclose(f);
+		CU_ASSERT_EQUAL(found, docs[d].keys);
+		if (found != docs[d].keys)
+			fprintf(stderr, "%s: lists of names found 0x%x, want 0x%x\n",
+				docs[d].file, found, docs[d].keys);
+	}
+}
+
+/* The defaults live in lib/pool (lab_pool_opts_init()); the config's are
+ * read from them, and mapping them back gives the pool's options unchanged. */
+static void test_defaults_are_the_pools(void)
+{
+	struct lab_pool_opts want, got;
+	struct lab_config cfg;
+
+	lab_pool_opts_init(&want);
+	lab_config_defaults(&cfg);
+	lab_pool_opts_from_config(&got, &cfg);
+	CU_ASSERT_STRING_EQUAL(got.name, want.name);
+	CU_ASSERT_PTR_EQUAL(got.name, cfg.name); /* points into the config */
+	got.name = want.name;
+	CU_ASSERT_EQUAL(memcmp(&got, &want, sizeof(got)), 0);
+	CU_ASSERT_EQUAL(cfg.pool_size, want.initial);
+	CU_ASSERT_EQUAL(cfg.quality, LAB_QUALITY_SAMPLED);
+	CU_ASSERT_EQUAL(cfg.hugepages, LAB_HUGEPAGES_AUTO);
+}
+
 int main(void)
 {
 	static const struct lab_test tests[] = {
@@ -371,6 +526,9 @@ int main(void)
 		LAB_TEST(test_not_a_regular_file),
 		LAB_TEST(test_nul_byte_refused),
 		LAB_TEST(test_long_line),
+		LAB_TEST(test_enum_names_round_trip),
+		LAB_TEST(test_doc_name_lists),
+		LAB_TEST(test_defaults_are_the_pools),
 		LAB_TEST_END,
 	};
 

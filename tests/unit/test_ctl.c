@@ -8,7 +8,8 @@
  * directory, another user kept out by the file system and by peer
  * credentials, a second server, a dead server's socket, removal at close);
  * and labctl against this process, its `metrics` output checked by a small
- * Prometheus text-format parser.
+ * Prometheus text-format parser. The pool stats table: every row well-formed
+ * and documented, and printed by every in-process writer marked for it.
  */
 #include <signal.h>
 #include <sys/socket.h>
@@ -18,6 +19,7 @@
 
 #include <labyrinth/lab_ctl.h>
 #include <labyrinth/lab_json.h>
+#include <labyrinth/lab_pool_stats_fields.h>
 
 #include "ctl_helpers.h"
 #include "port_helpers.h"
@@ -126,7 +128,7 @@ static void test_commands(void)
 	CU_ASSERT_FALSE(lab_json_path(p, "memory.hugepages")->b);
 	CU_ASSERT_TRUE(lab_json_path(p, "warden.running")->b);
 	CU_ASSERT(lab_json_num(lab_json_get(p, "warden"), "ticks", 0) > 0);
-	CU_ASSERT_EQUAL(lab_json_get(p, "findings")->n, LAB_FIND_KINDS + 1); /* + dropped */
+	CU_ASSERT_EQUAL(lab_json_get(p, "findings")->n, LAB_FIND_KINDS);
 	for (unsigned int k = 0; k < LAB_FIND_KINDS; k++)
 		CU_ASSERT_EQUAL(lab_json_num(lab_json_get(p, "findings"), lab_finding_kind_name(k),
 					     -1), 0);
@@ -436,6 +438,145 @@ static void test_other_user(void)
 	lab_ctl_close(c);
 }
 
+/* ---- the pool stats table (lab_pool_stats_fields.h) and its writers ---- */
+
+/* Every row well-formed and named once; every name in the docs' table. */
+static void test_stats_table(void)
+{
+	size_t n, dlen = 0;
+	const struct lab_pool_stat_field *t = lab_pool_stat_fields(&n);
+	char a[128], b[128], *doc = NULL;
+	FILE *f = fopen(LAB_SOURCE_ROOT "/docs/observability.md", "r");
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT(getdelim(&doc, &dlen, '\0', f) > 0);
+	fclose(f);
+	CU_ASSERT(n >= 30);
+	for (size_t i = 0; i < n; i++) {
+		size_t size = t[i].type == LAB_STAT_U32 ? 4 : 8;
+
+		CU_ASSERT(t[i].name != NULL && t[i].name[0] != '\0');
+		CU_ASSERT(t[i].help != NULL && t[i].help[0] != '\0');
+		CU_ASSERT(t[i].writers != 0);
+		CU_ASSERT(t[i].off + size <= sizeof(struct lab_pool_stats));
+		snprintf(a, sizeof(a), "| `%s` |", t[i].name);
+		if (strstr(doc, a) == NULL)
+			fprintf(stderr, "docs/observability.md: no row for '%s'\n", t[i].name);
+		CU_ASSERT_PTR_NOT_NULL(strstr(doc, a));
+		lab_pool_stat_prom_name(&t[i], a, sizeof(a));
+		for (size_t k = 0; k < i; k++) {
+			CU_ASSERT(strcmp(t[i].name, t[k].name) != 0);
+			lab_pool_stat_prom_name(&t[k], b, sizeof(b));
+			CU_ASSERT(strcmp(a, b) != 0);
+		}
+		/* A family of its own: counters end in _total (once), gauges do not,
+		 * and no name is one of the labelled families'. */
+		if (t[i].writers & LAB_STAT_PROM) {
+			size_t l = strlen(a);
+
+			CU_ASSERT_EQUAL(l > 6 && strcmp(a + l - 6, "_total") == 0,
+					t[i].kind == LAB_STAT_COUNTER);
+			CU_ASSERT_PTR_NULL(strstr(a, "_total_total"));
+			CU_ASSERT(strcmp(a, "labyrinth_pool_findings_total") != 0);
+			CU_ASSERT(strcmp(a, "labyrinth_pool_buffers") != 0);
+			CU_ASSERT(strcmp(a, "labyrinth_pool_watermark_buffers") != 0);
+			CU_ASSERT(strcmp(a, "labyrinth_pool_quality_level") != 0);
+		}
+	}
+	free(doc);
+}
+
+/* @p obj has a number under every row of @p group that @p writer prints. */
+static void has_rows(const struct lab_json *obj, unsigned int writer, int group,
+		     const char *where)
+{
+	size_t n;
+	const struct lab_pool_stat_field *t = lab_pool_stat_fields(&n);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(obj);
+	for (size_t i = 0; i < n; i++) {
+		const struct lab_json *v;
+
+		if (!(t[i].writers & writer) || (group >= 0 && (int)t[i].group != group))
+			continue;
+		v = lab_json_get(obj, t[i].name);
+		if (v == NULL || v->type != LAB_JSON_NUMBER)
+			fprintf(stderr, "%s: no number '%s'\n", where, t[i].name);
+		CU_ASSERT(v != NULL && v->type == LAB_JSON_NUMBER);
+	}
+}
+
+/* The pool's JSON, the control socket's pools reply and the Prometheus page
+ * each print every row of the table they are marked for. (labfwd's writers:
+ * the labfwd suite; DPDK telemetry: the dpdk suite.) */
+static void test_stats_writers(void)
+{
+	struct lab_pool_opts o;
+	struct lab_pool *tp;
+	struct lab_cache *c;
+	struct lab_buf *b[8];
+	struct lab_json *j;
+	char *text = NULL, want[256], name[128];
+	size_t len = 0, n;
+	const struct lab_pool_stat_field *t = lab_pool_stat_fields(&n);
+	FILE *f;
+
+	small_pool_opts(&o, 1024, 1024, 8, 16, 32, 8);
+	o.name = "tblpool";
+	tp = lab_pool_create(&o);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(tp);
+	c = lab_cache_create(tp, "tblq", 32);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_EQUAL(lab_alloc_bulk(tp, c, b, 8, 0), 8);
+
+	f = open_memstream(&text, &len);
+	lab_pool_stats_json(tp, f);
+	fclose(f);
+	j = lab_json_parse(text, len, want, sizeof(want));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	has_rows(j, LAB_STAT_JSON, LAB_STAT_G_POOL, "pool JSON");
+	has_rows(lab_json_get(j, "sum"), LAB_STAT_JSON, LAB_STAT_G_SUM, "pool JSON sum");
+	has_rows(lab_json_at(lab_json_get(j, "owners"), 0), LAB_STAT_JSON, LAB_STAT_G_SUM,
+		 "pool JSON owners[0]");
+	has_rows(lab_json_get(j, "sampling"), LAB_STAT_JSON, LAB_STAT_G_SAMPLING,
+		 "pool JSON sampling");
+	CU_ASSERT_EQUAL(lab_json_num(lab_json_at(lab_json_get(j, "owners"), 0), "allocs", -1), 8);
+	lab_json_free(j);
+	free(text);
+
+	j = answer("{\"cmd\":\"pools\"}");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	has_rows(find_named(lab_json_get(j, "pools"), "tblpool"), LAB_STAT_CTL, -1, "ctl pools");
+	lab_json_free(j);
+
+	text = NULL;
+	f = open_memstream(&text, &len);
+	lab_ctl_metrics(f);
+	fclose(f);
+	for (size_t i = 0; i < n; i++) {
+		if (t[i].writers & LAB_STAT_PROM) {
+			lab_pool_stat_prom_name(&t[i], name, sizeof(name));
+			snprintf(want, sizeof(want), "\n%s{pool=\"tblpool\"} ", name);
+		} else if (t[i].writers & LAB_STAT_PROM_STATE) {
+			snprintf(want, sizeof(want), "\nlabyrinth_pool_buffers{pool=\"tblpool\","
+				 "state=\"%s\"} ", t[i].name);
+		} else if (t[i].writers & LAB_STAT_PROM_WM) {
+			snprintf(want, sizeof(want), "\nlabyrinth_pool_watermark_buffers{pool="
+				 "\"tblpool\",level=\"%s\"} ", t[i].name + strlen("wm_"));
+		} else {
+			continue;
+		}
+		if (strstr(text, want) == NULL)
+			fprintf(stderr, "metrics: no sample%s", want);
+		CU_ASSERT_PTR_NOT_NULL(strstr(text, want));
+	}
+	free(text);
+
+	lab_free_bulk(c, b, 8);
+	lab_cache_destroy(c);
+	CU_ASSERT_EQUAL(lab_pool_destroy(tp), 0);
+}
+
 /* ---- labctl, and its metrics as Prometheus text ---- */
 
 static void test_prom_parser_rejects(void)
@@ -531,12 +672,12 @@ static void test_labctl(void)
 	CU_ASSERT(p.nfam >= 25);
 	CU_ASSERT(p.samples >= 40);
 	lab_pool_stats(pool, &st);
-	snprintf(sample, sizeof(sample), "labyrinth_pool_capacity_buffers{pool=\"ctlpool\"} %llu\n",
+	snprintf(sample, sizeof(sample), "labyrinth_pool_total_buffers{pool=\"ctlpool\"} %llu\n",
 		 (unsigned long long)st.total);
 	LAB_TEST_HAS(out, sample);
 	LAB_TEST_HAS(out, "labyrinth_pool_watermark_buffers{pool=\"ctlpool\",level=\"min\"} 8\n");
 	LAB_TEST_HAS(out, "labyrinth_pool_quality_level{pool=\"ctlpool\",level=\"full\"} 1\n");
-	LAB_TEST_HAS(out, "labyrinth_pool_findings_total{pool=\"ctlpool\",kind=\"double-free\"} 0\n");
+	LAB_TEST_HAS(out, "labyrinth_pool_findings_total{pool=\"ctlpool\",kind=\"double_free\"} 0\n");
 	/* pa and pb have one device string: the port id tells their series apart
 	 * (prom_parse refuses a series given twice). */
 	for (int i = 0; i < 2; i++) {
@@ -560,6 +701,8 @@ int main(void)
 		LAB_TEST(test_stale_socket),
 		LAB_TEST(test_bad_directory),
 		LAB_TEST(test_other_user),
+		LAB_TEST(test_stats_table),
+		LAB_TEST(test_stats_writers),
 		LAB_TEST(test_prom_parser_rejects),
 		LAB_TEST(test_labctl),
 		LAB_TEST_END,

@@ -17,6 +17,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <labyrinth/lab_pool_stats_fields.h>
+
 #include "../lab_test.h"
 
 static char dir[128];
@@ -191,6 +193,8 @@ static void test_testpmd_pcap(void)
 static void test_telemetry(void)
 {
 	char prog[1024], query[1024];
+	const struct lab_pool_stat_field *t;
+	size_t n;
 
 	snprintf(prog, sizeof(prog), "dpdk-testpmd %s --vdev net_null0 "
 		 "--mbuf-pool-ops-name=labyrinth -- --total-num-mbufs=8192 --stats-period 1 -a",
@@ -201,11 +205,23 @@ static void test_telemetry(void)
 	CU_ASSERT_EQUAL(run_until(prog, "Rx-pps:", query, out, sizeof(out)), 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"/labyrinth/list\": [\"mb_pool_0\"]"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"name\": \"mb_pool_0\""));
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"size\": 8192"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"total\": 8192"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"wm_min\": 0"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"quality\": \"sampled\""));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"double_free\": 0"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"/labyrinth/info\": null"));
+	/* Every figure the pool stats table marks for telemetry, by its name. */
+	t = lab_pool_stat_fields(&n);
+	for (size_t i = 0; i < n; i++) {
+		char want[96];
+
+		if (!(t[i].writers & LAB_STAT_TEL))
+			continue;
+		snprintf(want, sizeof(want), "\"%s\": ", t[i].name);
+		if (strstr(out, want) == NULL)
+			fprintf(stderr, "telemetry: no %s\n", want);
+		CU_ASSERT_PTR_NOT_NULL(strstr(out, want));
+	}
 }
 
 static void test_fault_program(void)
@@ -219,8 +235,8 @@ static void test_fault_program(void)
 	CU_ASSERT_PTR_NULL(strstr(out, "CHECK FAILED"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "after the faults: available 507, in use 5"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "all freed: available 512, in use 0"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "finding kind=double-free pool=fault_pool"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "finding kind=use-after-free pool=fault_pool"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "finding kind=double_free pool=fault_pool"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "finding kind=use_after_free pool=fault_pool"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "finding kind=overrun pool=fault_pool"));
 	/* Sites are resolved in the program that made the bad call. */
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "site=lab_dpdk_app"));

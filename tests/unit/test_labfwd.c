@@ -3,7 +3,8 @@
  * Suite 'labfwd': the labfwd binary as a user runs it. The embedded demo,
  * pcap replay checked byte for byte (itself, and through a ring pair), the
  * MAC rewriting modes, limits, SIGTERM in mid-flight, JSON output, the config
- * file, several workers, and bad input (each a message and exit 1). Every run
+ * file, several workers, bad input (each a message and exit 1), and every pool
+ * figure the stats table marks for labfwd in its reports. Every run
  * must end with "accounting: OK" (nothing in flight at exit).
  */
 #include <errno.h>
@@ -12,6 +13,9 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+
+#include <labyrinth/lab_json.h>
+#include <labyrinth/lab_pool_stats_fields.h>
 
 #include "port_helpers.h"
 
@@ -230,7 +234,7 @@ static void test_ring_chain(void)
 			 "-m 0:1,1:2,2:0 -i 0 %s", LABFWD_BIN, LABFWD_SAMPLE, o, variants[v]);
 		CU_ASSERT_EQUAL_FATAL(run(cmd, out, sizeof(out)), 0);
 		CU_ASSERT_PTR_NOT_NULL(strstr(out, "accounting: OK"));
-		CU_ASSERT_PTR_NOT_NULL(strstr(out, "double-free 0 foreign-free 0"));
+		CU_ASSERT_PTR_NOT_NULL(strstr(out, "double_free 0 foreign_free 0"));
 		CU_ASSERT_PTR_NULL(strstr(out, "transfers refused"));
 		CU_ASSERT_EQUAL_FATAL(frames_read(LABFWD_SAMPLE, &a), 0);
 		CU_ASSERT_EQUAL_FATAL(frames_read(o, &b), 0);
@@ -729,6 +733,110 @@ static void test_ctl_default(void)
 							      "socket: No such file");
 }
 
+/* ---- the pool stats table's labfwd writers ---- */
+
+/* @p obj has a number under every row of @p group (-1: any) that @p writer prints. */
+static void has_rows(const struct lab_json *obj, unsigned int writer, int group,
+		     const char *where)
+{
+	size_t n;
+	const struct lab_pool_stat_field *t = lab_pool_stat_fields(&n);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(obj);
+	for (size_t i = 0; i < n; i++) {
+		const struct lab_json *v;
+
+		if (!(t[i].writers & writer) || (group >= 0 && (int)t[i].group != group))
+			continue;
+		v = lab_json_get(obj, t[i].name);
+		if (v == NULL || v->type != LAB_JSON_NUMBER)
+			fprintf(stderr, "%s: no number '%s'\n", where, t[i].name);
+		CU_ASSERT(v != NULL && v->type == LAB_JSON_NUMBER);
+	}
+}
+
+/* @p text has " name " for every row @p writer prints (the text reports). */
+static void has_text_rows(const char *text, unsigned int writer, const char *where)
+{
+	size_t n;
+	const struct lab_pool_stat_field *t = lab_pool_stat_fields(&n);
+	char want[128];
+
+	for (size_t i = 0; i < n; i++) {
+		if (!(t[i].writers & writer))
+			continue;
+		snprintf(want, sizeof(want), " %s ", t[i].name);
+		if (strstr(text, want) == NULL)
+			fprintf(stderr, "%s: no '%s'\n", where, t[i].name);
+		CU_ASSERT_PTR_NOT_NULL(strstr(text, want));
+	}
+}
+
+/*
+ * labfwd prints every figure the stats table marks for it: the summary
+ * (JSON: pool, its sampling object; text: the pool, owners and sampling
+ * lines), the live line (JSON and text) and the --stats-csv header, whose
+ * pool columns are the table's CSV rows in order.
+ */
+static void test_pool_figures(void)
+{
+	char cmd[1024], path[256], csv[256], line[1 << 14], want[1024] = "t_s";
+	bool live = false;
+	struct lab_json *summary = NULL;
+	size_t n;
+	const struct lab_pool_stat_field *t = lab_pool_stat_fields(&n);
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/figures.json", dir);
+	snprintf(csv, sizeof(csv), "%s/figures.csv", dir);
+	snprintf(cmd, sizeof(cmd), "%s -p null -p null -d 1 -i 0.1 --json --ctl off "
+		 "--stats-csv %s > %s", LABFWD_BIN, csv, path);
+	CU_ASSERT_EQUAL_FATAL(run(cmd, out, sizeof(out)), 0);
+	f = fopen(path, "r");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		struct lab_json *j = lab_json_parse(line, strlen(line), cmd, sizeof(cmd));
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+		if (lab_json_get(j, "summary") != NULL) {
+			lab_json_free(summary);
+			summary = j;
+		} else if (lab_json_get(j, "rx_pps") != NULL && !live) {
+			has_rows(lab_json_get(j, "pool"), LAB_STAT_LIVE, -1, "live JSON line");
+			live = true;
+			lab_json_free(j);
+		} else {
+			lab_json_free(j);
+		}
+	}
+	fclose(f);
+	CU_ASSERT_TRUE(live);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(summary);
+	has_rows(lab_json_path(summary, "summary.pool"), LAB_STAT_FWD, LAB_STAT_G_POOL,
+		 "summary pool");
+	has_rows(lab_json_path(summary, "summary.pool"), LAB_STAT_FWD, LAB_STAT_G_SUM,
+		 "summary pool");
+	has_rows(lab_json_path(summary, "summary.pool.sampling"), LAB_STAT_FWD,
+		 LAB_STAT_G_SAMPLING, "summary pool.sampling");
+	lab_json_free(summary);
+
+	for (size_t i = 0; i < n; i++)
+		if (t[i].writers & LAB_STAT_CSV)
+			snprintf(want + strlen(want), sizeof(want) - strlen(want), ",%s", t[i].name);
+	snprintf(want + strlen(want), sizeof(want) - strlen(want), ",rx_nobuf,rx_mpps,tx_mpps\n");
+	f = fopen(csv, "r");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_PTR_NOT_NULL(fgets(line, sizeof(line), f));
+	fclose(f);
+	CU_ASSERT_STRING_EQUAL(line, want);
+
+	snprintf(cmd, sizeof(cmd), "%s -p null -p null -d 1 -i 0.1 --ctl off", LABFWD_BIN);
+	CU_ASSERT_EQUAL_FATAL(run(cmd, out, sizeof(out)), 0);
+	LAB_TEST_HAS(out, "accounting: OK");
+	has_text_rows(out, LAB_STAT_FWD, "text summary");
+	has_text_rows(out, LAB_STAT_LIVE_TEXT, "text live line");
+}
+
 int main(void)
 {
 	static const struct lab_test tests[] = {
@@ -747,6 +855,7 @@ int main(void)
 		LAB_TEST(test_config_and_workers),
 		LAB_TEST(test_bad_input),
 		LAB_TEST(test_stats_csv),
+		LAB_TEST(test_pool_figures),
 		LAB_TEST(test_storm),
 		LAB_TEST(test_ctl_default),
 		LAB_TEST_END,

@@ -41,18 +41,23 @@ static struct lab_pool *shared_pool(uint32_t n)
 	return lab_pool_create(&o);
 }
 
-/* testpmd with net_vhost listening on @p sock, forwarding its port to itself. */
-static pid_t start_testpmd(void)
+/* testpmd with net_vhost on @p sock, forwarding its port to itself: it
+ * listens there, or with @p client connects (and reconnects) to us there. */
+static pid_t start_testpmd_as(bool client)
 {
 	char vdev[200], prefix[64];
+	static unsigned int runs;
 	pid_t pid;
 
-	snprintf(vdev, sizeof(vdev), "net_vhost0,iface=%s,queues=1", sock);
-	snprintf(prefix, sizeof(prefix), "lab-virtio-%d", (int)getpid());
-	unlink(sock);
+	snprintf(vdev, sizeof(vdev), "net_vhost0,iface=%s,queues=1%s", sock,
+		 client ? ",client=1" : "");
+	snprintf(prefix, sizeof(prefix), "lab-virtio-%d-%u", (int)getpid(), runs++);
+	if (!client)
+		unlink(sock);
 	pid = fork();
 	if (pid == 0) {
-		int null = open("/dev/null", O_WRONLY);
+		const char *logf = getenv("LAB_TEST_TESTPMD_LOG");
+		int null = open(logf ? logf : "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0644);
 
 		if (null >= 0) {
 			dup2(null, 1);
@@ -60,11 +65,16 @@ static pid_t start_testpmd(void)
 		}
 		execlp("dpdk-testpmd", "dpdk-testpmd", "--no-huge", "-m", "512", "--no-pci",
 		       "-l", "0-1", "--file-prefix", prefix, "--vdev", vdev, "--", "--forward-mode=io",
-		       "--auto-start", "--nb-cores=1", "--total-num-mbufs=8192", "--stats-period",
-		       "3600", (char *)NULL);
+		       "--auto-start", "--no-flush-rx", "--nb-cores=1", "--total-num-mbufs=8192",
+		       "--stats-period", "3600", (char *)NULL);
 		_exit(127);
 	}
 	return pid;
+}
+
+static pid_t start_testpmd(void)
+{
+	return start_testpmd_as(false);
 }
 
 static void stop_testpmd(pid_t pid)
@@ -127,6 +137,77 @@ static bool intact(const struct lab_buf *b, uint32_t *seq)
 	return true;
 }
 
+struct run {
+	uint32_t sent, got, bad;
+};
+
+/* @p frames out (numbered from @p seq0, at most 200 in flight) and back, for
+ * up to @p secs seconds. */
+static struct run run_frames(struct lab_port *port, struct lab_pool *p, uint32_t frames,
+			     uint32_t seq0, unsigned int secs)
+{
+	struct lab_cache *txo = lab_port_txq_owner(port, 0), *rxo = lab_port_rxq_owner(port, 0);
+	uint64_t until = lab_now_ns() + secs * 1000000000ull;
+	struct run r = { 0, 0, 0 };
+	uint32_t next = seq0;
+
+	while (r.got < frames && lab_now_ns() < until) {
+		struct lab_buf *b[32];
+		unsigned int n = frames - r.sent < 32 ? frames - r.sent : 32;
+		uint16_t s = 0, k;
+
+		if (n != 0 && r.sent - r.got < 200) {
+			n = lab_alloc_bulk(p, txo, b, n, 0);
+			for (unsigned int i = 0; i < n; i++)
+				stamp(b[i], txo->headroom, seq0 + r.sent + i);
+			s = lab_port_tx_burst(port, 0, b, (uint16_t)n);
+			if (s < n)
+				lab_free_bulk(txo, b + s, n - s);
+			r.sent += s;
+		}
+		k = lab_port_rx_burst(port, 0, b, 32);
+		for (uint16_t i = 0; i < k; i++) {
+			uint32_t seq = UINT32_MAX;
+
+			if (!intact(b[i], &seq) || seq != next)
+				r.bad++;
+			next = seq + 1;
+		}
+		r.got += k;
+		lab_free_bulk(rxo, b, k);
+	}
+	return r;
+}
+
+/* Poll the port (its queues follow the back-end's comings and goings in
+ * their bursts) until its link is @p up, for up to @p secs seconds. */
+static bool wait_link(struct lab_port *port, bool up, unsigned int secs)
+{
+	uint64_t until = lab_now_ns() + secs * 1000000000ull;
+	struct lab_cache *rxo = lab_port_rxq_owner(port, 0);
+
+	while (lab_now_ns() < until) {
+		struct lab_port_link link = { 0 };
+		struct lab_buf *b[32];
+		uint16_t k = lab_port_rx_burst(port, 0, b, 32);
+
+		lab_free_bulk(rxo, b, k);
+		lab_port_tx_burst(port, 0, b, 0);
+		if (lab_port_link(port, &link) == 0 && link.up == up)
+			return true;
+		sleep_ms(1);
+	}
+	return false;
+}
+
+static struct lab_port *open_on(struct lab_pool *p)
+{
+	char dev[160];
+
+	snprintf(dev, sizeof(dev), "virtio_user:path=%s", sock);
+	return port_open(dev, p, 1, 1);
+}
+
 /* FRAMES frames out through virtio_user, back through testpmd's net_vhost:
  * each comes back once, intact and in order; the buffers all go home. */
 static void test_loop_through_testpmd(void)
@@ -134,57 +215,107 @@ static void test_loop_through_testpmd(void)
 	struct lab_pool *p = shared_pool(4096);
 	struct lab_port_link link = { 0 };
 	struct lab_port_stats ps;
-	uint32_t sent = 0, got = 0, next = 0, bad = 0;
-	uint64_t until;
-	struct lab_cache *txo;
 	struct lab_port *port;
-	char dev[160];
+	struct run r;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	backend = start_testpmd();
 	CU_ASSERT_FATAL(backend > 0);
 	CU_ASSERT_FATAL(wait_socket());
-	snprintf(dev, sizeof(dev), "virtio_user:path=%s", sock);
-	port = port_open(dev, p, 1, 1);
+	port = open_on(p);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(port);
 	CU_ASSERT_EQUAL_FATAL(lab_port_start(port), 0);
 	CU_ASSERT_EQUAL(lab_port_link(port, &link), 0);
 	CU_ASSERT_TRUE(link.up);
-	txo = lab_port_txq_owner(port, 0);
-	until = lab_now_ns() + 60ull * 1000000000ull;
-	while (got < FRAMES && lab_now_ns() < until) {
-		struct lab_buf *b[32];
-		unsigned int n = FRAMES - sent < 32 ? FRAMES - sent : 32;
-		uint16_t s = 0, r;
-
-		if (n != 0 && sent - got < 200) {
-			n = lab_alloc_bulk(p, txo, b, n, 0);
-			for (unsigned int i = 0; i < n; i++)
-				stamp(b[i], txo->headroom, sent + i);
-			s = lab_port_tx_burst(port, 0, b, (uint16_t)n);
-			if (s < n)
-				lab_free_bulk(txo, b + s, n - s);
-			sent += s;
-		}
-		r = lab_port_rx_burst(port, 0, b, 32);
-		for (uint16_t i = 0; i < r; i++) {
-			uint32_t seq = UINT32_MAX;
-
-			if (!intact(b[i], &seq) || seq != next)
-				bad++;
-			next = seq + 1;
-		}
-		got += r;
-		lab_free_bulk(lab_port_rxq_owner(port, 0), b, r);
-	}
+	r = run_frames(port, p, FRAMES, 0, 60);
 	printf("\n    virtio_user -> net_vhost -> virtio_user: %u sent, %u back, %u out of "
-	       "order or damaged\n", sent, got, bad);
-	CU_ASSERT_EQUAL(sent, FRAMES);
-	CU_ASSERT_EQUAL(got, FRAMES);
-	CU_ASSERT_EQUAL(bad, 0);
+	       "order or damaged\n", r.sent, r.got, r.bad);
+	CU_ASSERT_EQUAL(r.sent, FRAMES);
+	CU_ASSERT_EQUAL(r.got, FRAMES);
+	CU_ASSERT_EQUAL(r.bad, 0);
 	lab_port_stats(port, &ps);
 	CU_ASSERT_EQUAL(ps.rx[0].errors, 0);
 	CU_ASSERT_EQUAL(ps.tx[0].errors, 0);
+	lab_port_stop(port);
+	CU_ASSERT_EQUAL(lab_port_close(port), 0);
+	stop_testpmd(backend);
+	backend = 0;
+	assert_pool_whole(p); /* and destroys it */
+}
+
+/* The back-end dies mid-run and comes back: the link goes down, the port
+ * gives back what its rings held, reconnects by itself, and forwarding
+ * resumes; at the end every buffer is home. */
+static void test_backend_restart(void)
+{
+	struct lab_pool *p = shared_pool(4096);
+	struct lab_port *port;
+	struct run r;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	backend = start_testpmd();
+	CU_ASSERT_FATAL(backend > 0 && wait_socket());
+	port = open_on(p);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(port);
+	CU_ASSERT_EQUAL_FATAL(lab_port_start(port), 0);
+	r = run_frames(port, p, 2000, 0, 60);
+	CU_ASSERT_EQUAL(r.got, 2000);
+	/* Frames in its rings when it dies are lost with it; ours come home. */
+	run_frames(port, p, 100, 0, 0);
+	kill(backend, SIGKILL);
+	waitpid(backend, NULL, 0);
+	backend = 0;
+	CU_ASSERT_TRUE(wait_link(port, false, 30));
+	backend = start_testpmd();
+	CU_ASSERT_FATAL(backend > 0 && wait_socket());
+	CU_ASSERT_TRUE(wait_link(port, true, 60));
+	r = run_frames(port, p, 2000, 1000000, 60);
+	printf("\n    after the back-end's restart: %u sent, %u back, %u out of order or "
+	       "damaged\n", r.sent, r.got, r.bad);
+	CU_ASSERT_EQUAL(r.got, 2000);
+	CU_ASSERT_EQUAL(r.bad, 0);
+	lab_port_stop(port);
+	CU_ASSERT_EQUAL(lab_port_close(port), 0);
+	stop_testpmd(backend);
+	backend = 0;
+	assert_pool_whole(p); /* and destroys it */
+}
+
+/* server=1: we listen, testpmd's net_vhost connects as a client; the link is
+ * down until it does, up while it serves, and after it dies and starts again
+ * it connects again and forwarding resumes. */
+static void test_server_mode(void)
+{
+	struct lab_pool *p = shared_pool(4096);
+	struct lab_port_link link = { 0 };
+	struct lab_port *port;
+	char dev[160];
+	struct run r;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	snprintf(dev, sizeof(dev), "virtio_user:path=%s,server=1", sock);
+	port = port_open(dev, p, 1, 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(port);
+	CU_ASSERT_EQUAL_FATAL(lab_port_start(port), 0);
+	CU_ASSERT_EQUAL(lab_port_link(port, &link), 0);
+	CU_ASSERT_FALSE(link.up);
+	backend = start_testpmd_as(true);
+	CU_ASSERT_FATAL(backend > 0);
+	CU_ASSERT_TRUE_FATAL(wait_link(port, true, 60));
+	r = run_frames(port, p, 2000, 0, 60);
+	CU_ASSERT_EQUAL(r.got, 2000);
+	CU_ASSERT_EQUAL(r.bad, 0);
+	kill(backend, SIGKILL);
+	waitpid(backend, NULL, 0);
+	CU_ASSERT_TRUE(wait_link(port, false, 30));
+	backend = start_testpmd_as(true);
+	CU_ASSERT_FATAL(backend > 0);
+	CU_ASSERT_TRUE_FATAL(wait_link(port, true, 60));
+	r = run_frames(port, p, 2000, 5000000, 60);
+	printf("\n    server mode, after the back-end's restart: %u sent, %u back, %u out of "
+	       "order or damaged\n", r.sent, r.got, r.bad);
+	CU_ASSERT_EQUAL(r.got, 2000);
+	CU_ASSERT_EQUAL(r.bad, 0);
 	lab_port_stop(port);
 	CU_ASSERT_EQUAL(lab_port_close(port), 0);
 	stop_testpmd(backend);
@@ -220,6 +351,8 @@ int main(void)
 	static const struct lab_test tests[] = {
 		LAB_TEST(test_refusals),
 		LAB_TEST(test_loop_through_testpmd),
+		LAB_TEST(test_backend_restart),
+		LAB_TEST(test_server_mode),
 		LAB_TEST_END,
 	};
 	int rc;

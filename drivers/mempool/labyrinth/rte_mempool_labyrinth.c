@@ -38,6 +38,7 @@
 #include <rte_telemetry.h>
 
 #include <labyrinth/lab_config.h>
+#include <labyrinth/lab_pool_stats_fields.h>
 #include <labyrinth/lab_log.h>
 #include <labyrinth/lab_pool_driver.h>
 
@@ -431,6 +432,18 @@ static int tel_list(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
+/* The stats table's telemetry rows, under the names every other writer uses.
+ * Ratios are rounded: the dicts here carry integers. */
+static void tel_figures(struct rte_tel_data *d, const struct lab_pool_stats *st)
+{
+	size_t n;
+	const struct lab_pool_stat_field *t = lab_pool_stat_fields(&n);
+
+	for (size_t i = 0; i < n; i++)
+		if (t[i].writers & LAB_STAT_TEL)
+			rte_tel_data_add_dict_u64(d, t[i].name, lab_pool_stat_u64(st, &t[i]));
+}
+
 static int tel_info(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	struct rte_tel_data *fd;
@@ -456,41 +469,15 @@ static int tel_info(const char *cmd, const char *params, struct rte_tel_data *d)
 	lab_pool_stats(m->pool, &st);
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_string(d, "name", m->mp->name);
-	rte_tel_data_add_dict_u64(d, "size", st.total);
 	rte_tel_data_add_dict_u64(d, "available", lab_pool_available(m->pool));
-	rte_tel_data_add_dict_u64(d, "free", st.free);
-	rte_tel_data_add_dict_u64(d, "in_flight", st.in_flight);
-	rte_tel_data_add_dict_u64(d, "quarantined", st.quarantined);
-	rte_tel_data_add_dict_u64(d, "retired", st.retired);
-	rte_tel_data_add_dict_u64(d, "wm_min", st.wm_min);
-	rte_tel_data_add_dict_u64(d, "wm_low", st.wm_low);
-	rte_tel_data_add_dict_u64(d, "wm_high", st.wm_high);
-	rte_tel_data_add_dict_u64(d, "reserve", st.wm_min - st.wm_atomic);
-	rte_tel_data_add_dict_u64(d, "reserve_uses", st.sum.reserve_uses);
-	rte_tel_data_add_dict_u64(d, "allocs", st.sum.allocs);
-	rte_tel_data_add_dict_u64(d, "frees", st.sum.frees);
-	rte_tel_data_add_dict_u64(d, "misses", st.sum.misses);
-	rte_tel_data_add_dict_u64(d, "kicks", st.kicks);
 	rte_tel_data_add_dict_string(d, "quality", lab_quality_name(st.quality));
-	rte_tel_data_add_dict_u64(d, "sample_rate", st.sample_rate);
-	rte_tel_data_add_dict_u64(d, "quarantine_skipped", st.quarantine_skipped);
-	rte_tel_data_add_dict_u64(d, "deep_checked", st.deep_checked);
-	rte_tel_data_add_dict_u64(d, "sample_backoffs", st.sample_backoffs);
-	/* frees per deep check, rounded (telemetry dicts here carry integers) */
-	rte_tel_data_add_dict_u64(d, "sample_effective_rate",
-				  (uint64_t)(st.sample_effective_rate + 0.5));
+	tel_figures(d, &st);
 	rte_tel_data_add_dict_u64(d, "cell_size", m->stride);
 	rte_tel_data_add_dict_string(d, "params", m->params);
 	rte_tel_data_start_dict(fd);
-	for (unsigned int k = 0; k < LAB_FIND_KINDS; k++) {
-		char key[32];
-
-		/* Telemetry names take letters, digits and '_' only. */
-		snprintf(key, sizeof(key), "%s", lab_finding_kind_name((enum lab_finding_kind)k));
-		for (char *c = key; *c; c++)
-			*c = *c == '-' ? '_' : *c;
-		rte_tel_data_add_dict_u64(fd, key, st.findings[k]);
-	}
+	for (unsigned int k = 0; k < LAB_FIND_KINDS; k++)
+		rte_tel_data_add_dict_u64(fd, lab_finding_kind_name((enum lab_finding_kind)k),
+					  st.findings[k]);
 	rte_tel_data_add_dict_container(d, "findings", fd, 0);
 out:
 	pthread_mutex_unlock(&L.lock);

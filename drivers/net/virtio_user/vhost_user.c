@@ -8,9 +8,11 @@
  * its reply flag and its size before a byte of it is used.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -23,10 +25,17 @@ LAB_LOG_DECLARE(port);
 
 #define VHU_REPLY_SECS 5
 
-int vhu_connect(struct vhu_conn *c)
+static void set_timeouts(int fd)
+{
+	struct timeval tv = { .tv_sec = VHU_REPLY_SECS };
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+int vhu_connect(struct vhu_conn *c, bool quiet)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct timeval tv = { .tv_sec = VHU_REPLY_SECS };
 	int fd;
 
 	if (strlen(c->path) >= sizeof(sa.sun_path)) {
@@ -41,15 +50,74 @@ int vhu_connect(struct vhu_conn *c)
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
 		int err = -errno;
 
-		LAB_LOG(ERR, port, "%s: cannot connect to the vhost-user back-end at %s: %s "
-			"(is it listening there?)", c->who, c->path, strerror(-err));
+		if (!quiet)
+			LAB_LOG(ERR, port, "%s: cannot connect to the vhost-user back-end at %s: "
+				"%s (is it listening there?)", c->who, c->path, strerror(-err));
 		close(fd);
 		return err;
 	}
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	set_timeouts(fd);
 	c->fd = fd;
 	return 0;
+}
+
+int vhu_listen(struct vhu_conn *c)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd, err;
+
+	if (strlen(c->path) >= sizeof(sa.sun_path)) {
+		LAB_LOG(ERR, port, "%s: socket path '%s' is longer than %zu bytes", c->who, c->path,
+			sizeof(sa.sun_path) - 1);
+		return -ENAMETOOLONG;
+	}
+	memcpy(sa.sun_path, c->path, strlen(c->path) + 1);
+	/* A socket file left by an earlier run: ours to replace. Anything
+	 * else at the path is not. */
+	if (lstat(c->path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			LAB_LOG(ERR, port, "%s: %s exists and is not a socket; not replacing it",
+				c->who, c->path);
+			return -EEXIST;
+		}
+		unlink(c->path);
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, 1) != 0) {
+		err = -errno;
+		LAB_LOG(ERR, port, "%s: cannot listen at %s: %s", c->who, c->path, strerror(-err));
+		close(fd);
+		return err;
+	}
+	c->listen_fd = fd;
+	return 0;
+}
+
+int vhu_accept(struct vhu_conn *c, int ms)
+{
+	struct pollfd pfd = { .fd = c->listen_fd, .events = POLLIN };
+	int fd;
+
+	if (poll(&pfd, 1, ms) <= 0)
+		return -ETIMEDOUT;
+	fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	set_timeouts(fd);
+	c->fd = fd;
+	return 0;
+}
+
+void vhu_unlisten(struct vhu_conn *c)
+{
+	if (c->listen_fd < 0)
+		return;
+	close(c->listen_fd);
+	c->listen_fd = -1;
+	unlink(c->path);
 }
 
 void vhu_close(struct vhu_conn *c)

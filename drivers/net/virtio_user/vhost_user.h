@@ -16,14 +16,21 @@
 
 struct vhu_conn {
 	int fd;          /* the connected socket, -1 when not connected */
+	int listen_fd;   /* server mode: the listening socket, else -1 */
 	char path[108];  /* sun_path */
 	const char *who; /* port name, for messages */
 };
 
 /* Connect to the back-end listening at @p c->path. @return 0 or -errno
- * (logged, naming the path). */
-int vhu_connect(struct vhu_conn *c);
+ * (logged, naming the path, unless @p quiet: a reconnect's tries). */
+int vhu_connect(struct vhu_conn *c, bool quiet);
 void vhu_close(struct vhu_conn *c);
+/* Server mode: listen at @p c->path (a stale socket file there is replaced),
+ * then take one back-end's connection, waiting up to @p ms (-ETIMEDOUT). */
+int vhu_listen(struct vhu_conn *c);
+int vhu_accept(struct vhu_conn *c, int ms);
+/* Stop listening and remove the socket file. */
+void vhu_unlisten(struct vhu_conn *c);
 
 /* One request without an answer; @p fds (up to VHU_MAX_REGIONS) ride along. */
 int vhu_send(struct vhu_conn *c, enum vhu_request req, const void *payload, uint32_t size,

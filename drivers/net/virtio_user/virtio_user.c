@@ -22,9 +22,22 @@
  * descriptor id out of range or not posted, or a length larger than what was
  * posted, is counted in errors and the entry skipped; nothing is read or
  * written outside the buffer that was posted.
+ *
+ * A back-end that goes away (its socket hangs up) is waited for and
+ * reconnected by a small control thread per port. The port's generation
+ * (vu_port.gen) says which: odd while the back-end is gone, even while it
+ * serves. Each queue's burst compares it with the generation it last saw (one
+ * load per burst); when it changed, the burst itself gives every buffer its
+ * rings hold back to its owner cache (only the queue's thread may use that
+ * cache) and resets the rings, then acknowledges. The control thread
+ * reconnects only once every queue has acknowledged, so no ring is reset or
+ * handed to the new back-end while a burst still uses it; then it negotiates
+ * again from base 0 and moves to the next even generation, and the next RX
+ * burst posts buffers afresh.
  */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +66,8 @@ struct vq {
 	uint32_t *posted;          /* per descriptor: bytes posted (RX), 0 when free */
 	struct lab_buf **cookie;   /* per descriptor: its buffer, NULL when free */
 	int kickfd, callfd;
+	uint32_t gen;              /* the port generation its rings are in */
+	_Atomic uint32_t gen_done; /* the same, for the control thread */
 };
 
 struct vu_port {
@@ -63,10 +78,20 @@ struct vu_port {
 	struct lab_shm *shm;
 	struct vq *rx, *tx;
 	uint16_t headroom;
+	_Atomic uint32_t gen;      /* odd: the back-end is gone (see the top) */
+	bool server;               /* we listen, the back-end connects */
+	_Atomic bool stop;
+	bool thread_on;
+	pthread_t thread;
+	uint64_t reconnects;
+	struct lab_mem_region regions[VHU_MAX_REGIONS]; /* the pool's and the rings' */
+	unsigned int nregions;
 };
 
 static const struct lab_devargs_key vu_keys[] = {
-	{ "path", "the vhost-user back-end's unix socket (it listens; required)" },
+	{ "path", "the vhost-user socket (required)" },
+	{ "server", "0: the back-end listens at path and we connect (default); 1: we listen "
+		    "there and the back-end connects (and reconnects after a restart)" },
 	{ NULL, NULL },
 };
 
@@ -131,6 +156,55 @@ static void vq_fini(struct vq *v)
 	v->cookie = NULL;
 	v->posted = NULL;
 	v->kickfd = v->callfd = -1;
+}
+
+/* Every buffer a virtqueue still holds goes back to its queue's owner. */
+static void vq_drain(struct lab_port_queue *q, struct vq *v)
+{
+	for (uint16_t i = 0; v->cookie != NULL && i < v->size; i++)
+		if (v->cookie[i] != NULL) {
+			lab_free_bulk(q->owner, &v->cookie[i], 1);
+			v->cookie[i] = NULL;
+			v->posted[i] = 0;
+		}
+}
+
+/* Empty rings from index 0, as a new back-end will start them (the queue's
+ * own thread, after vq_drain, with no back-end attached). */
+static void vq_reset(struct vq *v)
+{
+	atomic_store_explicit(v->avail_flags, v->event_idx ? 0 : VRING_AVAIL_F_NO_INTERRUPT,
+			      memory_order_relaxed);
+	for (uint16_t i = 0; i < v->size; i++)
+		v->desc[i].next = (uint16_t)(i + 1);
+	v->free_head = 0;
+	v->num_free = v->size;
+	v->avail_idx = 0;
+	v->last_used = 0;
+	atomic_store_explicit(v->avail_idx_p, 0, memory_order_relaxed);
+	atomic_store_explicit(v->used_idx_p, 0, memory_order_relaxed);
+	if (v->event_idx)
+		atomic_store_explicit(v->used_event, 0x8000, memory_order_relaxed);
+}
+
+/* The back-end changed (gone, or back): follow the port's generation. @return
+ * whether the rings may be used now. One load when nothing changed. */
+static inline bool vq_live(struct lab_port_queue *q, struct vu_port *vp, struct vq *v)
+{
+	uint32_t g = atomic_load_explicit(&vp->gen, memory_order_acquire);
+
+	if (lab_likely(g == v->gen))
+		return !(g & 1);
+	vq_drain(q, v);
+	/* Even: the features of the back-end now attached are final (written
+	 * before the generation moved); odd: they may be being negotiated. */
+	if (!(g & 1))
+		v->event_idx = vp->features & (1ull << VIRTIO_RING_F_EVENT_IDX);
+	vq_reset(v);
+	lab_rxq_set_short(q, 0);
+	v->gen = g;
+	atomic_store_explicit(&v->gen_done, g, memory_order_release);
+	return !(g & 1);
 }
 
 /* Publish what was added since @p old and kick if the back-end asks for it. */
@@ -232,10 +306,14 @@ static uint16_t vu_rx(struct lab_port_queue *q, struct lab_buf **bufs, uint16_t 
 {
 	struct vu_port *vp = lab_port_priv(q->port);
 	struct vq *v = q->drv;
-	uint16_t used = atomic_load_explicit(v->used_idx_p, memory_order_acquire), k = 0;
-	bool mrg = vp->features & (1ull << VIRTIO_NET_F_MRG_RXBUF);
+	uint16_t used, k = 0;
 	uint64_t bytes = 0;
+	bool mrg;
 
+	if (lab_unlikely(!vq_live(q, vp, v)))
+		return 0;
+	mrg = vp->features & (1ull << VIRTIO_NET_F_MRG_RXBUF);
+	used = atomic_load_explicit(v->used_idx_p, memory_order_acquire);
 	while (k < n && v->last_used != used) {
 		uint32_t len;
 		struct lab_buf *b = vq_used_one(q, v, &len);
@@ -308,9 +386,15 @@ static void tx_reclaim(struct lab_port_queue *q, struct vq *v)
 static uint16_t vu_tx(struct lab_port_queue *q, struct lab_buf **bufs, uint16_t n)
 {
 	struct vq *v = q->drv;
-	uint16_t old = v->avail_idx, k;
+	uint16_t old, k;
 	uint64_t bytes = 0;
 
+	if (lab_unlikely(!vq_live(q, lab_port_priv(q->port), v))) {
+		/* No back-end: the frames cannot go; the caller keeps them. */
+		LAB_COUNT_ADD(q->st.ring_full, n);
+		return 0;
+	}
+	old = v->avail_idx;
 	tx_reclaim(q, v);
 	for (k = 0; k < n && v->num_free != 0; k++) {
 		struct lab_buf *b = bufs[k];
@@ -415,6 +499,95 @@ static int ring_setup(struct vu_port *vp, struct vq *v)
 	return rc;
 }
 
+/* The memory and every ring to the back-end, from base 0, rings enabled. */
+static int hand_over(struct vu_port *vp)
+{
+	int rc = vhu_set_mem_table(&vp->conn, vp->regions, vp->nregions);
+
+	for (uint16_t i = 0; i < vp->nq && rc == 0; i++) {
+		rc = ring_setup(vp, &vp->rx[i]);
+		if (rc == 0)
+			rc = ring_setup(vp, &vp->tx[i]);
+	}
+	for (uint16_t i = 0; i < 2 * vp->nq && rc == 0 &&
+			     (vp->features & (1ull << VHOST_USER_F_PROTOCOL_FEATURES));
+	     i++)
+		rc = vhu_set_state(&vp->conn, VHU_SET_VRING_ENABLE, i, 1);
+	return rc;
+}
+
+/* Every queue has drained and reset its rings for generation @p g (or we
+ * are told to stop). */
+static bool queues_follow(struct vu_port *vp, uint32_t g)
+{
+	for (;;) {
+		bool all = true;
+
+		for (unsigned int i = 0; i < vp->nq && all; i++)
+			all = atomic_load_explicit(&vp->rx[i].gen_done, memory_order_acquire) == g &&
+			      atomic_load_explicit(&vp->tx[i].gen_done, memory_order_acquire) == g;
+		if (all)
+			return true;
+		if (atomic_load_explicit(&vp->stop, memory_order_relaxed))
+			return false;
+		usleep(1000);
+	}
+}
+
+/* A back-end attached and handed the memory and rings. Client: connect
+ * (tried every 100 ms); server: accept (waiting 100 ms at a time). */
+static int attach(struct vu_port *vp)
+{
+	int rc = vp->server ? vhu_accept(&vp->conn, 100) : vhu_connect(&vp->conn, true);
+
+	if (rc == 0 && (rc = negotiate(vp)) == 0)
+		rc = hand_over(vp);
+	if (rc < 0) {
+		vhu_close(&vp->conn);
+		if (!vp->server)
+			usleep(100 * 1000);
+	}
+	return rc;
+}
+
+/*
+ * The control thread: while a back-end is attached, watch its socket; when
+ * it hangs up, move to an odd generation and wait for every queue to give its
+ * buffers back and reset its rings (their bursts do it). While none is
+ * attached (and from the start in server mode), attach one, and move to the
+ * next even generation.
+ */
+static void *watch_main(void *arg)
+{
+	struct vu_port *vp = arg;
+
+	while (!atomic_load_explicit(&vp->stop, memory_order_relaxed)) {
+		if (vp->conn.fd >= 0) {
+			struct pollfd pfd = { .fd = vp->conn.fd, .events = POLLRDHUP };
+			uint32_t g;
+
+			if (poll(&pfd, 1, 100) <= 0 ||
+			    !(pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)))
+				continue;
+			g = atomic_fetch_add_explicit(&vp->gen, 1, memory_order_acq_rel) + 1;
+			LAB_LOG(WARNING, port, "%s: the back-end at %s hung up; link down, "
+				"reconnecting when it is back", vp->name, vp->conn.path);
+			vhu_close(&vp->conn);
+			if (!queues_follow(vp, g))
+				break;
+		}
+		while (!atomic_load_explicit(&vp->stop, memory_order_relaxed) && attach(vp) < 0)
+			;
+		if (vp->conn.fd < 0)
+			break;
+		atomic_fetch_add_explicit(&vp->gen, 1, memory_order_acq_rel);
+		LAB_LOG(NOTICE, port, "%s: %s %s (attach %llu); link up", vp->name,
+			vp->server ? "a back-end connected at" : "connected to", vp->conn.path,
+			(unsigned long long)++vp->reconnects);
+	}
+	return NULL;
+}
+
 static int check_queues(struct lab_port *p, struct vu_port *vp)
 {
 	if (p->nb_rxq != p->nb_txq) {
@@ -447,6 +620,7 @@ static int vu_open(struct lab_port *p, const struct lab_devargs *args)
 	const char *path = lab_devargs_get(args, "path");
 	struct vu_port *vp;
 	size_t ring_bytes = 0;
+	uint64_t server;
 	uint8_t *mem;
 	int nr, rc;
 
@@ -454,6 +628,7 @@ static int vu_open(struct lab_port *p, const struct lab_devargs *args)
 	if (vp == NULL)
 		return -ENOMEM;
 	vp->conn.fd = -1;
+	vp->conn.listen_fd = -1;
 	lab_port_set_priv(p, vp);
 	snprintf(vp->name, sizeof(vp->name), "virtio_user port %u", p->id);
 	vp->conn.who = vp->name;
@@ -462,8 +637,10 @@ static int vu_open(struct lab_port *p, const struct lab_devargs *args)
 		return -EINVAL;
 	}
 	snprintf(vp->conn.path, sizeof(vp->conn.path), "%s", path);
-	if ((rc = check_queues(p, vp)) < 0)
+	if ((rc = lab_devargs_u64(args, "server", 0, 0, 1, &server)) < 0 ||
+	    (rc = check_queues(p, vp)) < 0)
 		return rc;
+	vp->server = server;
 	vp->nq = p->nb_rxq;
 	vp->headroom = p->rxq[0].owner->headroom;
 	if (vp->headroom < VNET_HDR_LEN) {
@@ -489,7 +666,16 @@ static int vu_open(struct lab_port *p, const struct lab_devargs *args)
 	if (vp->shm == NULL || vp->rx == NULL || vp->tx == NULL)
 		return -ENOMEM;
 	lab_shm_region(vp->shm, &r[nr++]);
-	if ((rc = vhu_connect(&vp->conn)) < 0 || (rc = negotiate(vp)) < 0)
+	vp->nregions = (unsigned int)nr;
+	memcpy(vp->regions, r, sizeof(r[0]) * (size_t)nr);
+	/* Client: connect and negotiate now (a back-end that is not there is an
+	 * error at open). Server: listen; the control thread attaches the first
+	 * back-end to connect, and the link is down until then. */
+	if (vp->server)
+		rc = vhu_listen(&vp->conn);
+	else if ((rc = vhu_connect(&vp->conn, false)) == 0)
+		rc = negotiate(vp);
+	if (rc < 0)
 		return rc;
 	mem = lab_shm_va(vp->shm);
 	for (uint16_t i = 0; i < vp->nq; i++) {
@@ -505,41 +691,38 @@ static int vu_open(struct lab_port *p, const struct lab_devargs *args)
 			return rc;
 		p->rxq[i].drv = &vp->rx[i];
 		p->txq[i].drv = &vp->tx[i];
+		if (vp->server) /* in the odd generation already: nothing to give back */
+			vp->rx[i].gen = vp->tx[i].gen = vp->rx[i].gen_done = vp->tx[i].gen_done = 1;
 	}
-	if ((rc = vhu_set_mem_table(&vp->conn, r, (unsigned int)nr)) < 0)
+	if (vp->server) {
+		atomic_store(&vp->gen, 1);
+		LAB_LOG(INFO, port, "%s: listening at %s for a vhost-user back-end; link down "
+			"until one connects", vp->name, vp->conn.path);
+	} else if ((rc = hand_over(vp)) < 0) {
 		return rc;
-	for (uint16_t i = 0; i < vp->nq && rc == 0; i++) {
-		rc = ring_setup(vp, &vp->rx[i]);
-		if (rc == 0)
-			rc = ring_setup(vp, &vp->tx[i]);
-	}
-	for (uint16_t i = 0; i < 2 * vp->nq && rc == 0 &&
-			     (vp->features & (1ull << VHOST_USER_F_PROTOCOL_FEATURES));
-	     i++)
-		rc = vhu_set_state(&vp->conn, VHU_SET_VRING_ENABLE, i, 1);
-	if (rc == 0)
+	} else {
 		LAB_LOG(INFO, port, "%s: connected to %s, %u queue pair(s), features 0x%llx",
 			vp->name, vp->conn.path, vp->nq, (unsigned long long)vp->features);
-	return rc;
+	}
+	if ((rc = pthread_create(&vp->thread, NULL, watch_main, vp)) != 0) {
+		LAB_LOG(ERR, port, "%s: cannot start the reconnect thread: %s", vp->name,
+			strerror(rc));
+		return -rc;
+	}
+	vp->thread_on = true;
+	return 0;
 }
 
+/* Post the RX buffers, if a back-end is attached (else the first burst after
+ * it attaches does). */
 static int vu_start(struct lab_port *p)
 {
 	struct vu_port *vp = lab_port_priv(p);
 
 	for (uint16_t i = 0; i < vp->nq; i++)
-		rx_refill(&p->rxq[i], vp, &vp->rx[i]);
+		if (vq_live(&p->rxq[i], vp, &vp->rx[i]))
+			rx_refill(&p->rxq[i], vp, &vp->rx[i]);
 	return 0;
-}
-
-/* Every buffer a virtqueue still holds goes back to its queue's owner. */
-static void vq_drain(struct lab_port_queue *q, struct vq *v)
-{
-	for (uint16_t i = 0; v->cookie != NULL && i < v->size; i++)
-		if (v->cookie[i] != NULL) {
-			lab_free_bulk(q->owner, &v->cookie[i], 1);
-			v->cookie[i] = NULL;
-		}
 }
 
 static void vu_close(struct lab_port *p)
@@ -548,6 +731,10 @@ static void vu_close(struct lab_port *p)
 
 	if (vp == NULL)
 		return;
+	if (vp->thread_on) {
+		atomic_store(&vp->stop, true);
+		pthread_join(vp->thread, NULL);
+	}
 	/* Stop the back-end's use of each ring before its buffers go back. */
 	for (uint16_t i = 0; vp->conn.fd >= 0 && vp->rx != NULL && i < 2 * vp->nq; i++) {
 		uint32_t base;
@@ -556,6 +743,7 @@ static void vu_close(struct lab_port *p)
 			break;
 	}
 	vhu_close(&vp->conn);
+	vhu_unlisten(&vp->conn);
 	for (uint16_t i = 0; vp->rx != NULL && i < vp->nq; i++) {
 		vq_drain(&p->rxq[i], &vp->rx[i]);
 		vq_drain(&p->txq[i], &vp->tx[i]);
@@ -569,13 +757,13 @@ static void vu_close(struct lab_port *p)
 	lab_port_set_priv(p, NULL);
 }
 
+/* Up while a back-end serves (an even generation): the control thread sees a
+ * hang-up within its 100 ms poll. */
 static int vu_link(struct lab_port *p, struct lab_port_link *link)
 {
 	struct vu_port *vp = lab_port_priv(p);
-	struct pollfd pfd = { .fd = vp->conn.fd, .events = POLLRDHUP };
 
-	link->up = vp->conn.fd >= 0 && poll(&pfd, 1, 0) >= 0 &&
-		   !(pfd.revents & (POLLRDHUP | POLLHUP | POLLERR));
+	link->up = !(atomic_load_explicit(&vp->gen, memory_order_acquire) & 1);
 	return 0;
 }
 
