@@ -333,6 +333,93 @@ static void test_pair_with_virtio_user(void)
 	assert_pool_whole(hp);
 }
 
+/* Both ports polled (virtio_user attaches its back-end from its bursts)
+ * until each link is up, within 30 s. */
+static bool wait_both(struct lab_port *host, struct lab_port *guest)
+{
+	uint64_t until = lab_now_ns() + SECS(30);
+	struct lab_port_link a = { 0 }, b = { 0 };
+
+	while (lab_now_ns() < until) {
+		struct lab_buf *x[8];
+		uint16_t r = lab_port_rx_burst(guest, 0, x, 8);
+
+		lab_free_bulk(lab_port_rxq_owner(guest, 0), x, r);
+		if (lab_port_link(host, &a) == 0 && a.up && lab_port_link(guest, &b) == 0 && b.up)
+			return true;
+		sleep_ms(2);
+	}
+	return false;
+}
+
+/* 16 frames guest -> host -> guest on queue 0: how many came back intact. */
+static unsigned int round_trip(struct lab_pool *vp, struct lab_pool *hp, struct lab_port *guest,
+			       struct lab_port *host)
+{
+	struct lab_cache *gto = lab_port_txq_owner(guest, 0), *hto = lab_port_txq_owner(host, 0);
+	struct lab_buf *b[16], *c[16];
+	unsigned int n = lab_alloc_bulk(vp, gto, b, 16, 0), r, m, ok = 0;
+	uint16_t s;
+
+	for (unsigned int i = 0; i < n; i++)
+		stamp(b[i], gto->headroom, i);
+	s = lab_port_tx_burst(guest, 0, b, (uint16_t)n);
+	lab_free_bulk(gto, b + s, n - s);
+	r = rx_some(host, 0, b, s);
+	m = lab_alloc_bulk(hp, hto, c, r, 0);
+	for (unsigned int i = 0; i < m; i++) {
+		lab_buf_reset(c[i], hto->headroom);
+		memcpy(lab_buf_data(c[i]), lab_buf_data(b[i]), b[i]->data_len);
+		c[i]->data_len = b[i]->data_len;
+	}
+	lab_free_bulk(lab_port_rxq_owner(host, 0), b, r);
+	s = lab_port_tx_burst(host, 0, c, (uint16_t)m);
+	lab_free_bulk(hto, c + s, m - s);
+	r = rx_some(guest, 0, b, s);
+	for (unsigned int i = 0; i < r; i++) {
+		uint32_t seq;
+
+		ok += intact(b[i], &seq) && seq == i;
+	}
+	lab_free_bulk(lab_port_rxq_owner(guest, 0), b, r);
+	return ok;
+}
+
+/* client=1: we connect to a front-end that listens (virtio_user with
+ * server=1), and connect again when it goes and a new one listens. */
+static void test_client_reconnects(void)
+{
+	struct lab_pool *vp = shared_pool(1024), *hp = port_pool(2048, 1024);
+	struct lab_port *host, *guest;
+	struct lab_port_link link;
+	char dev[160];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(vp);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(hp);
+	snprintf(dev, sizeof(dev), "vhost:path=%s,client=1", sock);
+	host = port_open(dev, hp, 1, 1); /* nobody listens yet: it keeps trying */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(host);
+	CU_ASSERT_EQUAL_FATAL(lab_port_start(host), 0);
+	for (int round = 0; round < 2; round++) {
+		snprintf(dev, sizeof(dev), "virtio_user:path=%s,server=1", sock);
+		guest = port_open(dev, vp, 1, 1);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(guest);
+		CU_ASSERT_EQUAL_FATAL(lab_port_start(guest), 0);
+		CU_ASSERT_FATAL(wait_both(host, guest));
+		CU_ASSERT_EQUAL(round_trip(vp, hp, guest, host), 16);
+		lab_port_stop(guest);
+		CU_ASSERT_EQUAL(lab_port_close(guest), 0);
+		/* The front-end gone: our link goes down. */
+		for (int i = 0; i < 3000 && lab_port_link(host, &link) == 0 && link.up; i++)
+			sleep_ms(10);
+		CU_ASSERT_FALSE(link.up);
+	}
+	lab_port_stop(host);
+	CU_ASSERT_EQUAL(lab_port_close(host), 0);
+	assert_pool_whole(vp);
+	assert_pool_whole(hp);
+}
+
 /* ------------------------------------------------------ the hostile peer */
 
 #define RING 8
@@ -737,6 +824,7 @@ int main(void)
 		LAB_TEST(test_bad_messages),
 		LAB_TEST(test_bad_descriptors),
 		LAB_TEST(test_pair_with_virtio_user),
+		LAB_TEST(test_client_reconnects),
 		LAB_TEST(test_loop_through_testpmd),
 		LAB_TEST_END,
 	};

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * vhost: the device side of virtio-net over vhost-user. We listen on a unix
- * socket; a front-end (DPDK's net_virtio_user, a QEMU VM) connects, shares
- * its memory (SET_MEM_TABLE) and sets up its virtqueues; frames are copied
+ * socket (or, with client=1, connect to one, again whenever the peer goes);
+ * a front-end (DPDK's net_virtio_user, a QEMU VM) connects, shares its
+ * memory (SET_MEM_TABLE) and sets up its virtqueues; frames are copied
  * between its buffers and our pool's: the pool need not be shared.
  *
  * Threads: a small control thread per port accepts the peer and handles its
@@ -36,7 +37,8 @@
 
 LAB_LOG_DECLARE(port);
 
-#define VH_POLL_MS 50   /* how often the control thread looks at its stop flag */
+#define VH_POLL_MS 50   /* how often the control thread looks at its stop flag (and, with
+			 * client=1 and no front-end, tries to connect) */
 #define VH_MSG_SECS 2   /* a message's rest must come within this, once it has begun */
 
 struct vh_port {
@@ -44,6 +46,7 @@ struct vh_port {
 	char name[48];
 	char path[108];
 	int lfd, cfd;
+	bool client;            /* we connect to a front-end that listens */
 	bool thread_started;
 	pthread_t thread;
 	_Atomic bool stop;
@@ -51,7 +54,10 @@ struct vh_port {
 };
 
 static const struct lab_devargs_key vh_keys[] = {
-	{ "path", "the unix socket to listen on for the vhost-user front-end (required)" },
+	{ "path", "the vhost-user socket: we listen there, or with client=1 the front-end "
+		  "does (required)" },
+	{ "client", "0: listen at path, the front-end connects (default); 1: connect to a "
+		    "front-end listening at path, and again whenever it goes" },
 	{ NULL, NULL },
 };
 
@@ -174,6 +180,44 @@ static void peer_accept(struct vh_port *vp)
 	LAB_LOG(INFO, port, "%s: a vhost-user front-end connected on %s", vp->name, vp->path);
 }
 
+static int sockaddr_of(struct vh_port *vp, struct sockaddr_un *sa)
+{
+	if (strlen(vp->path) >= sizeof(sa->sun_path)) {
+		LAB_LOG(ERR, port, "%s: socket path '%s' is longer than %zu bytes", vp->name,
+			vp->path, sizeof(sa->sun_path) - 1);
+		return -ENAMETOOLONG;
+	}
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	memcpy(sa->sun_path, vp->path, strlen(vp->path) + 1);
+	return 0;
+}
+
+/* client=1: one try at the front-end's socket (quiet: it may not be there
+ * yet, or gone for a while). @return whether we are connected. */
+static bool peer_connect(struct vh_port *vp)
+{
+	struct timeval tv = { .tv_sec = VH_MSG_SECS };
+	struct sockaddr_un sa;
+	int fd;
+
+	if (sockaddr_of(vp, &sa) < 0)
+		return false;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		close(fd);
+		return false;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	vp->cfd = fd;
+	LAB_LOG(INFO, port, "%s: connected to the vhost-user front-end at %s", vp->name,
+		vp->path);
+	return true;
+}
+
 /* Read one message's header, with the descriptors that come with it. @return
  * 1, 0 (the peer closed), -errno (logged). */
 static int recv_hdr(struct vh_port *vp, struct vhu_hdr *h, int *fds, unsigned int *nfds)
@@ -275,7 +319,14 @@ static void *control(void *arg)
 
 	while (!atomic_load(&vp->stop)) {
 		struct pollfd pfd = { vp->cfd >= 0 ? vp->cfd : vp->lfd, POLLIN, 0 };
-		int n = poll(&pfd, 1, VH_POLL_MS);
+		int n;
+
+		if (vp->cfd < 0 && vp->client && !peer_connect(vp)) {
+			poll(NULL, 0, VH_POLL_MS); /* try again in a while */
+			continue;
+		}
+		pfd.fd = vp->cfd >= 0 ? vp->cfd : vp->lfd;
+		n = poll(&pfd, 1, VH_POLL_MS);
 
 		vh_dev_log_broken(&vp->dev);
 		if (n <= 0)
@@ -292,21 +343,19 @@ static void *control(void *arg)
 
 static int listen_on(struct vh_port *vp)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa;
 	struct stat st;
 
-	if (strlen(vp->path) >= sizeof(sa.sun_path)) {
-		LAB_LOG(ERR, port, "%s: socket path '%s' is longer than %zu bytes", vp->name,
-			vp->path, sizeof(sa.sun_path) - 1);
+	if (sockaddr_of(vp, &sa) < 0)
 		return -ENAMETOOLONG;
-	}
+	if (vp->client)
+		return 0; /* the control thread connects */
 	if (lstat(vp->path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
 		LAB_LOG(ERR, port, "%s: %s exists and is not a socket; give another path", vp->name,
 			vp->path);
 		return -EEXIST;
 	}
 	unlink(vp->path); /* a socket a previous run left */
-	memcpy(sa.sun_path, vp->path, strlen(vp->path) + 1);
 	vp->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (vp->lfd < 0 || bind(vp->lfd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
 	    listen(vp->lfd, 1) != 0) {
@@ -323,6 +372,7 @@ static int vh_open(struct lab_port *p, const struct lab_devargs *args)
 {
 	const char *path = lab_devargs_get(args, "path");
 	struct vh_port *vp = calloc(1, sizeof(*vp));
+	uint64_t client;
 	int rc;
 
 	if (vp == NULL)
@@ -339,6 +389,14 @@ static int vh_open(struct lab_port *p, const struct lab_devargs *args)
 		LAB_LOG(ERR, port, "%s: virtio-net queues come in pairs (at most 64): %u RX and "
 			"%u TX queues asked for", vp->name, p->nb_rxq, p->nb_txq);
 		return -EINVAL;
+	}
+	if ((rc = lab_devargs_u64(args, "client", 0, 0, 1, &client)) < 0)
+		return rc;
+	vp->client = client;
+	if (strlen(path) >= sizeof(vp->path)) {
+		LAB_LOG(ERR, port, "%s: socket path '%s' is longer than %zu bytes", vp->name, path,
+			sizeof(vp->path) - 1);
+		return -ENAMETOOLONG;
 	}
 	snprintf(vp->path, sizeof(vp->path), "%s", path);
 	vp->dev.nq = p->nb_rxq;
@@ -357,8 +415,9 @@ static int vh_open(struct lab_port *p, const struct lab_devargs *args)
 	if (rc != 0)
 		return -rc;
 	vp->thread_started = true;
-	LAB_LOG(INFO, port, "%s: listening for a vhost-user front-end on %s, %u queue pair(s)",
-		vp->name, vp->path, vp->dev.nq);
+	LAB_LOG(INFO, port, "%s: %s a vhost-user front-end %s %s, %u queue pair(s)", vp->name,
+		vp->client ? "connecting to" : "listening for", vp->client ? "at" : "on",
+		vp->path, vp->dev.nq);
 	return 0;
 }
 

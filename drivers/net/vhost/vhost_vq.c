@@ -125,6 +125,17 @@ int vh_vq_next(struct vh_vq *v, uint16_t *head)
 	return 1;
 }
 
+/* Descriptor @p i, copied once: the peer may rewrite the table while we walk
+ * it, so every check and use is of this copy (the barrier keeps the compiler
+ * from reading the table again in its place). */
+static inline struct vring_desc desc_read(const struct vh_vq *v, int i)
+{
+	struct vring_desc d = v->desc[i];
+
+	__asm__ volatile("" ::: "memory");
+	return d;
+}
+
 /* The descriptor after @p d in its chain, or -1 at the end; the queue
  * breaks (-2) on a bad next or a chain longer than the ring. */
 static inline int chain_next(struct vh_vq *v, const struct vring_desc *d, uint32_t *count)
@@ -170,7 +181,7 @@ int vh_vq_read(struct vh_vq *v, uint16_t head, uint8_t *dst, uint32_t cap, uint3
 	int i = head;
 
 	do {
-		struct vring_desc d = v->desc[i];   /* one read: the peer may change it */
+		struct vring_desc d = desc_read(v, i);
 		const uint8_t *p = desc_va(v, &d, 0);
 		uint32_t n = d.len;
 
@@ -208,7 +219,7 @@ int vh_vq_write(struct vh_vq *v, uint16_t head, const uint8_t *src, uint32_t len
 
 	hdr[VNET_NUM_BUFFERS] = 1; /* little-endian num_buffers = 1 */
 	do {
-		struct vring_desc d = v->desc[i];
+		struct vring_desc d = desc_read(v, i);
 		uint8_t *p = desc_va(v, &d, VRING_DESC_F_WRITE);
 		uint32_t n = d.len, k;
 
