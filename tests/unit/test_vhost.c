@@ -682,6 +682,73 @@ static void test_bad_descriptors(void)
 	assert_pool_whole(p);
 }
 
+/* The server closed the connection after logging @p want. */
+static void refused(struct peer *pr, const char *want)
+{
+	CU_ASSERT(peer_closed_by_server(pr));
+	CU_ASSERT(log_wait(want));
+	peer_close(pr);
+}
+
+/* Sizes, descriptors, indexes and requests that are wrong. */
+static void bad_framing(const int *efd)
+{
+	struct vhu_hdr big = { VHU_SET_MEM_TABLE, VHU_VERSION, 1u << 20 };
+	struct peer pr;
+
+	CU_ASSERT_FATAL(peer_connect(&pr));
+	CU_ASSERT_EQUAL(peer_send(&pr, VHU_SET_FEATURES, "abcd", 4, NULL, 0), 0);
+	refused(&pr, "SET_FEATURES (request 2) from the peer refused: payload size wrong");
+	CU_ASSERT_FATAL(peer_connect(&pr));
+	CU_ASSERT_EQUAL(peer_send(&pr, VHU_SET_OWNER, NULL, 0, efd, 1), 0);
+	refused(&pr, "descriptors sent with a request that takes none");
+	CU_ASSERT_FATAL(peer_connect(&pr));
+	CU_ASSERT_EQUAL(peer_send(&pr, VHU_SET_OWNER, NULL, 0, efd, 12), 0);
+	refused(&pr, "more descriptors than any request carries");
+	/* A header announcing a payload larger than any request's. */
+	CU_ASSERT_FATAL(peer_connect(&pr));
+	CU_ASSERT_EQUAL(send(pr.fd, &big, sizeof(big), MSG_NOSIGNAL), (ssize_t)sizeof(big));
+	refused(&pr, "payload of 1048576 bytes, more than any request has");
+	CU_ASSERT_FATAL(peer_connect(&pr));
+	CU_ASSERT_EQUAL(peer_state(&pr, VHU_SET_VRING_NUM, 7, 256), 0);
+	refused(&pr, "ring index past the device's rings (value 7)");
+	CU_ASSERT_FATAL(peer_connect(&pr));
+	CU_ASSERT_EQUAL(peer_send(&pr, 99, NULL, 0, NULL, 0), 0);
+	refused(&pr, "unknown request (value 99)");
+}
+
+/* A mem table whose regions overlap, and one with fewer fds than regions. */
+static void bad_tables(const int *efd)
+{
+	struct vhu_mem m = { .nregions = 2 };
+	struct peer pr;
+
+	m.r[0] = (struct vhu_region){ 0x100000, 0x10000, 0x100000, 0 };
+	m.r[1] = (struct vhu_region){ 0x108000, 0x10000, 0x200000, 0 };
+	CU_ASSERT_FATAL(peer_connect(&pr));
+	CU_ASSERT_EQUAL(peer_send(&pr, VHU_SET_MEM_TABLE, &m, sizeof(m), efd, 2), 0);
+	refused(&pr, "regions that overlap");
+	CU_ASSERT_FATAL(peer_connect(&pr));
+	CU_ASSERT_EQUAL(peer_send(&pr, VHU_SET_MEM_TABLE, &m, sizeof(m), efd, 1), 0);
+	refused(&pr, "not one descriptor per region");
+}
+
+/* A peer that leaves mid-handshake (its memory mapped, rings half set up),
+ * and one that leaves in the middle of a message. */
+static void peers_leaving(void)
+{
+	struct peer pr;
+
+	CU_ASSERT_FATAL(peer_connect(&pr));
+	CU_ASSERT(peer_setup(&pr));
+	peer_close(&pr);
+	CU_ASSERT(log_wait("the vhost-user front-end on"));
+	CU_ASSERT_FATAL(peer_connect(&pr));
+	CU_ASSERT_EQUAL(send(pr.fd, "\x05\0\0", 3, MSG_NOSIGNAL), 3);
+	peer_close(&pr);
+	CU_ASSERT(log_wait("closed in the middle of a message header"));
+}
+
 /* Malformed messages: each refused by name, the connection closed, every
  * descriptor that came with them closed, and the port still takes a peer. */
 static void test_bad_messages(void)
@@ -702,80 +769,9 @@ static void test_bad_messages(void)
 		efd[i] = memfd_create("x", MFD_CLOEXEC);
 	fds = count_fds();
 	log_capture();
-
-	/* A payload of the wrong size. */
-	CU_ASSERT_FATAL(peer_connect(&pr));
-	CU_ASSERT_EQUAL(peer_send(&pr, VHU_SET_FEATURES, "abcd", 4, NULL, 0), 0);
-	CU_ASSERT(peer_closed_by_server(&pr));
-	CU_ASSERT(log_wait("SET_FEATURES (request 2) from the peer refused: payload size wrong"));
-	peer_close(&pr);
-
-	/* A descriptor with a request that takes none. */
-	CU_ASSERT_FATAL(peer_connect(&pr));
-	CU_ASSERT_EQUAL(peer_send(&pr, VHU_SET_OWNER, NULL, 0, efd, 1), 0);
-	CU_ASSERT(peer_closed_by_server(&pr));
-	CU_ASSERT(log_wait("descriptors sent with a request that takes none"));
-	peer_close(&pr);
-
-	/* More descriptors than any request carries. */
-	CU_ASSERT_FATAL(peer_connect(&pr));
-	CU_ASSERT_EQUAL(peer_send(&pr, VHU_SET_OWNER, NULL, 0, efd, 12), 0);
-	CU_ASSERT(peer_closed_by_server(&pr));
-	CU_ASSERT(log_wait("more descriptors than any request carries"));
-	peer_close(&pr);
-
-	/* A mem table whose regions overlap, and one with fewer fds than regions. */
-	CU_ASSERT_FATAL(peer_connect(&pr));
-	{
-		struct vhu_mem m = { .nregions = 2 };
-
-		m.r[0] = (struct vhu_region){ 0x100000, 0x10000, 0x100000, 0 };
-		m.r[1] = (struct vhu_region){ 0x108000, 0x10000, 0x200000, 0 };
-		CU_ASSERT_EQUAL(peer_send(&pr, VHU_SET_MEM_TABLE, &m, sizeof(m), efd, 2), 0);
-		CU_ASSERT(peer_closed_by_server(&pr));
-		CU_ASSERT(log_wait("regions that overlap"));
-		peer_close(&pr);
-		CU_ASSERT_FATAL(peer_connect(&pr));
-		CU_ASSERT_EQUAL(peer_send(&pr, VHU_SET_MEM_TABLE, &m, sizeof(m), efd, 1), 0);
-		CU_ASSERT(peer_closed_by_server(&pr));
-		CU_ASSERT(log_wait("not one descriptor per region"));
-		peer_close(&pr);
-	}
-
-	/* A header announcing a payload larger than any request's. */
-	CU_ASSERT_FATAL(peer_connect(&pr));
-	{
-		struct vhu_hdr h = { VHU_SET_MEM_TABLE, VHU_VERSION, 1u << 20 };
-
-		CU_ASSERT_EQUAL(send(pr.fd, &h, sizeof(h), MSG_NOSIGNAL), (ssize_t)sizeof(h));
-	}
-	CU_ASSERT(peer_closed_by_server(&pr));
-	CU_ASSERT(log_wait("payload of 1048576 bytes, more than any request has"));
-	peer_close(&pr);
-
-	/* A ring index past the device's, and an unknown request. */
-	CU_ASSERT_FATAL(peer_connect(&pr));
-	CU_ASSERT_EQUAL(peer_state(&pr, VHU_SET_VRING_NUM, 7, 256), 0);
-	CU_ASSERT(peer_closed_by_server(&pr));
-	CU_ASSERT(log_wait("ring index past the device's rings (value 7)"));
-	peer_close(&pr);
-	CU_ASSERT_FATAL(peer_connect(&pr));
-	CU_ASSERT_EQUAL(peer_send(&pr, 99, NULL, 0, NULL, 0), 0);
-	CU_ASSERT(peer_closed_by_server(&pr));
-	CU_ASSERT(log_wait("unknown request (value 99)"));
-	peer_close(&pr);
-
-	/* A peer that leaves mid-handshake (its memory mapped, rings half set
-	 * up), and one that leaves in the middle of a message. */
-	CU_ASSERT_FATAL(peer_connect(&pr));
-	CU_ASSERT(peer_setup(&pr));
-	peer_close(&pr);
-	CU_ASSERT(log_wait("the vhost-user front-end on"));
-	CU_ASSERT_FATAL(peer_connect(&pr));
-	CU_ASSERT_EQUAL(send(pr.fd, "\x05\0\0", 3, MSG_NOSIGNAL), 3);
-	peer_close(&pr);
-	CU_ASSERT(log_wait("closed in the middle of a message header"));
-
+	bad_framing(efd);
+	bad_tables(efd);
+	peers_leaving();
 	/* Each refusal was counted; every descriptor that came is closed. */
 	for (int i = 0; i < 3000 && count_fds() != fds; i++)
 		sleep_ms(10);
