@@ -162,6 +162,22 @@ static bool nc_stage_put(struct lab_pool *p, struct lab_buf *b)
 /* The countdown of callers without a cache (pool_nocache.c reads it too). */
 __thread int32_t nocache_sample_left __attribute__((tls_model("initial-exec")));
 
+/* An owner's buffers up to the next the sampler picks: the inline checker
+ * over them. @return how many passed (the first that fails stops it). */
+static inline unsigned int run_unpicked(struct lab_pool_hot *h, struct lab_buf *const *bufs,
+					unsigned int n, uint32_t q, int32_t *left, uint64_t key,
+					uint64_t mark)
+{
+	unsigned int got;
+
+	if (q == LAB_QUALITY_SAMPLED && (unsigned int)(*left - 1) < n)
+		n = (unsigned int)(*left - 1);
+	got = _lab_shadow_free(h, bufs, n, key, mark);
+	if (q == LAB_QUALITY_SAMPLED)
+		*left -= (int32_t)got;
+	return got;
+}
+
 /* The run of ordinary frees that ends before @p end goes back, counted done. */
 static inline void end_run(struct lab_cache *c, struct lab_buf *const *end, unsigned int *run,
 			   unsigned int *done, struct lab_buf **keep, unsigned int *nkeep)
@@ -246,13 +262,8 @@ static unsigned int free_checked(struct lab_pool *p, struct lab_cache *c,
 		/* A run the level does not pick: the inline checker, then one free.
 		 * (No cache: one CAS per buffer below instead.) */
 		if (c != NULL && q != LAB_QUALITY_FULL) {
-			unsigned int want = n - i, got;
+			unsigned int got = run_unpicked(h, bufs + i, n - i, q, left, key, mark);
 
-			if (q == LAB_QUALITY_SAMPLED && (unsigned int)(*left - 1) < want)
-				want = (unsigned int)(*left - 1);
-			got = _lab_shadow_free(h, bufs + i, want, key, mark);
-			if (q == LAB_QUALITY_SAMPLED)
-				*left -= (int32_t)got;
 			run += got;
 			i += got;
 			if (i == n)
