@@ -200,12 +200,27 @@ static bool wait_link(struct lab_port *port, bool up, unsigned int secs)
 	return false;
 }
 
+/* The back-end's socket file appears when it binds, a moment before it
+ * listens: a connection refused in that moment is tried again (for up to
+ * 30 s on a busy machine); the driver itself fails at once, as it should. */
 static struct lab_port *open_on(struct lab_pool *p)
 {
+	uint64_t until = lab_now_ns() + 30ull * 1000000000ull;
+	struct lab_port *port;
 	char dev[160];
 
 	snprintf(dev, sizeof(dev), "virtio_user:path=%s", sock);
-	return port_open(dev, p, 1, 1);
+	log_capture();
+	while ((port = port_open(dev, p, 1, 1)) == NULL && lab_now_ns() < until &&
+	       strstr(log_text(), "Connection refused") != NULL) {
+		log_release();
+		sleep_ms(20);
+		log_capture();
+	}
+	if (port == NULL)
+		fprintf(stderr, "%s", log_text());
+	log_release();
+	return port;
 }
 
 /* FRAMES frames out through virtio_user, back through testpmd's net_vhost:
