@@ -258,6 +258,33 @@ static void test_loop_through_testpmd(void)
 	assert_pool_whole(p); /* and destroys it */
 }
 
+/* Kill the back-end (as a crash would), see the link go down, start another
+ * (testpmd as a client of ours with @p client), see the link come up and
+ * 2 000 frames go out and back in order; then close, and every buffer of @p p
+ * is home (the pool is destroyed). */
+static void restart_and_close(struct lab_port *port, struct lab_pool *p, bool client)
+{
+	struct run r;
+
+	kill(backend, SIGKILL);
+	waitpid(backend, NULL, 0);
+	backend = 0;
+	CU_ASSERT_TRUE(wait_link(port, false, 30));
+	backend = start_testpmd_as(client);
+	CU_ASSERT_FATAL(backend > 0 && (client || wait_socket()));
+	CU_ASSERT_TRUE_FATAL(wait_link(port, true, 60));
+	r = run_frames(port, p, 2000, 1000000, 60);
+	printf("\n    %s, after the back-end's restart: %u sent, %u back, %u out of order or "
+	       "damaged\n", client ? "server mode" : "client mode", r.sent, r.got, r.bad);
+	CU_ASSERT_EQUAL(r.got, 2000);
+	CU_ASSERT_EQUAL(r.bad, 0);
+	lab_port_stop(port);
+	CU_ASSERT_EQUAL(lab_port_close(port), 0);
+	stop_testpmd(backend);
+	backend = 0;
+	assert_pool_whole(p); /* and destroys it */
+}
+
 /* The back-end dies mid-run and comes back: the link goes down, the port
  * gives back what its rings held, reconnects by itself, and forwarding
  * resumes; at the end every buffer is home. */
@@ -277,23 +304,7 @@ static void test_backend_restart(void)
 	CU_ASSERT_EQUAL(r.got, 2000);
 	/* Frames in its rings when it dies are lost with it; ours come home. */
 	run_frames(port, p, 100, 0, 0);
-	kill(backend, SIGKILL);
-	waitpid(backend, NULL, 0);
-	backend = 0;
-	CU_ASSERT_TRUE(wait_link(port, false, 30));
-	backend = start_testpmd();
-	CU_ASSERT_FATAL(backend > 0 && wait_socket());
-	CU_ASSERT_TRUE(wait_link(port, true, 60));
-	r = run_frames(port, p, 2000, 1000000, 60);
-	printf("\n    after the back-end's restart: %u sent, %u back, %u out of order or "
-	       "damaged\n", r.sent, r.got, r.bad);
-	CU_ASSERT_EQUAL(r.got, 2000);
-	CU_ASSERT_EQUAL(r.bad, 0);
-	lab_port_stop(port);
-	CU_ASSERT_EQUAL(lab_port_close(port), 0);
-	stop_testpmd(backend);
-	backend = 0;
-	assert_pool_whole(p); /* and destroys it */
+	restart_and_close(port, p, false);
 }
 
 /* server=1: we listen, testpmd's net_vhost connects as a client; the link is
@@ -320,22 +331,7 @@ static void test_server_mode(void)
 	r = run_frames(port, p, 2000, 0, 60);
 	CU_ASSERT_EQUAL(r.got, 2000);
 	CU_ASSERT_EQUAL(r.bad, 0);
-	kill(backend, SIGKILL);
-	waitpid(backend, NULL, 0);
-	CU_ASSERT_TRUE(wait_link(port, false, 30));
-	backend = start_testpmd_as(true);
-	CU_ASSERT_FATAL(backend > 0);
-	CU_ASSERT_TRUE_FATAL(wait_link(port, true, 60));
-	r = run_frames(port, p, 2000, 5000000, 60);
-	printf("\n    server mode, after the back-end's restart: %u sent, %u back, %u out of "
-	       "order or damaged\n", r.sent, r.got, r.bad);
-	CU_ASSERT_EQUAL(r.got, 2000);
-	CU_ASSERT_EQUAL(r.bad, 0);
-	lab_port_stop(port);
-	CU_ASSERT_EQUAL(lab_port_close(port), 0);
-	stop_testpmd(backend);
-	backend = 0;
-	assert_pool_whole(p); /* and destroys it */
+	restart_and_close(port, p, true);
 }
 
 /* What it cannot work with is refused at open, each with a message naming it. */
