@@ -43,12 +43,18 @@ static struct lab_pool *shared_pool(uint32_t n)
 
 /* testpmd with net_vhost on @p sock, forwarding its port to itself: it
  * listens there, or with @p client connects (and reconnects) to us there. */
+static void stop_testpmd(pid_t pid);
+
 static pid_t start_testpmd_as(bool client)
 {
 	char vdev[200], prefix[64];
 	static unsigned int runs;
 	pid_t pid;
 
+	/* One back-end at a time: one a failed test left running goes first. */
+	if (backend > 0)
+		stop_testpmd(backend);
+	backend = 0;
 	snprintf(vdev, sizeof(vdev), "net_vhost0,iface=%s,queues=1%s", sock,
 		 client ? ",client=1" : "");
 	snprintf(prefix, sizeof(prefix), "lab-virtio-%d-%u", (int)getpid(), runs++);
