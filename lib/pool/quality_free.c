@@ -162,6 +162,60 @@ static bool nc_stage_put(struct lab_pool *p, struct lab_buf *b)
 /* The countdown of callers without a cache (pool_nocache.c reads it too). */
 __thread int32_t nocache_sample_left __attribute__((tls_model("initial-exec")));
 
+/* An owner's buffers up to the next the sampler picks: the inline checker
+ * over them. @return how many passed (the first that fails stops it). */
+static inline unsigned int run_unpicked(struct lab_pool_hot *h, struct lab_buf *const *bufs,
+					unsigned int n, uint32_t q, int32_t *left, uint64_t key,
+					uint64_t mark)
+{
+	unsigned int got;
+
+	if (q == LAB_QUALITY_SAMPLED && (unsigned int)(*left - 1) < n)
+		n = (unsigned int)(*left - 1);
+	got = _lab_shadow_free(h, bufs, n, key, mark);
+	if (q == LAB_QUALITY_SAMPLED)
+		*left -= (int32_t)got;
+	return got;
+}
+
+/* The run of ordinary frees that ends before @p end goes back, counted done. */
+static inline void end_run(struct lab_cache *c, struct lab_buf *const *end, unsigned int *run,
+			   unsigned int *done, struct lab_buf **keep, unsigned int *nkeep)
+{
+	put_good(c, end - *run, *run, keep, nkeep);
+	*done += *run;
+	*run = 0;
+}
+
+/*
+ * Stage a sampled buffer @p b for the warden (its check passed; @p old its
+ * word before): in its owner's staging ring at @p slot (published by the
+ * caller, once per call), or without a cache in the shared staging ring.
+ * @return false when that ring was full: the buffer is then an ordinary
+ * free again (its word back to what the check made of it).
+ */
+static bool stage_one(struct lab_pool *p, struct lab_cache *c, struct sample_stage *st,
+		      uint32_t slot, struct lab_buf *b, uint64_t old, const void *site, uint64_t ep,
+		      uint64_t mark)
+{
+	uint16_t owner = c != NULL ? c->owner : 0;
+
+	if (st != NULL) {
+		struct stage_entry *e = &st->e[slot % POOL_STAGE_CAP];
+
+		quarantine_word(p, b, owner, site, ep);
+		e->buf = b;
+		e->alloc_site = alloc_site_of(old);
+		LAB_COUNT_ADD(c->st.frees, 1);
+		return true;
+	}
+	quarantine_mark(p, b, old, owner, site, ep);
+	if (nc_stage_put(p, b))
+		return true;
+	_lab_shadow_set(&p->hot, &b, 1, 0, mark & ~LAB_SH_EPOCH, mark & LAB_SH_EPOCH);
+	return false;
+}
+
 /*
  * The rest of a free: bufs[0..ok) passed the inline check already. The others
  * go in runs: a run of buffers the level does not pick is checked with the
@@ -208,13 +262,8 @@ static unsigned int free_checked(struct lab_pool *p, struct lab_cache *c,
 		/* A run the level does not pick: the inline checker, then one free.
 		 * (No cache: one CAS per buffer below instead.) */
 		if (c != NULL && q != LAB_QUALITY_FULL) {
-			unsigned int want = n - i, got;
+			unsigned int got = run_unpicked(h, bufs + i, n - i, q, left, key, mark);
 
-			if (q == LAB_QUALITY_SAMPLED && (unsigned int)(*left - 1) < want)
-				want = (unsigned int)(*left - 1);
-			got = _lab_shadow_free(h, bufs + i, want, key, mark);
-			if (q == LAB_QUALITY_SAMPLED)
-				*left -= (int32_t)got;
 			run += got;
 			i += got;
 			if (i == n)
@@ -223,9 +272,7 @@ static unsigned int free_checked(struct lab_pool *p, struct lab_cache *c,
 		}
 		bad = shadow_check(h, b, key, 0, mark, c == NULL, &old);
 		if (bad) {
-			put_good(c, bufs + i - run, run, keep, nkeep);
-			done += run;
-			run = 0;
+			end_run(c, bufs + i, &run, &done, keep, nkeep);
 			quality_record(p, (enum lab_finding_kind)(bad - 1), b,
 				       bad - 1 == LAB_FIND_BAD_BUFFER ? UINT32_MAX : b->idx, owner,
 				       site);
@@ -233,9 +280,7 @@ static unsigned int free_checked(struct lab_pool *p, struct lab_cache *c,
 			continue;
 		}
 		if (q == LAB_QUALITY_FULL) {
-			put_good(c, bufs + i - run, run, keep, nkeep);
-			done += run;
-			run = 0;
+			end_run(c, bufs + i, &run, &done, keep, nkeep);
 			memset(b->buf_addr, POOL_POISON, b->buf_len);
 			quarantine_mark(p, b, old, owner, site, ep);
 			quar[nq++] = b;
@@ -250,30 +295,13 @@ static unsigned int free_checked(struct lab_pool *p, struct lab_cache *c,
 		if (q == LAB_QUALITY_SAMPLED && --*left <= 0) {
 			*left = next_sample(rate);
 			if (sample_take(p, st, nst)) {
-				put_good(c, bufs + i - run, run, keep, nkeep);
-				done += run;
-				run = 0;
-				if (st != NULL) {
-					struct stage_entry *e =
-						&st->e[(head + nst++) % POOL_STAGE_CAP];
-
-					quarantine_word(p, b, owner, site, ep);
-					e->buf = b;
-					e->alloc_site = alloc_site_of(old);
-					LAB_COUNT_ADD(c->st.frees, 1);
+				end_run(c, bufs + i, &run, &done, keep, nkeep);
+				if (stage_one(p, c, st, head + nst, b, old, site, ep, mark)) {
+					nst += st != NULL;
 					done++;
 					i++;
 					continue;
 				}
-				quarantine_mark(p, b, old, owner, site, ep);
-				if (nc_stage_put(p, b)) {
-					done++;
-					i++;
-					continue;
-				}
-				/* Back to what the check made of it: freed, unpicked. */
-				_lab_shadow_set(h, &b, 1, 0, mark & ~LAB_SH_EPOCH,
-						mark & LAB_SH_EPOCH);
 			}
 		}
 		run++;

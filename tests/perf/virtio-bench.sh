@@ -27,7 +27,18 @@ TESTPMD=$(command -v dpdk-testpmd || true)
 	{ echo "virtio-bench: net_virtio_user needs hugepages: make hugepages" >&2; exit 1; }
 OUT=$(mktemp -d /tmp/virtio-bench-XXXXXX)
 SOCK=$OUT/vhost.sock
-trap 'pkill -f "file-prefix vb-$$" 2>/dev/null || true; rm -rf "$OUT"' EXIT
+# At exit: no testpmd left, and none of their hugepage files (DPDK leaves
+# them on a hugetlbfs mount when it is killed; --huge-unlink does not go with
+# --single-file-segments, which net_virtio_user needs).
+cleanup() {
+	pkill -f "file-prefix vb-$$" 2>/dev/null || true
+	sleep 0.5
+	for m in $(awk '$3 == "hugetlbfs" { print $2 }' /proc/mounts); do
+		rm -f "$m"/vb-$$-*
+	done
+	rm -rf "$OUT"
+}
+trap cleanup EXIT
 
 median() { # stdin: one number per line (the first dropped)
 	/usr/bin/python3 -c 'import sys,statistics as s; v=[float(x) for x in sys.stdin.read().split()][1:]; print(f"{s.median(v)/1e6:.3f}" if v else "0")'

@@ -23,6 +23,7 @@
 
 #include "ctl_helpers.h"
 #include "port_helpers.h"
+#include "stats_helpers.h"
 #include "prom_parser.h"
 
 static char dir[64];
@@ -484,26 +485,6 @@ static void test_stats_table(void)
 		}
 	}
 	free(doc);
-}
-
-/* @p obj has a number under every row of @p group that @p writer prints. */
-static void has_rows(const struct lab_json *obj, unsigned int writer, int group,
-		     const char *where)
-{
-	size_t n;
-	const struct lab_pool_stat_field *t = lab_pool_stat_fields(&n);
-
-	CU_ASSERT_PTR_NOT_NULL_FATAL(obj);
-	for (size_t i = 0; i < n; i++) {
-		const struct lab_json *v;
-
-		if (!(t[i].writers & writer) || (group >= 0 && (int)t[i].group != group))
-			continue;
-		v = lab_json_get(obj, t[i].name);
-		if (v == NULL || v->type != LAB_JSON_NUMBER)
-			fprintf(stderr, "%s: no number '%s'\n", where, t[i].name);
-		CU_ASSERT(v != NULL && v->type == LAB_JSON_NUMBER);
-	}
 }
 
 /* The pool's JSON, the control socket's pools reply and the Prometheus page

@@ -18,6 +18,7 @@
 #include <labyrinth/lab_pool_stats_fields.h>
 
 #include "port_helpers.h"
+#include "stats_helpers.h"
 
 static char dir[128];
 
@@ -734,26 +735,6 @@ static void test_ctl_default(void)
 }
 
 /* ---- the pool stats table's labfwd writers ---- */
-
-/* @p obj has a number under every row of @p group (-1: any) that @p writer prints. */
-static void has_rows(const struct lab_json *obj, unsigned int writer, int group,
-		     const char *where)
-{
-	size_t n;
-	const struct lab_pool_stat_field *t = lab_pool_stat_fields(&n);
-
-	CU_ASSERT_PTR_NOT_NULL_FATAL(obj);
-	for (size_t i = 0; i < n; i++) {
-		const struct lab_json *v;
-
-		if (!(t[i].writers & writer) || (group >= 0 && (int)t[i].group != group))
-			continue;
-		v = lab_json_get(obj, t[i].name);
-		if (v == NULL || v->type != LAB_JSON_NUMBER)
-			fprintf(stderr, "%s: no number '%s'\n", where, t[i].name);
-		CU_ASSERT(v != NULL && v->type == LAB_JSON_NUMBER);
-	}
-}
 
 /* @p text has " name " for every row @p writer prints (the text reports). */
 static void has_text_rows(const char *text, unsigned int writer, const char *where)

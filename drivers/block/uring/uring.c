@@ -152,33 +152,101 @@ static int probe_geometry(const char *devstr, const char *path, int fd, bool dir
 	return 0;
 }
 
+/* The device string's keys. */
+struct uring_opts {
+	uint64_t qd, sqpoll, idle, cpu, iopoll, direct, fixedbufs, regfile, block, max_io, ro;
+};
+
+static int uring_parse(const struct lab_devargs *a, struct uring_opts *o)
+{
+	if (lab_devargs_u64(a, "qd", 128, 1, 32768, &o->qd) < 0 ||
+	    lab_devargs_u64(a, "sqpoll", 0, 0, 1, &o->sqpoll) < 0 ||
+	    lab_devargs_u64(a, "sqpoll_idle", 1000, 1, 60000, &o->idle) < 0 ||
+	    lab_devargs_u64(a, "sqpoll_cpu", UINT32_MAX, 0, UINT32_MAX, &o->cpu) < 0 ||
+	    lab_devargs_u64(a, "iopoll", 0, 0, 1, &o->iopoll) < 0 ||
+	    lab_devargs_u64(a, "direct", 1, 0, 1, &o->direct) < 0 ||
+	    lab_devargs_u64(a, "fixedbufs", 1, 0, 1, &o->fixedbufs) < 0 ||
+	    lab_devargs_u64(a, "regfile", 1, 0, 1, &o->regfile) < 0 ||
+	    lab_devargs_u64(a, "block", 0, 0, 65536, &o->block) < 0 ||
+	    lab_devargs_u64(a, "max_io", 1u << 20, 512, 1u << 30, &o->max_io) < 0 ||
+	    lab_devargs_u64(a, "ro", 0, 0, 1, &o->ro) < 0)
+		return -EINVAL;
+	return 0;
+}
+
+/* Open @p path as asked; O_DIRECT falls back to the page cache (with a
+ * notice) where the file system has no direct I/O. @return fd or -errno. */
+static int uring_open_file(const char *devstr, const char *path, struct uring_opts *o)
+{
+	int flags = (o->ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | (o->direct ? O_DIRECT : 0);
+	int fd = open(path, flags);
+
+	if (fd < 0 && errno == EINVAL && o->direct) {
+		LAB_LOG(NOTICE, blk, "%s: '%s' cannot be opened O_DIRECT (its file system has no "
+			"direct I/O): using the page cache", devstr, path);
+		o->direct = 0;
+		fd = open(path, flags & ~O_DIRECT);
+	}
+	if (fd < 0) {
+		int rc = -errno;
+
+		LAB_LOG(ERR, blk, "%s: cannot open '%s' %s: %s", devstr, path,
+			o->ro ? "read-only" : "read-write", strerror(errno));
+		return rc;
+	}
+	return fd;
+}
+
+/* The block size asked for against the device's, max_io against it, and
+ * iopoll where it cannot work (dropped, with a notice). */
+static int uring_settle(const char *devstr, const char *path, struct uring_opts *o,
+			uint32_t *nblock, bool pollable)
+{
+	if (o->block != 0) {
+		if (!LAB_IS_POW2(o->block) || o->block % *nblock != 0) {
+			LAB_LOG(ERR, blk, "%s: block %llu must be a power of two and a multiple of "
+				"the native block size %u of '%s'", devstr,
+				(unsigned long long)o->block, *nblock, path);
+			return -EINVAL;
+		}
+		*nblock = (uint32_t)o->block;
+	}
+	if (o->max_io % *nblock != 0) {
+		LAB_LOG(ERR, blk, "%s: max_io %llu is not a multiple of the block size %u",
+			devstr, (unsigned long long)o->max_io, *nblock);
+		return -EINVAL;
+	}
+	if (o->iopoll && !o->direct) {
+		LAB_LOG(NOTICE, blk, "%s: iopoll needs O_DIRECT: completions are not polled",
+			devstr);
+		o->iopoll = 0;
+	}
+	if (o->iopoll && !pollable) {
+		LAB_LOG(NOTICE, blk, "%s: the block device under '%s' has no poll queues "
+			"(queue/io_poll is 0): completions are interrupt-driven, not polled",
+			devstr, path);
+		o->iopoll = 0;
+	}
+	return 0;
+}
+
 static int uring_open(struct lab_blk_dev *d, const struct lab_devargs *a)
 {
 	const char *path = lab_devargs_get(a, "path");
-	uint64_t qd, sqpoll, idle, cpu, iopoll, direct, fixedbufs, regfile, block, max_io, ro;
 	uint32_t nblock = 0, align = 0;
+	struct uring_opts o;
 	uint64_t size = 0;
 	bool pollable = false;
-	struct uring_dev *ud;
+	struct uring_dev *ud = NULL;
 	struct io_uring probe;
-	int fd, rc, flags;
+	int fd, rc;
 
 	if (path == NULL) {
 		LAB_LOG(ERR, blk, "%s: key 'path' is required (a block device or a file)",
 			a->devstr);
 		return -EINVAL;
 	}
-	if (lab_devargs_u64(a, "qd", 128, 1, 32768, &qd) < 0 ||
-	    lab_devargs_u64(a, "sqpoll", 0, 0, 1, &sqpoll) < 0 ||
-	    lab_devargs_u64(a, "sqpoll_idle", 1000, 1, 60000, &idle) < 0 ||
-	    lab_devargs_u64(a, "sqpoll_cpu", UINT32_MAX, 0, UINT32_MAX, &cpu) < 0 ||
-	    lab_devargs_u64(a, "iopoll", 0, 0, 1, &iopoll) < 0 ||
-	    lab_devargs_u64(a, "direct", 1, 0, 1, &direct) < 0 ||
-	    lab_devargs_u64(a, "fixedbufs", 1, 0, 1, &fixedbufs) < 0 ||
-	    lab_devargs_u64(a, "regfile", 1, 0, 1, &regfile) < 0 ||
-	    lab_devargs_u64(a, "block", 0, 0, 65536, &block) < 0 ||
-	    lab_devargs_u64(a, "max_io", 1u << 20, 512, 1u << 30, &max_io) < 0 ||
-	    lab_devargs_u64(a, "ro", 0, 0, 1, &ro) < 0)
+	if (uring_parse(a, &o) < 0)
 		return -EINVAL;
 	/* io_uring may be missing or disabled (kernel.io_uring_disabled). */
 	rc = io_uring_queue_init(2, &probe, 0);
@@ -188,79 +256,38 @@ static int uring_open(struct lab_blk_dev *d, const struct lab_devargs *a)
 		return -ENOTSUP;
 	}
 	io_uring_queue_exit(&probe);
-
-	flags = (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | (direct ? O_DIRECT : 0);
-	fd = open(path, flags);
-	if (fd < 0 && errno == EINVAL && direct) {
-		LAB_LOG(NOTICE, blk, "%s: '%s' cannot be opened O_DIRECT (its file system has no "
-			"direct I/O): using the page cache", a->devstr, path);
-		direct = 0;
-		fd = open(path, flags & ~O_DIRECT);
-	}
-	if (fd < 0) {
-		rc = -errno;
-		LAB_LOG(ERR, blk, "%s: cannot open '%s' %s: %s", a->devstr, path,
-			ro ? "read-only" : "read-write", strerror(errno));
+	fd = uring_open_file(a->devstr, path, &o);
+	if (fd < 0)
+		return fd;
+	rc = probe_geometry(a->devstr, path, fd, o.direct, &size, &nblock, &align, &pollable);
+	if (rc == 0)
+		rc = uring_settle(a->devstr, path, &o, &nblock, pollable);
+	if (rc == 0 && (ud = calloc(1, sizeof(*ud))) == NULL)
+		rc = -ENOMEM;
+	if (rc < 0) {
+		close(fd);
 		return rc;
 	}
-	rc = probe_geometry(a->devstr, path, fd, direct, &size, &nblock, &align, &pollable);
-	if (rc < 0)
-		goto err;
-	if (block != 0) {
-		if (!LAB_IS_POW2(block) || block % nblock != 0) {
-			LAB_LOG(ERR, blk, "%s: block %llu must be a power of two and a multiple of "
-				"the native block size %u of '%s'", a->devstr,
-				(unsigned long long)block, nblock, path);
-			rc = -EINVAL;
-			goto err;
-		}
-		nblock = (uint32_t)block;
-	}
-	if (max_io % nblock != 0) {
-		LAB_LOG(ERR, blk, "%s: max_io %llu is not a multiple of the block size %u",
-			a->devstr, (unsigned long long)max_io, nblock);
-		rc = -EINVAL;
-		goto err;
-	}
-	if (iopoll && !direct) {
-		LAB_LOG(NOTICE, blk, "%s: iopoll needs O_DIRECT: completions are not polled",
-			a->devstr);
-		iopoll = 0;
-	}
-	if (iopoll && !pollable) {
-		LAB_LOG(NOTICE, blk, "%s: the block device under '%s' has no poll queues "
-			"(queue/io_poll is 0): completions are interrupt-driven, not polled",
-			a->devstr, path);
-		iopoll = 0;
-	}
-	ud = calloc(1, sizeof(*ud));
-	if (ud == NULL) {
-		rc = -ENOMEM;
-		goto err;
-	}
 	ud->fd = fd;
-	ud->sqpoll = sqpoll;
-	ud->sqpoll_idle_ms = (uint32_t)idle;
-	ud->sqpoll_cpu = cpu == UINT32_MAX ? -1 : (int)cpu;
-	ud->iopoll = iopoll;
-	ud->fixedbufs = fixedbufs;
-	ud->regfile = regfile;
+	ud->sqpoll = o.sqpoll;
+	ud->sqpoll_idle_ms = (uint32_t)o.idle;
+	ud->sqpoll_cpu = o.cpu == UINT32_MAX ? -1 : (int)o.cpu;
+	ud->iopoll = o.iopoll;
+	ud->fixedbufs = o.fixedbufs;
+	ud->regfile = o.regfile;
 	d->drv = ud;
 	d->info.block_size = nblock;
 	d->info.block_count = size / nblock;
-	d->info.max_transfer = (uint32_t)max_io;
+	d->info.max_transfer = (uint32_t)o.max_io;
 	d->info.mem_align = align;
 	d->info.max_depth = 32768;
-	d->info.depth = (uint32_t)qd;
+	d->info.depth = (uint32_t)o.qd;
 	/* An IOPOLL ring takes reads and writes only. */
-	d->info.flags = (iopoll ? LAB_BLK_F_IOPOLL :
-				  LAB_BLK_F_FLUSH | LAB_BLK_F_WRITE_ZEROES | LAB_BLK_F_DISCARD) |
-			(sqpoll ? LAB_BLK_F_SQPOLL : 0) | (direct ? LAB_BLK_F_DIRECT : 0) |
-			(ro ? LAB_BLK_F_READ_ONLY : 0);
+	d->info.flags = (o.iopoll ? LAB_BLK_F_IOPOLL :
+				    LAB_BLK_F_FLUSH | LAB_BLK_F_WRITE_ZEROES | LAB_BLK_F_DISCARD) |
+			(o.sqpoll ? LAB_BLK_F_SQPOLL : 0) | (o.direct ? LAB_BLK_F_DIRECT : 0) |
+			(o.ro ? LAB_BLK_F_READ_ONLY : 0);
 	return 0;
-err:
-	close(fd);
-	return rc;
 }
 
 static void uring_close(struct lab_blk_dev *d)

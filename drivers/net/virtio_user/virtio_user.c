@@ -614,14 +614,56 @@ static int check_queues(struct lab_port *p, struct vu_port *vp)
 	return 0;
 }
 
+/* The rings' shared segment (its region after the pool's @p nr in @p r,
+ * all of them kept for the mem table) and the virtqueue slots. */
+static int rings_alloc(struct lab_port *p, struct vu_port *vp, struct lab_mem_region *r, int nr)
+{
+	size_t ring_bytes = 0;
+
+	for (uint16_t i = 0; i < vp->nq; i++)
+		ring_bytes += vq_bytes((uint16_t)p->rxq[i].ring_size) +
+			      vq_bytes((uint16_t)p->txq[i].ring_size);
+	vp->shm = lab_shm_create("virtio-rings", ring_bytes, false);
+	vp->rx = calloc(vp->nq, sizeof(*vp->rx));
+	vp->tx = calloc(vp->nq, sizeof(*vp->tx));
+	if (vp->shm == NULL || vp->rx == NULL || vp->tx == NULL)
+		return -ENOMEM;
+	lab_shm_region(vp->shm, &r[nr++]);
+	vp->nregions = (unsigned int)nr;
+	memcpy(vp->regions, r, sizeof(r[0]) * (size_t)nr);
+	return 0;
+}
+
+/* Lay the virtqueues out in the segment and give each queue its own. */
+static int rings_init(struct lab_port *p, struct vu_port *vp)
+{
+	uint8_t *mem = lab_shm_va(vp->shm);
+	bool ev = vp->features & (1ull << VIRTIO_RING_F_EVENT_IDX);
+	int rc;
+
+	for (uint16_t i = 0; i < vp->nq; i++) {
+		rc = vq_init(&vp->rx[i], (uint16_t)(2 * i), (uint16_t)p->rxq[i].ring_size, mem, ev);
+		mem += vq_bytes((uint16_t)p->rxq[i].ring_size);
+		if (rc == 0)
+			rc = vq_init(&vp->tx[i], (uint16_t)(2 * i + 1),
+				     (uint16_t)p->txq[i].ring_size, mem, ev);
+		mem += vq_bytes((uint16_t)p->txq[i].ring_size);
+		if (rc < 0)
+			return rc;
+		p->rxq[i].drv = &vp->rx[i];
+		p->txq[i].drv = &vp->tx[i];
+		if (vp->server) /* in the odd generation already: nothing to give back */
+			vp->rx[i].gen = vp->tx[i].gen = vp->rx[i].gen_done = vp->tx[i].gen_done = 1;
+	}
+	return 0;
+}
+
 static int vu_open(struct lab_port *p, const struct lab_devargs *args)
 {
 	struct lab_mem_region r[VHU_MAX_REGIONS];
 	const char *path = lab_devargs_get(args, "path");
 	struct vu_port *vp;
-	size_t ring_bytes = 0;
 	uint64_t server;
-	uint8_t *mem;
 	int nr, rc;
 
 	vp = calloc(1, sizeof(*vp));
@@ -657,17 +699,8 @@ static int vu_open(struct lab_port *p, const struct lab_devargs *args)
 			"with the rings", vp->name, nr, VHU_MAX_REGIONS);
 		return -E2BIG;
 	}
-	for (uint16_t i = 0; i < vp->nq; i++)
-		ring_bytes += vq_bytes((uint16_t)p->rxq[i].ring_size) +
-			      vq_bytes((uint16_t)p->txq[i].ring_size);
-	vp->shm = lab_shm_create("virtio-rings", ring_bytes, false);
-	vp->rx = calloc(vp->nq, sizeof(*vp->rx));
-	vp->tx = calloc(vp->nq, sizeof(*vp->tx));
-	if (vp->shm == NULL || vp->rx == NULL || vp->tx == NULL)
-		return -ENOMEM;
-	lab_shm_region(vp->shm, &r[nr++]);
-	vp->nregions = (unsigned int)nr;
-	memcpy(vp->regions, r, sizeof(r[0]) * (size_t)nr);
+	if ((rc = rings_alloc(p, vp, r, nr)) < 0)
+		return rc;
 	/* Client: connect and negotiate now (a back-end that is not there is an
 	 * error at open). Server: listen; the control thread attaches the first
 	 * back-end to connect, and the link is down until then. */
@@ -675,25 +708,8 @@ static int vu_open(struct lab_port *p, const struct lab_devargs *args)
 		rc = vhu_listen(&vp->conn);
 	else if ((rc = vhu_connect(&vp->conn, false)) == 0)
 		rc = negotiate(vp);
-	if (rc < 0)
+	if (rc < 0 || (rc = rings_init(p, vp)) < 0)
 		return rc;
-	mem = lab_shm_va(vp->shm);
-	for (uint16_t i = 0; i < vp->nq; i++) {
-		bool ev = vp->features & (1ull << VIRTIO_RING_F_EVENT_IDX);
-
-		rc = vq_init(&vp->rx[i], (uint16_t)(2 * i), (uint16_t)p->rxq[i].ring_size, mem, ev);
-		mem += vq_bytes((uint16_t)p->rxq[i].ring_size);
-		if (rc == 0)
-			rc = vq_init(&vp->tx[i], (uint16_t)(2 * i + 1),
-				     (uint16_t)p->txq[i].ring_size, mem, ev);
-		mem += vq_bytes((uint16_t)p->txq[i].ring_size);
-		if (rc < 0)
-			return rc;
-		p->rxq[i].drv = &vp->rx[i];
-		p->txq[i].drv = &vp->tx[i];
-		if (vp->server) /* in the odd generation already: nothing to give back */
-			vp->rx[i].gen = vp->tx[i].gen = vp->rx[i].gen_done = vp->tx[i].gen_done = 1;
-	}
 	if (vp->server) {
 		atomic_store(&vp->gen, 1);
 		LAB_LOG(INFO, port, "%s: listening at %s for a vhost-user back-end; link down "
