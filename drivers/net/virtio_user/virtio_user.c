@@ -654,8 +654,8 @@ static int rings_init(struct lab_port *p, struct vu_port *vp)
 		p->txq[i].drv = &vp->tx[i];
 		if (vp->server) { /* in the odd generation already: nothing to give back */
 			vp->rx[i].gen = vp->tx[i].gen = 1;
-			atomic_store(&vp->rx[i].gen_done, 1);
-			atomic_store(&vp->tx[i].gen_done, 1);
+			atomic_store_explicit(&vp->rx[i].gen_done, 1, memory_order_relaxed);
+			atomic_store_explicit(&vp->tx[i].gen_done, 1, memory_order_relaxed);
 		}
 	}
 	return 0;
