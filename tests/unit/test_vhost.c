@@ -28,13 +28,13 @@
 #include "../lab_test.h"
 #include "../../drivers/net/virtio_user/virtio_defs.h"
 #include "port_helpers.h"
+#include "testpmd_helpers.h"
 
 #define log_capture lab_test_log_capture
 #define log_text lab_test_log_text
 #define log_release lab_test_log_release
 
 #define FRAMES 20000
-#define FRAME_LEN 128
 #define SECS(s) ((uint64_t)(s) * 1000000000ull)
 
 static char sock[108];
@@ -63,69 +63,14 @@ static int count_fds(void)
 static pid_t start_testpmd(void)
 {
 	char vdev[200], prefix[64];
-	pid_t pid;
+	char *argv[] = { "dpdk-testpmd", "-l", "0-1", "--no-pci", "--file-prefix", prefix,
+			 "--single-file-segments", "--no-huge", "-m", "256", "--vdev", vdev, "--",
+			 "--no-flush-rx", "--forward-mode=io", "--auto-start", "--nb-cores=1",
+			 "--total-num-mbufs=4096", "--stats-period", "3600", NULL };
 
 	snprintf(vdev, sizeof(vdev), "net_virtio_user0,path=%s,queues=1,server=0", sock);
 	snprintf(prefix, sizeof(prefix), "lab-vhost-%d", (int)getpid());
-	pid = fork();
-	if (pid == 0) {
-		int null = open("/dev/null", O_WRONLY);
-
-		if (null >= 0 && getenv("LAB_TEST_VERBOSE") == NULL) {
-			dup2(null, 1);
-			dup2(null, 2);
-		}
-		execlp("dpdk-testpmd", "dpdk-testpmd", "-l", "0-1", "--no-pci", "--file-prefix",
-		       prefix, "--single-file-segments", "--no-huge", "-m", "256", "--vdev", vdev,
-		       "--", "--no-flush-rx", "--forward-mode=io", "--auto-start", "--nb-cores=1",
-		       "--total-num-mbufs=4096", "--stats-period", "3600", (char *)NULL);
-		_exit(127);
-	}
-	return pid;
-}
-
-static void stop_testpmd(pid_t pid)
-{
-	int st;
-
-	if (pid <= 0)
-		return;
-	kill(pid, SIGINT);
-	for (int i = 0; i < 1000 && waitpid(pid, &st, WNOHANG) == 0; i++)
-		sleep_ms(10);
-	if (waitpid(pid, &st, WNOHANG) == 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, &st, 0);
-	}
-}
-
-static void stamp(struct lab_buf *b, uint16_t headroom, uint32_t seq)
-{
-	uint8_t *d;
-
-	lab_buf_reset(b, headroom);
-	d = lab_buf_data(b);
-	memset(d, 0xff, 6);
-	memcpy(d + 6, "\x02\x00\x00\x00\x00\x01", 6);
-	d[12] = 0x88;
-	d[13] = 0xb5;
-	memcpy(d + 14, &seq, sizeof(seq));
-	for (uint32_t i = 18; i < FRAME_LEN; i++)
-		d[i] = (uint8_t)(seq + i);
-	b->data_len = FRAME_LEN;
-}
-
-static bool intact(const struct lab_buf *b, uint32_t *seq)
-{
-	const uint8_t *d = lab_buf_data(b);
-
-	if (b->data_len != FRAME_LEN)
-		return false;
-	memcpy(seq, d + 14, sizeof(*seq));
-	for (uint32_t i = 18; i < FRAME_LEN; i++)
-		if (d[i] != (uint8_t)(*seq + i))
-			return false;
-	return true;
+	return testpmd_spawn(argv);
 }
 
 static bool wait_link(struct lab_port *port, pid_t peer, uint64_t secs)
@@ -157,7 +102,7 @@ static bool warm_up(struct lab_pool *p, struct lab_port *port)
 		uint16_t r;
 
 		if (!back && lab_alloc_bulk(p, txo, b, 1, 0) == 1) {
-			stamp(b[0], txo->headroom, UINT32_MAX);
+			frame_stamp(b[0], txo->headroom, UINT32_MAX);
 			if (lab_port_tx_burst(port, 0, b, 1) != 1)
 				lab_free_bulk(txo, b, 1);
 		}
@@ -209,7 +154,7 @@ static void test_loop_through_testpmd(void)
 		if (n != 0 && sent - got < 200) {
 			n = lab_alloc_bulk(p, txo, b, n, 0);
 			for (unsigned int i = 0; i < n; i++)
-				stamp(b[i], txo->headroom, sent + i);
+				frame_stamp(b[i], txo->headroom, sent + i);
 			s = lab_port_tx_burst(port, 0, b, (uint16_t)n);
 			if (s < n)
 				lab_free_bulk(txo, b + s, n - s);
@@ -219,7 +164,7 @@ static void test_loop_through_testpmd(void)
 		for (uint16_t i = 0; i < r; i++) {
 			uint32_t seq = UINT32_MAX;
 
-			if (!intact(b[i], &seq) || seq != next)
+			if (!frame_intact(b[i], &seq) || seq != next)
 				bad++;
 			next = seq + 1;
 		}
@@ -235,7 +180,7 @@ static void test_loop_through_testpmd(void)
 	CU_ASSERT_EQUAL(ps.rx[0].errors, 0);
 	CU_ASSERT_EQUAL(ps.tx[0].errors, 0);
 	CU_ASSERT_EQUAL(ps.rx[0].packets, FRAMES);
-	stop_testpmd(backend);
+	testpmd_stop(backend);
 	backend = 0;
 	lab_port_stop(port);
 	CU_ASSERT_EQUAL(lab_port_close(port), 0);
@@ -294,7 +239,7 @@ static void test_pair_with_virtio_user(void)
 			uint16_t s;
 
 			for (unsigned int i = 0; i < n; i++)
-				stamp(b[i], gto->headroom, q * 1000000u + sent[q] + i);
+				frame_stamp(b[i], gto->headroom, q * 1000000u + sent[q] + i);
 			s = lab_port_tx_burst(guest, q, b, (uint16_t)n);
 			lab_free_bulk(gto, b + s, n - s);
 			sent[q] += s;
@@ -313,7 +258,7 @@ static void test_pair_with_virtio_user(void)
 			for (unsigned int i = 0; i < r; i++) {
 				uint32_t seq = UINT32_MAX;
 
-				if (!intact(b[i], &seq) || seq != q * 1000000u + back[q] + i)
+				if (!frame_intact(b[i], &seq) || seq != q * 1000000u + back[q] + i)
 					bad++;
 			}
 			back[q] += r;
@@ -362,7 +307,7 @@ static unsigned int round_trip(struct lab_pool *vp, struct lab_pool *hp, struct 
 	uint16_t s;
 
 	for (unsigned int i = 0; i < n; i++)
-		stamp(b[i], gto->headroom, i);
+		frame_stamp(b[i], gto->headroom, i);
 	s = lab_port_tx_burst(guest, 0, b, (uint16_t)n);
 	lab_free_bulk(gto, b + s, n - s);
 	r = rx_some(host, 0, b, s);
@@ -379,7 +324,7 @@ static unsigned int round_trip(struct lab_pool *vp, struct lab_pool *hp, struct 
 	for (unsigned int i = 0; i < r; i++) {
 		uint32_t seq;
 
-		ok += intact(b[i], &seq) && seq == i;
+		ok += frame_intact(b[i], &seq) && seq == i;
 	}
 	lab_free_bulk(lab_port_rxq_owner(guest, 0), b, r);
 	return ok;
@@ -828,6 +773,6 @@ int main(void)
 
 	snprintf(sock, sizeof(sock), "/tmp/lab-vhost-%d.sock", (int)getpid());
 	rc = lab_test_run("vhost", tests);
-	stop_testpmd(backend);
+	testpmd_stop(backend);
 	return rc;
 }

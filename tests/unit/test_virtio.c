@@ -19,13 +19,13 @@
 
 #include "../lab_test.h"
 #include "port_helpers.h"
+#include "testpmd_helpers.h"
 
 #define log_capture lab_test_log_capture
 #define log_text lab_test_log_text
 #define log_release lab_test_log_release
 
 #define FRAMES 20000
-#define FRAME_LEN 128
 
 static char sock[108];
 static pid_t backend;
@@ -41,15 +41,18 @@ static struct lab_pool *shared_pool(uint32_t n)
 	return lab_pool_create(&o);
 }
 
-/* testpmd with net_vhost on @p sock, forwarding its port to itself: it
- * listens there, or with @p client connects (and reconnects) to us there. */
 static void stop_testpmd(pid_t pid);
 
+/* testpmd with net_vhost on @p sock, forwarding its port to itself: it
+ * listens there, or with @p client connects (and reconnects) to us there. */
 static pid_t start_testpmd_as(bool client)
 {
 	char vdev[200], prefix[64];
+	char *argv[] = { "dpdk-testpmd", "--no-huge", "-m", "512", "--no-pci", "-l", "0-1",
+			 "--file-prefix", prefix, "--vdev", vdev, "--", "--forward-mode=io",
+			 "--auto-start", "--no-flush-rx", "--nb-cores=1", "--total-num-mbufs=8192",
+			 "--stats-period", "3600", NULL };
 	static unsigned int runs;
-	pid_t pid;
 
 	/* One back-end at a time: one a failed test left running goes first. */
 	if (backend > 0)
@@ -60,22 +63,7 @@ static pid_t start_testpmd_as(bool client)
 	snprintf(prefix, sizeof(prefix), "lab-virtio-%d-%u", (int)getpid(), runs++);
 	if (!client)
 		unlink(sock);
-	pid = fork();
-	if (pid == 0) {
-		const char *logf = getenv("LAB_TEST_TESTPMD_LOG");
-		int null = open(logf ? logf : "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0644);
-
-		if (null >= 0) {
-			dup2(null, 1);
-			dup2(null, 2);
-		}
-		execlp("dpdk-testpmd", "dpdk-testpmd", "--no-huge", "-m", "512", "--no-pci",
-		       "-l", "0-1", "--file-prefix", prefix, "--vdev", vdev, "--", "--forward-mode=io",
-		       "--auto-start", "--no-flush-rx", "--nb-cores=1", "--total-num-mbufs=8192",
-		       "--stats-period", "3600", (char *)NULL);
-		_exit(127);
-	}
-	return pid;
+	return testpmd_spawn(argv);
 }
 
 static pid_t start_testpmd(void)
@@ -83,19 +71,11 @@ static pid_t start_testpmd(void)
 	return start_testpmd_as(false);
 }
 
+/* The back-end goes, and its socket file (a listening testpmd's, or ours
+ * after we closed). */
 static void stop_testpmd(pid_t pid)
 {
-	int st;
-
-	if (pid <= 0)
-		return;
-	kill(pid, SIGINT);
-	for (int i = 0; i < 1000 && waitpid(pid, &st, WNOHANG) == 0; i++)
-		sleep_ms(10);
-	if (waitpid(pid, &st, WNOHANG) == 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, &st, 0);
-	}
+	testpmd_stop(pid);
 	unlink(sock);
 }
 
@@ -112,35 +92,6 @@ static bool wait_socket(void)
 		sleep_ms(10);
 	}
 	return false;
-}
-
-static void stamp(struct lab_buf *b, uint16_t headroom, uint32_t seq)
-{
-	uint8_t *d;
-
-	lab_buf_reset(b, headroom);
-	d = lab_buf_data(b);
-	memset(d, 0xff, 6);                              /* broadcast */
-	memcpy(d + 6, "\x02\x00\x00\x00\x00\x01", 6);
-	d[12] = 0x88;                                    /* local experimental ethertype */
-	d[13] = 0xb5;
-	memcpy(d + 14, &seq, sizeof(seq));
-	for (uint32_t i = 18; i < FRAME_LEN; i++)
-		d[i] = (uint8_t)(seq + i);
-	b->data_len = FRAME_LEN;
-}
-
-static bool intact(const struct lab_buf *b, uint32_t *seq)
-{
-	const uint8_t *d = lab_buf_data(b);
-
-	if (b->data_len != FRAME_LEN)
-		return false;
-	memcpy(seq, d + 14, sizeof(*seq));
-	for (uint32_t i = 18; i < FRAME_LEN; i++)
-		if (d[i] != (uint8_t)(*seq + i))
-			return false;
-	return true;
 }
 
 struct run {
@@ -165,7 +116,7 @@ static struct run run_frames(struct lab_port *port, struct lab_pool *p, uint32_t
 		if (n != 0 && r.sent - r.got < 200) {
 			n = lab_alloc_bulk(p, txo, b, n, 0);
 			for (unsigned int i = 0; i < n; i++)
-				stamp(b[i], txo->headroom, seq0 + r.sent + i);
+				frame_stamp(b[i], txo->headroom, seq0 + r.sent + i);
 			s = lab_port_tx_burst(port, 0, b, (uint16_t)n);
 			if (s < n)
 				lab_free_bulk(txo, b + s, n - s);
@@ -175,7 +126,7 @@ static struct run run_frames(struct lab_port *port, struct lab_pool *p, uint32_t
 		for (uint16_t i = 0; i < k; i++) {
 			uint32_t seq = UINT32_MAX;
 
-			if (!intact(b[i], &seq) || seq != next)
+			if (!frame_intact(b[i], &seq) || seq != next)
 				r.bad++;
 			next = seq + 1;
 		}
