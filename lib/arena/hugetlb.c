@@ -102,61 +102,20 @@ long hugepages_total(size_t page_size)
 	return read_hp_counter(page_size, "nr_hugepages");
 }
 
-static void *map_fd(int fd, size_t len, void *at, int *err)
-{
-	void *va;
-
-	if (ftruncate(fd, (off_t)len) != 0) {
-		*err = -errno;
-		return NULL;
-	}
-	/* hugetlbfs reserves the pages at mmap time, so a shortage fails here
-	 * with ENOMEM instead of a SIGBUS on first touch. */
-	va = mmap(at, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
-	if (va == MAP_FAILED) {
-		*err = -errno;
-		return NULL;
-	}
-	return va;
-}
-
-void *huge_map_file(const char *dir, const char *name, unsigned int seq, size_t len, void *at,
-		    int *err)
-{
-	char path[512];
-	void *va;
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/labyrinth-%s-%d-%u", dir, name, (int)getpid(), seq);
-	fd = open(path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		*err = -errno;
-		return NULL;
-	}
-	va = map_fd(fd, len, at, err);
-	unlink(path);
-	close(fd);
-	return va;
-}
-
-void *map_fd_at(int fd, size_t len, off_t off, void *at, int *err)
-{
-	void *va = mmap(at, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, off);
-
-	if (va == MAP_FAILED) {
-		*err = -errno;
-		return NULL;
-	}
-	return va;
-}
-
-int shared_file(const char *dir, const char *name, size_t page_size, size_t span)
+/*
+ * A new file of @p len bytes, already gone from the namespace: on the
+ * hugetlbfs mount @p dir (created 0600 with O_EXCL under a name with @p tag,
+ * unlinked at once), or without @p dir a memfd of @p page_size hugepages, or
+ * of 4 KiB pages when @p page_size is 0. @return the descriptor, or -errno.
+ */
+static int new_file(const char *dir, const char *name, const char *tag, size_t page_size,
+		    size_t len)
 {
 	char path[512];
 	int fd;
 
 	if (dir != NULL) {
-		snprintf(path, sizeof(path), "%s/labyrinth-%s-%d-shared", dir, name, (int)getpid());
+		snprintf(path, sizeof(path), "%s/labyrinth-%s-%d-%s", dir, name, (int)getpid(), tag);
 		fd = open(path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
 		if (fd >= 0)
 			unlink(path);
@@ -168,9 +127,7 @@ int shared_file(const char *dir, const char *name, size_t page_size, size_t span
 	}
 	if (fd < 0)
 		return -errno;
-	/* Sparse: hugetlbfs reserves pages when a range is mapped, memfd when
-	 * it is touched; the size only bounds the offsets. */
-	if (ftruncate(fd, (off_t)span) != 0) {
+	if (ftruncate(fd, (off_t)len) != 0) {
 		int err = -errno;
 
 		close(fd);
@@ -179,18 +136,52 @@ int shared_file(const char *dir, const char *name, size_t page_size, size_t span
 	return fd;
 }
 
-void *huge_map_memfd(const char *name, size_t len, void *at, int *err)
+void *map_fd_at(int fd, size_t len, off_t off, void *at, int *err)
 {
-	unsigned int shift = (unsigned int)__builtin_ctzll(len);
-	void *va;
-	int fd;
+	/* hugetlbfs reserves the pages at mmap time, so a shortage fails here
+	 * with ENOMEM instead of a SIGBUS on first touch. */
+	void *va = mmap(at, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, off);
 
-	fd = memfd_create(name, MFD_CLOEXEC | MFD_HUGETLB | (shift << MFD_HUGE_SHIFT));
-	if (fd < 0) {
+	if (va == MAP_FAILED) {
 		*err = -errno;
 		return NULL;
 	}
-	va = map_fd(fd, len, at, err);
+	return va;
+}
+
+/* One chamber of its own file, which goes when the mapping does. */
+static void *map_new_file(const char *dir, const char *name, const char *tag, size_t page_size,
+			  size_t len, void *at, int *err)
+{
+	int fd = new_file(dir, name, tag, page_size, len);
+	void *va;
+
+	if (fd < 0) {
+		*err = fd;
+		return NULL;
+	}
+	va = map_fd_at(fd, len, 0, at, err);
 	close(fd);
 	return va;
+}
+
+void *huge_map_file(const char *dir, const char *name, unsigned int seq, size_t len, void *at,
+		    int *err)
+{
+	char tag[16];
+
+	snprintf(tag, sizeof(tag), "%u", seq);
+	return map_new_file(dir, name, tag, 0, len, at, err);
+}
+
+void *huge_map_memfd(const char *name, size_t len, void *at, int *err)
+{
+	return map_new_file(NULL, name, NULL, len, len, at, err);
+}
+
+int shared_file(const char *dir, const char *name, size_t page_size, size_t span)
+{
+	/* Sparse: hugetlbfs reserves pages when a range is mapped, memfd when
+	 * it is touched; the size only bounds the offsets. */
+	return new_file(dir, name, "shared", page_size, span);
 }
