@@ -11,6 +11,7 @@ PKGS=(
 	libxdp-dev libbpf-dev libinih-dev libck-dev libseccomp-dev libjansson-dev
 	python3-scapy iproute2 tcpreplay tcpdump fio util-linux
 	clang libclang-rt-14-dev valgrind gnuplot-nox socat
+	qemu-system-common libmicrohttpd-dev scdoc prometheus bash-completion
 )
 
 missing=()
@@ -30,6 +31,6 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq >/dev/null
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null
+apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 echo "deps: installed ${#missing[@]} package(s)"
