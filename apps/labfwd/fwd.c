@@ -70,7 +70,7 @@ static void *worker_main(void *arg)
 			}
 			s = lab_port_tx_burst(in[i], (uint16_t)q, b, (uint16_t)n);
 			if (s < n)
-				lab_free_bulk(o, b + s, n - s);
+				lab_free_frames(o, b + s, n - s);
 		}
 	}
 	/* One port per iteration, round robin, and the stop flag before each:
@@ -94,7 +94,7 @@ static void *worker_main(void *arg)
 			w->refused += n - moved; /* a finding: reported by the pool */
 		s = lab_port_tx_burst(out[i], (uint16_t)q, b, n);
 		if (s < n)
-			lab_free_bulk(txo[i], b + s, n - s);
+			lab_free_frames(txo[i], b + s, n - s);
 	}
 	return NULL;
 }

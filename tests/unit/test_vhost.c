@@ -278,6 +278,179 @@ static void test_pair_with_virtio_user(void)
 	assert_pool_whole(hp);
 }
 
+/* ------------------------------------------------------- jumbo, chained */
+
+#define JUMBO_CELL (64 + 128 + 2048) /* header, headroom, a 2 KiB data room */
+#define JUMBO_ROUNDS 150
+
+/* Frame @p seq's length: mixed, from 60 B to 9000 B, most over 2 KiB. */
+static uint32_t jumbo_len(uint32_t seq)
+{
+	static const uint32_t len[] = { 60, 9000, 1500, 2048, 2049, 4097, 7000, 1514, 8191, 3000 };
+
+	return len[seq % (sizeof(len) / sizeof(len[0]))];
+}
+
+static uint8_t jumbo_byte(uint32_t seq, uint32_t i)
+{
+	return (uint8_t)(seq * 7u + i + (i >> 8));
+}
+
+/* Frame @p seq as a chain of buffers of @p c (the header's 14 bytes, then the
+ * sequence number and a pattern). NULL if the pool is short. */
+static struct lab_buf *jumbo_frame(struct lab_pool *p, struct lab_cache *c, uint32_t seq)
+{
+	uint32_t len = jumbo_len(seq), off = 0;
+	struct lab_buf *head = NULL, *last = NULL;
+
+	while (off < len) {
+		struct lab_buf *b = lab_alloc(p, c);
+		uint32_t room, k;
+		uint8_t *d;
+
+		if (b == NULL) {
+			if (head != NULL)
+				lab_free_frames(c, &head, 1);
+			return NULL;
+		}
+		lab_buf_reset(b, c->headroom);
+		room = b->buf_len - c->headroom;
+		k = len - off < room ? len - off : room;
+		d = lab_buf_data(b);
+		for (uint32_t i = 0; i < k; i++)
+			d[i] = jumbo_byte(seq, off + i);
+		if (off == 0) {
+			memset(d, 0xff, 6);
+			memcpy(d + 6, "\x02\x00\x00\x00\x00\x01", 6);
+			d[12] = 0x88;
+			d[13] = 0xb5;
+			memcpy(d + 14, &seq, sizeof(seq));
+		}
+		b->data_len = k;
+		if (last == NULL)
+			head = b;
+		else
+			last->next = b;
+		last = b;
+		off += k;
+	}
+	return head;
+}
+
+/* The frame is @p seq's, every byte. */
+static bool jumbo_intact(const struct lab_buf *b, uint32_t seq)
+{
+	static uint8_t d[9000];
+	uint32_t len = lab_buf_pkt_len(b), got;
+
+	if (len != jumbo_len(seq) || (got = lab_buf_read(b, 0, d, len)) != len)
+		return false;
+	if (memcmp(d + 14, &seq, sizeof(seq)) != 0)
+		return false;
+	for (uint32_t i = 18; i < len; i++)
+		if (d[i] != jumbo_byte(seq, i))
+			return false;
+	return true;
+}
+
+static struct lab_pool *jumbo_pool(uint32_t n, bool shared)
+{
+	struct lab_pool_opts o;
+
+	small_pool_opts(&o, n, n, 8, 16, 32, 8);
+	o.name = shared ? "vhost-jumbo-peer" : "vhost-jumbo";
+	o.cell_size = JUMBO_CELL;
+	o.shared = shared;
+	return lab_pool_create(&o);
+}
+
+/* One round on queue @p q: up to 8 jumbo frames guest -> host, each handed
+ * back by the host as it came (a chain of its own buffers), host -> guest.
+ * Adds the frames sent and those back intact and in order. */
+static void jumbo_round(struct lab_port *guest, struct lab_port *host, struct lab_pool *vp,
+			uint16_t q, uint32_t *sent, uint32_t *back, uint32_t *bad)
+{
+	struct lab_cache *gto = lab_port_txq_owner(guest, q), *hto = lab_port_txq_owner(host, q);
+	struct lab_buf *b[8];
+	unsigned int n = 0, r;
+	uint16_t s;
+
+	while (n < 8 && (b[n] = jumbo_frame(vp, gto, q * 1000000u + sent[q] + n)) != NULL)
+		n++;
+	s = lab_port_tx_burst(guest, q, b, (uint16_t)n);
+	lab_free_frames(gto, b + s, n - s);
+	sent[q] += s;
+	r = rx_some(host, q, b, s);
+	CU_ASSERT_EQUAL(r, s);
+	lab_port_handoff(lab_port_rxq_owner(host, q), hto, b, r);
+	s = lab_port_tx_burst(host, q, b, (uint16_t)r);
+	lab_free_frames(hto, b + s, r - s);
+	r = rx_some(guest, q, b, s);
+	for (unsigned int i = 0; i < r; i++)
+		*bad += !jumbo_intact(b[i], q * 1000000u + back[q] + i);
+	back[q] += r;
+	lab_free_frames(lab_port_rxq_owner(guest, q), b, r);
+}
+
+/* labyrinth virtio_user <-> labyrinth vhost, 2 queue pairs, both pools of
+ * 2 KiB buffers, frames of 60 B to 9000 B both ways: the guest sends chains
+ * (a descriptor chain each), the host copies them into chains of its own,
+ * sends them back over several of the guest's receive buffers (MRG_RXBUF,
+ * num_buffers > 1) and the guest merges them into chains again. Every frame
+ * comes back whole and in order on its queue, and every buffer is home. */
+static void test_jumbo_mergeable(void)
+{
+	struct lab_pool *vp = jumbo_pool(2048, true), *hp = jumbo_pool(2048, false);
+	uint32_t sent[2] = { 0 }, back[2] = { 0 }, bad = 0;
+	struct lab_port_stats gs, hs;
+	struct lab_port *host, *guest;
+	char dev[160];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(vp);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(hp);
+	snprintf(dev, sizeof(dev), "vhost:path=%s", sock);
+	host = port_open(dev, hp, 2, 2);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(host);
+	CU_ASSERT_EQUAL_FATAL(lab_port_start(host), 0);
+	snprintf(dev, sizeof(dev), "virtio_user:path=%s", sock);
+	guest = port_open(dev, vp, 2, 2);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(guest);
+	CU_ASSERT_EQUAL_FATAL(lab_port_start(guest), 0);
+	CU_ASSERT_FATAL(wait_link(host, 0, 30));
+	for (uint32_t round = 0; round < JUMBO_ROUNDS; round++)
+		for (uint16_t q = 0; q < 2; q++)
+			jumbo_round(guest, host, vp, q, sent, back, &bad);
+	lab_port_stats(guest, &gs);
+	lab_port_stats(host, &hs);
+	printf("\n    jumbo virtio_user -> vhost -> virtio_user: queue 0 %u/%u, queue 1 %u/%u "
+	       "back, %u damaged or out of order; chained: guest tx %llu rx %llu, host rx %llu "
+	       "tx %llu\n", back[0], sent[0], back[1], sent[1], bad,
+	       (unsigned long long)gs.tx_total.chained, (unsigned long long)gs.rx_total.chained,
+	       (unsigned long long)hs.rx_total.chained, (unsigned long long)hs.tx_total.chained);
+	CU_ASSERT_EQUAL(sent[0], 8 * JUMBO_ROUNDS);
+	CU_ASSERT_EQUAL(sent[1], 8 * JUMBO_ROUNDS);
+	CU_ASSERT_EQUAL(back[0], sent[0]);
+	CU_ASSERT_EQUAL(back[1], sent[1]);
+	CU_ASSERT_EQUAL(bad, 0);
+	/* 6 of every 10 frames are longer than 2 KiB: each went as a chain
+	 * both ways, and came back over several buffers (num_buffers > 1). */
+	for (uint16_t q = 0; q < 2; q++) {
+		CU_ASSERT_EQUAL(gs.tx[q].chained, sent[q] / 10 * 6);
+		CU_ASSERT_EQUAL(hs.rx[q].chained, sent[q] / 10 * 6);
+		CU_ASSERT_EQUAL(hs.tx[q].chained, sent[q] / 10 * 6);
+		CU_ASSERT_EQUAL(gs.rx[q].chained, sent[q] / 10 * 6);
+	}
+	CU_ASSERT_EQUAL(gs.rx_total.errors + gs.tx_total.errors + hs.rx_total.errors +
+			hs.tx_total.errors, 0);
+	CU_ASSERT_EQUAL(gs.rx_total.oversize + hs.rx_total.oversize + hs.tx_total.oversize, 0);
+	lab_port_stop(guest);
+	CU_ASSERT_EQUAL(lab_port_close(guest), 0);
+	lab_port_stop(host);
+	CU_ASSERT_EQUAL(lab_port_close(host), 0);
+	assert_pool_whole(vp);
+	assert_pool_whole(hp);
+}
+
 /* Both ports polled (virtio_user attaches its back-end from its bursts)
  * until each link is up, within 30 s. */
 static bool wait_both(struct lab_port *host, struct lab_port *guest)
@@ -765,6 +938,7 @@ int main(void)
 		LAB_TEST(test_bad_messages),
 		LAB_TEST(test_bad_descriptors),
 		LAB_TEST(test_pair_with_virtio_user),
+		LAB_TEST(test_jumbo_mergeable),
 		LAB_TEST(test_client_reconnects),
 		LAB_TEST(test_loop_through_testpmd),
 		LAB_TEST_END,

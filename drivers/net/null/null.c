@@ -74,7 +74,7 @@ static uint16_t null_tx(struct lab_port_queue *q, struct lab_buf **bufs, uint16_
 		bytes += bufs[i]->data_len;
 	/* A buffer the queue does not hold is refused (a finding) and stays the
 	 * caller's problem; it was still "sent". */
-	lab_free_bulk(q->owner, bufs, n);
+	lab_free_frames(q->owner, bufs, n);
 	LAB_COUNT_ADD(q->st.packets, n);
 	LAB_COUNT_ADD(q->st.bytes, bytes);
 	return n;
