@@ -225,11 +225,14 @@ static inline unsigned int lab_port_handoff_at(struct lab_cache *from, struct la
 					       struct lab_buf *const *bufs, unsigned int n,
 					       const void *site)
 {
+	uintptr_t any = 0;
+
 	if (lab_likely(from == to))
 		return n;
 	for (unsigned int i = 0; i < n; i++)
-		if (lab_unlikely(bufs[i]->next != NULL))
-			return _lab_port_handoff_chains(from, to, bufs, n, site);
+		any |= (uintptr_t)bufs[i]->next;
+	if (lab_unlikely(any != 0))
+		return _lab_port_handoff_chains(from, to, bufs, n, site);
 	return lab_buf_transfer_at(from, to, bufs, n, site);
 }
 

@@ -392,6 +392,72 @@ static void jumbo_round(struct lab_port *guest, struct lab_port *host, struct la
 	lab_free_frames(lab_port_rxq_owner(guest, q), b, r);
 }
 
+/* The chain helpers and the chain-aware free, on their own: length, segment
+ * count, last segment, bytes read across segments, a burst that mixes single
+ * buffers and chains freed whole (every segment back, every next cleared),
+ * and a hand-off across owners moving every segment. */
+static void test_chain_helpers(void)
+{
+	struct lab_pool *p = jumbo_pool(64, false);
+	struct lab_cache *a, *c;
+	struct lab_pool_stats st;
+	struct lab_buf *f[3], *segs[8];
+	uint8_t out[16];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	a = lab_cache_create(p, "chain-a", 0);
+	c = lab_cache_create(p, "chain-b", 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_EQUAL_FATAL(lab_alloc_bulk(p, a, segs, 8, 0), 8);
+	for (int i = 0; i < 8; i++) {
+		lab_buf_reset(segs[i], a->headroom);
+		segs[i]->data_len = 3;
+		memset(lab_buf_data(segs[i]), 'a' + i, 3);
+	}
+	/* f[0]: 1 segment; f[1]: 4 segments; f[2]: 3 segments. */
+	f[0] = segs[0];
+	f[1] = segs[1];
+	segs[1]->next = segs[2];
+	segs[2]->next = segs[3];
+	segs[3]->next = segs[4];
+	f[2] = segs[5];
+	segs[5]->next = segs[6];
+	segs[6]->next = segs[7];
+	CU_ASSERT_EQUAL(lab_buf_pkt_len(f[0]), 3);
+	CU_ASSERT_EQUAL(lab_buf_nb_segs(f[0]), 1);
+	CU_ASSERT_PTR_EQUAL(lab_buf_last_seg(f[0]), f[0]);
+	CU_ASSERT_EQUAL(lab_buf_pkt_len(f[1]), 12);
+	CU_ASSERT_EQUAL(lab_buf_nb_segs(f[1]), 4);
+	CU_ASSERT_PTR_EQUAL(lab_buf_last_seg(f[1]), segs[4]);
+	/* From byte 4 (inside the second segment), 7 bytes over three. */
+	CU_ASSERT_EQUAL(lab_buf_read(f[1], 4, out, 7), 7);
+	CU_ASSERT_EQUAL(memcmp(out, "ccdddee", 7), 0);
+	/* Past the end: what there is. */
+	CU_ASSERT_EQUAL(lab_buf_read(f[1], 10, out, 16), 2);
+	CU_ASSERT_EQUAL(lab_buf_read(f[1], 12, out, 16), 0);
+	/* Hand-off across owners: every segment moves (a free by the new
+	 * owner would otherwise be a foreign free, a finding). */
+	CU_ASSERT_EQUAL(lab_port_handoff(a, c, f, 3), 3);
+	for (int i = 0; i < 8; i++)
+		CU_ASSERT_TRUE(lab_buf_held_by(c, segs[i]));
+	CU_ASSERT_EQUAL(lab_free_frames(c, f, 3), 8);
+	for (int i = 0; i < 8; i++)
+		CU_ASSERT_PTR_NULL(segs[i]->next);
+	lab_pool_quality_check(p);
+	lab_pool_stats(p, &st);
+	CU_ASSERT_EQUAL(st.in_flight, 0);
+	CU_ASSERT_EQUAL(st.findings_total, 0);
+	/* A burst of single buffers takes the plain path: all back too. */
+	CU_ASSERT_EQUAL_FATAL(lab_alloc_bulk(p, a, segs, 8, 0), 8);
+	for (int i = 0; i < 8; i++)
+		lab_buf_reset(segs[i], a->headroom);
+	CU_ASSERT_EQUAL(lab_free_frames(a, segs, 8), 8);
+	lab_cache_destroy(a);
+	lab_cache_destroy(c);
+	assert_pool_whole(p);
+}
+
 /* labyrinth virtio_user <-> labyrinth vhost, 2 queue pairs, both pools of
  * 2 KiB buffers, frames of 60 B to 9000 B both ways: the guest sends chains
  * (a descriptor chain each), the host copies them into chains of its own,
@@ -443,6 +509,85 @@ static void test_jumbo_mergeable(void)
 	CU_ASSERT_EQUAL(gs.rx_total.errors + gs.tx_total.errors + hs.rx_total.errors +
 			hs.tx_total.errors, 0);
 	CU_ASSERT_EQUAL(gs.rx_total.oversize + hs.rx_total.oversize + hs.tx_total.oversize, 0);
+	lab_port_stop(guest);
+	CU_ASSERT_EQUAL(lab_port_close(guest), 0);
+	lab_port_stop(host);
+	CU_ASSERT_EQUAL(lab_port_close(host), 0);
+	assert_pool_whole(vp);
+	assert_pool_whole(hp);
+}
+
+/* The header the back-end wrote before frame @p seq in the shared pool's
+ * memory (where virtio_user posted the buffer), found by the frame's first
+ * 18 bytes; NULL if it is not there. */
+static uint8_t *find_vnet_hdr(struct lab_pool *p, uint32_t seq)
+{
+	struct lab_mem_region r[8];
+	uint8_t key[18];
+	int nr = lab_pool_regions(p, r, 8);
+
+	memset(key, 0xff, 6);
+	memcpy(key + 6, "\x02\x00\x00\x00\x00\x01\x88\xb5", 8);
+	memcpy(key + 14, &seq, sizeof(seq));
+	for (int i = 0; i < nr && i < 8; i++) {
+		uint8_t *m = r[i].va;
+
+		for (size_t off = VNET_HDR_LEN; off + sizeof(key) <= r[i].len; off++)
+			if (m[off] == 0xff && memcmp(m + off, key, sizeof(key)) == 0)
+				return m + off - VNET_HDR_LEN;
+	}
+	return NULL;
+}
+
+/* A back-end that writes a bogus num_buffers (played by rewriting, between
+ * our vhost's TX and virtio_user's RX, the header our vhost wrote): 0, and
+ * more buffers than the ring has out. Each is counted in errors and its
+ * buffer freed; the frame after them comes through; no buffer is lost. */
+static void test_bogus_num_buffers(void)
+{
+	struct lab_pool *vp = jumbo_pool(1024, true), *hp = jumbo_pool(1024, false);
+	struct lab_cache *hto;
+	struct lab_port_stats gs;
+	struct lab_port *host, *guest;
+	static const uint16_t bogus[] = { 0, 0xffff, 300 };
+	struct lab_buf *b[4];
+	uint32_t seq = UINT32_MAX;
+	unsigned int r;
+	char dev[160];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(vp);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(hp);
+	snprintf(dev, sizeof(dev), "vhost:path=%s", sock);
+	host = port_open(dev, hp, 1, 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(host);
+	CU_ASSERT_EQUAL_FATAL(lab_port_start(host), 0);
+	snprintf(dev, sizeof(dev), "virtio_user:path=%s", sock);
+	guest = port_open(dev, vp, 1, 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(guest);
+	CU_ASSERT_EQUAL_FATAL(lab_port_start(guest), 0);
+	CU_ASSERT_FATAL(wait_link(host, 0, 30));
+	hto = lab_port_txq_owner(host, 0);
+	CU_ASSERT_EQUAL_FATAL(lab_alloc_bulk(hp, hto, b, 4, 0), 4);
+	for (uint32_t i = 0; i < 4; i++)
+		frame_stamp(b[i], hto->headroom, 0xb0b0 + i);
+	CU_ASSERT_EQUAL_FATAL(lab_port_tx_burst(host, 0, b, 4), 4);
+	for (uint32_t i = 0; i < 3; i++) {
+		uint8_t *h = find_vnet_hdr(vp, 0xb0b0 + i);
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+		CU_ASSERT_EQUAL(h[VNET_NUM_BUFFERS], 1); /* what our vhost wrote */
+		memcpy(h + VNET_NUM_BUFFERS, &bogus[i], 2);
+	}
+	r = rx_some(guest, 0, b, 1);
+	CU_ASSERT_EQUAL_FATAL(r, 1);
+	CU_ASSERT_TRUE(frame_intact(b[0], &seq));
+	CU_ASSERT_EQUAL(seq, 0xb0b3);
+	CU_ASSERT_PTR_NULL(b[0]->next);
+	lab_free_frames(lab_port_rxq_owner(guest, 0), b, r);
+	lab_port_stats(guest, &gs);
+	CU_ASSERT_EQUAL(gs.rx[0].errors, 3);
+	CU_ASSERT_EQUAL(gs.rx[0].packets, 1);
+	CU_ASSERT_EQUAL(gs.rx[0].chained, 0);
 	lab_port_stop(guest);
 	CU_ASSERT_EQUAL(lab_port_close(guest), 0);
 	lab_port_stop(host);
@@ -938,7 +1083,9 @@ int main(void)
 		LAB_TEST(test_bad_messages),
 		LAB_TEST(test_bad_descriptors),
 		LAB_TEST(test_pair_with_virtio_user),
+		LAB_TEST(test_chain_helpers),
 		LAB_TEST(test_jumbo_mergeable),
+		LAB_TEST(test_bogus_num_buffers),
 		LAB_TEST(test_client_reconnects),
 		LAB_TEST(test_loop_through_testpmd),
 		LAB_TEST_END,
