@@ -284,6 +284,21 @@ static inline unsigned int lab_free_frames_at(struct lab_cache *c, struct lab_bu
 #define lab_free_frames(c, bufs, n) lab_free_frames_at(c, bufs, n, LAB_SITE())
 
 /**
+ * lab_free_frames() for a caller that has read every frame's header anyway
+ * (a driver summing bytes): @p any is the OR of the frames' next pointers,
+ * so the burst is not walked a second time.
+ */
+static inline unsigned int lab_free_frames_any_at(struct lab_cache *c, struct lab_buf *const *bufs,
+						  unsigned int n, uintptr_t any, const void *site)
+{
+	if (lab_unlikely(any != 0))
+		return _lab_free_chains(c, bufs, n, site);
+	return lab_free_bulk_at(c, bufs, n, site);
+}
+
+#define lab_free_frames_any(c, bufs, n, any) lab_free_frames_any_at(c, bufs, n, any, LAB_SITE())
+
+/**
  * Give back @p n buffers of pool @p p without an owner cache (as
  * lab_free_bulk(NULL, ...), but the pool comes from the caller, not from the
  * first buffer's header: for callers that must survive a pointer that is not
