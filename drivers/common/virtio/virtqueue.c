@@ -81,6 +81,11 @@ void vq_reset(struct vq *v)
 	v->last_used = 0;
 	atomic_store_explicit(v->avail_idx_p, 0, memory_order_relaxed);
 	atomic_store_explicit(v->used_idx_p, 0, memory_order_relaxed);
+	/* What the old back-end left in the used ring's flags and avail event
+	 * would decide the first kick to the new one (a stale event far ahead
+	 * means none, and a back-end that waits for kicks never starts). */
+	atomic_store_explicit(v->used_flags, 0, memory_order_relaxed);
+	atomic_store_explicit(v->avail_event, 0, memory_order_relaxed);
 	if (v->event_idx)
 		atomic_store_explicit(v->used_event, 0x8000, memory_order_relaxed);
 }

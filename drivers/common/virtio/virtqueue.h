@@ -57,13 +57,14 @@ void vq_reset(struct vq *v);
 /* Hand the back-end the ring: call, size, base 0, addresses, kick. */
 int vq_hand_over(struct vhu_conn *c, struct vq *v);
 
-/* Publish what was added since @p old and kick if the back-end asks for it. */
-static inline void vq_publish(struct vq *v, uint16_t old)
+/* Publish what was added since @p old and kick if the back-end asks for it.
+ * @return whether it kicked (a system call). */
+static inline bool vq_publish(struct vq *v, uint16_t old)
 {
 	bool kick;
 
 	if (v->avail_idx == old)
-		return;
+		return false;
 	atomic_store_explicit(v->avail_idx_p, v->avail_idx, memory_order_release);
 	/* The index store before the look at the peer's flags (virtio 1.1,
 	 * 2.6.13.6): a full barrier, as every virtio driver has here. */
@@ -79,6 +80,7 @@ static inline void vq_publish(struct vq *v, uint16_t old)
 
 		(void)!write(v->kickfd, &one, sizeof(one));
 	}
+	return kick;
 }
 
 static inline uint16_t vq_take_desc(struct vq *v)
