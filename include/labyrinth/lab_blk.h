@@ -12,6 +12,7 @@
  *   uring:path=/dev/loop0,qd=128,sqpoll=1   io_uring on a block device or file
  *   uring:path=disk.img                     (O_DIRECT, fixed buffers by default)
  *   ram:size=256M,block=4096                memory, for tests and as the no-I/O limit
+ *   virtio_blk:path=/run/vblk.sock,queues=2 a vhost-user-blk back-end (docs/block.md)
  *
  * Offsets and lengths are in bytes, multiples of the block size. Requests
  * reach the device at the next lab_blk_poll() on their queue pair (submission
@@ -203,7 +204,10 @@ void lab_blk_info_json(const struct lab_blk_dev *d, FILE *f);
  * Pool options for @p n buffers of @p io_size bytes each, data aligned as the
  * device needs it (cell = header + headroom + data, headroom = mem_align - 64
  * when the alignment is over 64). A fixed pool (initial = max), so its memory
- * can be registered. Other fields are left as @p o has them.
+ * can be registered. For a device that maps the pool itself (virtio_blk: a
+ * vhost-user back-end) the pool is shared (lab_pool_opts.shared) and holds a
+ * few buffers more, for the driver's request headers. Other fields are left
+ * as @p o has them.
  */
 void lab_blk_pool_opts(const struct lab_blk_dev *d, uint32_t io_size, uint32_t n,
 		       struct lab_pool_opts *o);
