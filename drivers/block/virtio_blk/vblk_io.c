@@ -174,10 +174,12 @@ static int64_t result(const struct lab_blk_req *req, uint8_t status, uint32_t us
 		return -ENOTSUP;
 	if (status != VIRTIO_BLK_S_OK)
 		return -EIO;
-	if (req->op == LAB_BLK_OP_READ)
-		/* used_len counts what the device wrote: the data and the status. */
-		return used_len > req->len ? req->len : (used_len ? used_len - 1 : 0);
-	return req->op == LAB_BLK_OP_WRITE ? req->len : 0;
+	/* used_len counts what the device wrote: the data and the status. A
+	 * back-end that leaves it 0 says nothing (Linux's driver ignores it);
+	 * one that reports less than the data ends the read short. */
+	if (req->op == LAB_BLK_OP_READ && used_len != 0 && used_len <= req->len)
+		return used_len - 1;
+	return req->op == LAB_BLK_OP_READ || req->op == LAB_BLK_OP_WRITE ? req->len : 0;
 }
 
 /* Give a chain's descriptors back: at most ring-size of them, whatever the
