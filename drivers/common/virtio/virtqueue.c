@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "virtqueue.h"
 
@@ -88,6 +89,30 @@ void vq_reset(struct vq *v)
 	atomic_store_explicit(v->avail_event, 0, memory_order_relaxed);
 	if (v->event_idx)
 		atomic_store_explicit(v->used_event, 0x8000, memory_order_relaxed);
+}
+
+bool vq_publish(struct vq *v, uint16_t old)
+{
+	bool kick;
+
+	if (v->avail_idx == old)
+		return false;
+	atomic_store_explicit(v->avail_idx_p, v->avail_idx, memory_order_release);
+	/* The index store before the look at the peer's flags (virtio 1.1,
+	 * 2.6.13.6): a full barrier, as every virtio driver has here. */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (v->event_idx)
+		kick = need_event(atomic_load_explicit(v->avail_event, memory_order_relaxed),
+				  v->avail_idx, old);
+	else
+		kick = !(atomic_load_explicit(v->used_flags, memory_order_relaxed) &
+			 VRING_USED_F_NO_NOTIFY);
+	if (kick) {
+		uint64_t one = 1;
+
+		(void)!write(v->kickfd, &one, sizeof(one));
+	}
+	return kick;
 }
 
 int vq_hand_over(struct vhu_conn *c, struct vq *v)

@@ -14,7 +14,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <unistd.h>
 
 #include <labyrinth/lab_common.h>
 
@@ -58,30 +57,9 @@ void vq_reset(struct vq *v);
 int vq_hand_over(struct vhu_conn *c, struct vq *v);
 
 /* Publish what was added since @p old and kick if the back-end asks for it.
- * @return whether it kicked (a system call). */
-static inline bool vq_publish(struct vq *v, uint16_t old)
-{
-	bool kick;
-
-	if (v->avail_idx == old)
-		return false;
-	atomic_store_explicit(v->avail_idx_p, v->avail_idx, memory_order_release);
-	/* The index store before the look at the peer's flags (virtio 1.1,
-	 * 2.6.13.6): a full barrier, as every virtio driver has here. */
-	atomic_thread_fence(memory_order_seq_cst);
-	if (v->event_idx)
-		kick = need_event(atomic_load_explicit(v->avail_event, memory_order_relaxed),
-				  v->avail_idx, old);
-	else
-		kick = !(atomic_load_explicit(v->used_flags, memory_order_relaxed) &
-			 VRING_USED_F_NO_NOTIFY);
-	if (kick) {
-		uint64_t one = 1;
-
-		(void)!write(v->kickfd, &one, sizeof(one));
-	}
-	return kick;
-}
+ * @return whether it kicked (a system call). Once per burst or poll: out of
+ * line (ThreadSanitizer refuses the fence it holds in an inline function). */
+bool vq_publish(struct vq *v, uint16_t old);
 
 static inline uint16_t vq_take_desc(struct vq *v)
 {
