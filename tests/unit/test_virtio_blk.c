@@ -32,7 +32,7 @@
 
 #include "../lab_test.h"
 #include "blk_helpers.h"
-#include "pool_helpers.h"
+#include "blk_test_helpers.h"
 
 #define QSD "qemu-storage-daemon"
 #define IMG_SIZE (32u << 20)
@@ -178,43 +178,6 @@ static struct lab_blk_dev *open_sock(const char *sock, const char *extra)
 
 	snprintf(devstr, sizeof(devstr), "virtio_blk:path=%s%s", path_in(sock), extra);
 	return lab_blk_open(devstr);
-}
-
-static void fill(struct lab_buf *b, uint32_t len, unsigned int seed)
-{
-	uint8_t *p = lab_buf_data(b);
-
-	for (uint32_t i = 0; i < len; i++)
-		p[i] = (uint8_t)(seed * 31 + i * 7 + (i >> 9));
-}
-
-static int check_fill(const struct lab_buf *b, uint32_t len, unsigned int seed)
-{
-	const uint8_t *p = lab_buf_data(b);
-
-	for (uint32_t i = 0; i < len; i++)
-		if (p[i] != (uint8_t)(seed * 31 + i * 7 + (i >> 9)))
-			return -1;
-	return 0;
-}
-
-static void pool_quiet(struct lab_pool *p)
-{
-	struct lab_pool_stats st;
-
-	assert_accounting(p);
-	lab_pool_stats(p, &st);
-	CU_ASSERT_EQUAL(st.in_flight, 0);
-	CU_ASSERT_EQUAL(lab_pool_destroy(p), 0);
-}
-
-static void expect_open_error(const char *devstr, int err, const char *msg)
-{
-	lab_test_log_capture();
-	CU_ASSERT_PTR_NULL(lab_blk_open(devstr));
-	CU_ASSERT_EQUAL(lab_errno, err);
-	LAB_TEST_HAS(lab_test_log_text(), msg);
-	lab_test_log_release();
 }
 
 /* Properties from GET_CONFIG, and the device strings it refuses. */

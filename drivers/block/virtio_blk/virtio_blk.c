@@ -109,12 +109,6 @@ static int negotiate(struct vblk_dev *vd, uint64_t *feat, struct vblk_config *cf
 	return rc;
 }
 
-static int u64_key(const struct lab_devargs *a, const char *k, uint64_t def, uint64_t lo,
-		   uint64_t hi, uint64_t *v)
-{
-	return lab_devargs_u64(a, k, def, lo, hi, v);
-}
-
 /* The device's properties from its config space and the device string. */
 static int describe(struct lab_blk_dev *d, struct vblk_dev *vd, const struct lab_devargs *a)
 {
@@ -123,10 +117,11 @@ static int describe(struct lab_blk_dev *d, struct vblk_dev *vd, const struct lab
 	uint32_t bs = vd->features & BIT(VIRTIO_BLK_F_BLK_SIZE) ? c->blk_size : 512;
 
 	dq = vd->features & BIT(VIRTIO_BLK_F_MQ) ? c->num_queues : 1;
-	if (u64_key(a, "queues", dq, 1, 1024, &queues) < 0 || u64_key(a, "seg", 0, 0, 1u << 30,
-								       &seg) < 0 ||
-	    u64_key(a, "max_io", 1u << 20, 512, 1u << 30, &max_io) < 0 ||
-	    u64_key(a, "qd", 128, 1, VBLK_MAX_DEPTH, &qd) < 0 || u64_key(a, "ro", 0, 0, 1, &ro) < 0)
+	if (lab_devargs_u64(a, "queues", dq, 1, 1024, &queues) < 0 ||
+	    lab_devargs_u64(a, "seg", 0, 0, 1u << 30, &seg) < 0 ||
+	    lab_devargs_u64(a, "max_io", 1u << 20, 512, 1u << 30, &max_io) < 0 ||
+	    lab_devargs_u64(a, "qd", 128, 1, VBLK_MAX_DEPTH, &qd) < 0 ||
+	    lab_devargs_u64(a, "ro", 0, 0, 1, &ro) < 0)
 		return -EINVAL;
 	if (bs < 512 || bs > 65536 || !LAB_IS_POW2(bs)) {
 		LAB_LOG(ERR, blk, "%s: the device's block size %" PRIu32 " is not a power of two "
