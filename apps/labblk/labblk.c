@@ -148,7 +148,7 @@ static int spec_open(struct spec *s, FILE *out)
  * section's secs: from its ramp's end to its last job's end. */
 static void jobs_run(struct run *r)
 {
-	uint64_t start, last_ios = 0, next_tick, tick;
+	uint64_t start, last_ios = 0, last_bytes = 0, next_tick, tick;
 	double ival = r->status_interval > 0 ? r->status_interval : 1;
 
 	tick = (uint64_t)(ival * 1e9);
@@ -167,12 +167,13 @@ static void jobs_run(struct run *r)
 	}
 	next_tick = start + tick;
 	for (;;) {
-		uint64_t now = lab_now_ns(), ios = 0;
+		uint64_t now = lab_now_ns(), ios = 0, bytes = 0;
 		bool done = true;
 
 		for (unsigned int k = 0; k < r->nspecs; k++) {
 			struct spec *s = &r->specs[k];
 			bool all = true;
+			uint64_t n;
 
 			for (unsigned int i = 0; i < s->o.numjobs; i++) {
 				struct job *j = &s->jobs[i];
@@ -180,7 +181,9 @@ static void jobs_run(struct run *r)
 				if (!j->joined && pthread_tryjoin_np(j->tid, NULL) == 0)
 					j->joined = true;
 				all &= j->joined;
-				ios += atomic_load_explicit(&j->prog_ios, memory_order_relaxed);
+				n = atomic_load_explicit(&j->prog_ios, memory_order_relaxed);
+				ios += n;
+				bytes += n * s->o.bs;
 			}
 			if (all && s->secs == 0) {
 				uint64_t from = s->jobs[0].count_from_ns;
@@ -196,8 +199,9 @@ static void jobs_run(struct run *r)
 		if (now >= next_tick) {
 			fprintf(stderr, "labblk: %3.0fs: %10.0f IOPS %9.1f MB/s\n",
 				(double)(now - start) / 1e9, (double)(ios - last_ios) / ival,
-				(double)(ios - last_ios) * (double)r->specs[0].o.bs / ival / 1e6);
+				(double)(bytes - last_bytes) / ival / 1e6);
 			last_ios = ios;
+			last_bytes = bytes;
 			next_tick += tick;
 		}
 		usleep(10000);
