@@ -197,8 +197,8 @@ static void jobs_run(struct run *r)
 		if (done)
 			break;
 		if (now >= next_tick) {
-			fprintf(stderr, "labblk: %3.0fs: %10.0f IOPS %9.1f MB/s\n",
-				(double)(now - start) / 1e9, (double)(ios - last_ios) / ival,
+			fprintf(stderr, "labblk: %3.*fs: %10.0f IOPS %9.1f MB/s\n",
+				ival == (double)(uint64_t)ival ? 0 : 1, (double)(now - start) / 1e9, (double)(ios - last_ios) / ival,
 				(double)(bytes - last_bytes) / ival / 1e6);
 			last_ios = ios;
 			last_bytes = bytes;

@@ -154,14 +154,15 @@ static const char *short_num(char *buf, size_t len, double v)
 	return buf;
 }
 
-/* The unit fio would pick for @p h: nsec, usec or msec. */
-static double unit_of(const struct hist *h, const char **name)
+/* A unit for values around @p ns: nsec, usec or msec, so that the figures
+ * keep their digits (fio picks one the same way). */
+static double unit_of(uint64_t ns, const char **name)
 {
-	if (h->max_ns < 10000) {
+	if (ns < 10000) {
 		*name = "nsec";
 		return 1;
 	}
-	if (h->max_ns < 10000000) {
+	if (ns < 10000000) {
 		*name = "usec";
 		return 1e3;
 	}
@@ -172,7 +173,7 @@ static double unit_of(const struct hist *h, const char **name)
 static void normal_stat(FILE *f, const char *label, const struct hist *h)
 {
 	const char *u;
-	double d = unit_of(h, &u);
+	double d = unit_of((uint64_t)hist_mean(h), &u);
 
 	fprintf(f, "    %4s (%s): min=%.0f, max=%.0f, avg=%.2f, stdev=%.2f\n", label, u,
 		(double)h->min_ns / d, (double)h->max_ns / d, hist_mean(h) / d,
@@ -195,7 +196,7 @@ static void normal_dir(FILE *f, const char *name, const struct entry *e, int w)
 	normal_stat(f, "slat", &t->slat[w]);
 	normal_stat(f, "clat", &t->dir[w]);
 	normal_stat(f, "lat", &t->lat[w]);
-	d = unit_of(&t->dir[w], &u);
+	d = unit_of(hist_pct_ns(&t->dir[w], 50), &u);
 	fprintf(f, "    clat percentiles (%s):\n", u);
 	for (size_t i = 0; i < sizeof(pcts) / sizeof(pcts[0]); i++)
 		fprintf(f, "%s%5.2fth=[%5.0f]%s", i % 4 == 0 ? "     | " : " ", pcts[i],
