@@ -116,7 +116,7 @@ static int section(struct parser *p, char *s)
 			sizeof(p->section) - 1);
 		return -1;
 	}
-	snprintf(p->section, sizeof(p->section), "%s", name);
+	memcpy(p->section, name, strlen(name) + 1); /* its length checked above */
 	if (strcmp(name, "global") == 0) {
 		p->o = &p->r->global;
 		p->kv = &p->r->global_kv;
