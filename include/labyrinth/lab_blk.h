@@ -137,9 +137,12 @@ uint64_t lab_blk_size(const struct lab_blk_dev *d);
  *              (initial = max) has its memory registered with the kernel
  *              once, where the driver can (io_uring fixed buffers); with any
  *              other pool, or NULL, ordinary buffers are used and a notice
- *              says so. Buffers of other pools are accepted too.
+ *              says so. Buffers of other pools are accepted too (not by
+ *              virtio_blk, whose back-end maps this pool only).
  * @return the queue pair, or NULL with lab_errno EINVAL (depth), ENOMEM, or
- *         the driver's error.
+ *         the driver's error (virtio_blk: ENOTSUP for a pool that is not
+ *         shared, EINVAL for a second pool, EBUSY when every queue of the
+ *         device has its queue pair).
  */
 struct lab_blk_qpair *lab_blk_qpair_create(struct lab_blk_dev *d, uint32_t depth,
 					   struct lab_pool *pool);
@@ -158,8 +161,12 @@ int lab_blk_qpair_destroy(struct lab_blk_qpair *qp);
  * @return 0 (the callback will run from lab_blk_poll()); -EINVAL at once,
  *         with a message, for a misaligned buffer, offset or length, a
  *         transfer over max_transfer or the buffer's room, a range past the
- *         end, or a NULL buffer; -EAGAIN at once if the queue pair is full.
- *         The callback runs only for requests that returned 0.
+ *         end, or a NULL buffer (virtio_blk also: a buffer outside the pool
+ *         its back-end maps, a range over the device's own limit); -EAGAIN
+ *         at once if the queue pair is full (virtio_blk: or its back-end is
+ *         away and reconnect=1 waits for it); -EIO at once when the device
+ *         is gone (virtio_blk: its back-end hung up). The callback runs only
+ *         for requests that returned 0.
  */
 int lab_blk_read(struct lab_blk_qpair *qp, struct lab_buf *buf, uint64_t offset, uint32_t len,
 		 lab_blk_cb cb, void *arg);
