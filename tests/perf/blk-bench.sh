@@ -24,7 +24,13 @@ dir=$(mktemp -d /var/tmp/lab-blkbench-XXXXXX)
 loop=""
 qsd=""
 cleanup() {
-	[[ -n "$qsd" ]] && kill "$qsd" 2>/dev/null && wait "$qsd" 2>/dev/null
+	# Every step, whatever the one before returned (a killed daemon's wait
+	# status must not stop the loop device from being detached).
+	set +e
+	if [[ -n "$qsd" ]]; then
+		kill "$qsd" 2>/dev/null
+		wait "$qsd" 2>/dev/null
+	fi
 	[[ -n "$loop" ]] && losetup -d "$loop"
 	rm -rf "$dir"
 }
