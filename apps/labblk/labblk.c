@@ -30,6 +30,7 @@
 
 #include <labyrinth/lab_blk.h>
 #include <labyrinth/lab_common.h>
+#include <labyrinth/lab_ctl.h>
 #include <labyrinth/lab_devargs.h>
 #include <labyrinth/lab_pool.h>
 #include <labyrinth/lab_pool_stats_fields.h>
@@ -184,6 +185,7 @@ int main(int argc, char **argv)
 			  .numjobs = 1, .seed = 1 };
 	static struct totals t;
 	struct lab_pool_stats ps;
+	struct lab_metrics_http *http = NULL;
 	struct lab_blk_dev *dev;
 	struct lab_pool *pool;
 	struct job *jobs;
@@ -211,6 +213,11 @@ int main(int argc, char **argv)
 		lab_blk_close(dev);
 		return 1;
 	}
+	if (o.metrics != NULL && (http = metrics_open(&o, out)) == NULL) {
+		lab_blk_close(dev);
+		lab_pool_destroy(pool);
+		return 1;
+	}
 	jobs = calloc(o.numjobs, sizeof(*jobs));
 	region = o.size / o.numjobs / o.bs; /* units per job */
 	fprintf(out, "labblk: %s: %s, bs %u, iodepth %u, %u job(s) over %llu bytes, %s%s\n",
@@ -220,6 +227,7 @@ int main(int argc, char **argv)
 	if (jobs_init(jobs, &o, dev, pool, region) < 0)
 		return 1;
 	secs = jobs_run(jobs, &o);
+	lab_metrics_http_close(http);
 	bad = jobs_collect(jobs, o.numjobs, &t, &refused);
 	lab_pool_stats(pool, &ps);
 	accounted = ps.in_flight == 0 && ps.total == ps.free + ps.cached + ps.quarantined +

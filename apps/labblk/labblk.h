@@ -37,6 +37,8 @@ struct opts {
 	bool verify;
 	bool json;
 	uint64_t seed;
+	const char *metrics;  /* --metrics ADDR:PORT (metrics.c) */
+	bool metrics_remote;  /* --metrics-remote */
 };
 
 struct hist {
@@ -127,6 +129,10 @@ void report_human(FILE *out, const struct opts *o, const struct totals *t, doubl
 		  const struct lab_pool_stats *ps, bool accounted);
 /* The summary as one JSON object on stdout; @p used: bytes of the device used;
  * @p accounting: lab_pool_accounting_name() of the pool after the run. */
+/* metrics.c: --metrics, Prometheus over HTTP while the run lasts */
+int metrics_check(const struct opts *o);
+struct lab_metrics_http *metrics_open(const struct opts *o, FILE *out);
+
 void report_json(const struct opts *o, const struct totals *t, double secs, uint64_t used,
 		 const char *accounting, const struct lab_blk_dev *dev);
 

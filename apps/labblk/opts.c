@@ -34,6 +34,9 @@ void opts_usage(FILE *f)
 "  --verify        stamp writes with LBA and sequence and check every read\n"
 "  --seed N        random offsets seed (default 1)\n"
 "  --json          the summary as one JSON object on stdout (human output on stderr)\n"
+"  --metrics ADDR:PORT  serve GET /metrics (Prometheus) over HTTP during the run;\n"
+"                  PORT alone is 127.0.0.1:PORT\n"
+"  --metrics-remote  let --metrics listen on an address that is not loopback\n"
 "  --time_based, --direct=1, --ioengine=labyrinth   accepted for fio compatibility\n");
 }
 
@@ -114,6 +117,8 @@ static const struct option longopts[] = {
 	{ "time_based", no_argument, NULL, 'T' },
 	{ "direct", required_argument, NULL, 'D' },
 	{ "ioengine", required_argument, NULL, 'E' },
+	{ "metrics", required_argument, NULL, 'M' },
+	{ "metrics-remote", no_argument, NULL, 'R' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -176,6 +181,12 @@ int opts_parse(struct opts *o, int argc, char **argv)
 			break;
 		case 'T':
 			break;
+		case 'M':
+			o->metrics = optarg;
+			break;
+		case 'R':
+			o->metrics_remote = true;
+			break;
 		case 'D':
 		case 'E':
 			if (parse_fio_compat(c, optarg) < 0)
@@ -195,7 +206,7 @@ int opts_parse(struct opts *o, int argc, char **argv)
 				"uring:path=disk.img or ram:size=256M)");
 		return -1;
 	}
-	return 0;
+	return metrics_check(o);
 }
 
 int opts_check_geometry(struct opts *o, const struct lab_blk_info *in, uint64_t dev_size)
