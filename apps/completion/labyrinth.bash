@@ -12,7 +12,7 @@
 _lab_dev_keys()
 {
 	case $1 in
-	pcap)        echo "rx= tx= iface= loop= rate= tstamp= snaplen=" ;;
+	pcap)        echo "rx= tx= iface= loop= timing= multiplier= pps= mbps= limit= tstamp= snaplen=" ;;
 	af_packet)   echo "iface= blocksize= blocks= txframes= fanout= qdisc_bypass=" ;;
 	af_xdp)      echo "iface= queue= mode= bind=" ;;
 	ring)        echo "name= size= loop= stamp= bytes=" ;;
@@ -39,6 +39,9 @@ _lab_devstring()
 			case ${key%%=*} in
 			rx|tx|path)
 				COMPREPLY=($(compgen -f -- "${key#*=}"))
+				COMPREPLY=("${COMPREPLY[@]/#/$head${key%%=*}=}") ;;
+			timing)
+				COMPREPLY=($(compgen -W "capture fast" -- "${key#*=}"))
 				COMPREPLY=("${COMPREPLY[@]/#/$head${key%%=*}=}") ;;
 			iface)
 				COMPREPLY=($(compgen -W "$(ls /sys/class/net 2>/dev/null)" \

@@ -64,6 +64,8 @@ expect "labfwd -p af_" af_packet: af_xdp:
 expect "labfwd -p ring:" name= size= loop= stamp= bytes=
 expect "labfwd -p ring:name=a,s" a,size= a,stamp=
 expect "labfwd -p pcap:rx=$LAB_RUNTIME_DIR/in" "$LAB_RUNTIME_DIR/in.pcap" "$LAB_RUNTIME_DIR/inx.pcap"
+expect "labfwd -p pcap:rx=a.pcap,timing=f" fast
+expect "labfwd -p pcap:rx=a.pcap,m" a.pcap,multiplier= a.pcap,mbps=
 expect "labfwd --mode m" macswap
 expect "labfwd --quality " off sampled full
 expect "labfwd --owners " worker queue
