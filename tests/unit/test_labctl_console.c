@@ -97,11 +97,18 @@ static void test_completion(void)
 	char buf[256];
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		completions(cases[i].line, buf, sizeof(buf));
-		if (strcmp(buf, cases[i].want) != 0)
-			fprintf(stderr, "'%s': completions '%s', want '%s'\n", cases[i].line, buf,
-				cases[i].want);
-		CU_ASSERT_STRING_EQUAL(buf, cases[i].want);
+		const char *got = completions(cases[i].line, buf, sizeof(buf));
+
+		/* fputs: GCC's -Wformat-overflow under UBSan takes got for NULL */
+		if (strcmp(got, cases[i].want) != 0) {
+			fputs(cases[i].line, stderr);
+			fputs(": completions '", stderr);
+			fputs(got, stderr);
+			fputs("', want '", stderr);
+			fputs(cases[i].want, stderr);
+			fputs("'\n", stderr);
+		}
+		CU_ASSERT_STRING_EQUAL(got, cases[i].want);
 	}
 }
 
