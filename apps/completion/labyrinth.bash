@@ -88,9 +88,17 @@ _labblk()
 		return ;;
 	--ioengine)      COMPREPLY=($(compgen -W "labyrinth" -- "$cur")); return ;;
 	--direct)        COMPREPLY=(1); return ;;
-	--rwmixread|--bs|--iodepth|--numjobs|--runtime|--size|--seed|--metrics)
+	--output-format) COMPREPLY=($(compgen -W "normal json json+" -- "$cur")); return ;;
+	--filename|--output) _filedir; return ;;
+	--name|--rwmixread|--bs|--iodepth|--numjobs|--runtime|--ramp_time|--rate_iops|--size|\
+	--seed|--status-interval|--metrics)
 		return ;;
 	esac
+	# A job file is the one word that is not an option.
+	if [[ $cur != -* ]]; then
+		_filedir
+		return
+	fi
 	COMPREPLY=($(compgen -W "$(_parse_help "$1") --direct= --ioengine=" \
 		-- "$cur"))
 	[[ ${COMPREPLY[0]} == *= ]] && compopt -o nospace 2>/dev/null

@@ -73,6 +73,9 @@ expect "labblk --dev " uring: ram:
 expect "labblk --dev ram:" size= block=
 expect "labblk --rw rand" randread randwrite randrw
 expect "labblk --ioe" --ioengine=
+expect "labblk --output-format j" json json+
+expect "labblk --rate" --rate_iops
+expect "labblk $LAB_RUNTIME_DIR/inx" "$LAB_RUNTIME_DIR/inx.pcap"
 expect "labctl " list info pools pool ports set watch metrics raw help
 expect "labctl set " quality log
 expect "labctl -s x set quality " off sampled full

@@ -776,6 +776,10 @@ static void test_pcap_pacing_refused(void)
 	expect_open_error(p, dev, EINVAL, (const char *[]){ "give one pace", NULL });
 	snprintf(dev, sizeof(dev), "pcap:rx=%s/mixed.pcap,pps=0", dir);
 	expect_open_error(p, dev, EINVAL, (const char *[]){ "pps", NULL });
+	/* a live capture and a tx-only port have no replay to pace */
+	expect_open_error(p, "pcap:iface=lo,pps=10", EINVAL, (const char *[]){ "rx=FILE", NULL });
+	snprintf(dev, sizeof(dev), "pcap:tx=%s/none.pcap,timing=capture", dir);
+	expect_open_error(p, dev, EINVAL, (const char *[]){ "rx=FILE", NULL });
 	assert_pool_whole(p);
 }
 

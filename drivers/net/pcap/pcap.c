@@ -246,6 +246,11 @@ static int pace_parse(struct pcap_rxq *r, const struct lab_devargs *a)
 		return -EINVAL;
 	}
 	r->pace = r->pps != 0 ? PACE_PPS : r->mbps != 0 ? PACE_MBPS : t;
+	if (given > 0 && lab_devargs_get(a, "rx") == NULL) {
+		LAB_LOG(ERR, port, "%s: timing, multiplier, pps and mbps pace a replay: give "
+			"them with rx=FILE", a->devstr);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -277,6 +282,8 @@ static int pcap_open_port(struct lab_port *p, const struct lab_devargs *a)
 	if (rc < 0 || prec < 0)
 		return rc < 0 ? rc : prec;
 	if ((v = lab_devargs_get(a, "iface")) != NULL) {
+		/* A live capture comes as fast as the wire brings it. */
+		pp->rx.pace = PACE_FAST;
 		pp->live = live_open(v, snaplen, a->devstr, &rc);
 		pp->rx.pc = pp->live;
 		pp->tx.pc = pp->live;
