@@ -419,7 +419,7 @@ int opts_parse(struct run *r, int argc, char **argv)
 {
 	struct opts *o = &r->global;
 	struct kvlist *kv = &r->global_kv;
-	int c, idx;
+	int c, idx = 0; /* getopt_long sets it only for a long option it knows */
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":h", longopts, &idx)) != -1) {
