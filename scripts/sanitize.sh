@@ -4,7 +4,8 @@
 # both), configure and build its own tree (build-KIND, with fault injection),
 # then run its suites under the meson test setup of the same name.
 #   asan: AddressSanitizer + UndefinedBehaviorSanitizer over every fast suite,
-#         the block and labfwd suites, the fault suite and the short soak.
+#         the block, labfwd and metrics suites, the fault suite and the short
+#         soak.
 #   tsan: ThreadSanitizer over the multi-threaded suites: pool (owners, the
 #         warden), quality, port (forwarding), ctl (the control socket's
 #         thread), labfwd (workers), virtio_blk (the control thread that
@@ -18,7 +19,7 @@ kinds=("$@")
 rc=0
 for kind in "${kinds[@]}"; do
 	case $kind in
-	asan) san=address,undefined; suites=(fast blk labfwd fault soak) ;;
+	asan) san=address,undefined; suites=(fast blk labfwd metrics fault soak) ;;
 	tsan) san=thread; suites=(pool quality port ctl labfwd virtio_blk fault soak) ;; # not seccomp (meson.build)
 	*) echo "sanitize: unknown kind '$kind' (asan, tsan)" >&2; exit 2 ;;
 	esac

@@ -80,7 +80,7 @@ too_long:
 static bool command_line_only(const char *key)
 {
 	static const char *const keys[] = { "output", "output-format", "status-interval",
-					    "json", "help", NULL };
+					    "json", "help", "metrics", "metrics-remote", NULL };
 
 	for (int i = 0; keys[i] != NULL; i++)
 		if (strcmp(key, keys[i]) == 0)

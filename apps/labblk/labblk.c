@@ -30,6 +30,7 @@
 
 #include <labyrinth/lab_blk.h>
 #include <labyrinth/lab_common.h>
+#include <labyrinth/lab_ctl.h>
 #include <labyrinth/lab_devargs.h>
 #include <labyrinth/lab_pool.h>
 #include <labyrinth/lab_pool_stats_fields.h>
@@ -276,6 +277,7 @@ int main(int argc, char **argv)
 					    .iodepth = 32, .numjobs = 1, .seed = 1 } };
 	static struct totals t;
 	struct lab_pool_stats ps = { 0 };
+	struct lab_metrics_http *http = NULL;
 	FILE *out, *rep;
 	double secs = 0;
 	bool bad = false, lost = false, accounted, verify = false;
@@ -300,7 +302,14 @@ int main(int argc, char **argv)
 		close_all(&r);
 		return 1;
 	}
+	if (r.metrics != NULL && (http = metrics_open(&r, out)) == NULL) {
+		if (rep != stdout)
+			fclose(rep);
+		close_all(&r);
+		return 1;
+	}
 	jobs_run(&r);
+	lab_metrics_http_close(http);
 	for (unsigned int k = 0; k < r.nspecs; k++) {
 		bad |= spec_collect(&r.specs[k], &t, &refused);
 		verify |= r.specs[k].o.verify;

@@ -65,6 +65,8 @@ struct run {
 	bool json;             /* labblk's own summary object (--json) */
 	double status_interval; /* seconds between progress lines */
 	const char *jobfile;
+	const char *metrics;   /* --metrics ADDR:PORT (metrics.c) */
+	bool metrics_remote;   /* --metrics-remote */
 	struct opts global;    /* [global] and the options before the first --name */
 	struct kvlist global_kv;
 	struct spec *specs;
@@ -205,6 +207,10 @@ void report_human(FILE *out, bool verify, const struct totals *t, double secs,
 		  const struct lab_pool_stats *ps, bool accounted);
 /* The summary as one JSON object on stdout; @p used: bytes of the device used;
  * @p accounting: lab_pool_accounting_name() of the pools after the run. */
+/* metrics.c: --metrics, Prometheus over HTTP while the jobs run */
+int metrics_check(const struct run *r);
+struct lab_metrics_http *metrics_open(const struct run *r, FILE *out);
+
 void report_json(const struct opts *o, const struct totals *t, double secs, uint64_t used,
 		 const char *accounting, const struct lab_blk_dev *dev);
 

@@ -51,6 +51,9 @@ void opts_usage(FILE *f)
 "  --output FILE   the report into FILE instead of stdout\n"
 "  --json          labblk's own summary as one JSON object on stdout (human\n"
 "                  output on stderr)\n"
+"  --metrics ADDR:PORT  serve GET /metrics (Prometheus) over HTTP during the run;\n"
+"                  PORT alone is 127.0.0.1:PORT\n"
+"  --metrics-remote  let --metrics listen on an address that is not loopback\n"
 "  --time_based, --direct=1, --ioengine=labyrinth   accepted for fio compatibility\n");
 }
 
@@ -189,6 +192,12 @@ static int set_run_key(struct run *r, const char *key, const char *v, const char
 	}
 	if (strcmp(key, "json") == 0)
 		return parse_bool(where, v, &r->json);
+	if (strcmp(key, "metrics") == 0) {
+		r->metrics = v;
+		return 0;
+	}
+	if (strcmp(key, "metrics-remote") == 0)
+		return parse_bool(where, v, &r->metrics_remote);
 	return 1;
 }
 
@@ -356,6 +365,8 @@ static const struct option longopts[] = {
 	{ "output-format", required_argument, NULL, 0 },
 	{ "output", required_argument, NULL, 0 },
 	{ "json", no_argument, NULL, 0 },
+	{ "metrics", required_argument, NULL, 0 },
+	{ "metrics-remote", no_argument, NULL, 0 },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -408,7 +419,7 @@ int opts_parse(struct run *r, int argc, char **argv)
 {
 	struct opts *o = &r->global;
 	struct kvlist *kv = &r->global_kv;
-	int c, idx;
+	int c, idx = 0; /* getopt_long sets it only for a long option it knows */
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":h", longopts, &idx)) != -1) {
@@ -464,6 +475,8 @@ int opts_parse(struct run *r, int argc, char **argv)
 				"--output-format=json", r->nspecs);
 		return -1;
 	}
+	if (metrics_check(r) < 0)
+		return -1;
 	return resolve_devs(r);
 }
 
