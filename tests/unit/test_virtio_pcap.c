@@ -31,7 +31,7 @@
 
 #define NFRAMES 100000
 
-static char dir[128], sock[160], in_pcap[192], cmdfile[192];
+static char dir[128], sock[160], in_pcap[192], cmdfile[192], tplog[192];
 static pid_t backend;
 static unsigned int runs;
 static char out[1 << 16];
@@ -66,6 +66,47 @@ static bool wait_socket(void)
 			return false;
 		sleep_ms(10);
 	}
+	return false;
+}
+
+/* testpmd_spawn(), but its output always into tplog: we read it. */
+static pid_t spawn_logged(char *const argv[])
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int fd = open(tplog, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* Until testpmd's log says its forwarding has started, in retry mode (for up
+ * to 60 s: its link check alone waits up to 9 s for a peer). */
+static bool wait_forwarding(void)
+{
+	static char text[1 << 16];
+
+	for (int i = 0; i < 6000; i++) {
+		FILE *f = fopen(tplog, "r");
+		size_t n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
+
+		if (f)
+			fclose(f);
+		text[n] = '\0';
+		if (strstr(text, "io packet forwarding with retry - ports="))
+			return true;
+		if (waitpid(backend, NULL, WNOHANG) == backend)
+			break;
+		sleep_ms(10);
+	}
+	fprintf(stderr, "\n    testpmd did not start forwarding; its log:\n%s\n", text);
 	return false;
 }
 
@@ -133,7 +174,8 @@ static void check_summary(const char *o)
 }
 
 /* testpmd with @p vdev and io forwarding of its one port to itself, retrying
- * a short TX for up to a second (100 000 x 10 us) before it would drop. */
+ * a short TX for up to a second (100 000 x 10 us) before it would drop. Its
+ * output goes to tplog (read by wait_forwarding). */
 static pid_t start_testpmd(const char *vdev, char *prefix, size_t plen)
 {
 	char cmdline[256], vd[256];
@@ -146,7 +188,8 @@ static pid_t start_testpmd(const char *vdev, char *prefix, size_t plen)
 	snprintf(vd, sizeof(vd), "%s", vdev);
 	snprintf(cmdline, sizeof(cmdline), "--cmdline-file=%s", cmdfile);
 	unlink(sock);
-	return testpmd_spawn(argv);
+	unlink(tplog);
+	return spawn_logged(argv);
 }
 
 /* labfwd virtio_user (driver) <-> testpmd net_vhost (device, listening). The
@@ -177,14 +220,20 @@ static void test_virtio_user_to_net_vhost(void)
 	unlink(o);
 }
 
-/* testpmd net_virtio_user (driver) <-> labfwd vhost (device). testpmd listens
- * (server=1) and labfwd connects (client=1): testpmd is up before the replay
- * starts. The other way round (labfwd listening) loses the first 256 frames:
- * labfwd's vhost port sees the rings ready and fills testpmd's RX ring before
- * testpmd forwards, and testpmd's port start discards them. */
+/* testpmd net_virtio_user (driver) <-> labfwd vhost (device). testpmd gives
+ * the device its rings when it probes it, and only later starts the port,
+ * and frames written into its RX ring in between are lost (the first 256
+ * with labfwd listening, 1 to 256 with labfwd connecting to a testpmd
+ * listening, in our runs; testpmd's RX-packets short by as many, labfwd's TX
+ * not). So the replay must not meet a testpmd still starting: testpmd
+ * listens (server=1) and, as that waits in its probe for a front-end, a
+ * first labfwd with only the vhost port connects, testpmd starts forwarding,
+ * that labfwd goes, and the replaying labfwd connects to testpmd running
+ * (which sets the device up again for the new back-end). */
 static void test_net_virtio_user_to_vhost(void)
 {
-	char prefix[64], vdev[256], dev[256], o[192];
+	char prefix[64], vdev[256], dev[256], o[192], cmd[512];
+	pid_t first;
 
 	snprintf(vdev, sizeof(vdev), "net_virtio_user0,path=%s,queues=1,server=1", sock);
 	backend = start_testpmd(vdev, prefix, sizeof(prefix));
@@ -195,6 +244,28 @@ static void test_net_virtio_user_to_vhost(void)
 		return;
 	}
 	snprintf(dev, sizeof(dev), "vhost:path=%s,client=1", sock);
+	snprintf(cmd, sizeof(cmd), "exec %s -p %s -i 0 --ctl off >%s/first.log 2>&1", LABFWD_BIN,
+		 dev, dir);
+	first = fork();
+	if (first == 0) {
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	CU_ASSERT_FATAL(first > 0);
+	if (!wait_forwarding()) {
+		CU_FAIL("testpmd did not start forwarding");
+		kill(first, SIGKILL);
+		waitpid(first, NULL, 0);
+		stop_backend(prefix);
+		return;
+	}
+	{
+		int st = -1;
+
+		kill(first, SIGINT); /* a clean stop: summary, every buffer home */
+		waitpid(first, &st, 0);
+		CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
 	snprintf(o, sizeof(o), "%s/out-vhost.pcap", dir);
 	CU_ASSERT_EQUAL(run_labfwd(dev, "", o), 0);
 	stop_backend(prefix);
@@ -211,6 +282,7 @@ static int setup(void)
 	snprintf(sock, sizeof(sock), "%s/vh.sock", dir);
 	snprintf(in_pcap, sizeof(in_pcap), "%s/in.pcap", dir);
 	snprintf(cmdfile, sizeof(cmdfile), "%s/retry.cmd", dir);
+	snprintf(tplog, sizeof(tplog), "%s/testpmd.log", dir);
 	if (mkdir(dir, 0700) < 0)
 		return -1;
 	snprintf(cmd, sizeof(cmd), "%s %s %u", MKSAMPLE_BIN, in_pcap, NFRAMES);
