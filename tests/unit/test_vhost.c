@@ -643,6 +643,85 @@ static void test_bogus_num_buffers(void)
 	assert_pool_whole(hp);
 }
 
+/* Jumbo frames through DPDK: testpmd's net_vhost (2176-byte mbufs,
+ * --max-pkt-len 9018) in io forwarding, our virtio_user with 2 KiB
+ * buffers. Our chains go as descriptor chains, testpmd's vhost chains mbufs
+ * (net_vhost has no scatter offload to ask for: it chains anyway), and its
+ * vhost sends them back over several of our buffers (num_buffers > 1). */
+static void test_jumbo_through_testpmd(void)
+{
+	char vdev[200], prefix[64], dev[160];
+	char *argv[] = { "dpdk-testpmd", "--no-huge", "-m", "512", "--no-pci", "-l", "0-1",
+			 "--file-prefix", prefix, "--vdev", vdev, "--", "--forward-mode=io",
+			 "--auto-start", "--no-flush-rx", "--nb-cores=1", "--total-num-mbufs=8192",
+			 "--mbuf-size=2176", "--max-pkt-len=9018",
+			 "--stats-period", "3600", NULL };
+	struct lab_pool *vp;
+	struct lab_port *guest = NULL;
+	struct lab_port_stats gs;
+	uint32_t sent = 0, back = 0, bad = 0;
+	uint64_t until;
+
+	if (access("/usr/bin/dpdk-testpmd", X_OK) != 0) {
+		printf("\n    skipped: dpdk-testpmd not installed (apt install dpdk)\n");
+		return;
+	}
+	snprintf(vdev, sizeof(vdev), "net_vhost0,iface=%s,queues=1", sock);
+	snprintf(prefix, sizeof(prefix), "lab-mseg-%d", (int)getpid());
+	unlink(sock);
+	backend = testpmd_spawn(argv);
+	CU_ASSERT_FATAL(backend > 0);
+	vp = jumbo_pool(4096, true);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(vp);
+	snprintf(dev, sizeof(dev), "virtio_user:path=%s", sock);
+	until = lab_now_ns() + SECS(60);
+	log_capture(); /* the refusals while testpmd is not listening yet */
+	while (guest == NULL && lab_now_ns() < until && waitpid(backend, NULL, WNOHANG) != backend) {
+		guest = port_open(dev, vp, 1, 1);
+		if (guest == NULL)
+			sleep_ms(100);
+	}
+	log_release();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(guest);
+	CU_ASSERT_EQUAL_FATAL(lab_port_start(guest), 0);
+	CU_ASSERT_FATAL(warm_up(vp, guest));
+	lab_port_stats_reset(guest);
+	until = lab_now_ns() + SECS(120);
+	while ((sent < 2000 || back < sent) && lab_now_ns() < until) {
+		struct lab_cache *gto = lab_port_txq_owner(guest, 0);
+		struct lab_buf *b[8];
+		unsigned int n = 0, r;
+
+		while (sent < 2000 && n < 8 && back + 64 > sent + n &&
+		       (b[n] = jumbo_frame(vp, gto, sent + n)) != NULL)
+			n++;
+		r = lab_port_tx_burst(guest, 0, b, (uint16_t)n);
+		lab_free_frames(gto, b + r, n - r);
+		sent += r;
+		r = lab_port_rx_burst(guest, 0, b, 8);
+		for (unsigned int i = 0; i < r; i++)
+			bad += !jumbo_intact(b[i], back + i);
+		back += r;
+		lab_free_frames(lab_port_rxq_owner(guest, 0), b, r);
+	}
+	lab_port_stats(guest, &gs);
+	printf("\n    jumbo virtio_user -> testpmd net_vhost -> virtio_user: %u/%u back, %u damaged "
+	       "or out of order; chained tx %llu rx %llu\n", back, sent, bad,
+	       (unsigned long long)gs.tx[0].chained, (unsigned long long)gs.rx[0].chained);
+	CU_ASSERT_EQUAL(sent, 2000);
+	CU_ASSERT_EQUAL(back, sent);
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_EQUAL(gs.tx[0].chained, sent / 10 * 6);
+	CU_ASSERT(gs.rx[0].chained > 0);
+	CU_ASSERT_EQUAL(gs.rx[0].errors, 0);
+	testpmd_stop(backend);
+	backend = 0;
+	lab_port_stop(guest);
+	CU_ASSERT_EQUAL(lab_port_close(guest), 0);
+	unlink(sock);
+	assert_pool_whole(vp);
+}
+
 /* Both ports polled (virtio_user attaches its back-end from its bursts)
  * until each link is up, within 30 s. */
 static bool wait_both(struct lab_port *host, struct lab_port *guest)
@@ -1135,6 +1214,7 @@ int main(void)
 		LAB_TEST(test_bogus_num_buffers),
 		LAB_TEST(test_client_reconnects),
 		LAB_TEST(test_loop_through_testpmd),
+		LAB_TEST(test_jumbo_through_testpmd),
 		LAB_TEST_END,
 	};
 	int rc;
