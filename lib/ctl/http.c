@@ -182,6 +182,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	return metrics_page(conn);
 }
 
+/* libmicrohttpd's log callback: its format and arguments, checked as printf's. */
+__attribute__((format(printf, 2, 0)))
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char msg[256];
