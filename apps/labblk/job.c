@@ -75,6 +75,8 @@ static void on_done(void *arg, int status)
 		if (j->errors++ == 0)
 			j->first_error = status;
 	} else {
+		j->done_all[w]++;
+		j->bytes_all[w] += j->o->bs;
 		/* What completes during --ramp_time is not in the figures. */
 		if (j->counting && now >= j->count_from_ns) {
 			hist_add(&j->clat[w], now - s->t_sent);
@@ -197,6 +199,7 @@ static void job_poll(struct job *j, struct lab_blk_qpair *qp)
 		j->nunsent = 0;
 	}
 	lab_blk_poll(qp, 0);
+	metrics_publish(j, lab_blk_outstanding(qp));
 }
 
 /* --rate_iops: may the workload issue one more now? The allowance grows

@@ -126,6 +126,15 @@ struct job {
 	int refused;       /* -errno of the submit that stopped the job, or 0 */
 	bool joined;
 	_Atomic uint64_t prog_ios; /* for the progress line */
+	/* Every request the device ended, the ramp and verify passes too (the
+	 * device's work, where the figures above are the measured workload's):
+	 * the job thread's own counts, and their copies for --metrics' page,
+	 * stored relaxed once per poll and loaded by the HTTP thread (metrics.c). */
+	uint64_t done_all[2], bytes_all[2];
+	struct {
+		_Atomic uint64_t done[2], bytes[2], errors;
+		_Atomic uint32_t inflight;
+	} pub;
 };
 
 /* One job section: its options, device, pool and job threads. */
@@ -209,7 +218,10 @@ void report_human(FILE *out, bool verify, const struct totals *t, double secs,
  * @p accounting: lab_pool_accounting_name() of the pools after the run. */
 /* metrics.c: --metrics, Prometheus over HTTP while the jobs run */
 int metrics_check(const struct run *r);
+/* Serve --metrics; the page has every job's published counters. */
 struct lab_metrics_http *metrics_open(const struct run *r, FILE *out);
+/* A job's thread: copy its counters for the page (after each poll). */
+void metrics_publish(struct job *j, uint32_t inflight);
 
 void report_json(const struct opts *o, const struct totals *t, double secs, uint64_t used,
 		 const char *accounting, const struct lab_blk_dev *dev);

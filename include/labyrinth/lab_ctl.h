@@ -127,6 +127,13 @@ struct lab_metrics_http_opts {
 				 *   "localhost", default 127.0.0.1; PORT 0: any free port */
 	bool allow_remote;      /**< needed for an address that is not loopback */
 	unsigned int timeout_s; /**< 0: LAB_METRICS_HTTP_TIMEOUT_S */
+	/** The application's own families (NULL: none), written after
+	 *  lab_ctl_metrics()'s on the server's thread for every page. It must
+	 *  read the data path's figures as snapshots the workers publish (relaxed
+	 *  atomics, say), never wait for a worker, and name families that the
+	 *  library's page does not. */
+	void (*page_more)(FILE *f, void *arg);
+	void *page_more_arg;    /**< page_more's @p arg */
 };
 
 /** Defaults: listen on 127.0.0.1:9464, loopback only. */
@@ -146,8 +153,9 @@ int lab_metrics_http_check(const char *listen, bool allow_remote, char *err, siz
 struct lab_metrics_http;
 
 /**
- * Serve GET /metrics (the lab_ctl_metrics() page, Prometheus text 0.0.4) over
- * HTTP on a thread of its own; any other path gets 404, any other method 405.
+ * Serve GET /metrics (the lab_ctl_metrics() page and page_more's families,
+ * Prometheus text 0.0.4) over HTTP on a thread of its own; any other path
+ * gets 404, any other method 405.
  * The page is built on that thread, from control-path snapshots: a slow
  * client can hold only its own connection, never a worker. Control path.
  *

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * GET /metrics over HTTP for Prometheus (libmicrohttpd): the same page as the
- * control socket's "metrics" command, lab_ctl_metrics().
+ * control socket's "metrics" command, lab_ctl_metrics(), then the
+ * application's own families if it gave page_more (labblk's jobs).
  *
  * Why it cannot hurt the data path: libmicrohttpd runs its own thread (all
  * signals blocked, like lab-ctl) that polls non-blocking sockets, and the
@@ -19,6 +20,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -117,6 +119,8 @@ int lab_metrics_http_check(const char *listen, bool allow_remote, char *err, siz
 struct lab_metrics_http {
 	struct MHD_Daemon *d;
 	char addr[80];
+	void (*page_more)(FILE *f, void *arg);
+	void *page_more_arg;
 };
 
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status, const char *text)
@@ -136,7 +140,7 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status, c
 }
 
 /* The page, built here on the server's thread (control path). */
-static enum MHD_Result metrics_page(struct MHD_Connection *conn)
+static enum MHD_Result metrics_page(const struct lab_metrics_http *h, struct MHD_Connection *conn)
 {
 	struct MHD_Response *r;
 	enum MHD_Result rc;
@@ -147,6 +151,8 @@ static enum MHD_Result metrics_page(struct MHD_Connection *conn)
 	if (f == NULL)
 		return reply(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
 	lab_ctl_metrics(f);
+	if (h->page_more != NULL)
+		h->page_more(f, h->page_more_arg);
 	if (fclose(f) != 0) {
 		free(page);
 		return reply(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
@@ -169,7 +175,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 				  const char *method, const char *version, const char *upload,
 				  size_t *upload_len, void **state)
 {
-	(void)cls;
 	(void)version;
 	(void)upload;
 	(void)state;
@@ -179,7 +184,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
 		return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
 			     "method not allowed: /metrics takes GET or HEAD\n");
-	return metrics_page(conn);
+	return metrics_page(cls, conn);
 }
 
 /* libmicrohttpd's log callback: its format and arguments, checked as printf's. */
@@ -194,7 +199,8 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	LAB_LOG(WARNING, ctl, "metrics http: %s", msg);
 }
 
-static struct MHD_Daemon *start(const struct lab_metrics_http_opts *o,
+static struct MHD_Daemon *start(struct lab_metrics_http *h,
+				const struct lab_metrics_http_opts *o,
 				const struct sockaddr_storage *ss)
 {
 	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG;
@@ -212,7 +218,7 @@ static struct MHD_Daemon *start(const struct lab_metrics_http_opts *o,
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	/* The logger first: libmicrohttpd logs the later options' errors with it. */
-	d = MHD_start_daemon(flags, port, NULL, NULL, on_request, NULL,
+	d = MHD_start_daemon(flags, port, NULL, NULL, on_request, h,
 			     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 			     MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)ss,
 			     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)LAB_METRICS_HTTP_MAX_CLIENTS,
@@ -262,8 +268,14 @@ struct lab_metrics_http *lab_metrics_http_open(const struct lab_metrics_http_opt
 		lab_errno = ENOMEM;
 		return NULL;
 	}
+	/* An older caller's opts end before page_more: none then. */
+	if (o->size >= offsetof(struct lab_metrics_http_opts, page_more_arg) +
+			       sizeof(o->page_more_arg)) {
+		h->page_more = o->page_more;
+		h->page_more_arg = o->page_more_arg;
+	}
 	errno = 0;
-	h->d = start(o, &ss);
+	h->d = start(h, o, &ss);
 	if (h->d == NULL) {
 		/* libmicrohttpd leaves bind()'s errno (EADDRINUSE, EACCES). */
 		lab_errno = errno ? errno : EIO;

@@ -375,6 +375,80 @@ static void test_labblk_metrics(void)
 	LAB_TEST_HAS(out, "labblk: --metrics '10.1.2.3:1': 10.1.2.3 is not a loopback address");
 }
 
+/* The sum over job threads of labblk's @p metric in the page at @p path
+ * (-1: no such sample), its series counted into @p nseries. */
+static long long blk_sum(const char *path, const char *metric, int *nseries)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "awk '$1 ~ /^%s\\{job=\"labblk\",thread=\"[0-9]+\","
+		 "device=\"ram:size=16M\"}$/ { n++; s += $2 } END { printf \"%%d %%.0f\", n, s }' %s",
+		 metric, path);
+	if (sh(cmd) != 0 || sscanf(out, "%d", nseries) != 1)
+		return -1;
+	return strtoll(strchr(out, ' ') + 1, NULL, 10);
+}
+
+/* The "ios" of direction @p rw in labblk's --json summary in @p log. */
+static long long summary_ios(const char *log, const char *rw)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "sed -n 's/.*\"%s\": {\"ios\": \\([0-9]*\\).*/\\1/p' %s", rw,
+		 log);
+	if (sh(cmd) != 0 || out[0] == '\0')
+		return -1;
+	return strtoll(out, NULL, 10);
+}
+
+/* labblk's jobs on its page: a series per job thread (two threads of one job
+ * on one device string are two series), counting while the jobs run, and at
+ * most what the summary at the end counts (no ramp, no verify pass: the
+ * summary counts every request then, and the scrape came before the end). */
+static void test_labblk_job_metrics(void)
+{
+	char addr[96], cmd[1024], log[192], page[192];
+	long long reads = 0, writes = 0, rbytes, wbytes, errs;
+	int n = 0, nw = 0, nrb, nwb, ne, ni, st = 0;
+	pid_t pid;
+
+	snprintf(log, sizeof(log), "%s/labblk-jobs.log", dir);
+	snprintf(page, sizeof(page), "%s/labblk-jobs.prom", dir);
+	snprintf(cmd, sizeof(cmd), "timeout -s KILL 120 %s --dev ram:size=16M --rw randrw "
+		 "--numjobs 2 --iodepth 4 --runtime 15 --json --metrics 0", LABBLK_BIN);
+	pid = start_app(cmd, log, addr, sizeof(addr));
+	CU_ASSERT_FATAL(addr[0] != '\0');
+	snprintf(cmd, sizeof(cmd), "curl -sf -o %s http://%s/metrics", page, addr);
+	for (int i = 0; i < 600 && !(reads > 0 && writes > 0 && n == 2 && nw == 2); i++) {
+		if (i > 0)
+			nanosleep(&(struct timespec){ 0, 100000000 }, NULL);
+		if (sh(cmd) != 0)
+			break; /* the run ended first: asserted below */
+		reads = blk_sum(page, "labyrinth_blk_reads_completed_total", &n);
+		writes = blk_sum(page, "labyrinth_blk_writes_completed_total", &nw);
+	}
+	CU_ASSERT(n == 2 && nw == 2);
+	CU_ASSERT(reads > 0 && writes > 0);
+	rbytes = blk_sum(page, "labyrinth_blk_read_bytes_total", &nrb);
+	wbytes = blk_sum(page, "labyrinth_blk_written_bytes_total", &nwb);
+	errs = blk_sum(page, "labyrinth_blk_errors_total", &ne);
+	CU_ASSERT(blk_sum(page, "labyrinth_blk_io_now", &ni) >= 0 && ni == 2);
+	CU_ASSERT(nrb == 2 && nwb == 2 && ne == 2);
+	CU_ASSERT(rbytes > 0 && wbytes > 0);
+	CU_ASSERT_EQUAL(errs, 0);
+	snprintf(cmd, sizeof(cmd), "promtool check metrics < %s && grep -c "
+		 "'^# TYPE labyrinth_blk_io_now gauge$' %s", page, page);
+	CU_ASSERT_EQUAL(sh(cmd), 0);
+	unique_series(page);
+	/* It ends by itself after --runtime; the summary is in its log. */
+	waitpid(pid, &st, 0);
+	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CU_ASSERT(reads <= summary_ios(log, "read"));
+	CU_ASSERT(writes <= summary_ios(log, "write"));
+	CU_ASSERT(rbytes <= summary_ios(log, "read") * 4096);
+	CU_ASSERT(wbytes <= summary_ios(log, "write") * 4096);
+}
+
 int main(void)
 {
 	static const struct lab_test tests[] = {
@@ -383,6 +457,7 @@ int main(void)
 		LAB_TEST(test_slow_clients),
 		LAB_TEST(test_labfwd_metrics),
 		LAB_TEST(test_labblk_metrics),
+		LAB_TEST(test_labblk_job_metrics),
 		LAB_TEST_END,
 	};
 	char cmd[512];
