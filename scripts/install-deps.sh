@@ -12,6 +12,7 @@ PKGS=(
 	python3-scapy iproute2 tcpreplay tcpdump fio util-linux
 	clang libclang-rt-14-dev valgrind gnuplot-nox socat
 	qemu-system-common libmicrohttpd-dev scdoc prometheus bash-completion
+	libedit-dev
 )
 
 missing=()

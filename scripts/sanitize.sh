@@ -4,10 +4,12 @@
 # both), configure and build its own tree (build-KIND, with fault injection),
 # then run its suites under the meson test setup of the same name.
 #   asan: AddressSanitizer + UndefinedBehaviorSanitizer over every fast suite,
-#         the block and labfwd suites, the fault suite and the short soak.
+#         the block, labfwd and metrics suites, the fault suite and the short
+#         soak.
 #   tsan: ThreadSanitizer over the multi-threaded suites: pool (owners, the
 #         warden), quality, port (forwarding), ctl (the control socket's
-#         thread), labfwd (workers), fault, soak.
+#         thread), labfwd (workers), virtio_blk (the control thread that
+#         follows the back-end), fault, soak.
 # DPDK is left out of these trees: its programs that load our mempool driver
 # are not built with the sanitizer. Exit status is non-zero on any finding.
 set -uo pipefail
@@ -17,8 +19,8 @@ kinds=("$@")
 rc=0
 for kind in "${kinds[@]}"; do
 	case $kind in
-	asan) san=address,undefined; suites=(fast blk labfwd fault soak) ;;
-	tsan) san=thread; suites=(pool quality port ctl labfwd fault soak) ;; # not seccomp (meson.build)
+	asan) san=address,undefined; suites=(fast blk labfwd metrics fault soak) ;;
+	tsan) san=thread; suites=(pool quality port ctl labfwd virtio_blk fault soak) ;; # not seccomp (meson.build)
 	*) echo "sanitize: unknown kind '$kind' (asan, tsan)" >&2; exit 2 ;;
 	esac
 	dir=build-$kind

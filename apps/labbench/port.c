@@ -125,7 +125,7 @@ static double lab_pcap(struct lab_pool *p, const struct port_run *r, const char 
 	struct lab_port *port;
 	uint64_t done = 0, t0;
 
-	snprintf(dev, sizeof(dev), "pcap:rx=%s", file);
+	snprintf(dev, sizeof(dev), "pcap:rx=%s,timing=fast", file);
 	port = open_port(dev, p, r);
 	if (port == NULL)
 		return 0;

@@ -3,6 +3,9 @@
  * labblk's latency histogram: 64 linear buckets per power of two of
  * nanoseconds (HdrHistogram's idea, fixed size), so a percentile is exact to
  * within 1/64 of its value whatever the spread, and merging jobs is a sum.
+ * Each job thread has its own histograms: adding a sample is a few integer
+ * operations on memory no other thread touches, with no allocation and no
+ * lock; the main thread reads them only after joining the thread.
  */
 #include <math.h>
 
@@ -34,22 +37,63 @@ static uint64_t hist_value(unsigned int i)
 void hist_add(struct hist *h, uint64_t ns)
 {
 	h->n[hist_index(ns)]++;
+	if (h->count == 0 || ns < h->min_ns)
+		h->min_ns = ns;
 	h->count++;
 	if (ns > h->max_ns)
 		h->max_ns = ns;
+	h->sum_ns += ns;
+	h->sumsq += (double)ns * (double)ns;
 }
 
 void hist_merge(struct hist *to, const struct hist *from)
 {
+	if (from->count == 0)
+		return;
 	for (unsigned int i = 0; i < HIST_BUCKETS; i++)
 		to->n[i] += from->n[i];
+	if (to->count == 0 || from->min_ns < to->min_ns)
+		to->min_ns = from->min_ns;
 	to->count += from->count;
 	if (from->max_ns > to->max_ns)
 		to->max_ns = from->max_ns;
+	to->sum_ns += from->sum_ns;
+	to->sumsq += from->sumsq;
 }
 
-/* Percentile @p p (0..100) in microseconds. */
-double hist_pct(const struct hist *h, double p)
+double hist_mean(const struct hist *h)
+{
+	return h->count ? (double)h->sum_ns / (double)h->count : 0;
+}
+
+/* The sample standard deviation, as fio prints it (n - 1). */
+double hist_stddev(const struct hist *h)
+{
+	double n = (double)h->count, var;
+
+	if (h->count < 2)
+		return 0;
+	var = (h->sumsq - (double)h->sum_ns * (double)h->sum_ns / n) / (n - 1);
+	return var > 0 ? sqrt(var) : 0;
+}
+
+int hist_next(const struct hist *h, int i, uint64_t *ns, uint64_t *n)
+{
+	for (i++; i >= 0 && (unsigned int)i < HIST_BUCKETS; i++) {
+		if (h->n[i] != 0) {
+			uint64_t v = hist_value((unsigned int)i);
+
+			*ns = v < h->max_ns ? v : h->max_ns;
+			*n = h->n[i];
+			return i;
+		}
+	}
+	return -1;
+}
+
+/* Percentile @p p (0..100) in nanoseconds: the upper value of the bucket
+ * that holds it, or the maximum if that is less. */
+uint64_t hist_pct_ns(const struct hist *h, double p)
 {
 	uint64_t want, seen = 0;
 
@@ -63,8 +107,14 @@ double hist_pct(const struct hist *h, double p)
 		if (seen >= want) {
 			uint64_t v = hist_value(i);
 
-			return (double)(v < h->max_ns ? v : h->max_ns) / 1000.0;
+			return v < h->max_ns ? v : h->max_ns;
 		}
 	}
-	return (double)h->max_ns / 1000.0;
+	return h->max_ns;
+}
+
+/* Percentile @p p (0..100) in microseconds. */
+double hist_pct(const struct hist *h, double p)
+{
+	return (double)hist_pct_ns(h, p) / 1000.0;
 }

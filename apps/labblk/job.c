@@ -5,6 +5,12 @@
  * requests over its region (sequential or random, --rwmixread reads in the
  * mixed modes) and, under --verify, stamps what it writes and checks what it
  * reads; two requests never touch one unit at once then.
+ *
+ * Latency, as fio splits it: slat from the issue (lab_blk_read/write) to the
+ * start of the poll that sends the request to the device, which is the time it
+ * waits in the batch; clat from there to its callback (so the system call that
+ * sends it is in clat, where fio's io_uring engine counts it in slat); lat
+ * the two together.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -14,8 +20,6 @@
 #include <labyrinth/lab_common.h>
 
 #include "labblk.h"
-
-_Atomic bool stop_flag;
 
 static uint64_t xorshift(uint64_t *s)
 {
@@ -64,15 +68,18 @@ static void on_done(void *arg, int status)
 {
 	struct slot *s = arg;
 	struct job *j = s->job;
-	uint64_t ns = lab_now_ns() - s->t0;
+	uint64_t now = lab_now_ns();
 	int w = s->write;
 
 	if (status < 0) {
 		if (j->errors++ == 0)
 			j->first_error = status;
 	} else {
-		if (j->counting) {
-			hist_add(&j->hist[w], ns);
+		/* What completes during --ramp_time is not in the figures. */
+		if (j->counting && now >= j->count_from_ns) {
+			hist_add(&j->clat[w], now - s->t_sent);
+			hist_add(&j->slat[w], s->t_sent - s->t0);
+			hist_add(&j->lat[w], now - s->t0);
 			j->ios[w]++;
 			j->bytes[w] += j->o->bs;
 			/* One writer: a plain add, published for the progress line. */
@@ -165,6 +172,7 @@ static int issue(struct job *j, struct lab_blk_qpair *qp, enum rw_mode mode, boo
 		j->busy[unit] = 1;
 	}
 	s->t0 = lab_now_ns();
+	s->t_sent = 0;
 	rc = write ? lab_blk_write(qp, s->buf, s->offset, o->bs, on_done, s) :
 		     lab_blk_read(qp, s->buf, s->offset, o->bs, on_done, s);
 	if (rc < 0) {
@@ -173,34 +181,61 @@ static int issue(struct job *j, struct lab_blk_qpair *qp, enum rw_mode mode, boo
 		j->free_slots[j->nfree++] = s;
 		return rc;
 	}
+	j->unsent[j->nunsent++] = s;
 	j->issued++;
 	return 0;
+}
+
+/* Stamp what this poll sends, then poll. */
+static void job_poll(struct job *j, struct lab_blk_qpair *qp)
+{
+	if (j->nunsent != 0) {
+		uint64_t now = lab_now_ns();
+
+		for (uint32_t i = 0; i < j->nunsent; i++)
+			j->unsent[i]->t_sent = now;
+		j->nunsent = 0;
+	}
+	lab_blk_poll(qp, 0);
+}
+
+/* --rate_iops: may the workload issue one more now? The allowance grows
+ * with the time since the phase began; no sleep, the loop keeps polling. */
+static bool rate_allows(const struct job *j, uint64_t phase_start_ns, uint64_t done)
+{
+	double allowed;
+
+	if (j->o->rate_iops == 0 || !j->counting)
+		return true;
+	allowed = (double)(lab_now_ns() - phase_start_ns) * 1e-9 * (double)j->o->rate_iops + 1;
+	return (double)done < allowed;
 }
 
 /* Run @p mode until @p budget requests (0: until stop) are issued and done. */
 static int run_phase(struct job *j, struct lab_blk_qpair *qp, enum rw_mode mode, uint64_t budget,
 		     bool check_reads, bool timed)
 {
-	uint64_t start = j->issued;
+	uint64_t start = j->issued, t_start = lab_now_ns();
 	int rc = 0;
 
 	for (;;) {
-		bool more = timed ? !atomic_load_explicit(&stop_flag, memory_order_relaxed) :
+		bool more = timed ? !atomic_load_explicit(j->stop, memory_order_relaxed) :
 				    j->issued - start < budget;
 
-		while (more && (rc = issue(j, qp, mode, check_reads)) == 0)
+		while (more && rate_allows(j, t_start, j->issued - start) &&
+		       (rc = issue(j, qp, mode, check_reads)) == 0)
 			more = timed || j->issued - start < budget;
 		if (rc < 0 && rc != -EAGAIN) {
-			fprintf(stderr, "labblk: job %u: submit refused (%s): stopping\n", j->id,
-				strerror(-rc));
+			fprintf(stderr, "labblk: %s job %u: submit refused (%s): stopping\n",
+				j->o->name, j->id, strerror(-rc));
 			break;
 		}
-		lab_blk_poll(qp, 0);
+		job_poll(j, qp);
 		if (!more && lab_blk_outstanding(qp) == 0)
 			break;
 	}
 	while (lab_blk_outstanding(qp) != 0)
-		lab_blk_poll(qp, 0);
+		job_poll(j, qp);
 	return rc < 0 && rc != -EAGAIN ? rc : 0;
 }
 
@@ -218,7 +253,9 @@ void *job_main(void *arg)
 	bufs = calloc(n, sizeof(*bufs));
 	j->slots = calloc(n, sizeof(*j->slots));
 	j->free_slots = calloc(n, sizeof(*j->free_slots));
-	if (qp == NULL || bufs == NULL || j->slots == NULL || j->free_slots == NULL) {
+	j->unsent = calloc(n, sizeof(*j->unsent));
+	if (qp == NULL || bufs == NULL || j->slots == NULL || j->free_slots == NULL ||
+	    j->unsent == NULL) {
 		fprintf(stderr, "labblk: job %u: cannot make its queue pair or cache: %s\n", j->id,
 			strerror(lab_errno ? lab_errno : ENOMEM));
 		j->failed = true;

@@ -11,8 +11,10 @@
 void totals_add(struct totals *t, const struct job *j)
 {
 	for (int w = 0; w < 2; w++) {
-		hist_merge(&t->dir[w], &j->hist[w]);
-		hist_merge(&t->all, &j->hist[w]);
+		hist_merge(&t->dir[w], &j->clat[w]);
+		hist_merge(&t->slat[w], &j->slat[w]);
+		hist_merge(&t->lat[w], &j->lat[w]);
+		hist_merge(&t->all, &j->lat[w]);
 		t->ios[w] += j->ios[w];
 		t->bytes[w] += j->bytes[w];
 	}
@@ -44,7 +46,7 @@ static void json_dir(FILE *f, const char *name, const struct hist *h, uint64_t i
 		hist_pct(h, 50), hist_pct(h, 99), hist_pct(h, 99.9), (double)h->max_ns / 1000.0);
 }
 
-void report_human(FILE *out, const struct opts *o, const struct totals *t, double secs,
+void report_human(FILE *out, bool verify, const struct totals *t, double secs,
 		  const struct lab_pool_stats *ps, bool accounted)
 {
 	fprintf(out, "labblk: %.2f s, %llu I/Os, %.0f IOPS, %.1f MB/s, errors %llu%s%s%s\n", secs,
@@ -53,10 +55,10 @@ void report_human(FILE *out, const struct opts *o, const struct totals *t, doubl
 		t->errors ? " (first: " : "", t->errors ? strerror(-t->first_error) : "",
 		t->errors ? ")" : "");
 	if (t->ios[0])
-		print_dir(out, "read", &t->dir[0], t->ios[0], t->bytes[0], secs);
+		print_dir(out, "read", &t->lat[0], t->ios[0], t->bytes[0], secs);
 	if (t->ios[1])
-		print_dir(out, "write", &t->dir[1], t->ios[1], t->bytes[1], secs);
-	if (o->verify)
+		print_dir(out, "write", &t->lat[1], t->ios[1], t->bytes[1], secs);
+	if (verify)
 		fprintf(out, "  verify: %llu blocks checked, %llu mismatches: %s\n",
 			(unsigned long long)t->verified, (unsigned long long)t->mismatches,
 			t->mismatches || t->verified == 0 ? "FAILED" : "OK");
@@ -83,9 +85,9 @@ void report_json(const struct opts *o, const struct totals *t, double secs, uint
 	       (double)(t->bytes[0] + t->bytes[1]) / secs / 1e6, hist_pct(&t->all, 50),
 	       hist_pct(&t->all, 99), hist_pct(&t->all, 99.9), (double)t->all.max_ns / 1000.0,
 	       (unsigned long long)t->errors);
-	json_dir(stdout, "read", &t->dir[0], t->ios[0], t->bytes[0], secs);
+	json_dir(stdout, "read", &t->lat[0], t->ios[0], t->bytes[0], secs);
 	printf(", ");
-	json_dir(stdout, "write", &t->dir[1], t->ios[1], t->bytes[1], secs);
+	json_dir(stdout, "write", &t->lat[1], t->ios[1], t->bytes[1], secs);
 	if (o->verify)
 		printf(", \"verify\": {\"checked\": %llu, \"mismatches\": %llu}",
 		       (unsigned long long)t->verified, (unsigned long long)t->mismatches);

@@ -24,6 +24,7 @@
 #include <labyrinth/lab_json.h>
 
 #include "../cli.h"
+#include "labctl.h"
 
 static struct {
 	const char *sock;
@@ -32,6 +33,7 @@ static struct {
 	double interval;
 	long count; /* watch: rows, 0 = until interrupted */
 	const char *pool;
+	bool interactive;
 } opt = { .interval = 1 };
 
 static void usage(FILE *f)
@@ -49,12 +51,16 @@ static void usage(FILE *f)
 "  metrics                   Prometheus text exposition format, for scraping\n"
 "  raw JSON                  send a request as it is, print the reply\n"
 "options:\n"
+"  -i, --interactive         a console: the commands above, one per line, with\n"
+"                            history and TAB completion on a terminal; from\n"
+"                            stdin without one\n"
 "  -s, --socket PATH         the socket (default: the only live one in the runtime\n"
 "                            directory: $LAB_RUNTIME_DIR, $XDG_RUNTIME_DIR/labyrinth,\n"
 "                            /run/labyrinth for root, else /tmp/labyrinth-<uid>)\n"
 "  -p, --pid PID             the socket of process PID in that directory\n"
 "      --json                print replies as they come (one JSON object per line)\n"
-"  -i, --interval S          watch: seconds between rows\n"
+"  -i, --interval S          watch: seconds between rows (-i without a command:\n"
+"                            the console)\n"
 "  -n, --count N             watch: stop after N refreshes\n"
 "      --pool NAME           set quality: only this pool\n"
 "examples:\n"
@@ -127,6 +133,12 @@ static int find_socket(char *path, size_t len)
 
 static int conn = -1;
 static FILE *conn_in;
+static char sock_path[256];
+
+const char *labctl_sock_path(void)
+{
+	return sock_path;
+}
 
 /* Send one request; return its reply's text (a static line) or NULL. */
 static char *request(const char *req)
@@ -147,8 +159,9 @@ static char *request(const char *req)
 	return line;
 }
 
-/* A request's reply as a tree; an error reply is printed and gives NULL. */
-static struct lab_json *ask(const char *req)
+/* A request's reply as a tree; an error reply gives NULL (said on stderr
+ * unless @p quiet). */
+static struct lab_json *ask_q(const char *req, bool quiet)
 {
 	char *line = request(req), err[128];
 	struct lab_json *j;
@@ -158,18 +171,30 @@ static struct lab_json *ask(const char *req)
 		return NULL;
 	j = lab_json_parse(line, strlen(line), err, sizeof(err));
 	if (j == NULL) {
-		fprintf(stderr, "labctl: the reply is not JSON (%s): %s", err, line);
+		if (!quiet)
+			fprintf(stderr, "labctl: the reply is not JSON (%s): %s", err, line);
 		return NULL;
 	}
 	ok = lab_json_get(j, "ok");
 	if (ok == NULL || ok->type != LAB_JSON_BOOL || !ok->b) {
 		const char *e = lab_json_str(j, "error");
 
-		fprintf(stderr, "labctl: %s\n", e != NULL ? e : "the reply has no \"ok\"");
+		if (!quiet)
+			fprintf(stderr, "labctl: %s\n", e != NULL ? e : "the reply has no \"ok\"");
 		lab_json_free(j);
 		return NULL;
 	}
 	return j;
+}
+
+static struct lab_json *ask(const char *req)
+{
+	return ask_q(req, false);
+}
+
+struct lab_json *ask_quiet(const char *req)
+{
+	return ask_q(req, true);
 }
 
 static unsigned long long num(const struct lab_json *o, const char *path)
@@ -325,7 +350,7 @@ static int watch(void)
 }
 
 /* Commands that send one request and print its reply. */
-static int one_shot(const char *cmd, const char *req)
+int one_shot(const char *cmd, const char *req)
 {
 	struct lab_json *j;
 	char path[512] = "";
@@ -354,7 +379,7 @@ static int one_shot(const char *cmd, const char *req)
 }
 
 /* The request of a command line, into @p req. */
-static int build_request(int argc, char **argv, char *req, size_t len)
+int build_request(int argc, char **argv, const char *pool, char *req, size_t len)
 {
 	const char *cmd = argv[0];
 	char *m = NULL;
@@ -390,9 +415,9 @@ static int build_request(int argc, char **argv, char *req, size_t len)
 			}
 			fprintf(f, ",\"rate\":%lu", r);
 		}
-		if (opt.pool != NULL) {
+		if (pool != NULL) {
 			fputs(",\"pool\":", f);
-			lab_json_write_str(f, opt.pool);
+			lab_json_write_str(f, pool);
 		}
 		fputc('}', f);
 	} else if (strcmp(cmd, "set") == 0 && (argc == 3 || argc == 4) &&
@@ -438,6 +463,7 @@ static int parse_opts(int argc, char **argv)
 		{ "socket", required_argument, NULL, 's' }, { "pid", required_argument, NULL, 'p' },
 		{ "json", no_argument, NULL, 'j' },	    { "interval", required_argument, NULL, 'i' },
 		{ "count", required_argument, NULL, 'n' },  { "pool", required_argument, NULL, 'P' },
+		{ "interactive", no_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },	    { NULL, 0, NULL, 0 },
 	};
 	char *end;
@@ -445,6 +471,12 @@ static int parse_opts(int argc, char **argv)
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":s:p:i:n:h", lo, NULL)) != -1) {
+		/* -i with no command after the options: the console (a value
+		 * that is not a number is the next word, not an interval). */
+		if (c == ':' && optopt == 'i') {
+			opt.interactive = true;
+			continue;
+		}
 		switch (c) {
 		case 's':
 			opt.sock = optarg;
@@ -460,6 +492,14 @@ static int parse_opts(int argc, char **argv)
 			opt.json = true;
 			break;
 		case 'i':
+			/* -i followed by another option or a word, not seconds:
+			 * the console (labctl -i -s SOCK); give the word back. */
+			if ((optarg[0] < '0' || optarg[0] > '9') && optarg[0] != '.' &&
+			    optarg == argv[optind - 1]) {
+				opt.interactive = true;
+				optind--;
+				break;
+			}
 			opt.interval = strtod(optarg, &end);
 			if (*end != '\0' || !(opt.interval >= 0.05) || opt.interval > 86400) {
 				fprintf(stderr, "labctl: interval '%s': want seconds, 0.05..86400\n",
@@ -477,6 +517,9 @@ static int parse_opts(int argc, char **argv)
 		case 'P':
 			opt.pool = optarg;
 			break;
+		case 'I':
+			opt.interactive = true;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -488,38 +531,57 @@ static int parse_opts(int argc, char **argv)
 	return 0;
 }
 
-int main(int argc, char **argv)
+static const char *one_cmd;
+static char one_req[LAB_CTL_REQ_MAX];
+
+static int run_one(void)
 {
-	char path[256], req[LAB_CTL_REQ_MAX];
+	return strcmp(one_cmd, "watch") == 0 ? watch() : one_shot(one_cmd, one_req);
+}
+
+/* Find the socket, connect, run @p fn over the connection. */
+static int connect_and(int (*fn)(void))
+{
 	int rc;
 
+	if (find_socket(sock_path, sizeof(sock_path)) < 0)
+		return 1;
+	conn = lab_ctl_connect(sock_path);
+	if (conn < 0) {
+		fprintf(stderr, "labctl: cannot connect to %s: %s\n", sock_path, strerror(-conn));
+		return 1;
+	}
+	conn_in = fdopen(dup(conn), "r");
+	rc = fn();
+	fclose(conn_in);
+	close(conn);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
 	if (parse_opts(argc, argv) < 0)
 		return 1;
 	/* getopt moved the options (anywhere: labctl watch -n 3) before the words. */
 	argc -= optind;
 	argv += optind;
+	if (opt.interactive && argc > 0) {
+		cli_usage_error("labctl", "the console (-i) takes its commands on its own input, "
+				"not '%s'", argv[0]);
+		return 1;
+	}
+	if (opt.interactive)
+		return connect_and(console_run);
 	if (argc == 0) {
 		cli_usage_error("labctl", "no command given (list, info, pools, pool NAME, ports, "
-				"set, watch, metrics, raw JSON)");
+				"set, watch, metrics, raw JSON; -i: the console)");
 		return 1;
 	}
 	if (strcmp(argv[0], "list") == 0)
 		return list();
-	if (strcmp(argv[0], "watch") != 0 && build_request(argc, argv, req, sizeof(req)) < 0)
+	one_cmd = argv[0];
+	if (strcmp(argv[0], "watch") != 0 &&
+	    build_request(argc, argv, opt.pool, one_req, sizeof(one_req)) < 0)
 		return 1;
-	if (find_socket(path, sizeof(path)) < 0)
-		return 1;
-	conn = lab_ctl_connect(path);
-	if (conn < 0) {
-		fprintf(stderr, "labctl: cannot connect to %s: %s\n", path, strerror(-conn));
-		return 1;
-	}
-	conn_in = fdopen(dup(conn), "r");
-	if (strcmp(argv[0], "watch") == 0)
-		rc = watch();
-	else
-		rc = one_shot(argv[0], req);
-	fclose(conn_in);
-	close(conn);
-	return rc;
+	return connect_and(run_one);
 }

@@ -57,7 +57,7 @@ int fwd_demo_setup(struct fwd_opts *o)
 		fprintf(stderr, "labfwd: cannot arrange for the demo's output to be removed\n");
 		return -1;
 	}
-	snprintf(dev, sizeof(dev), "pcap:rx=%s,tx=%s,loop=%d,rate=%d", sample, demo_out,
+	snprintf(dev, sizeof(dev), "pcap:rx=%s,tx=%s,loop=%d,pps=%d", sample, demo_out,
 		 DEMO_LOOPS, DEMO_RATE);
 	o->ports[o->nports++] = dev;
 	o->verify = true;

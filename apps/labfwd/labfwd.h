@@ -36,6 +36,8 @@ struct fwd_opts {
 	uint32_t rx_ring, tx_ring;
 	struct lab_config cfg;   /* pool, arena, quality, log */
 	const char *ctl;         /* control socket path; NULL: the default; "off": none */
+	const char *metrics;     /* --metrics ADDR:PORT: Prometheus over HTTP; NULL: none */
+	bool metrics_remote;     /* --metrics-remote: a non-loopback address is allowed */
 	const char *csv;         /* --stats-csv FILE */
 	double csv_interval;     /* seconds per CSV row (0: the stats interval, or 1) */
 	double storm_at, storm_secs; /* --storm: hold every buffer above min meanwhile */
@@ -88,6 +90,7 @@ struct fwd_ctx {
 	_Atomic int stop;
 	uint64_t total_expected; /* frames the finite sources will give (0: unknown) */
 	struct lab_ctl *ctl;
+	struct lab_metrics_http *http;
 	FILE *csv;
 	double csv_next;
 	struct fwd_snap csv_prev; /* the last CSV row's figures */

@@ -14,9 +14,36 @@
 
 #include "labfwd.h"
 
+/* --metrics: Prometheus over HTTP, served by its own thread from the same
+ * snapshots as the control socket's page (lib/ctl/http.c). */
+static int metrics_open(struct fwd_ctx *c)
+{
+	struct lab_metrics_http_opts mo;
+
+	if (c->o->metrics == NULL)
+		return 0;
+	lab_metrics_http_opts_init(&mo);
+	mo.listen = c->o->metrics;
+	mo.allow_remote = c->o->metrics_remote;
+	c->http = lab_metrics_http_open(&mo);
+	if (c->http == NULL) {
+		fprintf(stderr, "labfwd: --metrics %s: %s\n", c->o->metrics, strerror(lab_errno));
+		return -1;
+	}
+	/* A scraper or a test waits for this line: the port is listening (with
+	 * port 0, it is the only place that says which). Never into the JSON. */
+	fprintf(c->o->json ? stderr : stdout, "labfwd: metrics http://%s/metrics\n",
+		lab_metrics_http_addr(c->http));
+	fflush(c->o->json ? stderr : stdout);
+	return 0;
+}
+
 int fwd_ctl_open(struct fwd_ctx *c)
 {
 	struct lab_ctl_opts co;
+
+	if (metrics_open(c) < 0)
+		return -1;
 
 	if (c->o->ctl != NULL && strcmp(c->o->ctl, "off") == 0)
 		return 0;
@@ -181,4 +208,6 @@ void fwd_observe_close(struct fwd_ctx *c)
 	c->csv = NULL;
 	lab_ctl_close(c->ctl);
 	c->ctl = NULL;
+	lab_metrics_http_close(c->http);
+	c->http = NULL;
 }

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <labyrinth/lab_ctl.h>
+
 #include "../cli.h"
 #include "labfwd.h"
 
@@ -38,6 +40,10 @@ void fwd_usage(FILE *f)
 "      --ctl PATH|off      the control socket labctl talks to (default: in the\n"
 "                          runtime dir, $LAB_RUNTIME_DIR or /run/labyrinth for\n"
 "                          root: labfwd.<pid>.sock; docs/observability.md)\n"
+"      --metrics ADDR:PORT serve GET /metrics (Prometheus) over HTTP; PORT alone\n"
+"                          is 127.0.0.1:PORT (docs/observability.md)\n"
+"      --metrics-remote    let --metrics listen on an address that is not\n"
+"                          loopback (others could read this process's figures)\n"
 "      --stats-csv FILE    a CSV row of pool and rate figures per interval\n"
 "                          (columns: docs/labfwd.md)\n"
 "      --csv-interval S    seconds per CSV row (default: the stats interval, or 1)\n"
@@ -247,7 +253,8 @@ static int parse_owners(struct fwd_opts *o, const char *v)
  * true/false (a config file). */
 static int parse_flag(struct fwd_opts *o, const char *name, const char *v)
 {
-	bool *b = name[0] == 'j' ? &o->json : name[0] == 'v' ? &o->verify : &o->tx_first;
+	bool *b = name[0] == 'j' ? &o->json : name[0] == 'v' ? &o->verify :
+		  name[0] == 'm' ? &o->metrics_remote : &o->tx_first;
 
 	if (v == NULL || strcmp(v, "1") == 0 || strcmp(v, "yes") == 0 || strcmp(v, "true") == 0)
 		*b = true;
@@ -315,6 +322,10 @@ static int apply_opt(struct fwd_opts *o, const char *name, const char *v)
 		return parse_secs("stats-interval", v, &o->interval);
 	if (strcmp(name, "csv-interval") == 0)
 		return parse_secs("csv-interval", v, &o->csv_interval);
+	if (strcmp(name, "metrics") == 0) {
+		o->metrics = strdup(v);
+		return 0;
+	}
 	if (strcmp(name, "ctl") == 0 || strcmp(name, "stats-csv") == 0) {
 		*(name[0] == 'c' ? &o->ctl : &o->csv) = strdup(v);
 		return 0;
@@ -330,7 +341,7 @@ static int apply_opt(struct fwd_opts *o, const char *name, const char *v)
 		return 0;
 	}
 	if (strcmp(name, "json") == 0 || strcmp(name, "verify") == 0 ||
-	    strcmp(name, "tx-first") == 0)
+	    strcmp(name, "tx-first") == 0 || strcmp(name, "metrics-remote") == 0)
 		return parse_flag(o, name, v);
 	return set_config(o, name, v);
 }
@@ -348,7 +359,8 @@ static char *trim(char *s)
 }
 
 enum { OPT_MODE = 256, OPT_JSON, OPT_VERIFY, OPT_TXFIRST, OPT_RXR, OPT_TXR, OPT_PSIZE, OPT_PMAX, OPT_QUAL,
-       OPT_SET, OPT_CONFIG, OPT_CTL, OPT_CSV, OPT_CSVI, OPT_STORM, OPT_OWNERS };
+       OPT_SET, OPT_CONFIG, OPT_CTL, OPT_CSV, OPT_CSVI, OPT_STORM, OPT_OWNERS,
+       OPT_METRICS, OPT_METRICS_REMOTE };
 
 static const struct option longopts[] = {
 	{ "port", required_argument, NULL, 'p' },
@@ -361,6 +373,8 @@ static const struct option longopts[] = {
 	{ "stats-interval", required_argument, NULL, 'i' },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "ctl", required_argument, NULL, OPT_CTL },
+	{ "metrics", required_argument, NULL, OPT_METRICS },
+	{ "metrics-remote", no_argument, NULL, OPT_METRICS_REMOTE },
 	{ "stats-csv", required_argument, NULL, OPT_CSV },
 	{ "csv-interval", required_argument, NULL, OPT_CSVI },
 	{ "storm", required_argument, NULL, OPT_STORM },
@@ -528,6 +542,15 @@ int fwd_parse_args(struct fwd_opts *o, int argc, char **argv)
 		cli_usage_error("labfwd", "unexpected argument '%s' (ports are given with -p)",
 				argv[optind]);
 		return -1;
+	}
+	/* After every option: --metrics-remote may come after --metrics. */
+	if (o->metrics != NULL) {
+		char err[256];
+
+		if (lab_metrics_http_check(o->metrics, o->metrics_remote, err, sizeof(err)) < 0) {
+			fprintf(stderr, "labfwd: --metrics %s\n", err);
+			return -1;
+		}
 	}
 	return 0;
 }

@@ -12,6 +12,7 @@
  *   uring:path=/dev/loop0,qd=128,sqpoll=1   io_uring on a block device or file
  *   uring:path=disk.img                     (O_DIRECT, fixed buffers by default)
  *   ram:size=256M,block=4096                memory, for tests and as the no-I/O limit
+ *   virtio_blk:path=/run/vblk.sock,queues=2 a vhost-user-blk back-end (docs/block.md)
  *
  * Offsets and lengths are in bytes, multiples of the block size. Requests
  * reach the device at the next lab_blk_poll() on their queue pair (submission
@@ -136,9 +137,12 @@ uint64_t lab_blk_size(const struct lab_blk_dev *d);
  *              (initial = max) has its memory registered with the kernel
  *              once, where the driver can (io_uring fixed buffers); with any
  *              other pool, or NULL, ordinary buffers are used and a notice
- *              says so. Buffers of other pools are accepted too.
+ *              says so. Buffers of other pools are accepted too (not by
+ *              virtio_blk, whose back-end maps this pool only).
  * @return the queue pair, or NULL with lab_errno EINVAL (depth), ENOMEM, or
- *         the driver's error.
+ *         the driver's error (virtio_blk: ENOTSUP for a pool that is not
+ *         shared, EINVAL for a second pool, EBUSY when every queue of the
+ *         device has its queue pair).
  */
 struct lab_blk_qpair *lab_blk_qpair_create(struct lab_blk_dev *d, uint32_t depth,
 					   struct lab_pool *pool);
@@ -157,8 +161,12 @@ int lab_blk_qpair_destroy(struct lab_blk_qpair *qp);
  * @return 0 (the callback will run from lab_blk_poll()); -EINVAL at once,
  *         with a message, for a misaligned buffer, offset or length, a
  *         transfer over max_transfer or the buffer's room, a range past the
- *         end, or a NULL buffer; -EAGAIN at once if the queue pair is full.
- *         The callback runs only for requests that returned 0.
+ *         end, or a NULL buffer (virtio_blk also: a buffer outside the pool
+ *         its back-end maps, a range over the device's own limit); -EAGAIN
+ *         at once if the queue pair is full (virtio_blk: or its back-end is
+ *         away and reconnect=1 waits for it); -EIO at once when the device
+ *         is gone (virtio_blk: its back-end hung up). The callback runs only
+ *         for requests that returned 0.
  */
 int lab_blk_read(struct lab_blk_qpair *qp, struct lab_buf *buf, uint64_t offset, uint32_t len,
 		 lab_blk_cb cb, void *arg);
@@ -203,7 +211,10 @@ void lab_blk_info_json(const struct lab_blk_dev *d, FILE *f);
  * Pool options for @p n buffers of @p io_size bytes each, data aligned as the
  * device needs it (cell = header + headroom + data, headroom = mem_align - 64
  * when the alignment is over 64). A fixed pool (initial = max), so its memory
- * can be registered. Other fields are left as @p o has them.
+ * can be registered. For a device that maps the pool itself (virtio_blk: a
+ * vhost-user back-end) the pool is shared (lab_pool_opts.shared) and holds a
+ * few buffers more, for the driver's request headers. Other fields are left
+ * as @p o has them.
  */
 void lab_blk_pool_opts(const struct lab_blk_dev *d, uint32_t io_size, uint32_t n,
 		       struct lab_pool_opts *o);

@@ -42,6 +42,12 @@ struct lab_blk_dev {
 	void *drv;          /**< the driver's (set by open, freed by close) */
 	unsigned int nb_qpairs;
 	bool notice_given;  /**< for drivers: a once-per-device notice was logged */
+	/* Set by open, for lab_blk_pool_opts(): */
+	bool pool_shared;        /**< the device maps the pool (vhost-user): make it shared */
+	uint32_t pool_req_bytes; /**< pool memory the driver takes per request for itself
+				  *   (virtio_blk: header and status), in whole buffers
+				  *   per queue pair */
+	uint32_t max_qpairs;     /**< queue pairs that may exist at once (0: no limit) */
 };
 
 /** A queue pair. */

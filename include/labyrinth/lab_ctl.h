@@ -21,6 +21,7 @@
 #ifndef LAB_CTL_H
 #define LAB_CTL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -111,6 +112,57 @@ char *lab_ctl_answer(const char *req, size_t len);
  * port and the warden to @p f: what the "metrics" command returns. Control path.
  */
 void lab_ctl_metrics(FILE *f);
+
+/** Default of lab_metrics_http_opts.timeout_s: an idle or slow HTTP client is
+ * closed after this many seconds. */
+#define LAB_METRICS_HTTP_TIMEOUT_S 10
+
+/** Most HTTP clients served at once; more wait in the kernel's backlog. */
+#define LAB_METRICS_HTTP_MAX_CLIENTS 16
+
+/** Options of the Prometheus HTTP endpoint. Grows only at the end; set @c size. */
+struct lab_metrics_http_opts {
+	size_t size;
+	const char *listen;     /**< "PORT", "ADDR:PORT" or "[IPV6]:PORT"; ADDR numeric or
+				 *   "localhost", default 127.0.0.1; PORT 0: any free port */
+	bool allow_remote;      /**< needed for an address that is not loopback */
+	unsigned int timeout_s; /**< 0: LAB_METRICS_HTTP_TIMEOUT_S */
+};
+
+/** Defaults: listen on 127.0.0.1:9464, loopback only. */
+void lab_metrics_http_opts_init(struct lab_metrics_http_opts *o);
+
+/**
+ * Check a listen address as lab_metrics_http_open() would, without opening
+ * anything (an app's option parser calls it).
+ *
+ * @param err  the reason, naming @p listen, when the result is negative
+ * @return 0, -EINVAL (not PORT, ADDR:PORT or [IPV6]:PORT; not a numeric
+ *         address; a port outside 0..65535), or -EPERM (not loopback and
+ *         @p allow_remote false).
+ */
+int lab_metrics_http_check(const char *listen, bool allow_remote, char *err, size_t len);
+
+struct lab_metrics_http;
+
+/**
+ * Serve GET /metrics (the lab_ctl_metrics() page, Prometheus text 0.0.4) over
+ * HTTP on a thread of its own; any other path gets 404, any other method 405.
+ * The page is built on that thread, from control-path snapshots: a slow
+ * client can hold only its own connection, never a worker. Control path.
+ *
+ * @return the server, or NULL with lab_errno (and the reason logged):
+ *         EINVAL or EPERM as lab_metrics_http_check(), EADDRINUSE, EACCES,
+ *         ENOMEM, ENOTSUP in a build without libmicrohttpd.
+ */
+struct lab_metrics_http *lab_metrics_http_open(const struct lab_metrics_http_opts *o);
+
+/** The address served, "ADDR:PORT" or "[IPV6]:PORT", with the port the kernel
+ * chose for port 0. */
+const char *lab_metrics_http_addr(const struct lab_metrics_http *h);
+
+/** Stop serving (open connections are closed). NULL is fine. */
+void lab_metrics_http_close(struct lab_metrics_http *h);
 
 #ifdef __cplusplus
 }

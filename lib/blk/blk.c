@@ -391,4 +391,16 @@ void lab_blk_pool_opts(const struct lab_blk_dev *d, uint32_t io_size, uint32_t n
 	o->cell_size = LAB_CACHE_LINE + o->headroom + LAB_ALIGN_UP(io_size, align);
 	o->initial = n;
 	o->max = n;
+	/* A device that maps the pool (virtio_blk) needs it shared, and takes
+	 * buffers for its own request headers: n requests' worth, plus one
+	 * partly used buffer per queue pair. */
+	if (d->pool_shared)
+		o->shared = true;
+	if (d->pool_req_bytes != 0) {
+		uint32_t room = LAB_ALIGN_UP(io_size, align);
+		uint32_t per = room / d->pool_req_bytes ? room / d->pool_req_bytes : 1;
+		uint32_t qps = d->max_qpairs ? d->max_qpairs : n;
+
+		o->initial = o->max = n + (n + per - 1) / per + (qps < n ? qps : n);
+	}
 }

@@ -102,6 +102,25 @@ static uint32_t arena_chamber_bound(const struct lab_pool_opts *o)
 	return (uint32_t)((o->max + per - 1) / per + 1);
 }
 
+/* The chambers of the initial buffers on hugepages (each chamber a page of
+ * cells side by side). The arena maps them at create, so that when the
+ * hugepages run out part of the way it starts again on 4 KiB pages whole
+ * (one notice) instead of the pool failing on a later grow. On 4 KiB pages a
+ * chamber may hold fewer cells (none straddles a page): the pool grows the
+ * rest from there. */
+static uint32_t arena_initial_chambers(const struct lab_pool_opts *o, uint32_t max_chambers)
+{
+	size_t stride = LAB_ALIGN_UP((size_t)o->cell_size + POOL_REDZONE, pool_align(o));
+	size_t page = o->page_size ? o->page_size : 2 * LAB_MIB;
+	size_t per = page / stride;
+	uint32_t n;
+
+	if (per == 0)
+		return 1;
+	n = (uint32_t)((o->initial + per - 1) / per);
+	return n == 0 ? 1 : n > max_chambers ? max_chambers : n;
+}
+
 static struct lab_arena *open_arena(const struct lab_pool_opts *o, uint32_t max_chambers)
 {
 	struct lab_arena_opts ao;
@@ -112,6 +131,7 @@ static struct lab_arena *open_arena(const struct lab_pool_opts *o, uint32_t max_
 	ao.iova_mode = o->iova_mode;
 	ao.numa_node = o->numa_node;
 	ao.max_chambers = max_chambers;
+	ao.initial_chambers = arena_initial_chambers(o, max_chambers);
 	ao.flags = lab_hugepages_arena_flags(o->hugepages) | (o->shared ? LAB_ARENA_F_SHARED : 0);
 	return lab_arena_create(&ao);
 }
@@ -281,6 +301,7 @@ struct lab_pool *pool_alloc(const struct lab_pool_opts *o, uint32_t hi)
 
 struct lab_pool *lab_pool_create(const struct lab_pool_opts *o)
 {
+	struct lab_arena_stats ast;
 	uint32_t mn, lo, hi, rs;
 	struct lab_pool *p;
 	int rc;
@@ -307,10 +328,14 @@ struct lab_pool *lab_pool_create(const struct lab_pool_opts *o)
 		lab_errno = -rc;
 		goto err;
 	}
-	/* The arena mapped one chamber at create; carve it, then grow the rest. */
-	carve_chamber(p, 0);
-	atomic_store(&p->total, p->layout.per_chamber);
-	for (uint32_t i = 1; i < p->min_chambers; i++) {
+	/* The arena mapped chambers 0..n-1 at create; carve them, then grow the
+	 * rest (on 4 KiB pages a chamber may hold fewer cells than estimated). */
+	lab_arena_stats(p->arena, &ast);
+	for (uint32_t i = 0; i < ast.chambers && i < p->min_chambers; i++) {
+		carve_chamber(p, i);
+		atomic_fetch_add(&p->total, p->layout.per_chamber);
+	}
+	for (uint32_t i = ast.chambers; i < p->min_chambers; i++) {
 		if ((rc = pool_grow_chamber(p)) < 0) {
 			LAB_LOG(ERR, pool, "pool '%s': cannot map the %u chambers of its initial %u "
 				"buffers: %s", p->name, p->min_chambers, o->initial, strerror(-rc));

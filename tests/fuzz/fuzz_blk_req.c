@@ -8,6 +8,12 @@
  * device or a buffer (ASan); every call returns 0, -EINVAL or -EAGAIN; every
  * accepted request completes exactly once; the counters add up; at the end
  * nothing is outstanding and every buffer is back.
+ *
+ * Each request also goes through virtio_blk's own limits (vblk_req_check,
+ * with limits drawn from the same record: segment size and count, the
+ * discard and write-zeroes limits, one mapped region): it is refused with a
+ * reason, or its data lies inside the region and fits its segments, and a
+ * range fits the device's limit.
  */
 #include <errno.h>
 #include <string.h>
@@ -15,6 +21,7 @@
 #include <labyrinth/lab_blk.h>
 #include <labyrinth/lab_pool.h>
 
+#include "../../drivers/block/virtio_blk/vblk_internal.h"
 #include "../unit/blk_helpers.h"
 #include "fuzz_common.h"
 
@@ -36,6 +43,48 @@ static uint64_t get(const uint8_t *p, unsigned int n)
 	for (unsigned int i = 0; i < n; i++)
 		v |= (uint64_t)p[i] << (8 * i);
 	return v;
+}
+
+/* virtio_blk's checks on what lib/blk would hand it: limits from the record. */
+static void check_vblk(enum lab_blk_op op, struct lab_buf *buf, struct lab_buf *mapped,
+		       uint64_t off, uint32_t len, unsigned int shift, unsigned int flags)
+{
+	struct lab_mem_region reg = { .va = mapped->buf_addr, .len = mapped->buf_len };
+	struct vblk_limits l = {
+		.seg_max = 1 + (shift >> 8) % 130,
+		.seg_size = (flags & 0x20) ? 0 : 512u * (1 + shift % 256),
+		.max_discard_sectors = (uint32_t)(off >> 40) & 0xffff,
+		.max_write_zeroes_sectors = (uint32_t)(off >> 24) & 0xffff,
+		.regions = &reg,
+		.nregions = 1,
+	};
+	struct lab_blk_req req = { .op = op, .len = len, .offset = off, .range_len = len,
+				   .data = buf ? lab_buf_data(buf) : NULL, .buf = buf };
+	char why[192] = "";
+	int n = vblk_req_check(&l, &req, why, sizeof(why));
+	uintptr_t a = (uintptr_t)req.data, va = (uintptr_t)reg.va;
+
+	if (n < 0) {
+		FUZZ_CHECK(n == -EINVAL && why[0] != '\0');
+		return;
+	}
+	switch (op) {
+	case LAB_BLK_OP_READ:
+	case LAB_BLK_OP_WRITE:
+		FUZZ_CHECK(a >= va && a + len <= va + reg.len && len != 0);
+		FUZZ_CHECK(n >= 1 && (uint32_t)n <= l.seg_max);
+		FUZZ_CHECK((uint64_t)n * l.seg_size >= len && (uint64_t)(n - 1) * l.seg_size < len);
+		break;
+	case LAB_BLK_OP_FLUSH:
+		FUZZ_CHECK(n == 0);
+		break;
+	default: {
+		uint32_t lim = op == LAB_BLK_OP_DISCARD ? l.max_discard_sectors
+							: l.max_write_zeroes_sectors;
+
+		FUZZ_CHECK(n == 1 && len / 512 != 0 && (lim == 0 || len / 512 <= lim));
+	}
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -78,6 +127,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			/* Move the data start: misaligned or past the room. */
 			buf->data_off = (uint16_t)(buf->data_off + shift % 1024);
 		}
+		if (r[0] % 6 < 5)
+			check_vblk((enum lab_blk_op)(r[0] % 6), buf, b[0], off, len, shift, flags);
 		switch (r[0] % 6) {
 		case 0:
 			rc = lab_blk_read(qp, buf, off, len, on_done, NULL);

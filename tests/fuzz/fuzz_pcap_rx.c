@@ -105,7 +105,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (fd < 0)
 		return 0;
-	snprintf(dev, sizeof(dev), "pcap:rx=%s,loop=%d", path, (data[0] & 4) ? 2 : 1);
+	snprintf(dev, sizeof(dev), "pcap:rx=%s,loop=%d,timing=fast", path, (data[0] & 4) ? 2 : 1);
 	lab_port_conf_init(&c);
 	c.pool = pool;
 	rx = lab_port_open(dev, &c);

@@ -88,7 +88,13 @@ def blk():
         req(1, 2 ** 64 - 512, 1024) + req(0, 0, 65536 + 512) + req(0, 0, 512, 3) + \
         req(0, 0, 512, 0, 0x80) + req(3, 2 ** 63, 2 ** 31)
     full = req(0, 0, 512, 0, 1) * 6 + req(5, 0, 0)
-    return [ok, bad, full, ok + bad + full, req(1, 0, 16384, 0, 0x42) * 3]
+    # virtio_blk's limits (drawn from the same fields): 64 KiB in segments of
+    # 512 with seg_max 1, in 8 of 4 KiB, no segment size, a buffer outside the
+    # mapped region, a discard and a write-zeroes over and under their limit.
+    vblk = req(0, 0, 65536, 0, 0x40) + req(1, 0, 32768, 0x0707) + req(0, 0, 4096, 0, 0x20) + \
+        req(0, 0, 4096, 0, 1) + req(4, 3 << 40, 4096) + req(4, 16 << 40, 4096) + \
+        req(3, 1 << 24, 1024) + req(3, 4 << 24, 1024) + req(5, 0, 0)
+    return [ok, bad, full, ok + bad + full, req(1, 0, 16384, 0, 0x42) * 3, vblk]
 
 
 def ctl():

@@ -68,4 +68,13 @@ cat "$tmp/out"
 grep -qx 'received 32 frames of 64 bytes' "$tmp/out" || fail "expected 'received 32 frames of 64 bytes'"
 grep -qE "^pool 'app': [0-9]+ buffers, 0 in flight$" "$tmp/out" ||
 	fail "expected \"pool 'app': N buffers, 0 in flight\""
+# The man pages (when scdoc built them) and the bash completion, per program.
+for p in labfwd labblk labctl labbench labcheck; do
+	if command -v scdoc >/dev/null; then
+		f=$(find "$tmp/root" -path "*/man1/$p.1" -print -quit)
+		[[ -s $f ]] || fail "man page $p.1 not installed"
+	fi
+	f=$(find "$tmp/root" -path "*/bash-completion/completions/$p" -print -quit)
+	[[ -s $f ]] || fail "bash completion for $p not installed"
+done
 echo "install: OK: the getting-started example builds against the installed tree and runs"

@@ -69,7 +69,7 @@ peers() { # labfwd against testpmd, driver by driver
 	P[null]=$(pmd null 2 --vdev net_null0 --vdev net_null1 --)
 	L[ring]=$(lab ring -p ring:name=a,loop=1 -p ring:name=b,loop=1 --tx-first)
 	P[ring]=$(pmd ring 2 --vdev net_ring0 --vdev net_ring1 -- --tx-first)
-	L[pcap]=$(lab pcap -p "pcap:rx=$SAMPLE,loop=0,tx=/dev/null")
+	L[pcap]=$(lab pcap -p "pcap:rx=$SAMPLE,loop=0,timing=fast,tx=/dev/null")
 	P[pcap]=$(pmd pcap 1 --vdev "net_pcap0,rx_pcap=$SAMPLE,tx_pcap=/dev/null,infinite_rx=1" -- \
 		--no-flush-rx --port-topology=loop)
 

@@ -9,6 +9,8 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
+#include <labyrinth/lab_pool.h>
+
 #include "arena_helpers.h"
 #include "arena_internal.h" /* hugetlbfs_find_mount */
 
@@ -383,6 +385,68 @@ out:
 }
 
 /*
+ * The same for a pool: its initial buffers need more chambers than the
+ * machine's hugepages have free. The pool asks its arena for all of them at
+ * create, so the arena starts again on 4 KiB pages (one notice) and the pool
+ * comes up; it used to map one chamber, grow the rest one by one, and fail
+ * at the first grow with no hugepage. This test holds all but FREE of the
+ * machine's free 2 MiB pages in a file of its own (the suite runs alone).
+ */
+static void test_pool_partial_hugepages(void)
+{
+	enum { FREE = 2 };
+	char dir[256], path[300], want[200];
+	struct lab_pool_opts o;
+	struct lab_pool *p;
+	struct lab_buf *b;
+	const char *log;
+	long n = lab_test_free_2m();
+	size_t held_len;
+	void *held = MAP_FAILED;
+	int fd;
+
+	if (hugetlbfs_find_mount(2 * LAB_MIB, dir, sizeof(dir)) != 0 || n < FREE + 1) {
+		printf("  pool on partial hugepages: SKIPPED, %s\n",
+		       n < FREE + 1 ? "too few free 2 MiB pages" : "no 2 MiB hugetlbfs mount");
+		return;
+	}
+	held_len = (size_t)(n - FREE) * 2 * LAB_MIB;
+	snprintf(path, sizeof(path), "%s/lab-test-held.%d", dir, (int)getpid());
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+	CU_ASSERT_FATAL(fd >= 0);
+	unlink(path); /* the pages stay held until the close below */
+	if (ftruncate(fd, (off_t)held_len) == 0)
+		held = mmap(NULL, held_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+	CU_ASSERT(held != MAP_FAILED);
+	if (held == MAP_FAILED) {
+		close(fd);
+		return;
+	}
+	lab_pool_opts_init(&o);
+	o.name = "hp_pool";
+	o.initial = 8192; /* about 9 chambers of 2 KiB cells */
+	o.max = 16384;
+	log_capture();
+	p = lab_pool_create(&o);
+	log = log_text();
+	CU_ASSERT_PTR_NOT_NULL(p);
+	if (p != NULL) {
+		CU_ASSERT_FALSE(lab_arena_is_huge(lab_pool_arena(p)));
+		b = lab_alloc(p, NULL);
+		CU_ASSERT_PTR_NOT_NULL(b);
+		if (b != NULL)
+			lab_free(NULL, b);
+		lab_pool_destroy(p);
+	}
+	snprintf(want, sizeof(want), "arena 'hp_pool': 2 MiB hugepages gave only");
+	LAB_TEST_HAS(log, want);
+	CU_ASSERT_EQUAL(count_lines(log, "ERR"), 0);
+	log_release();
+	munmap(held, held_len);
+	close(fd);
+}
+
+/*
  * A hugetlbfs mount point with a space in its name is found: /proc/mounts
  * writes the space as "\040", which the arena must decode (it read the raw
  * field once, and access() on it failed). A 1 GiB mount of the test's own,
@@ -425,6 +489,7 @@ int main(void)
 		LAB_TEST(test_iova_contiguous_within_never_across),
 		LAB_TEST(test_exhaustion_enomem_and_recovery),
 		LAB_TEST(test_partial_hugepages_fall_back_whole),
+		LAB_TEST(test_pool_partial_hugepages),
 		LAB_TEST(test_mount_point_with_space),
 		LAB_TEST_END,
 	};

@@ -24,7 +24,7 @@
 
 #include "../lab_test.h"
 #include "blk_helpers.h"
-#include "pool_helpers.h"
+#include "blk_test_helpers.h"
 
 static char dir[PATH_MAX];
 
@@ -66,24 +66,6 @@ static void poll_until(struct lab_blk_qpair *qp, struct done *d, unsigned int wa
 	CU_ASSERT_EQUAL(d->n, want);
 }
 
-static void fill(struct lab_buf *b, uint32_t len, unsigned int seed)
-{
-	uint8_t *p = lab_buf_data(b);
-
-	for (uint32_t i = 0; i < len; i++)
-		p[i] = (uint8_t)(seed * 31 + i * 7 + (i >> 9));
-}
-
-static int check_fill(const struct lab_buf *b, uint32_t len, unsigned int seed)
-{
-	const uint8_t *p = lab_buf_data(b);
-
-	for (uint32_t i = 0; i < len; i++)
-		if (p[i] != (uint8_t)(seed * 31 + i * 7 + (i >> 9)))
-			return -1;
-	return 0;
-}
-
 static int all_zero(const struct lab_buf *b, uint32_t len)
 {
 	const uint8_t *p = lab_buf_data(b);
@@ -92,17 +74,6 @@ static int all_zero(const struct lab_buf *b, uint32_t len)
 		if (p[i] != 0)
 			return -1;
 	return 0;
-}
-
-/* Every buffer back in the pool and the identity holding. */
-static void pool_quiet(struct lab_pool *p)
-{
-	struct lab_pool_stats st;
-
-	assert_accounting(p);
-	lab_pool_stats(p, &st);
-	CU_ASSERT_EQUAL(st.in_flight, 0);
-	CU_ASSERT_EQUAL(lab_pool_destroy(p), 0);
 }
 
 static char *mkfile(const char *name, size_t size)
@@ -116,15 +87,6 @@ static char *mkfile(const char *name, size_t size)
 	CU_ASSERT_FATAL(ftruncate(fd, (off_t)size) == 0);
 	close(fd);
 	return path;
-}
-
-static void expect_open_error(const char *devstr, int err, const char *msg)
-{
-	lab_test_log_capture();
-	CU_ASSERT_PTR_NULL(lab_blk_open(devstr));
-	CU_ASSERT_EQUAL(lab_errno, err);
-	LAB_TEST_HAS(lab_test_log_text(), msg);
-	lab_test_log_release();
 }
 
 static void test_device_string_errors(void)

@@ -133,7 +133,7 @@ static void test_labblk(void)
 {
 	expect_common(LABBLK_BIN, "--dev");
 	expect_usage_error(LABBLK_BIN, "", "--dev is required");
-	expect_usage_error(LABBLK_BIN, "--dev ram stray", "unexpected argument 'stray'");
+	expect_usage_error(LABBLK_BIN, "--dev ram job.fio stray", "unexpected argument 'stray'");
 }
 
 static void test_labcheck(void)

@@ -4,7 +4,9 @@
  * on a file and on a loop device the test makes and removes (root only;
  * skipped with the reason otherwise); the --json summary's fields; errors
  * for bad usage; exit 2 with per-I/O errors counted when the file is shorter
- * than the device claims.
+ * than the device claims; fio's habits: one job file run by fio and by labblk
+ * and both JSON reports read by one parser (tests/scripts/fio_json.py), bad
+ * job files, fio options labblk refuses by name.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -284,6 +286,158 @@ static void test_read_workload_opens_read_only(void)
 	CU_ASSERT_EQUAL(chmod(dir, 0700), 0);
 }
 
+/* Write @p text to @p name in the test's directory. @return its path. */
+static const char *job_file(const char *name, const char *text)
+{
+	static char path[PATH_MAX + 64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs(text, f);
+	CU_ASSERT_EQUAL(fclose(f), 0);
+	return path;
+}
+
+/* One job file, ${ENGINE} and ${FILE} from the environment, run by fio
+ * (io_uring, else psync) and by labblk; one parser checks both reports. */
+static void test_fio_job_file_both(void)
+{
+	char cmd[4 * PATH_MAX], out[16384], jf[PATH_MAX + 64];
+	const char *img = file("fio.img", "16M"), *engine = "io_uring";
+
+	snprintf(jf, sizeof(jf), "%s", job_file("both.fio",
+		"; the same file for fio and labblk\n"
+		"[global]\n"
+		"ioengine=${ENGINE}\n"
+		"filename=${FILE}\n"
+		"bs=4k\n"
+		"size=4M\n"
+		"iodepth=8\n"
+		"group_reporting\n"
+		"\n"
+		"[randread]\n"
+		"rw=randread\n"));
+	snprintf(cmd, sizeof(cmd), "ENGINE=labyrinth FILE=%s %s --output-format=json "
+		 "--output %s/labblk.json %s", img, LABBLK_BIN, dir, jf);
+	CU_ASSERT_EQUAL(lab_test_sh(cmd, out, sizeof(out)), 0);
+	LAB_TEST_HAS(out, "accounting OK");
+	snprintf(cmd, sizeof(cmd), "python3 %s/tests/scripts/fio_json.py %s/labblk.json randread "
+		 "4194304 4k", LAB_SOURCE_ROOT, dir);
+	CU_ASSERT_EQUAL(lab_test_sh(cmd, out, sizeof(out)), 0);
+	if (system("command -v fio >/dev/null") != 0) {
+		fprintf(stderr, "(fio not installed: its half not run) ");
+		return;
+	}
+	if (system("fio --enghelp 2>/dev/null | grep -qw io_uring") != 0)
+		engine = "psync";
+	snprintf(cmd, sizeof(cmd), "ENGINE=%s FILE=%s fio --output-format=json --output=%s/fio.json "
+		 "%s", engine, img, dir, jf);
+	CU_ASSERT_EQUAL(lab_test_sh(cmd, out, sizeof(out)), 0);
+	snprintf(cmd, sizeof(cmd), "python3 %s/tests/scripts/fio_json.py %s/fio.json randread "
+		 "4194304 4k", LAB_SOURCE_ROOT, dir);
+	CU_ASSERT_EQUAL(lab_test_sh(cmd, out, sizeof(out)), 0);
+}
+
+/* Two sections run together, each with its device; json+ adds the buckets;
+ * --ramp_time and --rate_iops on the command line. */
+static void test_fio_sections_and_options(void)
+{
+	char cmd[4 * PATH_MAX], out[16384];
+	const char *jf = job_file("two.fio",
+		"[global]\n"
+		"dev=ram:size=8M\n"
+		"iodepth=4\n"
+		"[reader]\n"
+		"rw=randread\n"
+		"size=1M\n"
+		"[writer]\n"
+		"rw=write\n"
+		"bs=8k\n"
+		"size=2M\n");
+
+	snprintf(cmd, sizeof(cmd), "%s --output-format=json+ %s 2>/dev/null | python3 -c '"
+		 "import json,sys; d=json.load(sys.stdin); j=d[\"jobs\"]; "
+		 "assert [x[\"jobname\"] for x in j] == [\"reader\", \"writer\"], j; "
+		 "assert j[0][\"read\"][\"total_ios\"] == 256 and j[1][\"write\"][\"total_ios\"] == 256; "
+		 "b = j[0][\"read\"][\"clat_ns\"][\"bins\"]; assert sum(b.values()) == 256, b; "
+		 "assert d[\"global options\"][\"iodepth\"] == \"4\"; "
+		 "assert j[1][\"job options\"] == {\"rw\": \"write\", \"bs\": \"8k\", "
+		 "\"size\": \"2M\"}, j[1]'", LABBLK_BIN, jf);
+	CU_ASSERT_EQUAL(lab_test_sh(cmd, out, sizeof(out)), 0);
+	/* The normal layout: fio's lines per job. */
+	snprintf(cmd, sizeof(cmd), "%s --output-format normal --name a --dev ram:size=4M "
+		 "--size 1M --rw randwrite --ramp_time 0.1 --runtime 0.3", LABBLK_BIN);
+	CU_ASSERT_EQUAL(lab_test_sh(cmd, out, sizeof(out)), 0);
+	LAB_TEST_HAS(out, "a: (groupid=0, jobs=1): err= 0");
+	LAB_TEST_HAS(out, "  write: IOPS=");
+	LAB_TEST_HAS(out, "    clat percentiles (");
+	LAB_TEST_HAS(out, "99.99th=[");
+	/* At most rate_iops per second: the count is bounded by the process's
+	 * wall time, which a slow machine can only lengthen. */
+	snprintf(cmd, sizeof(cmd), "python3 -c 'import json,subprocess,time; t=time.monotonic(); "
+		 "o=subprocess.run([\"%s\", \"--dev\", \"ram:size=4M\", \"--rate_iops\", "
+		 "\"100\", \"--runtime\", \"0.5\", \"--iodepth\", \"4\", "
+		 "\"--output-format=json\"], capture_output=True, check=True).stdout; "
+		 "t=time.monotonic()-t; r=json.loads(o)[\"jobs\"][0][\"read\"]; "
+		 "assert 0 < r[\"total_ios\"] <= 100 * t + 1, (r, t)'", LABBLK_BIN);
+	CU_ASSERT_EQUAL(lab_test_sh(cmd, out, sizeof(out)), 0);
+}
+
+/* A bad job file: exit 1, one message naming file, line and key; no run. */
+static void expect_job_error(const char *name, const char *text, const char *want)
+{
+	char cmd[2 * PATH_MAX], out[8192];
+	const char *jf = text != NULL ? job_file(name, text) : name;
+
+	snprintf(cmd, sizeof(cmd), "%s %s", LABBLK_BIN, jf);
+	CU_ASSERT_EQUAL(lab_test_sh(cmd, out, sizeof(out)), 1);
+	LAB_TEST_HAS(out, want);
+	CU_ASSERT_PTR_NULL(strstr(out, "IOPS"));
+}
+
+static void test_fio_bad_job_files(void)
+{
+	char want[PATH_MAX + 128];
+
+	snprintf(want, sizeof(want), "%s/nosect.fio:2: key 'bs' comes before any section", dir);
+	expect_job_error("nosect.fio", "; no section\nbs=4k\n[a]\n", want);
+	snprintf(want, sizeof(want), "%s/onlyglobal.fio: no job section", dir);
+	expect_job_error("onlyglobal.fio", "[global]\ndev=ram\n", want);
+	snprintf(want, sizeof(want), "%s/badnum.fio:3: bs '4x': expected a number", dir);
+	expect_job_error("badnum.fio", "[a]\ndev=ram\nbs=4x\n", want);
+	snprintf(want, sizeof(want), "%s/unknown.fio:4: unknown key 'norandommap' in [j]: not a "
+		 "fio option labblk supports", dir);
+	expect_job_error("unknown.fio", "[global]\ndev=ram\n[j]\nnorandommap\n", want);
+	snprintf(want, sizeof(want), "%s/novar.fio:2: ${LABBLK_NO_SUCH_VAR}: the environment "
+		 "variable LABBLK_NO_SUCH_VAR is not set", dir);
+	expect_job_error("novar.fio", "[a]\nfilename=${LABBLK_NO_SUCH_VAR}\n", want);
+	snprintf(want, sizeof(want), "%s/nodev.fio: job [a] has no filename= or dev=", dir);
+	expect_job_error("nodev.fio", "[a]\nrw=read\n", want);
+	snprintf(want, sizeof(want), "%s/cli.fio:2: key 'output' in [a]: a command-line option", dir);
+	expect_job_error("cli.fio", "[a]\noutput=x\n", want);
+	snprintf(want, sizeof(want), "%s/missing.fio", dir);
+	expect_job_error(want, NULL, "missing.fio': No such file or directory");
+}
+
+/* fio options labblk does not have are refused by name, never ignored. */
+static void test_fio_unknown_options(void)
+{
+	char out[8192];
+
+	CU_ASSERT_EQUAL(run("--dev ram --norandommap", out, sizeof(out)), 1);
+	LAB_TEST_HAS(out, "unknown option '--norandommap': not a fio option labblk supports");
+	CU_ASSERT_EQUAL(run("--dev ram --output-format terse", out, sizeof(out)), 1);
+	LAB_TEST_HAS(out, "--output-format 'terse': expected normal, json or json+");
+	CU_ASSERT_EQUAL(run("--dev ram --ioengine libaio", out, sizeof(out)), 1);
+	LAB_TEST_HAS(out, "--ioengine 'libaio': labblk has one engine, labyrinth");
+	CU_ASSERT_EQUAL(run("--dev ram --filename /x", out, sizeof(out)), 1);
+	LAB_TEST_HAS(out, "both dev 'ram' and filename '/x'");
+	CU_ASSERT_EQUAL(run("--dev ram --json --output-format json", out, sizeof(out)), 1);
+	LAB_TEST_HAS(out, "choose one");
+}
+
 int main(void)
 {
 	static const struct lab_test tests[] = {
@@ -295,6 +449,10 @@ int main(void)
 		LAB_TEST(test_short_file_errors),
 		LAB_TEST(test_read_only_device_refuses_writes),
 		LAB_TEST(test_read_workload_opens_read_only),
+		LAB_TEST(test_fio_job_file_both),
+		LAB_TEST(test_fio_sections_and_options),
+		LAB_TEST(test_fio_bad_job_files),
+		LAB_TEST(test_fio_unknown_options),
 		LAB_TEST_END,
 	};
 	char cmd[PATH_MAX + 16];

@@ -135,7 +135,7 @@ static void test_progress_counts_once(void)
 {
 	char cmd[1024];
 
-	snprintf(cmd, sizeof(cmd), "%s -p pcap:rx=%s,tx=%s/p.pcap,rate=10000 -p ring:name=p "
+	snprintf(cmd, sizeof(cmd), "%s -p pcap:rx=%s,tx=%s/p.pcap,pps=10000 -p ring:name=p "
 		 "-p ring:name=p -m 0:1,1:2,2:0 -i 0.1 --ctl off", LABFWD_BIN, LABFWD_SAMPLE, dir);
 	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
 	LAB_TEST_HAS(out, "100.0% (3000/3000)");

@@ -618,7 +618,7 @@ static struct lab_port *open_in(struct lab_pool *p, const char *file, const char
 static void test_pcap_loop_and_oversize(void)
 {
 	struct lab_pool *p = port_pool(2048 - 64, 1024);
-	struct lab_port *in = open_in(p, "mixed.pcap", ",loop=3");
+	struct lab_port *in = open_in(p, "mixed.pcap", ",loop=3,timing=fast");
 	struct lab_port_stats st;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(in);
@@ -634,7 +634,7 @@ static void test_pcap_loop_and_oversize(void)
 static void test_pcap_rate_limit(void)
 {
 	struct lab_pool *p = port_pool(10240, 1024);
-	struct lab_port *in = open_in(p, "mixed.pcap", ",loop=0,rate=2000");
+	struct lab_port *in = open_in(p, "mixed.pcap", ",loop=0,pps=2000");
 	struct lab_buf *b[32];
 	uint64_t got = 0, t0, el;
 
@@ -653,6 +653,133 @@ static void test_pcap_rate_limit(void)
 	CU_ASSERT(got <= 2000 * el / 1000000000ull + 32);
 	CU_ASSERT(got > 0);
 	CU_ASSERT_EQUAL(lab_port_close(in), 0);
+	assert_pool_whole(p);
+}
+
+/* Write @p n Ethernet frames of @p len bytes to DIR/@p file, a nanosecond
+ * pcap, frame i captured at @p ts_ns[i]. */
+static void write_timed(const char *file, unsigned int n, const uint64_t *ts_ns, uint32_t len)
+{
+	static const unsigned char hdr[24] = { 0x4d, 0x3c, 0xb2, 0xa1, 2, 0, 4, 0, [16] = 0xff,
+					       0xff, 0, 0, 1 };
+	unsigned char frame[1514] = { [0] = 0x02, [6] = 0x02, [12] = 0x08, [13] = 0x00 };
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	f = fopen(path, "wb");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fwrite(hdr, sizeof(hdr), 1, f);
+	for (unsigned int i = 0; i < n; i++) {
+		uint32_t r[4] = { (uint32_t)(ts_ns[i] / 1000000000ull),
+				  (uint32_t)(ts_ns[i] % 1000000000ull), len, len };
+
+		frame[14] = (unsigned char)i; /* which frame, to check the order */
+		fwrite(r, sizeof(r), 1, f);
+		fwrite(frame, len, 1, f);
+	}
+	CU_ASSERT_EQUAL_FATAL(fclose(f), 0);
+}
+
+/* Replay DIR/@p file with @p extra; record when each frame came, in ns after
+ * the instant before the first poll (at most @p n frames; 60 s ceiling).
+ * @return frames received; each carries its number in the file (of @p frames)
+ * in byte 14, and they must come in order. */
+static unsigned int timed_replay(struct lab_pool *p, const char *file, unsigned int frames,
+				 const char *extra, uint64_t *at, unsigned int n)
+{
+	struct lab_port *in = open_in(p, file, extra);
+	struct lab_port_link link = { 0 };
+	unsigned int got = 0;
+	uint64_t t0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(in);
+	CU_ASSERT_EQUAL(lab_port_start(in), 0);
+	t0 = lab_now_ns();
+	while (lab_now_ns() - t0 < 60000000000ull) {
+		struct lab_buf *b[32];
+		uint16_t k = lab_port_rx_burst(in, 0, b, 32);
+		uint64_t now = lab_now_ns() - t0;
+
+		for (uint16_t i = 0; i < k; i++) {
+			CU_ASSERT_EQUAL(((unsigned char *)lab_buf_data(b[i]))[14], got % frames);
+			if (got < n)
+				at[got] = now;
+			got++;
+		}
+		lab_free_bulk(lab_port_rxq_owner(in, 0), b, k);
+		lab_port_link(in, &link);
+		if (k == 0 && link.rx_done)
+			break;
+	}
+	CU_ASSERT_TRUE(link.rx_done);
+	CU_ASSERT_EQUAL(lab_port_close(in), 0);
+	return got;
+}
+
+/* The capture's gaps are kept, scaled by multiplier; pps and mbps pace by
+ * count and by length; loops (from the in-memory copy too) start with no
+ * gap; limit ends the replay. Only lower bounds are asserted: a frame may
+ * come late on a busy machine, never early (it is held until due). */
+static void test_pcap_pacing(void)
+{
+	static const uint64_t ts[4] = { 5000000000ull, 5150000000ull, 5250000000ull,
+					5250000000ull };
+	static const uint64_t far[3] = { 1000000000ull, 87401000000000ull, 87401000000001ull };
+	struct lab_pool *p = port_pool(10240, 1024);
+	uint64_t at[16];
+
+	write_timed("gaps.pcap", 4, ts, 60);
+	/* capture timing (the default): 150 ms, then 100 ms, then none */
+	CU_ASSERT_EQUAL(timed_replay(p, "gaps.pcap", 4, "", at, 16), 4);
+	CU_ASSERT(at[1] >= 150000000ull);
+	CU_ASSERT(at[2] >= 250000000ull);
+	CU_ASSERT(at[3] >= 250000000ull);
+	/* twice as fast */
+	CU_ASSERT_EQUAL(timed_replay(p, "gaps.pcap", 4, ",multiplier=2", at, 16), 4);
+	CU_ASSERT(at[2] >= 125000000ull);
+	/* three passes, the later two from memory: each pass keeps its gaps
+	 * (250 ms) and the passes follow each other with none */
+	CU_ASSERT_EQUAL(timed_replay(p, "gaps.pcap", 4, ",loop=3", at, 16), 12);
+	CU_ASSERT(at[11] >= 750000000ull);
+	CU_ASSERT(at[5] >= 400000000ull);
+	/* 20 packets per second: 50 ms apart */
+	CU_ASSERT_EQUAL(timed_replay(p, "gaps.pcap", 4, ",pps=20", at, 16), 4);
+	CU_ASSERT(at[3] >= 150000000ull);
+	/* 1 Mbit/s: a 1000-byte frame has 8 ms on the wire */
+	write_timed("big.pcap", 4, ts, 1000);
+	CU_ASSERT_EQUAL(timed_replay(p, "big.pcap", 4, ",mbps=1", at, 16), 4);
+	CU_ASSERT(at[3] >= 24000000ull);
+	/* limit: two frames of the three passes, then the replay is over */
+	CU_ASSERT_EQUAL(timed_replay(p, "gaps.pcap", 4, ",loop=3,limit=2,timing=fast", at, 16), 2);
+	/* a day between two frames: timing=fast does not wait for it */
+	write_timed("far.pcap", 3, far, 60);
+	CU_ASSERT_EQUAL(timed_replay(p, "far.pcap", 3, ",timing=fast", at, 16), 3);
+	CU_ASSERT_EQUAL(findings(p), 0);
+	assert_pool_whole(p);
+}
+
+static void test_pcap_pacing_refused(void)
+{
+	struct lab_pool *p = port_pool(10240, 1024);
+	char dev[600];
+
+	snprintf(dev, sizeof(dev), "pcap:rx=%s/mixed.pcap,timing=slow", dir);
+	expect_open_error(p, dev, EINVAL, (const char *[]){ "timing", "slow", NULL });
+	snprintf(dev, sizeof(dev), "pcap:rx=%s/mixed.pcap,multiplier=0", dir);
+	expect_open_error(p, dev, EINVAL, (const char *[]){ "multiplier '0'", NULL });
+	snprintf(dev, sizeof(dev), "pcap:rx=%s/mixed.pcap,multiplier=2x", dir);
+	expect_open_error(p, dev, EINVAL, (const char *[]){ "multiplier '2x'", NULL });
+	snprintf(dev, sizeof(dev), "pcap:rx=%s/mixed.pcap,pps=10,mbps=5", dir);
+	expect_open_error(p, dev, EINVAL, (const char *[]){ "give one pace", NULL });
+	snprintf(dev, sizeof(dev), "pcap:rx=%s/mixed.pcap,timing=fast,multiplier=2", dir);
+	expect_open_error(p, dev, EINVAL, (const char *[]){ "give one pace", NULL });
+	snprintf(dev, sizeof(dev), "pcap:rx=%s/mixed.pcap,pps=0", dir);
+	expect_open_error(p, dev, EINVAL, (const char *[]){ "pps", NULL });
+	/* a live capture and a tx-only port have no replay to pace */
+	expect_open_error(p, "pcap:iface=lo,pps=10", EINVAL, (const char *[]){ "rx=FILE", NULL });
+	snprintf(dev, sizeof(dev), "pcap:tx=%s/none.pcap,timing=capture", dir);
+	expect_open_error(p, dev, EINVAL, (const char *[]){ "rx=FILE", NULL });
 	assert_pool_whole(p);
 }
 
@@ -827,6 +954,8 @@ int main(void)
 		LAB_TEST(test_pcap_roundtrip_pcapng),
 		LAB_TEST(test_pcap_loop_and_oversize),
 		LAB_TEST(test_pcap_rate_limit),
+		LAB_TEST(test_pcap_pacing),
+		LAB_TEST(test_pcap_pacing_refused),
 		LAB_TEST(test_pcap_hostile_files),
 		LAB_TEST(test_pcap_barren_loop),
 		LAB_TEST_END,

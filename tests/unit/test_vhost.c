@@ -26,7 +26,7 @@
 #include <labyrinth/lab_log.h>
 
 #include "../lab_test.h"
-#include "../../drivers/net/virtio_user/virtio_defs.h"
+#include "../../drivers/common/virtio/virtio_defs.h"
 #include "port_helpers.h"
 #include "testpmd_helpers.h"
 

@@ -1,9 +1,19 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * pcap: replay a capture file (looped, rate-limited or at top speed) or
- * capture live on an interface; write a capture file or inject on an
- * interface. Files are read with nanosecond precision (microsecond files are
- * converted), so both kinds replay.
+ * pcap: replay a capture file (looped, with the capture's timing or another
+ * pace, or at top speed) or capture live on an interface; write a capture file
+ * or inject on an interface. Files are read with nanosecond precision
+ * (microsecond files are converted), so both kinds replay.
+ *
+ * Pacing, as tcpreplay's: by default each frame is due its capture gap after
+ * the one before (timing=capture, scaled by multiplier=X), or the pace is a
+ * packet rate (pps=N) or a bit rate (mbps=N, each frame due when the one
+ * before has had its time on the wire); timing=fast is top speed. The port
+ * paces and the worker polls: a frame not yet due is held and RX gives
+ * nothing, so no sleep is ever in the data path and the worker's polling is
+ * the busy wait. Frames fall due against a schedule, not against the last
+ * delivery: a worker that falls behind catches up with full bursts, and the
+ * replay's total time stays the schedule's.
  *
  * Bad records are counted, never fatal to the process: caplen < len or an
  * empty record is "truncated", a frame larger than the data room "oversize",
@@ -30,16 +40,27 @@ struct pcap_rxq {
 	char *file;          /* replay source, or NULL for live */
 	uint64_t loops;      /* passes to make (0: forever) */
 	uint64_t pass;       /* passes begun */
-	uint64_t rate;       /* packets per second (0: top speed) */
-	double tokens;
-	uint64_t last_ns;
+	/* Pacing (see the top of the file); the schedule is in lab_now_ns(). */
+	int pace;            /* PACE_* */
+	double mult;         /* capture: the gaps are divided by it */
+	uint64_t pps, mbps;
+	uint64_t limit;      /* frames to deliver in all (0: no limit) */
+	uint64_t delivered;
+	bool held;           /* hh/hd is the next record, not yet due */
+	bool scheduled;      /* due_ns holds a frame's due time */
+	struct pcap_pkthdr hh;
+	const u_char *hd;
+	uint64_t due_ns;     /* when the held (or last) frame is due */
+	uint64_t prev_ts;    /* capture time of the last frame, in ns */
+	uint32_t prev_len;   /* wire length of the last frame */
 	uint64_t record;     /* records read in this pass */
 	uint64_t pass_frames; /* frames delivered in this pass */
 	bool barren;         /* the replay ended on a pass that gave no frame */
 	bool done; /* written by the RX thread, read by link(): relaxed atomics */
 	/* A looped file small enough is kept in memory after its first pass, so
 	 * later passes are one copy per frame and no system call (as DPDK's
-	 * net_pcap infinite_rx). Records: caplen, len (uint32 each), data. */
+	 * net_pcap infinite_rx). Records: caplen, len (uint32 each), the
+	 * capture time (struct timeval, nanoseconds in tv_usec), data. */
 	uint8_t *cache;
 	size_t cache_len, cache_cap, cache_pos;
 	bool caching, cached;
@@ -65,17 +86,25 @@ static const struct lab_devargs_key pcap_keys[] = {
 	{ "tx", "pcap file to write (created or truncated)" },
 	{ "iface", "network interface for live capture and injection" },
 	{ "loop", "replay passes over the rx file, 0 = forever (default 1)" },
-	{ "rate", "replay rate in packets per second, 0 = top speed (default 0)" },
+	{ "timing", "replay pace: capture (the file's gaps) or fast (top speed) (default capture)" },
+	{ "multiplier", "timing=capture with the gaps divided by X (2 = twice as fast) (default 1)" },
+	{ "pps", "replay at N packets per second instead of the capture's timing" },
+	{ "mbps", "replay at N megabits per second (frame lengths) instead of the capture's timing" },
+	{ "limit", "stop the replay after N frames, 0 = no limit (default 0)" },
 	{ "tstamp", "timestamp precision of the tx file: us or ns (default us)" },
 	{ "snaplen", "live capture length, 64..262144 (default 65535)" },
 	{ NULL, NULL },
 };
+
+enum { PACE_CAPTURE, PACE_FAST, PACE_PPS, PACE_MBPS };
 
 /* Files go through stdio with a 1 MiB buffer (libpcap's default leaves
  * stdio's 4 KiB: one read or write system call every few frames). */
 #define PCAP_STDIO_BUF (1u << 20)
 /* Looped files up to this size are replayed from memory after the first pass. */
 #define PCAP_CACHE_MAX (64u << 20)
+/* A cached record's header: caplen, len, capture time. */
+#define CACHE_HDR (8 + sizeof(struct timeval))
 
 static int rx_file_open(struct pcap_rxq *r, const char *devstr)
 {
@@ -181,6 +210,50 @@ static int check_queues(struct lab_port *p, const struct lab_devargs *a)
 	return 0;
 }
 
+/* timing=, multiplier=, pps=, mbps=: one pace, as tcpreplay's --multiplier,
+ * --pps, --mbps and --topspeed exclude each other. */
+static int pace_parse(struct pcap_rxq *r, const struct lab_devargs *a)
+{
+	static const char *const timings[] = { "capture", "fast", NULL };
+	const char *m = lab_devargs_get(a, "multiplier");
+	int t = lab_devargs_choice(a, "timing", timings, 0);
+	int rc, given = 0;
+
+	if (t < 0)
+		return t;
+	rc = lab_devargs_u64(a, "pps", 0, 1, 1000000000ull, &r->pps);
+	if (rc == 0)
+		rc = lab_devargs_u64(a, "mbps", 0, 1, 10000000ull, &r->mbps);
+	if (rc < 0)
+		return rc;
+	r->mult = 1.0;
+	if (m != NULL) {
+		char *end;
+
+		errno = 0;
+		r->mult = strtod(m, &end);
+		if (errno != 0 || end == m || *end != '\0' || !(r->mult >= 1e-6 && r->mult <= 1e6)) {
+			LAB_LOG(ERR, port, "%s: multiplier '%s' is not a number from 0.000001 to "
+				"1000000 (the capture's gaps are divided by it)", a->devstr, m);
+			return -EINVAL;
+		}
+	}
+	given = (lab_devargs_get(a, "timing") != NULL) + (m != NULL) + (r->pps != 0) +
+		(r->mbps != 0);
+	if (given > 1 && !(t == PACE_CAPTURE && m != NULL && r->pps == 0 && r->mbps == 0)) {
+		LAB_LOG(ERR, port, "%s: give one pace: timing=capture (with multiplier=X), "
+			"timing=fast, pps=N or mbps=N", a->devstr);
+		return -EINVAL;
+	}
+	r->pace = r->pps != 0 ? PACE_PPS : r->mbps != 0 ? PACE_MBPS : t;
+	if (given > 0 && lab_devargs_get(a, "rx") == NULL) {
+		LAB_LOG(ERR, port, "%s: timing, multiplier, pps and mbps pace a replay: give "
+			"them with rx=FILE", a->devstr);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int pcap_open_port(struct lab_port *p, const struct lab_devargs *a)
 {
 	static const char *const precs[] = { "us", "ns", NULL };
@@ -200,13 +273,17 @@ static int pcap_open_port(struct lab_port *p, const struct lab_devargs *a)
 	p->txq[0].drv = &pp->tx;
 	rc = lab_devargs_u64(a, "loop", 1, 0, UINT64_MAX, &pp->rx.loops);
 	if (rc == 0)
-		rc = lab_devargs_u64(a, "rate", 0, 0, 1000000000ull, &pp->rx.rate);
+		rc = pace_parse(&pp->rx, a);
+	if (rc == 0)
+		rc = lab_devargs_u64(a, "limit", 0, 0, UINT64_MAX, &pp->rx.limit);
 	if (rc == 0)
 		rc = lab_devargs_u64(a, "snaplen", 65535, 64, 262144, &snaplen);
 	prec = lab_devargs_choice(a, "tstamp", precs, 0);
 	if (rc < 0 || prec < 0)
 		return rc < 0 ? rc : prec;
 	if ((v = lab_devargs_get(a, "iface")) != NULL) {
+		/* A live capture comes as fast as the wire brings it. */
+		pp->rx.pace = PACE_FAST;
 		pp->live = live_open(v, snaplen, a->devstr, &rc);
 		pp->rx.pc = pp->live;
 		pp->tx.pc = pp->live;
@@ -279,8 +356,7 @@ static int pcap_start(struct lab_port *p)
 {
 	struct pcap_port *pp = lab_port_priv(p);
 
-	pp->rx.last_ns = lab_now_ns();
-	pp->rx.tokens = 0;
+	(void)pp; /* the schedule starts at the first frame, not here */
 	return 0;
 }
 
@@ -305,23 +381,34 @@ static int pcap_link(struct lab_port *p, struct lab_port_link *link)
 	return 0;
 }
 
-/* How many packets the rate allows now (a token bucket of one burst). */
-static uint16_t rate_allow(struct pcap_rxq *r, uint16_t n)
+/* When the frame @p h is due: its gap (or its pace's interval) after the
+ * frame before it, which was due at r->due_ns. The first frame is due now,
+ * and so is each pass's first (a loop has no gap to keep), as is a frame whose
+ * capture time goes backwards. */
+static uint64_t pace_due(struct pcap_rxq *r, const struct pcap_pkthdr *h, uint64_t now)
 {
-	uint64_t now = lab_now_ns();
+	uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec;
+	uint64_t gap = 0;
 
-	r->tokens += (double)(now - r->last_ns) * (double)r->rate / 1e9;
-	r->last_ns = now;
-	if (r->tokens > n)
-		r->tokens = n;
-	n = r->tokens < n ? (uint16_t)r->tokens : n;
-	r->tokens -= n;
-	return n;
+	if (!r->scheduled) {
+		r->scheduled = true;
+		r->due_ns = now;
+	} else if (r->pace == PACE_CAPTURE) {
+		if (r->record > 1 && ts > r->prev_ts)
+			gap = (uint64_t)((double)(ts - r->prev_ts) / r->mult);
+	} else if (r->pace == PACE_PPS) {
+		gap = 1000000000ull / r->pps;
+	} else { /* PACE_MBPS: bits * 1000 / mbps is nanoseconds */
+		gap = (uint64_t)r->prev_len * 8000ull / r->mbps;
+	}
+	r->prev_ts = ts;
+	r->prev_len = h->len;
+	return r->due_ns + gap;
 }
 
 static void cache_add(struct pcap_rxq *r, const struct pcap_pkthdr *h, const u_char *d)
 {
-	size_t need = r->cache_len + 8 + h->caplen;
+	size_t need = r->cache_len + CACHE_HDR + h->caplen;
 
 	if (need > r->cache_cap) {
 		size_t cap = r->cache_cap ? r->cache_cap * 2 : (1u << 20);
@@ -341,7 +428,8 @@ static void cache_add(struct pcap_rxq *r, const struct pcap_pkthdr *h, const u_c
 	}
 	memcpy(r->cache + r->cache_len, &h->caplen, 4);
 	memcpy(r->cache + r->cache_len + 4, &h->len, 4);
-	memcpy(r->cache + r->cache_len + 8, d, h->caplen);
+	memcpy(r->cache + r->cache_len + 8, &h->ts, sizeof(h->ts));
+	memcpy(r->cache + r->cache_len + CACHE_HDR, d, h->caplen);
 	r->cache_len = need;
 }
 
@@ -378,9 +466,10 @@ static int cached_record(struct pcap_rxq *r, struct pcap_pkthdr **h, const u_cha
 	}
 	memcpy(&r->ch.caplen, r->cache + r->cache_pos, 4);
 	memcpy(&r->ch.len, r->cache + r->cache_pos + 4, 4);
+	memcpy(&r->ch.ts, r->cache + r->cache_pos + 8, sizeof(r->ch.ts));
 	*h = &r->ch;
-	*d = r->cache + r->cache_pos + 8;
-	r->cache_pos += 8 + r->ch.caplen;
+	*d = r->cache + r->cache_pos + CACHE_HDR;
+	r->cache_pos += CACHE_HDR + r->ch.caplen;
 	r->record++;
 	return 1;
 }
@@ -433,22 +522,51 @@ static int next_record(struct pcap_rxq *r, const struct lab_port *p, struct pcap
 static uint16_t pcap_rx(struct lab_port_queue *q, struct lab_buf **bufs, uint16_t n)
 {
 	struct pcap_rxq *r = q->drv;
-	uint64_t bytes = 0;
+	uint64_t bytes = 0, now = 0;
 	uint16_t got, k = 0;
 
 	if (r->done || r->pc == NULL)
 		return 0;
-	if (r->rate != 0 && (n = rate_allow(r, n)) == 0)
+	if (r->pace != PACE_FAST) {
+		now = lab_now_ns();
+		if (r->held && now < r->due_ns)
+			return 0; /* the next frame is not due: the poll is the wait */
+	}
+	if (r->limit != 0 && r->delivered >= r->limit) {
+		__atomic_store_n(&r->done, true, __ATOMIC_RELAXED);
 		return 0;
+	}
+	if (r->limit != 0 && r->limit - r->delivered < n)
+		n = (uint16_t)(r->limit - r->delivered);
 	got = lab_rxq_take(q, bufs, n);
 	while (k < got) {
 		struct pcap_pkthdr *h;
 		const u_char *d;
-		int rc = next_record(r, q->port, &h, &d);
+		int rc;
 
-		if (rc <= 0) {
-			LAB_COUNT_ADD(q->st.errors, rc < 0);
-			break;
+		if (r->held) {
+			h = &r->hh;
+			d = r->hd;
+			r->held = false;
+		} else {
+			rc = next_record(r, q->port, &h, &d);
+			if (rc <= 0) {
+				LAB_COUNT_ADD(q->st.errors, rc < 0);
+				break;
+			}
+			if (r->pace != PACE_FAST && h->caplen <= h->len && h->caplen > 0) {
+				uint64_t due = pace_due(r, h, now);
+
+				r->due_ns = due;
+				if (due > now) {
+					/* Keep it for a later poll: libpcap's data stays
+					 * valid until the next read, the cache's always. */
+					r->hh = *h;
+					r->hd = d;
+					r->held = true;
+					break;
+				}
+			}
 		}
 		if (h->caplen > h->len) {
 			LAB_COUNT_ADD(q->st.errors, 1);
@@ -466,6 +584,7 @@ static uint16_t pcap_rx(struct lab_port_queue *q, struct lab_buf **bufs, uint16_
 		memcpy(lab_buf_data(bufs[k]), d, h->caplen);
 		bytes += h->caplen;
 		r->pass_frames++;
+		r->delivered++;
 		k++;
 	}
 	return lab_rxq_done(q, bufs, got, k, bytes);

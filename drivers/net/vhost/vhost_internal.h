@@ -21,7 +21,7 @@
 
 #include <labyrinth/lab_common.h>
 
-#include "../virtio_user/virtio_defs.h"
+#include "../../common/virtio/virtio_defs.h"
 
 /* The largest payload a request of ours carries: a full mem table. */
 #define VH_MAX_PAYLOAD sizeof(struct vhu_mem)

@@ -42,33 +42,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <labyrinth/lab_log.h>
 #include <labyrinth/lab_port_driver.h>
 
-#include "vhost_user.h"
+#include "../../common/virtio/virtqueue.h"
 
 LAB_LOG_DECLARE(port);
-
-struct vq {
-	uint16_t size, mask;
-	uint16_t avail_idx;  /* what we publish next */
-	uint16_t last_used;  /* the next used entry to read */
-	uint16_t free_head, num_free;
-	bool event_idx;
-	uint16_t index;      /* virtqueue number */
-	struct vring_desc *desc;
-	_Atomic uint16_t *avail_flags, *avail_idx_p, *avail_ring, *used_event;
-	_Atomic uint16_t *used_flags, *used_idx_p, *avail_event;
-	struct vring_used_elem *used_ring;
-	uint32_t *posted;          /* per descriptor: bytes posted (RX), 0 when free */
-	struct lab_buf **cookie;   /* per descriptor: its buffer, NULL when free */
-	int kickfd, callfd;
-	uint32_t gen;              /* the port generation its rings are in */
-	_Atomic uint32_t gen_done; /* the same, for the control thread */
-};
 
 struct vu_port {
 	struct vhu_conn conn;
@@ -97,67 +78,6 @@ static const struct lab_devargs_key vu_keys[] = {
 
 /* ------------------------------------------------------------- virtqueues */
 
-/* Bytes of one virtqueue in the ring segment: descriptors, avail (with
- * used_event), used (with avail_event), each on its own cache lines. */
-static size_t vq_bytes(uint16_t size)
-{
-	return LAB_ALIGN_UP(16u * size, 64) + LAB_ALIGN_UP(6u + 2u * size, 64) +
-	       LAB_ALIGN_UP(6u + 8u * size, 64);
-}
-
-static int vq_init(struct vq *v, uint16_t index, uint16_t size, uint8_t *mem, bool event_idx)
-{
-	uint8_t *avail = mem + LAB_ALIGN_UP(16u * size, 64);
-	uint8_t *used = avail + LAB_ALIGN_UP(6u + 2u * size, 64);
-
-	memset(v, 0, sizeof(*v));
-	v->kickfd = v->callfd = -1;
-	v->size = size;
-	v->mask = size - 1;
-	v->index = index;
-	v->event_idx = event_idx;
-	v->desc = (struct vring_desc *)mem;
-	v->avail_flags = (_Atomic uint16_t *)avail;
-	v->avail_idx_p = (_Atomic uint16_t *)(avail + 2);
-	v->avail_ring = (_Atomic uint16_t *)(avail + 4);
-	v->used_event = &v->avail_ring[size];
-	v->used_flags = (_Atomic uint16_t *)used;
-	v->used_idx_p = (_Atomic uint16_t *)(used + 2);
-	v->used_ring = (struct vring_used_elem *)(used + 4);
-	v->avail_event = (_Atomic uint16_t *)&v->used_ring[size];
-	v->cookie = calloc(size, sizeof(*v->cookie));
-	v->posted = calloc(size, sizeof(*v->posted));
-	if (v->cookie == NULL || v->posted == NULL)
-		return -ENOMEM;
-	for (uint16_t i = 0; i < size; i++)
-		v->desc[i].next = (uint16_t)(i + 1);
-	v->free_head = 0;
-	v->num_free = size;
-	/* We poll: no calls, please (EVENT_IDX: an event half the index space
-	 * away, moved along as we consume). */
-	if (event_idx)
-		atomic_store_explicit(v->used_event, 0x8000, memory_order_relaxed);
-	else
-		atomic_store_explicit(v->avail_flags, VRING_AVAIL_F_NO_INTERRUPT,
-				      memory_order_relaxed);
-	v->kickfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	v->callfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	return v->kickfd < 0 || v->callfd < 0 ? -errno : 0;
-}
-
-static void vq_fini(struct vq *v)
-{
-	if (v->kickfd >= 0)
-		close(v->kickfd);
-	if (v->callfd >= 0)
-		close(v->callfd);
-	free(v->cookie);
-	free(v->posted);
-	v->cookie = NULL;
-	v->posted = NULL;
-	v->kickfd = v->callfd = -1;
-}
-
 /* Every buffer a virtqueue still holds goes back to its queue's owner. */
 static void vq_drain(struct lab_port_queue *q, struct vq *v)
 {
@@ -167,24 +87,6 @@ static void vq_drain(struct lab_port_queue *q, struct vq *v)
 			v->cookie[i] = NULL;
 			v->posted[i] = 0;
 		}
-}
-
-/* Empty rings from index 0, as a new back-end will start them (the queue's
- * own thread, after vq_drain, with no back-end attached). */
-static void vq_reset(struct vq *v)
-{
-	atomic_store_explicit(v->avail_flags, v->event_idx ? 0 : VRING_AVAIL_F_NO_INTERRUPT,
-			      memory_order_relaxed);
-	for (uint16_t i = 0; i < v->size; i++)
-		v->desc[i].next = (uint16_t)(i + 1);
-	v->free_head = 0;
-	v->num_free = v->size;
-	v->avail_idx = 0;
-	v->last_used = 0;
-	atomic_store_explicit(v->avail_idx_p, 0, memory_order_relaxed);
-	atomic_store_explicit(v->used_idx_p, 0, memory_order_relaxed);
-	if (v->event_idx)
-		atomic_store_explicit(v->used_event, 0x8000, memory_order_relaxed);
 }
 
 /* The back-end changed (gone, or back): follow the port's generation. @return
@@ -205,48 +107,6 @@ static inline bool vq_live(struct lab_port_queue *q, struct vu_port *vp, struct 
 	v->gen = g;
 	atomic_store_explicit(&v->gen_done, g, memory_order_release);
 	return !(g & 1);
-}
-
-/* Publish what was added since @p old and kick if the back-end asks for it. */
-static void vq_publish(struct vq *v, uint16_t old)
-{
-	bool kick;
-
-	if (v->avail_idx == old)
-		return;
-	atomic_store_explicit(v->avail_idx_p, v->avail_idx, memory_order_release);
-	/* The index store before the look at the peer's flags (virtio 1.1,
-	 * 2.6.13.6): a full barrier, as every virtio driver has here. */
-	atomic_thread_fence(memory_order_seq_cst);
-	if (v->event_idx)
-		kick = need_event(atomic_load_explicit(v->avail_event, memory_order_relaxed),
-				  v->avail_idx, old);
-	else
-		kick = !(atomic_load_explicit(v->used_flags, memory_order_relaxed) &
-			 VRING_USED_F_NO_NOTIFY);
-	if (kick) {
-		uint64_t one = 1;
-
-		(void)!write(v->kickfd, &one, sizeof(one));
-	}
-}
-
-static inline uint16_t vq_take_desc(struct vq *v)
-{
-	uint16_t id = v->free_head;
-
-	v->free_head = v->desc[id].next;
-	v->num_free--;
-	return id;
-}
-
-static inline void vq_put_desc(struct vq *v, uint16_t id)
-{
-	v->desc[id].next = v->free_head;
-	v->free_head = id;
-	v->num_free++;
-	v->cookie[id] = NULL;
-	v->posted[id] = 0;
 }
 
 /* The next used entry, checked: the id names a descriptor we posted and the
@@ -482,32 +342,15 @@ static int negotiate(struct vu_port *vp)
 	return vhu_set_u64(&vp->conn, VHU_SET_FEATURES, vp->features);
 }
 
-/* Hand the back-end one virtqueue: call, size, base, addresses, kick. */
-static int ring_setup(struct vu_port *vp, struct vq *v)
-{
-	int rc = vhu_set_vring_fd(&vp->conn, VHU_SET_VRING_CALL, v->index, v->callfd);
-
-	if (rc == 0)
-		rc = vhu_set_state(&vp->conn, VHU_SET_VRING_NUM, v->index, v->size);
-	if (rc == 0)
-		rc = vhu_set_state(&vp->conn, VHU_SET_VRING_BASE, v->index, 0);
-	if (rc == 0)
-		rc = vhu_set_vring_addr(&vp->conn, v->index, v->desc, v->used_flags,
-					v->avail_flags);
-	if (rc == 0)
-		rc = vhu_set_vring_fd(&vp->conn, VHU_SET_VRING_KICK, v->index, v->kickfd);
-	return rc;
-}
-
 /* The memory and every ring to the back-end, from base 0, rings enabled. */
 static int hand_over(struct vu_port *vp)
 {
 	int rc = vhu_set_mem_table(&vp->conn, vp->regions, vp->nregions);
 
 	for (uint16_t i = 0; i < vp->nq && rc == 0; i++) {
-		rc = ring_setup(vp, &vp->rx[i]);
+		rc = vq_hand_over(&vp->conn, &vp->rx[i]);
 		if (rc == 0)
-			rc = ring_setup(vp, &vp->tx[i]);
+			rc = vq_hand_over(&vp->conn, &vp->tx[i]);
 	}
 	for (uint16_t i = 0; i < 2 * vp->nq && rc == 0 &&
 			     (vp->features & (1ull << VHOST_USER_F_PROTOCOL_FEATURES));

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * What both sides of virtio-net over vhost-user share: the vhost-user
- * messages' numbers and wire layout (QEMU's docs/interop/vhost-user.rst),
- * the feature bits, and the split virtqueue's structures (virtio 1.1, 2.6).
- * drivers/net/virtio_user is the driver (front-end) side, drivers/net/vhost
- * the device (back-end) side; both include this one header.
+ * What every user of vhost-user here shares: the messages' numbers and wire
+ * layout (QEMU's docs/interop/vhost-user.rst), the feature bits, and the
+ * split virtqueue's structures (virtio 1.1, 2.6). drivers/net/virtio_user
+ * and drivers/block/virtio_blk are driver (front-end) sides, drivers/net/vhost
+ * the device (back-end) side of virtio-net; all include this one header.
  */
 #ifndef LAB_VIRTIO_DEFS_H
 #define LAB_VIRTIO_DEFS_H
@@ -30,6 +30,8 @@ enum vhu_request {
 	VHU_SET_PROTOCOL_FEATURES = 16,
 	VHU_GET_QUEUE_NUM = 17,
 	VHU_SET_VRING_ENABLE = 18,
+	VHU_GET_CONFIG = 24,
+	VHU_SET_CONFIG = 25,
 };
 
 /* The request's name, for messages ("?" for a number not listed above). */
@@ -55,6 +57,7 @@ const char *vhu_req_name(enum vhu_request r);
 #define VIRTIO_F_VERSION_1 32
 
 #define VHU_PROTOCOL_F_MQ 0
+#define VHU_PROTOCOL_F_CONFIG 9
 
 /* The most regions a mem table carries without CONFIGURE_MEM_SLOTS. */
 #define VHU_MAX_REGIONS 8
@@ -85,6 +88,18 @@ struct vhu_mem {
 	uint32_t padding;
 	struct vhu_region r[VHU_MAX_REGIONS];
 };
+
+/* GET_CONFIG / SET_CONFIG: a window of the device's config space. The
+ * message carries the header and @p size bytes of region (QEMU sends and
+ * expects exactly that much). */
+#define VHU_CONFIG_MAX 256u
+struct vhu_config {
+	uint32_t offset;
+	uint32_t size;
+	uint32_t flags;
+	uint8_t region[VHU_CONFIG_MAX];
+};
+#define VHU_CONFIG_HDR 12u
 
 /* The virtio-net header: struct virtio_net_hdr_mrg_rxbuf, which VERSION_1
  * always has (12 bytes), and where its num_buffers field sits. */

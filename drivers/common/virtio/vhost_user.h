@@ -47,6 +47,10 @@ int vhu_set_vring_addr(struct vhu_conn *c, uint32_t index, const void *desc,
 		       const void *used, const void *avail);
 /* SET_VRING_KICK / SET_VRING_CALL with an eventfd. */
 int vhu_set_vring_fd(struct vhu_conn *c, enum vhu_request req, uint32_t index, int fd);
+/* GET_CONFIG (protocol feature CONFIG): @p size bytes (at most
+ * VHU_CONFIG_MAX) of the device's config space from @p offset into @p out.
+ * A back-end that cannot answers with an empty reply: -EPROTO, logged. */
+int vhu_get_config(struct vhu_conn *c, uint32_t offset, void *out, uint32_t size);
 /* SET_MEM_TABLE: the regions, with guest address = our address. */
 int vhu_set_mem_table(struct vhu_conn *c, const struct lab_mem_region *r, unsigned int n);
 

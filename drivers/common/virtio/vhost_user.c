@@ -146,6 +146,8 @@ const char *vhu_req_name(enum vhu_request r)
 	case VHU_SET_PROTOCOL_FEATURES: return "SET_PROTOCOL_FEATURES";
 	case VHU_GET_QUEUE_NUM: return "GET_QUEUE_NUM";
 	case VHU_SET_VRING_ENABLE: return "SET_VRING_ENABLE";
+	case VHU_GET_CONFIG: return "GET_CONFIG";
+	case VHU_SET_CONFIG: return "SET_CONFIG";
 	}
 	return "?";
 }
@@ -293,4 +295,19 @@ int vhu_set_mem_table(struct vhu_conn *c, const struct lab_mem_region *r, unsign
 		fds[i] = r[i].fd;
 	}
 	return vhu_send(c, VHU_SET_MEM_TABLE, &m, sizeof(m), fds, n);
+}
+
+int vhu_get_config(struct vhu_conn *c, uint32_t offset, void *out, uint32_t size)
+{
+	struct vhu_config m = { .offset = offset, .size = size };
+	int rc;
+
+	if (size > VHU_CONFIG_MAX)
+		return -EINVAL;
+	rc = vhu_send(c, VHU_GET_CONFIG, &m, VHU_CONFIG_HDR + size, NULL, 0);
+	if (rc == 0)
+		rc = recv_reply(c, VHU_GET_CONFIG, &m, VHU_CONFIG_HDR + size);
+	if (rc == 0)
+		memcpy(out, m.region, size);
+	return rc;
 }
