@@ -26,7 +26,9 @@
  * is the only point a plugin gets called there. The bus API is internal to
  * DPDK 22.11 and bus_driver.h is not installed by Debian, so the struct's
  * leading members are declared here as DPDK 22.11 lays them out (the same
- * since 17.11); the members after them stay zero (not implemented).
+ * since 17.11); the members after them stay zero, which EAL 22.11 reads as
+ * "not implemented" (it checks each for NULL before a call:
+ * eal_common_bus.c, eal_common_dev.c, eal_common_devargs.c).
  */
 #include <errno.h>
 #include <stdio.h>
