@@ -81,7 +81,7 @@ static double lab_rx_tx(struct lab_port *port, uint64_t total)
 		lab_port_handoff(rxo, txo, b, n);
 		s = lab_port_tx_burst(port, 0, b, n);
 		if (lab_unlikely(s != n))
-			lab_free_bulk(txo, b + s, n - s);
+			lab_free_frames(txo, b + s, n - s);
 		done += n;
 	}
 	return (double)done * 1e3 / (double)(lab_now_ns() - t0);
@@ -133,7 +133,7 @@ static double lab_pcap(struct lab_pool *p, const struct port_run *r, const char 
 	while (done < P_FILE_FRAMES) {
 		uint16_t n = lab_port_rx_burst(port, 0, b, 32);
 
-		lab_free_bulk(lab_port_rxq_owner(port, 0), b, n);
+		lab_free_frames(lab_port_rxq_owner(port, 0), b, n);
 		done += n;
 		if (n == 0) {
 			struct lab_port_link l;

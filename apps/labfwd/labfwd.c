@@ -175,6 +175,11 @@ static int open_ports(struct fwd_ctx *c)
 			/* ring ports carry labfwd's own traffic; the rest receive from outside. */
 			fp->source = strncmp(fp->dev, "ring:", 5) != 0;
 		}
+		/* A replay at full speed has no wall clock to keep up with: what a
+		 * slower port refuses waits rather than being lost (--tx-retry). */
+		fp->keep = o->retry == FWD_RETRY_ALL ||
+			   (o->retry == FWD_RETRY_REPLAY && fp->rx_file[0] != '\0' &&
+			    strstr(fp->dev, "iface=") == NULL);
 	}
 	for (unsigned int i = 0; i < c->nports; i++)
 		if (lab_port_start(c->port[i].p) < 0) {
@@ -231,8 +236,8 @@ static void run(struct fwd_ctx *c)
 		if (o->packets > 0 && rx >= o->packets)
 			break;
 		/* A finished replay: stop once nothing has moved for 100 ms (rings
-		 * between ports drained). */
-		if (rx != last_rx || !sources_done(c)) {
+		 * between ports drained) and no worker holds a burst to retry. */
+		if (rx != last_rx || !sources_done(c) || fwd_held(c) != 0) {
 			last_rx = rx;
 			idle_since = t;
 		} else if (t - idle_since >= 0.1) {

@@ -33,6 +33,7 @@ struct fwd_opts {
 	bool verify;             /* compare pcap outputs with their inputs at exit */
 	bool tx_first;           /* each worker sends one burst on every port first */
 	bool queue_owners;       /* --owners queue: a cache per queue, not per worker */
+	enum fwd_retry { FWD_RETRY_REPLAY, FWD_RETRY_ALL, FWD_RETRY_NONE } retry; /* --tx-retry */
 	uint32_t rx_ring, tx_ring;
 	struct lab_config cfg;   /* pool, arena, quality, log */
 	const char *ctl;         /* control socket path; NULL: the default; "off": none */
@@ -58,6 +59,7 @@ struct fwd_port {
 	bool finite;               /* a source that ends (pcap rx file, loop > 0) */
 	bool counted;              /* its frames are in total_expected (progress) */
 	bool source;               /* receives traffic from outside labfwd */
+	bool keep;                 /* what TX refuses of its traffic is offered again */
 	struct lab_port_stats *final; /* taken just before close */
 };
 
@@ -68,6 +70,8 @@ struct fwd_worker {
 	struct fwd_ctx *ctx;
 	bool started;
 	uint64_t refused; /* buffers a transfer refused (findings) */
+	_Atomic unsigned int held; /* buffers kept for a retry now */
+	_Atomic uint64_t dropped[FWD_MAX_PORTS]; /* of each source port: freed unsent */
 } __attribute__((aligned(64)));
 
 /* Figures at one moment (report.c): every port's packets, the pool. */
@@ -122,6 +126,7 @@ void fwd_workers_join(struct fwd_ctx *c);
 /* report.c */
 void fwd_snap_take(struct fwd_ctx *c, double t, struct fwd_snap *s);
 uint64_t fwd_rx_total(struct fwd_ctx *c); /* packets received, every port: cheap */
+unsigned int fwd_held(struct fwd_ctx *c);  /* buffers the workers keep for a retry */
 void fwd_live_line(struct fwd_ctx *c, const struct fwd_snap *prev, const struct fwd_snap *now);
 int fwd_summary(struct fwd_ctx *c, FILE *f);
 

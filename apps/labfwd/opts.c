@@ -54,6 +54,11 @@ void fwd_usage(FILE *f)
 "      --verify            at exit, check each pcap port that forwards to itself\n"
 "                          (rx and tx files, loop > 0): the output must be the\n"
 "                          input replayed loop times, byte for byte\n"
+"      --tx-retry WHICH    whose packets a full TX ring does not lose: replay (a\n"
+"                          pcap rx file: the rest of the burst is offered again\n"
+"                          before the file is read on), all (every source: a\n"
+"                          slow port holds up its sources) or none (drop, as\n"
+"                          testpmd does) (default replay)\n"
 "      --tx-first          each worker first sends one burst of 64-byte frames out\n"
 "                          of every port (as testpmd's): traffic for looped ports\n"
 "      --rx-ring N         RX descriptors per queue (default: the driver's)\n"
@@ -249,6 +254,19 @@ static int parse_owners(struct fwd_opts *o, const char *v)
 	return -1;
 }
 
+static int parse_retry(struct fwd_opts *o, const char *v)
+{
+	static const char *const names[] = { "replay", "all", "none" };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(v, names[i]) == 0) {
+			o->retry = (enum fwd_retry)i;
+			return 0;
+		}
+	fprintf(stderr, "labfwd: tx-retry '%s': expected replay, all or none\n", v);
+	return -1;
+}
+
 /* --json, --verify, --tx-first: no value (the command line) or 0/1, yes/no,
  * true/false (a config file). */
 static int parse_flag(struct fwd_opts *o, const char *name, const char *v)
@@ -340,6 +358,8 @@ static int apply_opt(struct fwd_opts *o, const char *name, const char *v)
 		*(name[0] == 'r' ? &o->rx_ring : &o->tx_ring) = (uint32_t)x;
 		return 0;
 	}
+	if (strcmp(name, "tx-retry") == 0)
+		return parse_retry(o, v);
 	if (strcmp(name, "json") == 0 || strcmp(name, "verify") == 0 ||
 	    strcmp(name, "tx-first") == 0 || strcmp(name, "metrics-remote") == 0)
 		return parse_flag(o, name, v);
@@ -360,7 +380,7 @@ static char *trim(char *s)
 
 enum { OPT_MODE = 256, OPT_JSON, OPT_VERIFY, OPT_TXFIRST, OPT_RXR, OPT_TXR, OPT_PSIZE, OPT_PMAX, OPT_QUAL,
        OPT_SET, OPT_CONFIG, OPT_CTL, OPT_CSV, OPT_CSVI, OPT_STORM, OPT_OWNERS,
-       OPT_METRICS, OPT_METRICS_REMOTE };
+       OPT_METRICS, OPT_METRICS_REMOTE, OPT_TXRETRY };
 
 static const struct option longopts[] = {
 	{ "port", required_argument, NULL, 'p' },
@@ -380,6 +400,7 @@ static const struct option longopts[] = {
 	{ "storm", required_argument, NULL, OPT_STORM },
 	{ "verify", no_argument, NULL, OPT_VERIFY },
 	{ "tx-first", no_argument, NULL, OPT_TXFIRST },
+	{ "tx-retry", required_argument, NULL, OPT_TXRETRY },
 	{ "rx-ring", required_argument, NULL, OPT_RXR },
 	{ "tx-ring", required_argument, NULL, OPT_TXR },
 	{ "pool-size", required_argument, NULL, OPT_PSIZE },

@@ -11,9 +11,30 @@
 
 #include "labfwd.h"
 
+/* Drops, but not ring_full: a TX ring's refusals are not losses when labfwd
+ * offers them again (--tx-retry); what it freed unsent is fwd_dropped(). */
 static uint64_t drops_of(const struct lab_port_qstats *q)
 {
-	return q->rx_nobuf + q->oversize + q->truncated + q->ring_full + q->errors;
+	return q->rx_nobuf + q->oversize + q->truncated + q->errors;
+}
+
+/* Packets received on port @p i that labfwd freed because TX refused them. */
+static uint64_t fwd_dropped(const struct fwd_ctx *c, unsigned int i)
+{
+	uint64_t n = 0;
+
+	for (unsigned int w = 0; w < c->o->nworkers; w++)
+		n += atomic_load_explicit(&c->w[w].dropped[i], memory_order_relaxed);
+	return n;
+}
+
+unsigned int fwd_held(struct fwd_ctx *c)
+{
+	unsigned int n = 0;
+
+	for (unsigned int w = 0; w < c->o->nworkers; w++)
+		n += atomic_load_explicit(&c->w[w].held, memory_order_relaxed);
+	return n;
 }
 
 void fwd_snap_take(struct fwd_ctx *c, double t, struct fwd_snap *s)
@@ -29,7 +50,7 @@ void fwd_snap_take(struct fwd_ctx *c, double t, struct fwd_snap *s)
 			s->src_rx += st.rx_total.packets;
 		s->tx += st.tx_total.packets;
 		s->nobuf += st.rx_total.rx_nobuf;
-		s->drops += drops_of(&st.rx_total) + drops_of(&st.tx_total);
+		s->drops += drops_of(&st.rx_total) + drops_of(&st.tx_total) + fwd_dropped(c, i);
 	}
 	lab_pool_stats(c->pool, &s->pool);
 }
@@ -156,7 +177,8 @@ static void port_json(FILE *f, const struct fwd_ctx *c, unsigned int i, double s
 		fprintf(f, "%s", q ? "," : "");
 		qjson(f, &st->tx[q], secs);
 	}
-	fprintf(f, "]}");
+	fprintf(f, "],\"tx_retry\":%s,\"dropped\":%llu}", c->port[i].keep ? "true" : "false",
+		(unsigned long long)fwd_dropped(c, i));
 }
 
 /* The summary as one JSON object. */
@@ -195,6 +217,12 @@ static void summary_text(const struct fwd_ctx *c, FILE *f, const struct lab_pool
 			qline(f, "rx", q, &st->rx[q], secs);
 		for (unsigned int q = 0; q < st->nb_txq; q++)
 			qline(f, "tx", q, &st->tx[q], secs);
+		/* Its traffic's fate at port dst's TX, where ring_full counts
+		 * refusals (each retry again): what labfwd gave up on. */
+		if (c->port[i].keep || fwd_dropped(c, i) != 0)
+			fprintf(f, "    dropped %llu (refused by port %d's TX and freed)%s\n",
+				(unsigned long long)fwd_dropped(c, i), c->port[i].dst,
+				c->port[i].keep ? "; refusals offered again (--tx-retry)" : "");
 	}
 	/* One line per group of the stats table: the pool, its owners' sums, the sampler. */
 	fprintf(f, "  pool '%s' (quality %s):", lab_pool_name(c->pool), lab_quality_name(ps->quality));

@@ -36,7 +36,8 @@ struct lab_buf {
 	uint32_t hash;         /**< RSS or flow hash, for drivers */
 	uint32_t ol_flags;     /**< offload flags, for drivers */
 	uint32_t udata32;      /**< for the application */
-	struct lab_buf *next;  /**< next segment while held; overflow link while free */
+	struct lab_buf *next;  /**< next segment of the frame while held (NULL: the last);
+				*   the pool's overflow link while free */
 };
 static_assert(sizeof(struct lab_buf) == 64, "lab_buf must be one cache line");
 
@@ -60,6 +61,49 @@ static inline void lab_buf_reset(struct lab_buf *b, uint16_t headroom)
 	b->data_len = 0;
 	b->next = NULL;
 }
+
+/*
+ * Frames of several segments. A frame longer than one buffer's data room is
+ * a chain of buffers linked by next, head first (as an mbuf chain, but with
+ * no pkt_len or nb_segs cached in the head: the single-buffer frame, by far
+ * the common one, then costs nothing to build). Every segment's data_len is
+ * its own bytes, the head's included; port and queue are the head's. Free a
+ * frame with lab_free_frames() (lab_pool.h), which frees every segment.
+ */
+
+/** The frame's length: the data_len of all its segments. */
+static inline uint32_t lab_buf_pkt_len(const struct lab_buf *b)
+{
+	uint32_t len = b->data_len;
+
+	while ((b = b->next) != NULL)
+		len += b->data_len;
+	return len;
+}
+
+/** The frame's number of segments (1 for a single buffer). */
+static inline unsigned int lab_buf_nb_segs(const struct lab_buf *b)
+{
+	unsigned int n = 1;
+
+	while ((b = b->next) != NULL)
+		n++;
+	return n;
+}
+
+/** The frame's last segment. */
+static inline struct lab_buf *lab_buf_last_seg(struct lab_buf *b)
+{
+	while (b->next != NULL)
+		b = b->next;
+	return b;
+}
+
+/**
+ * Copy the frame's bytes from @p off (at most @p len of them) to @p dst.
+ * @return bytes copied (fewer than @p len when the frame ends first).
+ */
+uint32_t lab_buf_read(const struct lab_buf *b, uint32_t off, void *dst, uint32_t len);
 
 #ifdef __cplusplus
 }

@@ -250,6 +250,54 @@ static inline unsigned int lab_free_bulk_at(struct lab_cache *c, struct lab_buf 
 
 #define lab_free_bulk(c, bufs, n) lab_free_bulk_at(c, bufs, n, LAB_SITE())
 
+/* Internal: lab_free_frames()'s slow half, for a burst with a chain in it. */
+unsigned int _lab_free_chains(struct lab_cache *c, struct lab_buf *const *bufs, unsigned int n,
+			      const void *site);
+
+/**
+ * Give back @p n frames, each with all its segments (lab_buf.h: a frame is
+ * a chain of buffers linked by next). Every place that frees frames (a
+ * driver's TX completion, an application's drops, a port's teardown) frees
+ * them with this, so no segment is lost. A burst of single buffers costs one
+ * test of next per frame over lab_free_bulk(); a burst with a chain in it
+ * goes to an out-of-line path that frees every segment (and clears next, so
+ * a segment comes out of the pool with no stale link).
+ *
+ * @param c the caller's owner cache (it must hold every segment), or NULL as
+ *          for lab_free_bulk().
+ * @return buffers (segments) accepted.
+ */
+static inline unsigned int lab_free_frames_at(struct lab_cache *c, struct lab_buf *const *bufs,
+					      unsigned int n, const void *site)
+{
+	uintptr_t any = 0;
+
+	/* One load and an OR per frame, no branch: the burst is a loop the
+	 * compiler unrolls, then one test. */
+	for (unsigned int i = 0; i < n; i++)
+		any |= (uintptr_t)bufs[i]->next;
+	if (lab_unlikely(any != 0))
+		return _lab_free_chains(c, bufs, n, site);
+	return lab_free_bulk_at(c, bufs, n, site);
+}
+
+#define lab_free_frames(c, bufs, n) lab_free_frames_at(c, bufs, n, LAB_SITE())
+
+/**
+ * lab_free_frames() for a caller that has read every frame's header anyway
+ * (a driver summing bytes): @p any is the OR of the frames' next pointers,
+ * so the burst is not walked a second time.
+ */
+static inline unsigned int lab_free_frames_any_at(struct lab_cache *c, struct lab_buf *const *bufs,
+						  unsigned int n, uintptr_t any, const void *site)
+{
+	if (lab_unlikely(any != 0))
+		return _lab_free_chains(c, bufs, n, site);
+	return lab_free_bulk_at(c, bufs, n, site);
+}
+
+#define lab_free_frames_any(c, bufs, n, any) lab_free_frames_any_at(c, bufs, n, any, LAB_SITE())
+
 /**
  * Give back @p n buffers of pool @p p without an owner cache (as
  * lab_free_bulk(NULL, ...), but the pool comes from the caller, not from the

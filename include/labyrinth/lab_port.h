@@ -20,7 +20,10 @@
  *
  *     lab_port_handoff(lab_port_rxq_owner(in, 0), lab_port_txq_owner(out, 0), bufs, n);
  *     sent = lab_port_tx_burst(out, 0, bufs, n);
- *     lab_free_bulk(lab_port_txq_owner(out, 0), bufs + sent, n - sent);
+ *     lab_free_frames(lab_port_txq_owner(out, 0), bufs + sent, n - sent);
+ *
+ * A frame may be a chain of buffers (lab_buf.h); lab_free_frames() frees
+ * all of it, and lab_port_handoff() hands all of it on.
  *
  * Ownership domains (docs/architecture.md): queues polled by one thread may
  * share one owner cache, the caller's (lab_port_conf's rxq_owner and
@@ -57,6 +60,8 @@ struct lab_port_qstats {
 	uint64_t ring_full;    /**< TX: packets the ring had no room for, given back
 				*   to the caller (who may retry them) */
 	uint64_t errors;       /**< anything else: I/O errors, malformed records */
+	uint64_t chained;      /**< of packets: frames of more than one buffer (a chain,
+				*   lab_buf.h), received or sent whole (virtio, vhost) */
 };
 
 /** Queue stats of a port, as lab_port_stats() copies them. */
@@ -199,7 +204,8 @@ static inline struct lab_cache *lab_port_txq_owner(const struct lab_port *p, uin
 
 /**
  * Hand @p n buffers received on a queue owned by @p from to the owner @p to of
- * the queue that sends them (the port's form of lab_buf_transfer()). When
+ * the queue that sends them (the port's form of lab_buf_transfer()), every
+ * segment of a chained frame with its head. When
  * both queues are one ownership domain (one owner cache) no owner changes:
  * nothing is done or checked per packet, and the free at TX completion is
  * where a buffer the domain does not hold is caught (a foreign or double
@@ -209,12 +215,24 @@ static inline struct lab_cache *lab_port_txq_owner(const struct lab_port *p, uin
  * @return buffers handed on (@p n unless a transfer across domains refused
  *         some: findings, queued for the warden).
  */
+/* Internal: lab_port_handoff() across domains for a burst with a chain in
+ * it (every segment changes owner). @return frames whose head was handed on. */
+unsigned int _lab_port_handoff_chains(struct lab_cache *from, struct lab_cache *to,
+				      struct lab_buf *const *bufs, unsigned int n,
+				      const void *site);
+
 static inline unsigned int lab_port_handoff_at(struct lab_cache *from, struct lab_cache *to,
 					       struct lab_buf *const *bufs, unsigned int n,
 					       const void *site)
 {
+	uintptr_t any = 0;
+
 	if (lab_likely(from == to))
 		return n;
+	for (unsigned int i = 0; i < n; i++)
+		any |= (uintptr_t)bufs[i]->next;
+	if (lab_unlikely(any != 0))
+		return _lab_port_handoff_chains(from, to, bufs, n, site);
 	return lab_buf_transfer_at(from, to, bufs, n, site);
 }
 

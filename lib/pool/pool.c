@@ -172,9 +172,14 @@ void pool_drain_overflow(struct lab_pool *p)
 	struct lab_buf *b = atomic_exchange_explicit(&p->overflow, NULL, memory_order_acquire);
 	unsigned int n = 0;
 
+	/* Clear the link as it is read: a buffer must leave the pool with no
+	 * next, or a chain-aware free (lab_free_frames) would follow it. */
 	while (b != NULL) {
+		struct lab_buf *next = b->next;
+
+		b->next = NULL;
 		p->scratch[n++] = b;
-		b = b->next;
+		b = next;
 	}
 	atomic_fetch_sub_explicit(&p->overflow_count, n, memory_order_relaxed);
 	_lab_pool_put(p, p->scratch, n);

@@ -748,3 +748,52 @@ unsigned int _lab_pool_ring_free_to(struct lab_pool *p, struct lab_buf *const *b
 	nc_put_slow(p, r, bufs, n);
 	return n;
 }
+
+/*
+ * lab_free_frames() when a burst holds a chain: every segment of every frame,
+ * in batches, each segment's next cleared first (read before: the free may
+ * reuse the link). Single-buffer frames around the chains go in the same
+ * batches, so their order in the cache is kept.
+ */
+unsigned int _lab_free_chains(struct lab_cache *c, struct lab_buf *const *bufs, unsigned int n,
+			      const void *site)
+{
+	struct lab_buf *batch[64];
+	unsigned int nb = 0, ok = 0;
+
+	for (unsigned int i = 0; i < n; i++) {
+		struct lab_buf *b = bufs[i], *next;
+
+		for (; b != NULL; b = next) {
+			next = b->next;
+			b->next = NULL;
+			batch[nb++] = b;
+			if (nb == 64) {
+				ok += lab_free_bulk_at(c, batch, nb, site);
+				nb = 0;
+			}
+		}
+	}
+	if (nb != 0)
+		ok += lab_free_bulk_at(c, batch, nb, site);
+	return ok;
+}
+
+uint32_t lab_buf_read(const struct lab_buf *b, uint32_t off, void *dst, uint32_t len)
+{
+	uint32_t done = 0;
+
+	for (; b != NULL && done < len; b = b->next) {
+		uint32_t k;
+
+		if (off >= b->data_len) {
+			off -= b->data_len;
+			continue;
+		}
+		k = b->data_len - off < len - done ? b->data_len - off : len - done;
+		memcpy((uint8_t *)dst + done, (const uint8_t *)lab_buf_data(b) + off, k);
+		done += k;
+		off = 0;
+	}
+	return done;
+}

@@ -284,10 +284,28 @@ err:
 	return NULL;
 }
 
+unsigned int _lab_port_handoff_chains(struct lab_cache *from, struct lab_cache *to,
+				      struct lab_buf *const *bufs, unsigned int n,
+				      const void *site)
+{
+	unsigned int ok = 0;
+
+	for (unsigned int i = 0; i < n; i++) {
+		struct lab_buf *b = bufs[i];
+
+		ok += lab_buf_transfer_at(from, to, &b, 1, site);
+		/* A segment refused is a finding (queued for the warden); the
+		 * frame stays the caller's either way. */
+		while ((b = b->next) != NULL)
+			(void)lab_buf_transfer_at(from, to, &b, 1, site);
+	}
+	return ok;
+}
+
 static void rxq_drain(struct lab_port_queue *q)
 {
 	if (q->ring_avail != 0)
-		lab_free_bulk(q->owner, q->ring, q->ring_avail);
+		lab_free_frames(q->owner, q->ring, q->ring_avail);
 	q->ring_avail = 0;
 	q->ring_short = 0;
 }
@@ -355,6 +373,7 @@ static void qstats_add(struct lab_port_qstats *t, const struct lab_port_qstats *
 	t->oversize += s->oversize;
 	t->truncated += s->truncated;
 	t->ring_full += s->ring_full;
+	t->chained += s->chained;
 	t->errors += s->errors;
 }
 

@@ -246,6 +246,54 @@ static void test_ring_chain(void)
 	}
 }
 
+/* A replay into a port slower than it (a 32-slot ring, bursts of 64): by
+ * default what the ring refuses waits for the next turn and the output is the
+ * input; with --tx-retry none it is dropped, and counted as such. At top
+ * speed (timing=fast) every burst is 64 frames, so the ring must refuse; at
+ * the capture's timing (10 us apart) a quick worker would never fill it. */
+static void test_tx_retry(void)
+{
+	struct frames a, b;
+	char cmd[1024], o[256];
+
+	CU_ASSERT_EQUAL_FATAL(frames_read(LABFWD_SAMPLE, &a), 0);
+	snprintf(o, sizeof(o), "%s/retry.pcap", dir);
+	snprintf(cmd, sizeof(cmd), "%s -p pcap:rx=%s,tx=%s,timing=fast -p ring:name=s,size=32 "
+		 "-p ring:name=s,size=32 -m 0:1,1:2,2:0 -b 64 -i 0 --ctl off", LABFWD_BIN,
+		 LABFWD_SAMPLE, o);
+	CU_ASSERT_EQUAL_FATAL(run(cmd, out, sizeof(out)), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "accounting: OK"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "dropped 0 (refused by port 1's TX and freed); "
+				   "refusals offered again"));
+	CU_ASSERT_PTR_NULL(strstr(out, "ring_full 0 errors 0\n  port 2")); /* it did refuse */
+	CU_ASSERT_EQUAL_FATAL(frames_read(o, &b), 0);
+	CU_ASSERT_EQUAL(b.n, 3000);
+	CU_ASSERT_EQUAL(frames_diff(&a, &b), -1);
+	frames_free(&b);
+
+	snprintf(o, sizeof(o), "%s/noretry.pcap", dir);
+	snprintf(cmd, sizeof(cmd), "%s -p pcap:rx=%s,tx=%s,timing=fast -p ring:name=s,size=32 "
+		 "-p ring:name=s,size=32 -m 0:1,1:2,2:0 -b 64 -i 0 --ctl off --tx-retry none "
+		 "--json", LABFWD_BIN, LABFWD_SAMPLE, o);
+	CU_ASSERT_EQUAL_FATAL(run(cmd, out, sizeof(out)), 0);
+	CU_ASSERT_EQUAL_FATAL(frames_read(o, &b), 0);
+	CU_ASSERT(b.n < 3000);
+	{
+		/* Every frame read is either in the output or counted dropped. */
+		char want[64];
+
+		snprintf(want, sizeof(want), "\"tx_retry\":false,\"dropped\":%u}", 3000 - b.n);
+		CU_ASSERT_PTR_NOT_NULL(strstr(out, want));
+	}
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"accounting\":\"ok\""));
+	frames_free(&a);
+	frames_free(&b);
+
+	snprintf(cmd, sizeof(cmd), "%s -p null --tx-retry sometimes", LABFWD_BIN);
+	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "tx-retry 'sometimes': expected replay, all or none"));
+}
+
 /* macswap swaps the MACs; l2fwd writes 02:00:00:00:00:<dst> and the port's own. */
 static void test_mac_modes(void)
 {
@@ -828,6 +876,7 @@ int main(void)
 		LAB_TEST(test_pool_size_notice),
 		LAB_TEST(test_pcap_replay_verify),
 		LAB_TEST(test_ring_chain),
+		LAB_TEST(test_tx_retry),
 		LAB_TEST(test_mac_modes),
 		LAB_TEST(test_limits_and_json),
 		LAB_TEST(test_sigterm),

@@ -225,11 +225,58 @@ static void test_pair_with_virtio_user(void)
 	host = port_open(dev, hp, 2, 2);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(host);
 	CU_ASSERT_EQUAL_FATAL(lab_port_start(host), 0);
+	{
+		/* No front-end yet: a burst is refused whole, and counted once. */
+		struct lab_cache *o = lab_port_txq_owner(host, 0);
+		struct lab_port_stats ps;
+		struct lab_buf *b[4];
+
+		CU_ASSERT_EQUAL_FATAL(lab_alloc_bulk(hp, o, b, 4, 0), 4);
+		for (unsigned int i = 0; i < 4; i++)
+			frame_stamp(b[i], o->headroom, i);
+		CU_ASSERT_EQUAL(lab_port_tx_burst(host, 0, b, 4), 0);
+		lab_free_bulk(o, b, 4);
+		lab_port_stats(host, &ps);
+		CU_ASSERT_EQUAL(ps.tx[0].ring_full, 4);
+		lab_port_stats_reset(host);
+	}
 	snprintf(dev, sizeof(dev), "virtio_user:path=%s", sock);
 	guest = port_open(dev, vp, 2, 2);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(guest);
 	CU_ASSERT_EQUAL_FATAL(lab_port_start(guest), 0);
 	CU_ASSERT_FATAL(wait_link(host, 0, 30));
+	{
+		/* The guest not polling: the host fills what its RX ring has
+		 * posted, and what a burst could not place is refused and
+		 * counted once in ring_full. The guest then takes them all. */
+		struct lab_cache *o = lab_port_txq_owner(host, 0);
+		uint64_t offered = 0, taken = 0, got = 0, until = lab_now_ns() + SECS(10);
+		struct lab_port_stats ps;
+		struct lab_buf *b[32];
+		uint16_t s = 1;
+
+		for (int i = 0; i < 1000 && s != 0; i++) {
+			unsigned int n = lab_alloc_bulk(hp, o, b, 32, 0);
+
+			for (unsigned int k = 0; k < n; k++)
+				frame_stamp(b[k], o->headroom, k);
+			s = lab_port_tx_burst(host, 0, b, (uint16_t)n);
+			lab_free_bulk(o, b + s, n - s);
+			offered += n;
+			taken += s;
+		}
+		lab_port_stats(host, &ps);
+		CU_ASSERT(offered > taken);
+		CU_ASSERT_EQUAL(ps.tx[0].ring_full, offered - taken);
+		while (got < taken && lab_now_ns() < until) {
+			uint16_t r = lab_port_rx_burst(guest, 0, b, 32);
+
+			lab_free_bulk(lab_port_rxq_owner(guest, 0), b, r);
+			got += r;
+		}
+		CU_ASSERT_EQUAL(got, taken);
+		lab_port_stats_reset(host);
+	}
 	for (uint32_t round = 0; round < 200; round++)
 		for (uint16_t q = 0; q < 2; q++) {
 			struct lab_cache *gto = lab_port_txq_owner(guest, q);
@@ -276,6 +323,403 @@ static void test_pair_with_virtio_user(void)
 	CU_ASSERT_EQUAL(lab_port_close(host), 0);
 	assert_pool_whole(vp);
 	assert_pool_whole(hp);
+}
+
+/* ------------------------------------------------------- jumbo, chained */
+
+#define JUMBO_CELL (64 + 128 + 2048) /* header, headroom, a 2 KiB data room */
+#define JUMBO_ROUNDS 150
+
+/* Frame @p seq's length: mixed, from 60 B to 9000 B, most over 2 KiB. */
+static uint32_t jumbo_len(uint32_t seq)
+{
+	static const uint32_t len[] = { 60, 9000, 1500, 2048, 2049, 4097, 7000, 1514, 8191, 3000 };
+
+	return len[seq % (sizeof(len) / sizeof(len[0]))];
+}
+
+static uint8_t jumbo_byte(uint32_t seq, uint32_t i)
+{
+	return (uint8_t)(seq * 7u + i + (i >> 8));
+}
+
+/* Frame @p seq as a chain of buffers of @p c (the header's 14 bytes, then the
+ * sequence number and a pattern). NULL if the pool is short. */
+static struct lab_buf *jumbo_frame(struct lab_pool *p, struct lab_cache *c, uint32_t seq)
+{
+	uint32_t len = jumbo_len(seq), off = 0;
+	struct lab_buf *head = NULL, *last = NULL;
+
+	while (off < len) {
+		struct lab_buf *b = lab_alloc(p, c);
+		uint32_t room, k;
+		uint8_t *d;
+
+		if (b == NULL) {
+			if (head != NULL)
+				lab_free_frames(c, &head, 1);
+			return NULL;
+		}
+		lab_buf_reset(b, c->headroom);
+		room = b->buf_len - c->headroom;
+		k = len - off < room ? len - off : room;
+		d = lab_buf_data(b);
+		for (uint32_t i = 0; i < k; i++)
+			d[i] = jumbo_byte(seq, off + i);
+		if (off == 0) {
+			memset(d, 0xff, 6);
+			memcpy(d + 6, "\x02\x00\x00\x00\x00\x01", 6);
+			d[12] = 0x88;
+			d[13] = 0xb5;
+			memcpy(d + 14, &seq, sizeof(seq));
+		}
+		b->data_len = k;
+		if (last == NULL)
+			head = b;
+		else
+			last->next = b;
+		last = b;
+		off += k;
+	}
+	return head;
+}
+
+/* The frame is @p seq's, every byte. */
+static bool jumbo_intact(const struct lab_buf *b, uint32_t seq)
+{
+	static uint8_t d[9000];
+	uint32_t len = lab_buf_pkt_len(b), got;
+
+	if (len != jumbo_len(seq) || (got = lab_buf_read(b, 0, d, len)) != len)
+		return false;
+	if (memcmp(d + 14, &seq, sizeof(seq)) != 0)
+		return false;
+	for (uint32_t i = 18; i < len; i++)
+		if (d[i] != jumbo_byte(seq, i))
+			return false;
+	return true;
+}
+
+static struct lab_pool *jumbo_pool(uint32_t n, bool shared)
+{
+	struct lab_pool_opts o;
+
+	small_pool_opts(&o, n, n, 8, 16, 32, 8);
+	o.name = shared ? "vhost-jumbo-peer" : "vhost-jumbo";
+	o.cell_size = JUMBO_CELL;
+	o.shared = shared;
+	return lab_pool_create(&o);
+}
+
+/* One round on queue @p q: up to 8 jumbo frames guest -> host, each handed
+ * back by the host as it came (a chain of its own buffers), host -> guest.
+ * Adds the frames sent and those back intact and in order. */
+static void jumbo_round(struct lab_port *guest, struct lab_port *host, struct lab_pool *vp,
+			uint16_t q, uint32_t *sent, uint32_t *back, uint32_t *bad)
+{
+	struct lab_cache *gto = lab_port_txq_owner(guest, q), *hto = lab_port_txq_owner(host, q);
+	struct lab_buf *b[8];
+	unsigned int n = 0, r;
+	uint16_t s;
+
+	while (n < 8 && (b[n] = jumbo_frame(vp, gto, q * 1000000u + sent[q] + n)) != NULL)
+		n++;
+	s = lab_port_tx_burst(guest, q, b, (uint16_t)n);
+	lab_free_frames(gto, b + s, n - s);
+	sent[q] += s;
+	r = rx_some(host, q, b, s);
+	CU_ASSERT_EQUAL(r, s);
+	lab_port_handoff(lab_port_rxq_owner(host, q), hto, b, r);
+	s = lab_port_tx_burst(host, q, b, (uint16_t)r);
+	lab_free_frames(hto, b + s, r - s);
+	r = rx_some(guest, q, b, s);
+	for (unsigned int i = 0; i < r; i++)
+		*bad += !jumbo_intact(b[i], q * 1000000u + back[q] + i);
+	back[q] += r;
+	lab_free_frames(lab_port_rxq_owner(guest, q), b, r);
+}
+
+/* The chain helpers and the chain-aware free, on their own: length, segment
+ * count, last segment, bytes read across segments, a burst that mixes single
+ * buffers and chains freed whole (every segment back, every next cleared),
+ * and a hand-off across owners moving every segment. */
+static void test_chain_helpers(void)
+{
+	struct lab_pool *p = jumbo_pool(64, false);
+	struct lab_cache *a, *c;
+	struct lab_pool_stats st;
+	struct lab_buf *f[3], *segs[8];
+	uint8_t out[16];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	a = lab_cache_create(p, "chain-a", 0);
+	c = lab_cache_create(p, "chain-b", 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_EQUAL_FATAL(lab_alloc_bulk(p, a, segs, 8, 0), 8);
+	for (int i = 0; i < 8; i++) {
+		lab_buf_reset(segs[i], a->headroom);
+		segs[i]->data_len = 3;
+		memset(lab_buf_data(segs[i]), 'a' + i, 3);
+	}
+	/* f[0]: 1 segment; f[1]: 4 segments; f[2]: 3 segments. */
+	f[0] = segs[0];
+	f[1] = segs[1];
+	segs[1]->next = segs[2];
+	segs[2]->next = segs[3];
+	segs[3]->next = segs[4];
+	f[2] = segs[5];
+	segs[5]->next = segs[6];
+	segs[6]->next = segs[7];
+	CU_ASSERT_EQUAL(lab_buf_pkt_len(f[0]), 3);
+	CU_ASSERT_EQUAL(lab_buf_nb_segs(f[0]), 1);
+	CU_ASSERT_PTR_EQUAL(lab_buf_last_seg(f[0]), f[0]);
+	CU_ASSERT_EQUAL(lab_buf_pkt_len(f[1]), 12);
+	CU_ASSERT_EQUAL(lab_buf_nb_segs(f[1]), 4);
+	CU_ASSERT_PTR_EQUAL(lab_buf_last_seg(f[1]), segs[4]);
+	/* From byte 4 (inside the second segment), 7 bytes over three. */
+	CU_ASSERT_EQUAL(lab_buf_read(f[1], 4, out, 7), 7);
+	CU_ASSERT_EQUAL(memcmp(out, "ccdddee", 7), 0);
+	/* Past the end: what there is. */
+	CU_ASSERT_EQUAL(lab_buf_read(f[1], 10, out, 16), 2);
+	CU_ASSERT_EQUAL(lab_buf_read(f[1], 12, out, 16), 0);
+	/* Hand-off across owners: every segment moves (a free by the new
+	 * owner would otherwise be a foreign free, a finding). */
+	CU_ASSERT_EQUAL(lab_port_handoff(a, c, f, 3), 3);
+	for (int i = 0; i < 8; i++)
+		CU_ASSERT_TRUE(lab_buf_held_by(c, segs[i]));
+	CU_ASSERT_EQUAL(lab_free_frames(c, f, 3), 8);
+	for (int i = 0; i < 8; i++)
+		CU_ASSERT_PTR_NULL(segs[i]->next);
+	lab_pool_quality_check(p);
+	lab_pool_stats(p, &st);
+	CU_ASSERT_EQUAL(st.in_flight, 0);
+	CU_ASSERT_EQUAL(st.findings_total, 0);
+	/* A burst of single buffers takes the plain path: all back too. */
+	CU_ASSERT_EQUAL_FATAL(lab_alloc_bulk(p, a, segs, 8, 0), 8);
+	for (int i = 0; i < 8; i++)
+		lab_buf_reset(segs[i], a->headroom);
+	CU_ASSERT_EQUAL(lab_free_frames(a, segs, 8), 8);
+	lab_cache_destroy(a);
+	lab_cache_destroy(c);
+	assert_pool_whole(p);
+}
+
+/* labyrinth virtio_user <-> labyrinth vhost, 2 queue pairs, both pools of
+ * 2 KiB buffers, frames of 60 B to 9000 B both ways: the guest sends chains
+ * (a descriptor chain each), the host copies them into chains of its own,
+ * sends them back over several of the guest's receive buffers (MRG_RXBUF,
+ * num_buffers > 1) and the guest merges them into chains again. Every frame
+ * comes back whole and in order on its queue, and every buffer is home. */
+static void test_jumbo_mergeable(void)
+{
+	struct lab_pool *vp = jumbo_pool(2048, true), *hp = jumbo_pool(2048, false);
+	uint32_t sent[2] = { 0 }, back[2] = { 0 }, bad = 0;
+	struct lab_port_stats gs, hs;
+	struct lab_port *host, *guest;
+	char dev[160];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(vp);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(hp);
+	snprintf(dev, sizeof(dev), "vhost:path=%s", sock);
+	host = port_open(dev, hp, 2, 2);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(host);
+	CU_ASSERT_EQUAL_FATAL(lab_port_start(host), 0);
+	snprintf(dev, sizeof(dev), "virtio_user:path=%s", sock);
+	guest = port_open(dev, vp, 2, 2);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(guest);
+	CU_ASSERT_EQUAL_FATAL(lab_port_start(guest), 0);
+	CU_ASSERT_FATAL(wait_link(host, 0, 30));
+	for (uint32_t round = 0; round < JUMBO_ROUNDS; round++)
+		for (uint16_t q = 0; q < 2; q++)
+			jumbo_round(guest, host, vp, q, sent, back, &bad);
+	lab_port_stats(guest, &gs);
+	lab_port_stats(host, &hs);
+	printf("\n    jumbo virtio_user -> vhost -> virtio_user: queue 0 %u/%u, queue 1 %u/%u "
+	       "back, %u damaged or out of order; chained: guest tx %llu rx %llu, host rx %llu "
+	       "tx %llu\n", back[0], sent[0], back[1], sent[1], bad,
+	       (unsigned long long)gs.tx_total.chained, (unsigned long long)gs.rx_total.chained,
+	       (unsigned long long)hs.rx_total.chained, (unsigned long long)hs.tx_total.chained);
+	CU_ASSERT_EQUAL(sent[0], 8 * JUMBO_ROUNDS);
+	CU_ASSERT_EQUAL(sent[1], 8 * JUMBO_ROUNDS);
+	CU_ASSERT_EQUAL(back[0], sent[0]);
+	CU_ASSERT_EQUAL(back[1], sent[1]);
+	CU_ASSERT_EQUAL(bad, 0);
+	/* 6 of every 10 frames are longer than 2 KiB: each went as a chain
+	 * both ways, and came back over several buffers (num_buffers > 1). */
+	for (uint16_t q = 0; q < 2; q++) {
+		CU_ASSERT_EQUAL(gs.tx[q].chained, sent[q] / 10 * 6);
+		CU_ASSERT_EQUAL(hs.rx[q].chained, sent[q] / 10 * 6);
+		CU_ASSERT_EQUAL(hs.tx[q].chained, sent[q] / 10 * 6);
+		CU_ASSERT_EQUAL(gs.rx[q].chained, sent[q] / 10 * 6);
+	}
+	CU_ASSERT_EQUAL(gs.rx_total.errors + gs.tx_total.errors + hs.rx_total.errors +
+			hs.tx_total.errors, 0);
+	CU_ASSERT_EQUAL(gs.rx_total.oversize + hs.rx_total.oversize + hs.tx_total.oversize, 0);
+	lab_port_stop(guest);
+	CU_ASSERT_EQUAL(lab_port_close(guest), 0);
+	lab_port_stop(host);
+	CU_ASSERT_EQUAL(lab_port_close(host), 0);
+	assert_pool_whole(vp);
+	assert_pool_whole(hp);
+}
+
+/* The header the back-end wrote before frame @p seq in the shared pool's
+ * memory (where virtio_user posted the buffer), found by the frame's first
+ * 18 bytes; NULL if it is not there. */
+static uint8_t *find_vnet_hdr(struct lab_pool *p, uint32_t seq)
+{
+	struct lab_mem_region r[8];
+	uint8_t key[18];
+	int nr = lab_pool_regions(p, r, 8);
+
+	memset(key, 0xff, 6);
+	memcpy(key + 6, "\x02\x00\x00\x00\x00\x01\x88\xb5", 8);
+	memcpy(key + 14, &seq, sizeof(seq));
+	for (int i = 0; i < nr && i < 8; i++) {
+		uint8_t *m = r[i].va;
+
+		for (size_t off = VNET_HDR_LEN; off + sizeof(key) <= r[i].len; off++)
+			if (m[off] == 0xff && memcmp(m + off, key, sizeof(key)) == 0)
+				return m + off - VNET_HDR_LEN;
+	}
+	return NULL;
+}
+
+/* A back-end that writes a bogus num_buffers (played by rewriting, between
+ * our vhost's TX and virtio_user's RX, the header our vhost wrote): 0, and
+ * more buffers than the ring has out. Each is counted in errors and its
+ * buffer freed; the frame after them comes through; no buffer is lost. */
+static void test_bogus_num_buffers(void)
+{
+	struct lab_pool *vp = jumbo_pool(1024, true), *hp = jumbo_pool(1024, false);
+	struct lab_cache *hto;
+	struct lab_port_stats gs;
+	struct lab_port *host, *guest;
+	static const uint16_t bogus[] = { 0, 0xffff, 300 };
+	struct lab_buf *b[4];
+	uint32_t seq = UINT32_MAX;
+	unsigned int r;
+	char dev[160];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(vp);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(hp);
+	snprintf(dev, sizeof(dev), "vhost:path=%s", sock);
+	host = port_open(dev, hp, 1, 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(host);
+	CU_ASSERT_EQUAL_FATAL(lab_port_start(host), 0);
+	snprintf(dev, sizeof(dev), "virtio_user:path=%s", sock);
+	guest = port_open(dev, vp, 1, 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(guest);
+	CU_ASSERT_EQUAL_FATAL(lab_port_start(guest), 0);
+	CU_ASSERT_FATAL(wait_link(host, 0, 30));
+	hto = lab_port_txq_owner(host, 0);
+	CU_ASSERT_EQUAL_FATAL(lab_alloc_bulk(hp, hto, b, 4, 0), 4);
+	for (uint32_t i = 0; i < 4; i++)
+		frame_stamp(b[i], hto->headroom, 0xb0b0 + i);
+	CU_ASSERT_EQUAL_FATAL(lab_port_tx_burst(host, 0, b, 4), 4);
+	for (uint32_t i = 0; i < 3; i++) {
+		uint8_t *h = find_vnet_hdr(vp, 0xb0b0 + i);
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+		CU_ASSERT_EQUAL(h[VNET_NUM_BUFFERS], 1); /* what our vhost wrote */
+		memcpy(h + VNET_NUM_BUFFERS, &bogus[i], 2);
+	}
+	r = rx_some(guest, 0, b, 1);
+	CU_ASSERT_EQUAL_FATAL(r, 1);
+	CU_ASSERT_TRUE(frame_intact(b[0], &seq));
+	CU_ASSERT_EQUAL(seq, 0xb0b3);
+	CU_ASSERT_PTR_NULL(b[0]->next);
+	lab_free_frames(lab_port_rxq_owner(guest, 0), b, r);
+	lab_port_stats(guest, &gs);
+	CU_ASSERT_EQUAL(gs.rx[0].errors, 3);
+	CU_ASSERT_EQUAL(gs.rx[0].packets, 1);
+	CU_ASSERT_EQUAL(gs.rx[0].chained, 0);
+	lab_port_stop(guest);
+	CU_ASSERT_EQUAL(lab_port_close(guest), 0);
+	lab_port_stop(host);
+	CU_ASSERT_EQUAL(lab_port_close(host), 0);
+	assert_pool_whole(vp);
+	assert_pool_whole(hp);
+}
+
+/* Jumbo frames through DPDK: testpmd's net_vhost (2176-byte mbufs,
+ * --max-pkt-len 9018) in io forwarding, our virtio_user with 2 KiB
+ * buffers. Our chains go as descriptor chains, testpmd's vhost chains mbufs
+ * (net_vhost has no scatter offload to ask for: it chains anyway), and its
+ * vhost sends them back over several of our buffers (num_buffers > 1). */
+static void test_jumbo_through_testpmd(void)
+{
+	char vdev[200], prefix[64], dev[160];
+	char *argv[] = { "dpdk-testpmd", "--no-huge", "-m", "512", "--no-pci", "-l", "0-1",
+			 "--file-prefix", prefix, "--vdev", vdev, "--", "--forward-mode=io",
+			 "--auto-start", "--no-flush-rx", "--nb-cores=1", "--total-num-mbufs=8192",
+			 "--mbuf-size=2176", "--max-pkt-len=9018",
+			 "--stats-period", "3600", NULL };
+	struct lab_pool *vp;
+	struct lab_port *guest = NULL;
+	struct lab_port_stats gs;
+	uint32_t sent = 0, back = 0, bad = 0;
+	uint64_t until;
+
+	if (access("/usr/bin/dpdk-testpmd", X_OK) != 0) {
+		printf("\n    skipped: dpdk-testpmd not installed (apt install dpdk)\n");
+		return;
+	}
+	snprintf(vdev, sizeof(vdev), "net_vhost0,iface=%s,queues=1", sock);
+	snprintf(prefix, sizeof(prefix), "lab-mseg-%d", (int)getpid());
+	unlink(sock);
+	backend = testpmd_spawn(argv);
+	CU_ASSERT_FATAL(backend > 0);
+	vp = jumbo_pool(4096, true);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(vp);
+	snprintf(dev, sizeof(dev), "virtio_user:path=%s", sock);
+	until = lab_now_ns() + SECS(60);
+	log_capture(); /* the refusals while testpmd is not listening yet */
+	while (guest == NULL && lab_now_ns() < until && waitpid(backend, NULL, WNOHANG) != backend) {
+		guest = port_open(dev, vp, 1, 1);
+		if (guest == NULL)
+			sleep_ms(100);
+	}
+	log_release();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(guest);
+	CU_ASSERT_EQUAL_FATAL(lab_port_start(guest), 0);
+	CU_ASSERT_FATAL(warm_up(vp, guest));
+	lab_port_stats_reset(guest);
+	until = lab_now_ns() + SECS(120);
+	while ((sent < 2000 || back < sent) && lab_now_ns() < until) {
+		struct lab_cache *gto = lab_port_txq_owner(guest, 0);
+		struct lab_buf *b[8];
+		unsigned int n = 0, r;
+
+		while (sent < 2000 && n < 8 && back + 64 > sent + n &&
+		       (b[n] = jumbo_frame(vp, gto, sent + n)) != NULL)
+			n++;
+		r = lab_port_tx_burst(guest, 0, b, (uint16_t)n);
+		lab_free_frames(gto, b + r, n - r);
+		sent += r;
+		r = lab_port_rx_burst(guest, 0, b, 8);
+		for (unsigned int i = 0; i < r; i++)
+			bad += !jumbo_intact(b[i], back + i);
+		back += r;
+		lab_free_frames(lab_port_rxq_owner(guest, 0), b, r);
+	}
+	lab_port_stats(guest, &gs);
+	printf("\n    jumbo virtio_user -> testpmd net_vhost -> virtio_user: %u/%u back, %u damaged "
+	       "or out of order; chained tx %llu rx %llu\n", back, sent, bad,
+	       (unsigned long long)gs.tx[0].chained, (unsigned long long)gs.rx[0].chained);
+	CU_ASSERT_EQUAL(sent, 2000);
+	CU_ASSERT_EQUAL(back, sent);
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_EQUAL(gs.tx[0].chained, sent / 10 * 6);
+	CU_ASSERT(gs.rx[0].chained > 0);
+	CU_ASSERT_EQUAL(gs.rx[0].errors, 0);
+	testpmd_stop(backend);
+	backend = 0;
+	lab_port_stop(guest);
+	CU_ASSERT_EQUAL(lab_port_close(guest), 0);
+	unlink(sock);
+	assert_pool_whole(vp);
 }
 
 /* Both ports polled (virtio_user attaches its back-end from its bursts)
@@ -765,8 +1209,12 @@ int main(void)
 		LAB_TEST(test_bad_messages),
 		LAB_TEST(test_bad_descriptors),
 		LAB_TEST(test_pair_with_virtio_user),
+		LAB_TEST(test_chain_helpers),
+		LAB_TEST(test_jumbo_mergeable),
+		LAB_TEST(test_bogus_num_buffers),
 		LAB_TEST(test_client_reconnects),
 		LAB_TEST(test_loop_through_testpmd),
+		LAB_TEST(test_jumbo_through_testpmd),
 		LAB_TEST_END,
 	};
 	int rc;

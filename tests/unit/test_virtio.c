@@ -282,6 +282,20 @@ static void test_server_mode(void)
 	CU_ASSERT_EQUAL_FATAL(lab_port_start(port), 0);
 	CU_ASSERT_EQUAL(lab_port_link(port, &link), 0);
 	CU_ASSERT_FALSE(link.up);
+	{
+		/* No back-end: a burst is refused whole, and counted once. */
+		struct lab_cache *txo = lab_port_txq_owner(port, 0);
+		struct lab_port_stats ps;
+		struct lab_buf *b[4];
+
+		CU_ASSERT_EQUAL_FATAL(lab_alloc_bulk(p, txo, b, 4, 0), 4);
+		for (unsigned int i = 0; i < 4; i++)
+			frame_stamp(b[i], txo->headroom, i);
+		CU_ASSERT_EQUAL(lab_port_tx_burst(port, 0, b, 4), 0);
+		lab_free_bulk(txo, b, 4);
+		lab_port_stats(port, &ps);
+		CU_ASSERT_EQUAL(ps.tx[0].ring_full, 4);
+	}
 	backend = start_testpmd_as(true);
 	CU_ASSERT_FATAL(backend > 0);
 	CU_ASSERT_TRUE_FATAL(wait_link(port, true, 60));

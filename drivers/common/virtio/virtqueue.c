@@ -39,7 +39,9 @@ int vq_init(struct vq *v, uint16_t index, uint16_t size, uint8_t *mem, bool even
 	v->avail_event = (_Atomic uint16_t *)&v->used_ring[size];
 	v->cookie = calloc(size, sizeof(*v->cookie));
 	v->posted = calloc(size, sizeof(*v->posted));
-	if (v->cookie == NULL || v->posted == NULL)
+	v->segs = calloc(size, sizeof(*v->segs));
+	v->link = calloc(size, sizeof(*v->link));
+	if (v->cookie == NULL || v->posted == NULL || v->segs == NULL || v->link == NULL)
 		return -ENOMEM;
 	for (uint16_t i = 0; i < size; i++)
 		v->desc[i].next = (uint16_t)(i + 1);
@@ -65,8 +67,11 @@ void vq_fini(struct vq *v)
 		close(v->callfd);
 	free(v->cookie);
 	free(v->posted);
+	free(v->segs);
+	free(v->link);
 	v->cookie = NULL;
 	v->posted = NULL;
+	v->segs = v->link = NULL;
 	v->kickfd = v->callfd = -1;
 }
 
@@ -74,8 +79,10 @@ void vq_reset(struct vq *v)
 {
 	atomic_store_explicit(v->avail_flags, v->event_idx ? 0 : VRING_AVAIL_F_NO_INTERRUPT,
 			      memory_order_relaxed);
-	for (uint16_t i = 0; i < v->size; i++)
+	for (uint16_t i = 0; i < v->size; i++) {
 		v->desc[i].next = (uint16_t)(i + 1);
+		v->segs[i] = 0;
+	}
 	v->free_head = 0;
 	v->num_free = v->size;
 	v->avail_idx = 0;
@@ -89,6 +96,24 @@ void vq_reset(struct vq *v)
 	atomic_store_explicit(v->avail_event, 0, memory_order_relaxed);
 	if (v->event_idx)
 		atomic_store_explicit(v->used_event, 0x8000, memory_order_relaxed);
+}
+
+void vq_put_chain(struct vq *v, uint16_t id)
+{
+	uint16_t n = v->segs[id], last = id;
+
+	/* The free list runs through the table's next fields: rewrite them
+	 * from our links, whatever the back-end may have left there. */
+	for (uint16_t i = 1; i < n; i++) {
+		v->desc[last].next = v->link[last];
+		last = v->link[last];
+	}
+	v->desc[last].next = v->free_head;
+	v->free_head = id;
+	v->num_free += n;
+	v->segs[id] = 0;
+	v->cookie[id] = NULL;
+	v->posted[id] = 0;
 }
 
 bool vq_publish(struct vq *v, uint16_t old)

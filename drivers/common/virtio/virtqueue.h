@@ -33,7 +33,11 @@ struct vq {
 	_Atomic uint16_t *used_flags, *used_idx_p, *avail_event;
 	struct vring_used_elem *used_ring;
 	uint32_t *posted;          /* per descriptor: bytes posted (RX), 0 when free */
-	struct lab_buf **cookie;   /* per descriptor: its buffer, NULL when free */
+	struct lab_buf **cookie;   /* per descriptor: its buffer, NULL when free (and for the
+				    * descriptors after a chain's head) */
+	uint16_t *segs;            /* per chain head: its descriptors; 0 for one alone */
+	uint16_t *link;            /* per descriptor of such a chain: the next one (our copy:
+				    * the table is shared memory) */
 	int kickfd, callfd;
 	uint32_t gen;              /* the port generation its rings are in */
 	_Atomic uint32_t gen_done; /* the same, for the control thread */
@@ -70,8 +74,16 @@ static inline uint16_t vq_take_desc(struct vq *v)
 	return id;
 }
 
+/* The descriptors of chain @p id (segs[id] of them, set by whoever posted
+ * it) back on the free list, followed through our own links. */
+void vq_put_chain(struct vq *v, uint16_t id);
+
 static inline void vq_put_desc(struct vq *v, uint16_t id)
 {
+	if (lab_unlikely(v->segs[id] != 0)) {
+		vq_put_chain(v, id);
+		return;
+	}
 	v->desc[id].next = v->free_head;
 	v->free_head = id;
 	v->num_free++;

@@ -418,6 +418,7 @@ static uint16_t afp_tx(struct lab_port_queue *q, struct lab_buf **bufs, uint16_t
 								 (size_t)t->frame * t->frame_size);
 		uint32_t st = __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE);
 		struct lab_buf *b = bufs[sent];
+		uint32_t len;
 
 		if (st == TP_STATUS_WRONG_FORMAT) {
 			LAB_COUNT_ADD(q->st.errors, 1);
@@ -425,22 +426,28 @@ static uint16_t afp_tx(struct lab_port_queue *q, struct lab_buf **bufs, uint16_t
 		}
 		if (st != TP_STATUS_AVAILABLE)
 			break; /* the ring is full: the rest stay the caller's */
-		if (b->data_len > t->frame_size - off) {
+		/* The frame is copied into the slot anyway, so a chain is
+		 * linearized there (one test of next for a single buffer). */
+		len = lab_likely(b->next == NULL) ? b->data_len : lab_buf_pkt_len(b);
+		if (len > t->frame_size - off) {
 			LAB_COUNT_ADD(q->st.oversize, 1);
 		} else {
-			memcpy((uint8_t *)h + off, lab_buf_data(b), b->data_len);
-			h->tp_len = b->data_len;
+			if (lab_likely(b->next == NULL))
+				memcpy((uint8_t *)h + off, lab_buf_data(b), len);
+			else
+				lab_buf_read(b, 0, (uint8_t *)h + off, len);
+			h->tp_len = len;
 			h->tp_next_offset = 0;
 			__atomic_store_n(&h->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
 			t->frame = (t->frame + 1) % t->frames;
-			bytes += b->data_len;
+			bytes += len;
 			ok++;
 		}
 	}
 	if (bytes != 0 && sendto(t->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) < 0 &&
 	    errno != EAGAIN && errno != ENOBUFS)
 		LAB_COUNT_ADD(q->st.errors, 1);
-	lab_free_bulk(q->owner, bufs, sent);
+	lab_free_frames(q->owner, bufs, sent);
 	LAB_COUNT_ADD(q->st.packets, ok);
 	LAB_COUNT_ADD(q->st.bytes, bytes);
 	return sent;

@@ -11,7 +11,8 @@
  *
  * TX: a buffer's data is posted as a descriptor (no copy); the buffer stays
  * held by the TX queue's owner until the completion ring gives it back, and is
- * freed then. Completions are reaped at the start of each TX burst.
+ * freed then. Completions are reaped at the start of each TX burst. A frame
+ * of several buffers (a chain) is not sent: dropped, counted as oversize.
  */
 #include <errno.h>
 #include <sys/socket.h>
@@ -133,13 +134,17 @@ uint16_t afx_tx(struct lab_port_queue *q, struct lab_buf **bufs, uint16_t n)
 		bool in_umem = (uint8_t *)b->buf_addr >= ap->base &&
 			       umem_off(ap, b->buf_addr) + ap->chunk <= ap->len;
 
-		if (lab_unlikely(!in_umem || b->data_off + b->data_len > ap->chunk)) {
-			/* Not a chunk of the UMEM, or data past the end of its chunk. */
+		if (lab_unlikely(!in_umem || b->data_off + b->data_len > ap->chunk ||
+				 b->next != NULL)) {
+			/* Not a chunk of the UMEM, data past the end of its chunk,
+			 * or a chain: one descriptor is one chunk here (the
+			 * kernel's multi-buffer XDP_PKT_CONTD is not used), so a
+			 * frame over several buffers cannot go; dropped whole. */
 			if (in_umem)
 				LAB_COUNT_ADD(q->st.oversize, 1);
 			else
 				LAB_COUNT_ADD(q->st.errors, 1);
-			lab_free_bulk(q->owner, &b, 1);
+			lab_free_frames(q->owner, &b, 1);
 			continue;
 		}
 		/* Unaligned mode: chunk in the low 48 bits, data offset above. */

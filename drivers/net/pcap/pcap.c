@@ -68,6 +68,10 @@ struct pcap_rxq {
 	char err[PCAP_ERRBUF_SIZE + 64];
 };
 
+/* The longest chained frame pcap_tx writes as one record (jumbo and then
+ * some); a single buffer is written from where it is, whatever its length. */
+#define PCAP_LINEAR_MAX 16384
+
 struct pcap_txq {
 	pcap_t *pc;          /* dead handle for the dumper, or the live one */
 	pcap_dumper_t *dump; /* file output, or NULL */
@@ -590,8 +594,21 @@ static uint16_t pcap_rx(struct lab_port_queue *q, struct lab_buf **bufs, uint16_
 	return lab_rxq_done(q, bufs, got, k, bytes);
 }
 
+/* A record is one contiguous frame: a chain is copied into @p lin first
+ * (the record is a copy anyway). @return its bytes, or NULL if longer than
+ * @p cap (counted as oversize by the caller). */
+static const uint8_t *pcap_linear(struct lab_buf *b, uint8_t *lin, uint32_t cap, uint32_t *len)
+{
+	*len = lab_buf_pkt_len(b);
+	if (*len > cap)
+		return NULL;
+	lab_buf_read(b, 0, lin, *len);
+	return lin;
+}
+
 static uint16_t pcap_tx(struct lab_port_queue *q, struct lab_buf **bufs, uint16_t n)
 {
+	static _Thread_local uint8_t lin[PCAP_LINEAR_MAX];
 	struct pcap_txq *t = q->drv;
 	struct pcap_pkthdr h;
 	struct timespec ts;
@@ -607,23 +624,30 @@ static uint16_t pcap_tx(struct lab_port_queue *q, struct lab_buf **bufs, uint16_
 	}
 	for (; sent < n; sent++) {
 		struct lab_buf *b = bufs[sent];
+		const uint8_t *d = lab_buf_data(b);
+		uint32_t len = b->data_len;
 
+		if (lab_unlikely(b->next != NULL) &&
+		    (d = pcap_linear(b, lin, sizeof(lin), &len)) == NULL) {
+			LAB_COUNT_ADD(q->st.oversize, 1);
+			continue;
+		}
 		if (t->live) {
-			if (pcap_inject(t->pc, lab_buf_data(b), b->data_len) < 0) {
+			if (pcap_inject(t->pc, d, len) < 0) {
 				if (errno == EAGAIN || errno == ENOBUFS)
 					break; /* the socket is full: the rest stay the caller's */
 				LAB_COUNT_ADD(q->st.errors, 1);
 				continue;
 			}
 		} else if (t->dump != NULL) {
-			h.caplen = h.len = b->data_len;
-			pcap_dump((u_char *)t->dump, &h, lab_buf_data(b));
+			h.caplen = h.len = len;
+			pcap_dump((u_char *)t->dump, &h, d);
 		}
-		bytes += b->data_len;
+		bytes += len;
 		LAB_COUNT_ADD(q->st.packets, 1);
 	}
 	/* Without a tx file or interface the port is a sink: freed, counted. */
-	lab_free_bulk(q->owner, bufs, sent);
+	lab_free_frames(q->owner, bufs, sent);
 	LAB_COUNT_ADD(q->st.bytes, bytes);
 	return sent;
 }

@@ -214,7 +214,7 @@ static void link_leave(struct ring_port *rp, struct lab_port *p)
 		struct spsc *r = atomic_load(&l->dir[l->loop ? 0 : rp->end][q]);
 
 		while (r != NULL && (n = spsc_get(r, b, 64)) != 0)
-			lab_free_bulk(p->rxq[q].owner, b, n);
+			lab_free_frames(p->rxq[q].owner, b, n);
 	}
 	if (++l->left != l->ends)
 		return;

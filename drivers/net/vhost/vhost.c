@@ -17,6 +17,10 @@
  * 2i+1 (its TX: our RX queue i). Everything the peer writes is hostile:
  * vhost_msg.c checks its messages, vhost_mem.c its memory table, vhost_vq.c
  * its rings and descriptors.
+ *
+ * Jumbo frames: a peer's frame longer than one pool buffer is copied into a
+ * chain of them (lab_buf.h); with MRG_RXBUF a frame to the peer goes over
+ * as many of its receive chains as it takes (num_buffers in the first).
  */
 #include <errno.h>
 #include <poll.h>
@@ -63,6 +67,47 @@ static const struct lab_devargs_key vh_keys[] = {
 
 /* -------------------------------------------------------------- data path */
 
+/* The longest frame taken from the peer as a chain of pool buffers (a 64 KiB
+ * TSO frame and its headers, which this device does not offer, would be the
+ * most a front-end sends); longer is dropped as oversize, so a hostile chain
+ * of huge descriptors costs no more than this. */
+#define VH_FRAME_MAX 65562u
+
+/* The rest of a frame longer than head @p b's data room (it holds @p have
+ * bytes): read on into buffers taken on the atomic path and chained to it.
+ * @return 0, or -errno with the segments taken so far freed (the head stays
+ * the caller's): -ENOBUFS (the pool is short), -EMSGSIZE (past VH_FRAME_MAX),
+ * -EBADMSG (the queue broke), -EINVAL (the peer shortened the chain while we
+ * read it). */
+static int rx_rest(struct lab_port_queue *q, struct vh_vq *v, uint16_t head, struct lab_buf *b,
+		   uint32_t have)
+{
+	struct lab_buf *last = b;
+	int rc = -EMSGSIZE;
+
+	while (rc == -EMSGSIZE && have < VH_FRAME_MAX) {
+		struct lab_buf *s = lab_alloc_atomic(q->pool, q->owner);
+		uint32_t len = 0;
+
+		if (s == NULL) {
+			rc = -ENOBUFS;
+			break;
+		}
+		lab_rxq_fill(q, s, 0);
+		last->next = s;
+		last = s;
+		rc = vh_vq_read_at(v, head, have, lab_buf_data(s), lab_rxq_room(q, s), &len);
+		s->data_len = len;
+		have += len;
+	}
+	if (rc == 0)
+		return 0;
+	if (b->next != NULL)
+		lab_free_frames(q->owner, &b->next, 1);
+	b->next = NULL;
+	return rc;
+}
+
 static uint16_t vh_rx(struct lab_port_queue *q, struct lab_buf **bufs, uint16_t n)
 {
 	struct vh_vq *v = q->drv;
@@ -83,22 +128,33 @@ static uint16_t vh_rx(struct lab_port_queue *q, struct lab_buf **bufs, uint16_t 
 				LAB_COUNT_ADD(q->st.errors, 1);
 			break;
 		}
-		rc = vh_vq_read(v, head, (uint8_t *)b->buf_addr + q->owner->headroom,
-				lab_rxq_room(q, b), &len);
+		lab_rxq_fill(q, b, 0);
+		rc = vh_vq_read(v, head, lab_buf_data(b), lab_rxq_room(q, b), &len);
+		b->data_len = len;
+		if (lab_unlikely(rc == -EMSGSIZE)) {
+			/* Longer than one buffer: the rest into a chain. */
+			rc = rx_rest(q, v, head, b, len);
+			if (rc == 0) {
+				len = lab_buf_pkt_len(b);
+				LAB_COUNT_ADD(q->st.chained, 1);
+			}
+		}
 		if (lab_unlikely(rc == -EBADMSG)) {
 			LAB_COUNT_ADD(q->st.errors, 1);
 			break;
 		}
 		vh_vq_used(v, head, 0);
-		if (lab_unlikely(rc == -EMSGSIZE)) {
-			LAB_COUNT_ADD(q->st.oversize, 1);
+		if (lab_unlikely(rc == -EMSGSIZE || rc == -ENOBUFS)) {
+			if (rc == -ENOBUFS)
+				LAB_COUNT_ADD(q->st.rx_nobuf, 1);
+			else
+				LAB_COUNT_ADD(q->st.oversize, 1);
 			continue;
 		}
 		if (lab_unlikely(rc < 0 || len == 0)) {
 			LAB_COUNT_ADD(q->st.truncated, 1);
 			continue;
 		}
-		lab_rxq_fill(q, b, len);
 		bytes += len;
 		k++;
 	}
@@ -107,22 +163,80 @@ static uint16_t vh_rx(struct lab_port_queue *q, struct lab_buf **bufs, uint16_t 
 	return lab_rxq_done(q, bufs, got, k, bytes);
 }
 
+/* Frame @p b to the peer with MRG_RXBUF: over as many of its receive chains
+ * as it takes, num_buffers in the first one's header (virtio 1.1, 5.1.6.4).
+ * @return 0, -ENOSPC (the peer has not posted enough: nothing is taken from
+ * its ring, the frame stays ours), -EBADMSG (the queue broke). */
+static int tx_merge(struct vh_vq *v, const struct lab_buf *b, uint32_t flen, uint16_t *nbuf)
+{
+	struct vh_src src = { .seg = b, .left = flen };
+	uint16_t avail0 = v->last_avail, used0 = v->used_idx, nb = 0;
+
+	do {
+		uint32_t written = 0;
+		uint16_t head;
+		int rc = vh_vq_next(v, &head);
+
+		if (rc < 0)
+			return -EBADMSG;
+		if (rc == 1)
+			rc = vh_vq_fill(v, head, nb == 0, &src, &written);
+		else
+			rc = -ENOSPC; /* the peer has posted no more */
+		if (rc == -EBADMSG)
+			return -EBADMSG;
+		if (rc == 0 && written == 0 && src.left != 0)
+			rc = -EMSGSIZE; /* a chain with no room at all */
+		if (rc != 0) {
+			/* Give back every chain we took, unpublished: on
+			 * -ENOSPC the frame waits for more, else (a chain too
+			 * small for the header) it is dropped. */
+			v->last_avail = avail0;
+			v->used_idx = used0;
+			return rc == -ENOSPC ? -ENOSPC : -EMSGSIZE;
+		}
+		vh_vq_used(v, head, written);
+		nb++;
+	} while (src.left != 0);
+	vh_vq_set_nbuf(&src, nb);
+	*nbuf = nb;
+	return 0;
+}
+
 static uint16_t vh_tx(struct lab_port_queue *q, struct lab_buf **bufs, uint16_t n)
 {
+	struct vh_port *vp = lab_port_priv(q->port);
 	struct vh_vq *v = q->drv;
 	uint64_t bytes = 0;
 	uint16_t k;
+	bool mrg;
 
 	if (!vh_vq_enter(v))
 		return 0;
+	mrg = vp->dev.features & (1ull << VIRTIO_NET_F_MRG_RXBUF);
 	for (k = 0; k < n; k++) {
 		struct lab_buf *b = bufs[k];
-		uint32_t written = 0;
-		uint16_t head;
+		uint32_t written = 0, flen = b->data_len;
+		uint16_t head, nbuf = 1;
 		int rc;
 
-		if (lab_unlikely(b->next != NULL)) {
-			LAB_COUNT_ADD(q->st.errors, 1); /* chains are not sent: dropped */
+		if (lab_unlikely(b->next != NULL))
+			flen = lab_buf_pkt_len(b);
+		if (mrg) {
+			rc = tx_merge(v, b, flen, &nbuf);
+			if (rc == -ENOSPC)
+				break; /* the rest stay the caller's */
+			if (lab_unlikely(rc == -EBADMSG)) {
+				LAB_COUNT_ADD(q->st.errors, 1);
+				break;
+			}
+			if (lab_unlikely(rc == -EMSGSIZE)) {
+				LAB_COUNT_ADD(q->st.oversize, 1);
+				continue;
+			}
+			if (nbuf > 1)
+				LAB_COUNT_ADD(q->st.chained, 1);
+			bytes += flen;
 			continue;
 		}
 		rc = vh_vq_next(v, &head);
@@ -131,27 +245,34 @@ static uint16_t vh_tx(struct lab_port_queue *q, struct lab_buf **bufs, uint16_t 
 				LAB_COUNT_ADD(q->st.errors, 1);
 			break;
 		}
-		rc = vh_vq_write(v, head, lab_buf_data(b), b->data_len, &written);
+		if (lab_likely(b->next == NULL)) {
+			rc = vh_vq_write(v, head, lab_buf_data(b), b->data_len, &written);
+		} else {
+			struct vh_src src = { .seg = b, .left = flen };
+
+			rc = vh_vq_fill(v, head, true, &src, &written);
+			if (rc == -EINVAL || (rc == 0 && src.left != 0))
+				rc = -EMSGSIZE;
+		}
 		if (lab_unlikely(rc == -EBADMSG)) {
 			LAB_COUNT_ADD(q->st.errors, 1);
 			break;
 		}
 		if (lab_unlikely(rc == -EMSGSIZE)) {
-			/* The peer's buffer is too small for this frame: the
-			 * buffer stays for the next one, the frame is dropped. */
+			/* The peer's buffer is too small for this frame (and
+			 * without MRG_RXBUF a frame takes one chain): the buffer
+			 * stays for the next one, the frame is dropped. */
 			v->last_avail--;
 			LAB_COUNT_ADD(q->st.oversize, 1);
 			continue;
 		}
 		vh_vq_used(v, head, written);
-		bytes += b->data_len;
+		bytes += flen;
 	}
 	vh_vq_flush(v);
 	vh_vq_leave(v);
-	lab_free_bulk(q->owner, bufs, k);
-	if (k < n)
-		LAB_COUNT_ADD(q->st.ring_full, n - k);
-	LAB_COUNT_ADD(q->st.packets, k);
+	lab_free_frames(q->owner, bufs, k);
+	LAB_COUNT_ADD(q->st.packets, k); /* the rest: ring_full, by lab_port_tx_burst */
 	LAB_COUNT_ADD(q->st.bytes, bytes);
 	return k;
 }

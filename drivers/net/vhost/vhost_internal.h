@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <labyrinth/lab_buf.h>
 #include <labyrinth/lab_common.h>
 
 #include "../../common/virtio/virtio_defs.h"
@@ -139,10 +140,38 @@ void vh_vq_break(struct vh_vq *v, const char *why, uint64_t value);
 /* The next chain head the peer has made available. @return 1 (in *@p head),
  * 0 (none), -1 (the queue broke: a bad index). */
 int vh_vq_next(struct vh_vq *v, uint16_t *head);
-/* Copy the frame of a device-readable chain (after the virtio-net header)
- * to @p dst. @return 0 (*@p len set), -EMSGSIZE (longer than @p cap: the
- * chain is returned, the frame dropped), -EBADMSG (the queue broke). */
-int vh_vq_read(struct vh_vq *v, uint16_t head, uint8_t *dst, uint32_t cap, uint32_t *len);
+/* Copy the frame of a device-readable chain (after the virtio-net header),
+ * from its byte @p off on, to @p dst. @return 0 (*@p len set), -EMSGSIZE
+ * (more than @p cap bytes from @p off: *@p len is @p cap, the caller may read
+ * on from off + cap), -EINVAL (the frame ends before @p off), -EBADMSG (the
+ * queue broke). */
+int vh_vq_read_at(struct vh_vq *v, uint16_t head, uint32_t off, uint8_t *dst, uint32_t cap,
+		  uint32_t *len);
+
+static inline int vh_vq_read(struct vh_vq *v, uint16_t head, uint8_t *dst, uint32_t cap,
+			     uint32_t *len)
+{
+	return vh_vq_read_at(v, head, 0, dst, cap, len);
+}
+
+/* Where a frame being written to the peer is: a cursor over a buffer chain
+ * (lab_buf.h), and where the first buffer's num_buffers went. */
+struct vh_src {
+	const struct lab_buf *seg;
+	uint32_t off;         /* in seg's data */
+	uint32_t left;        /* bytes of the frame not yet written */
+	uint8_t *nbuf_at[2];  /* num_buffers' two bytes in the peer's memory */
+};
+
+/* Write into a device-writable chain: with @p first, a virtio-net header
+ * (num_buffers 1) first; then frame bytes from @p src until the chain or the
+ * frame ends (MRG_RXBUF: the frame goes on in the next chain, without a
+ * header). @return 0 (*@p written set; src->left says what is left), -EINVAL
+ * (no room for the header), -EBADMSG (the queue broke). */
+int vh_vq_fill(struct vh_vq *v, uint16_t head, bool first, struct vh_src *src,
+	       uint32_t *written);
+/* Set the num_buffers of the header vh_vq_fill wrote (first == true). */
+void vh_vq_set_nbuf(const struct vh_src *src, uint16_t nbuf);
 /* Write a virtio-net header (num_buffers 1) and @p len bytes of @p src into
  * a device-writable chain. @return 0 (*@p written set), -EMSGSIZE, -EBADMSG. */
 int vh_vq_write(struct vh_vq *v, uint16_t head, const uint8_t *src, uint32_t len,

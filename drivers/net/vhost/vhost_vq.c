@@ -14,8 +14,9 @@
  *
  * A failure stops the queue (vh_vq_break) and leaves the reason for the
  * control thread to log: nothing logs on the data path. A frame longer
- * than the buffer it goes to is not the peer's fault: the chain goes back
- * to the peer and the caller drops and counts the frame.
+ * than the buffer it goes to is not the peer's fault: the caller reads on
+ * into more buffers (vh_vq_read_at), writes on into the peer's next chain
+ * (vh_vq_fill, MRG_RXBUF), or drops and counts the frame.
  */
 #include <errno.h>
 #include <sched.h>
@@ -174,9 +175,10 @@ static inline uint8_t *desc_va(struct vh_vq *v, const struct vring_desc *d, uint
 	return p;
 }
 
-int vh_vq_read(struct vh_vq *v, uint16_t head, uint8_t *dst, uint32_t cap, uint32_t *len)
+int vh_vq_read_at(struct vh_vq *v, uint16_t head, uint32_t off, uint8_t *dst, uint32_t cap,
+		  uint32_t *len)
 {
-	uint32_t skip = VNET_HDR_LEN, out = 0, count = 0;
+	uint32_t skip = VNET_HDR_LEN + off, out = 0, count = 0;
 	bool too_long = false;
 	int i = head;
 
@@ -210,11 +212,32 @@ int vh_vq_read(struct vh_vq *v, uint16_t head, uint8_t *dst, uint32_t cap, uint3
 	return too_long ? -EMSGSIZE : 0;
 }
 
-int vh_vq_write(struct vh_vq *v, uint16_t head, const uint8_t *src, uint32_t len,
-		uint32_t *written)
+/* Copy from @p src into [p, p + n): as much as both have. @return bytes. */
+static uint32_t src_copy(struct vh_src *src, uint8_t *p, uint32_t n)
+{
+	uint32_t done = 0;
+
+	while (done < n && src->seg != NULL) {
+		uint32_t have = src->seg->data_len - src->off;
+		uint32_t k = have < n - done ? have : n - done;
+
+		memcpy(p + done, (const uint8_t *)lab_buf_data(src->seg) + src->off, k);
+		done += k;
+		src->off += k;
+		src->left -= k;
+		if (src->off == src->seg->data_len) {
+			src->seg = src->seg->next;
+			src->off = 0;
+		}
+	}
+	return done;
+}
+
+int vh_vq_fill(struct vh_vq *v, uint16_t head, bool first, struct vh_src *src,
+	       uint32_t *written)
 {
 	uint8_t hdr[VNET_HDR_LEN] = { 0 };
-	uint32_t hdone = 0, done = 0, count = 0;
+	uint32_t hneed = first ? VNET_HDR_LEN : 0, hdone = 0, done = 0, count = 0;
 	int i = head;
 
 	hdr[VNET_NUM_BUFFERS] = 1; /* little-endian num_buffers = 1 */
@@ -225,22 +248,42 @@ int vh_vq_write(struct vh_vq *v, uint16_t head, const uint8_t *src, uint32_t len
 
 		if (p == NULL)
 			return -EBADMSG;
-		k = VNET_HDR_LEN - hdone < n ? VNET_HDR_LEN - hdone : n;
+		k = hneed - hdone < n ? hneed - hdone : n;
 		memcpy(p, hdr + hdone, k);
+		/* Where num_buffers went, byte by byte (a header may straddle
+		 * descriptors), for vh_vq_set_nbuf. */
+		for (uint32_t j = 0; j < k; j++)
+			if (hdone + j == VNET_NUM_BUFFERS || hdone + j == VNET_NUM_BUFFERS + 1)
+				src->nbuf_at[hdone + j - VNET_NUM_BUFFERS] = p + j;
 		hdone += k;
-		p += k;
-		n -= k;
-		k = len - done < n ? len - done : n;
-		memcpy(p, src + done, k);
+		k = src_copy(src, p + k, n - k);
 		done += k;
-		if (done == len && hdone == VNET_HDR_LEN)
+		if (src->left == 0 && hdone == hneed)
 			break;
 		i = chain_next(v, &d, &count);
 	} while (i >= 0);
 	if (i == -2)
 		return -EBADMSG;
 	*written = hdone + done;
-	return done < len || hdone < VNET_HDR_LEN ? -EMSGSIZE : 0;
+	return hdone < hneed ? -EINVAL : 0;
+}
+
+void vh_vq_set_nbuf(const struct vh_src *src, uint16_t nbuf)
+{
+	*src->nbuf_at[0] = (uint8_t)nbuf;
+	*src->nbuf_at[1] = (uint8_t)(nbuf >> 8);
+}
+
+int vh_vq_write(struct vh_vq *v, uint16_t head, const uint8_t *src, uint32_t len,
+		uint32_t *written)
+{
+	struct lab_buf b = { .buf_addr = (void *)(uintptr_t)src, .data_len = len };
+	struct vh_src s = { .seg = len != 0 ? &b : NULL, .left = len };
+	int rc = vh_vq_fill(v, head, true, &s, written);
+
+	if (rc == -EINVAL)
+		return -EMSGSIZE;
+	return rc == 0 && s.left != 0 ? -EMSGSIZE : rc;
 }
 
 void vh_vq_flush(struct vh_vq *v)

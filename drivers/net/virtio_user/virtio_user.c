@@ -12,8 +12,13 @@
  *   headroom ends, as for every other driver. A refill that finds the pool
  *   short leaves descriptors empty, counts them in rx_nobuf and tries again
  *   on the next poll.
+ * - With MRG_RXBUF a frame may come over several buffers (num_buffers in the
+ *   head's header, virtio 1.1 5.1.6.4): the used entries that follow are
+ *   chained to the head (lab_buf.h), each one's data from its start.
  * - TX posts the caller's buffers (header in their headroom) and frees them
- *   when the back-end returns them on the used ring.
+ *   when the back-end returns them on the used ring; a chain goes as one
+ *   descriptor chain, whose links we keep a copy of (vq.segs, vq.link) since
+ *   the table is shared memory.
  *
  * Split virtqueues (virtio 1.1, 2.6): queue 2i receives, 2i+1 sends. Calls
  * from the back-end are suppressed (we poll); kicks are sent only when the
@@ -83,7 +88,7 @@ static void vq_drain(struct lab_port_queue *q, struct vq *v)
 {
 	for (uint16_t i = 0; v->cookie != NULL && i < v->size; i++)
 		if (v->cookie[i] != NULL) {
-			lab_free_bulk(q->owner, &v->cookie[i], 1);
+			lab_free_frames(q->owner, &v->cookie[i], 1);
 			v->cookie[i] = NULL;
 			v->posted[i] = 0;
 		}
@@ -162,6 +167,57 @@ static void rx_refill(struct lab_port_queue *q, struct vu_port *vp, struct vq *v
 	vq_publish(v, old);
 }
 
+/* num_buffers of the next used entry's frame (MRG_RXBUF), read from the
+ * header the back-end wrote into our own buffer; 1 when the entry is bad (its
+ * consumer, vq_used_one, counts that). */
+static uint16_t rx_peek_nbuf(const struct vq *v, uint16_t headroom)
+{
+	const struct vring_used_elem *e = &v->used_ring[v->last_used & v->mask];
+	uint32_t id = e->id;
+	uint16_t nbuf;
+
+	if (id >= v->size || v->cookie[id] == NULL || e->len < VNET_HDR_LEN ||
+	    e->len > v->posted[id])
+		return 1;
+	memcpy(&nbuf, (uint8_t *)v->cookie[id]->buf_addr + headroom - VNET_HDR_LEN +
+		      VNET_NUM_BUFFERS, sizeof(nbuf));
+	return nbuf;
+}
+
+/* The nbuf - 1 buffers after @p head of a merged frame (virtio 1.1, 5.1.6.4:
+ * the frame goes on in the next used entries, each buffer's data from its
+ * start, where the header was in the head), chained to it. The caller has
+ * seen that many entries published. @return the head, or NULL: an entry was
+ * bad, the frame (all it took so far) is freed, counted in errors. */
+static struct lab_buf *rx_merge(struct lab_port_queue *q, struct vu_port *vp, struct vq *v,
+				struct lab_buf *head, uint16_t nbuf, uint64_t *bytes)
+{
+	struct lab_buf *last = head;
+
+	for (uint16_t i = 1; i < nbuf; i++) {
+		uint32_t len;
+		struct lab_buf *s = vq_used_one(q, v, &len);
+
+		if (s == NULL) /* counted by vq_used_one */
+			goto err_frame;
+		lab_rxq_fill(q, s, 0);
+		last->next = s;
+		last = s;
+		if (lab_unlikely(len == UINT32_MAX || len == 0)) {
+			LAB_COUNT_ADD(q->st.errors, 1);
+			goto err_frame;
+		}
+		s->data_off = (uint16_t)(vp->headroom - VNET_HDR_LEN);
+		s->data_len = len;
+		*bytes += len;
+	}
+	LAB_COUNT_ADD(q->st.chained, 1);
+	return head;
+err_frame:
+	lab_free_frames(q->owner, &head, 1);
+	return NULL;
+}
+
 static uint16_t vu_rx(struct lab_port_queue *q, struct lab_buf **bufs, uint16_t n)
 {
 	struct vu_port *vp = lab_port_priv(q->port);
@@ -175,35 +231,37 @@ static uint16_t vu_rx(struct lab_port_queue *q, struct lab_buf **bufs, uint16_t 
 	mrg = vp->features & (1ull << VIRTIO_NET_F_MRG_RXBUF);
 	used = atomic_load_explicit(v->used_idx_p, memory_order_acquire);
 	while (k < n && v->last_used != used) {
+		uint16_t nbuf = mrg ? rx_peek_nbuf(v, vp->headroom) : 1;
+		uint64_t fb = 0;
+		struct lab_buf *b;
 		uint32_t len;
-		struct lab_buf *b = vq_used_one(q, v, &len);
-		uint16_t nbuf = 1;
 
+		if (lab_unlikely(nbuf != 1) && nbuf > (uint16_t)(used - v->last_used) &&
+		    nbuf <= v->size - v->num_free) {
+			/* Not all of the frame's entries are published yet:
+			 * look again, else wait for the next burst. */
+			used = atomic_load_explicit(v->used_idx_p, memory_order_acquire);
+			if (nbuf > (uint16_t)(used - v->last_used))
+				break;
+		}
+		b = vq_used_one(q, v, &len);
 		if (b == NULL)
 			continue;
-		if (mrg && len != UINT32_MAX && len >= VNET_HDR_LEN)
-			memcpy(&nbuf, (uint8_t *)b->buf_addr + vp->headroom - VNET_HDR_LEN +
-				       VNET_NUM_BUFFERS, sizeof(nbuf));
-		if (lab_unlikely(nbuf != 1)) {
-			/* A frame over several buffers: the framework carries
-			 * one buffer per frame, so it is dropped, with the
-			 * buffers it took (counted once, as oversize). */
-			LAB_COUNT_ADD(q->st.oversize, 1);
-			lab_free_bulk(q->owner, &b, 1);
-			for (uint16_t i = 1; i < nbuf && v->last_used != used; i++) {
-				b = vq_used_one(q, v, &len);
-				if (b != NULL)
-					lab_free_bulk(q->owner, &b, 1);
-			}
-			continue;
-		}
-		if (lab_unlikely(len == UINT32_MAX || len <= VNET_HDR_LEN)) {
+		if (lab_unlikely(len == UINT32_MAX || len <= VNET_HDR_LEN || nbuf == 0 ||
+				 nbuf > (uint16_t)(used - v->last_used + 1))) {
+			/* A bad length, or a num_buffers of 0 or past what the
+			 * back-end has returned (and could: more than we had
+			 * posted): the head is dropped; the entries after it are
+			 * taken as frames of their own. */
 			LAB_COUNT_ADD(q->st.errors, 1);
 			lab_free_bulk(q->owner, &b, 1);
 			continue;
 		}
 		lab_rxq_fill(q, b, len - VNET_HDR_LEN);
-		bytes += len - VNET_HDR_LEN;
+		fb = len - VNET_HDR_LEN;
+		if (lab_unlikely(nbuf != 1) && (b = rx_merge(q, vp, v, b, nbuf, &fb)) == NULL)
+			continue;
+		bytes += fb;
 		bufs[k++] = b;
 	}
 	if (v->event_idx)
@@ -232,15 +290,40 @@ static void tx_reclaim(struct lab_port_queue *q, struct vq *v)
 			continue;
 		done[nd++] = b;
 		if (nd == 64) {
-			lab_free_bulk(q->owner, done, nd);
+			lab_free_frames(q->owner, done, nd);
 			nd = 0;
 		}
 	}
 	if (nd != 0)
-		lab_free_bulk(q->owner, done, nd);
+		lab_free_frames(q->owner, done, nd);
 	if (v->event_idx)
 		atomic_store_explicit(v->used_event, (uint16_t)(v->last_used + 0x8000),
 				      memory_order_relaxed);
+}
+
+/* Post frame @p b of @p nseg buffers as one descriptor chain (virtio 1.1,
+ * 2.6.5: VRING_DESC_F_NEXT): the header and the head's data, then each
+ * segment's data where it is. The caller has checked that nseg descriptors
+ * are free. @return the chain's head descriptor. */
+static uint16_t tx_post_chain(struct vq *v, struct lab_buf *b, uint16_t nseg)
+{
+	uint16_t head = vq_take_desc(v), id = head;
+	uint8_t *data = lab_buf_data(b);
+
+	v->desc[id] = (struct vring_desc){ .addr = (uintptr_t)(data - VNET_HDR_LEN),
+					   .len = b->data_len + VNET_HDR_LEN };
+	while ((b = b->next) != NULL) {
+		uint16_t nx = vq_take_desc(v);
+
+		v->desc[id].flags = VRING_DESC_F_NEXT;
+		v->desc[id].next = nx;
+		v->link[id] = nx;
+		v->desc[nx] = (struct vring_desc){ .addr = (uintptr_t)lab_buf_data(b),
+						   .len = b->data_len };
+		id = nx;
+	}
+	v->segs[head] = nseg;
+	return head;
 }
 
 static uint16_t vu_tx(struct lab_port_queue *q, struct lab_buf **bufs, uint16_t n)
@@ -250,8 +333,8 @@ static uint16_t vu_tx(struct lab_port_queue *q, struct lab_buf **bufs, uint16_t 
 	uint64_t bytes = 0;
 
 	if (lab_unlikely(!vq_live(q, lab_port_priv(q->port), v))) {
-		/* No back-end: the frames cannot go; the caller keeps them. */
-		LAB_COUNT_ADD(q->st.ring_full, n);
+		/* No back-end: the frames cannot go; the caller keeps them
+		 * (lab_port_tx_burst counts them in ring_full). */
 		return 0;
 	}
 	old = v->avail_idx;
@@ -259,30 +342,44 @@ static uint16_t vu_tx(struct lab_port_queue *q, struct lab_buf **bufs, uint16_t 
 	for (k = 0; k < n && v->num_free != 0; k++) {
 		struct lab_buf *b = bufs[k];
 		uint8_t *data = lab_buf_data(b);
+		uint32_t flen = b->data_len;
 		uint16_t id;
 
 		/* The header goes in the headroom: a buffer without room for it
-		 * (or a chain) is not sendable; dropped and counted. */
-		if (lab_unlikely(b->data_off < VNET_HDR_LEN || b->next != NULL)) {
+		 * is not sendable; dropped and counted. */
+		if (lab_unlikely(b->data_off < VNET_HDR_LEN)) {
 			LAB_COUNT_ADD(q->st.errors, 1);
-			lab_free_bulk(q->owner, &b, 1);
+			lab_free_frames(q->owner, &b, 1);
 			continue;
 		}
 		memset(data - VNET_HDR_LEN, 0, VNET_HDR_LEN);
-		id = vq_take_desc(v);
-		v->desc[id] = (struct vring_desc){ .addr = (uintptr_t)(data - VNET_HDR_LEN),
-						   .len = b->data_len + VNET_HDR_LEN };
+		if (lab_likely(b->next == NULL)) {
+			id = vq_take_desc(v);
+			v->desc[id] = (struct vring_desc){ .addr = (uintptr_t)(data - VNET_HDR_LEN),
+							   .len = flen + VNET_HDR_LEN };
+		} else {
+			unsigned int nseg = lab_buf_nb_segs(b);
+
+			if (nseg > v->size) { /* could never fit the ring */
+				LAB_COUNT_ADD(q->st.oversize, 1);
+				lab_free_frames(q->owner, &b, 1);
+				continue;
+			}
+			if (nseg > v->num_free)
+				break; /* the ring is full: the rest stay the caller's */
+			flen = lab_buf_pkt_len(b);
+			id = tx_post_chain(v, b, (uint16_t)nseg);
+			LAB_COUNT_ADD(q->st.chained, 1);
+		}
 		v->cookie[id] = b;
-		v->posted[id] = b->data_len + VNET_HDR_LEN;
+		v->posted[id] = flen + VNET_HDR_LEN;
 		atomic_store_explicit(&v->avail_ring[v->avail_idx & v->mask], id,
 				      memory_order_relaxed);
 		v->avail_idx++;
-		bytes += b->data_len;
+		bytes += flen;
 	}
 	vq_publish(v, old);
-	if (k < n)
-		LAB_COUNT_ADD(q->st.ring_full, n - k);
-	LAB_COUNT_ADD(q->st.packets, k);
+	LAB_COUNT_ADD(q->st.packets, k); /* the rest: ring_full, by lab_port_tx_burst */
 	LAB_COUNT_ADD(q->st.bytes, bytes);
 	return k;
 }
