@@ -4,11 +4,14 @@
  * driver loaded as a plugin (-d librte_mempool_labyrinth.so):
  *
  *   lab_dpdk_app fault   EAL-ARGS  double free, write after free, overrun
- *   lab_dpdk_app primary EAL-ARGS  a pool, then a secondary process on it
- *   lab_dpdk_app secondary EAL-ARGS (started by primary)
+ *   lab_dpdk_app primary EAL-ARGS  a pool, then secondary processes on it: one
+ *                                  with the same plugin, one that sees another
+ *                                  plugin build's stamp in the shared state
+ *   lab_dpdk_app secondary|secondary-stamp EAL-ARGS (started by primary)
  *
  * Prints what it checks; exit 0 when every check held.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,9 +20,16 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_mbuf.h>
+#include <rte_memzone.h>
 #include <rte_mempool.h>
 
 #define N_MBUF 512
+#define N_HELD 12 /* by the primary while its secondaries run */
+
+/* The plugin's shared stamp (drivers/mempool/labyrinth/mp_sync.c, struct
+ * ops_order): the version string at byte 8 of memzone "lab_mp_ops". */
+#define STAMP_MZ "lab_mp_ops"
+#define STAMP_VERSION_OFF 8
 
 static int failures;
 
@@ -87,45 +97,73 @@ static int fault(void)
 	return 0;
 }
 
-static int primary(int argc, char **argv)
+/* Run this program again as a secondary process in @p mode. */
+static int run_secondary(int argc, char **argv, const char *mode)
 {
-	struct rte_mempool *mp = rte_pktmbuf_pool_create_by_ops("shared_pool", N_MBUF, 0, 0,
-							      RTE_MBUF_DEFAULT_BUF_SIZE,
-							      SOCKET_ID_ANY, "labyrinth");
-	struct rte_mbuf *m;
 	char cmd[4096];
 	size_t n = 0;
 	int rc;
 
-	if (mp == NULL) {
-		printf("cannot create shared_pool: %s\n", rte_strerror(rte_errno));
-		return 1;
-	}
-	m = rte_pktmbuf_alloc(mp);
-	CHECK(m != NULL, "primary allocates");
-	rte_pktmbuf_free(m);
-	/* The secondary: the same arguments, as a secondary process. */
-	n += (size_t)snprintf(cmd + n, sizeof(cmd) - n, "'%s' secondary", argv[0]);
+	n += (size_t)snprintf(cmd + n, sizeof(cmd) - n, "'%s' %s", argv[0], mode);
 	for (int i = 2; i < argc; i++)
 		n += (size_t)snprintf(cmd + n, sizeof(cmd) - n, " '%s'", argv[i]);
 	snprintf(cmd + n, sizeof(cmd) - n, " --proc-type=secondary");
 	fflush(stdout);
 	rc = system(cmd);
-	CHECK(rc == 0, "secondary exit status %d", rc);
-	counts(mp, N_MBUF, "primary after the secondary");
+	CHECK(rc == 0, "%s exit status %d", mode, rc);
+	return rc;
+}
+
+/* Another plugin build in the secondary: the stamp it compares differs. */
+static void secondary_other_build(int argc, char **argv)
+{
+	const struct rte_memzone *mz = rte_memzone_lookup(STAMP_MZ);
+	char *version, saved[32];
+
+	CHECK(mz != NULL, "memzone %s published by the plugin", STAMP_MZ);
+	if (mz == NULL)
+		return;
+	version = (char *)mz->addr + STAMP_VERSION_OFF;
+	memcpy(saved, version, sizeof(saved));
+	snprintf(version, sizeof(saved), "0.0.0-other");
+	run_secondary(argc, argv, "secondary-stamp");
+	memcpy(version, saved, sizeof(saved));
+}
+
+static int primary(int argc, char **argv)
+{
+	struct rte_mempool *mp = rte_pktmbuf_pool_create_by_ops("shared_pool", N_MBUF, 0, 0,
+							      RTE_MBUF_DEFAULT_BUF_SIZE,
+							      SOCKET_ID_ANY, "labyrinth");
+	struct rte_mbuf *held[N_HELD];
+
+	if (mp == NULL) {
+		printf("cannot create shared_pool: %s\n", rte_strerror(rte_errno));
+		return 1;
+	}
+	CHECK(rte_pktmbuf_alloc_bulk(mp, held, N_HELD) == 0, "primary allocates %d", N_HELD);
+	run_secondary(argc, argv, "secondary");
+	secondary_other_build(argc, argv);
+	counts(mp, N_MBUF - N_HELD, "primary after the secondaries");
+	rte_pktmbuf_free_bulk(held, N_HELD);
+	counts(mp, N_MBUF, "primary after freeing");
 	rte_mempool_free(mp);
 	return 0;
 }
 
-static int secondary(void)
+/* @p stamp_ok: the plugin builds match, so the count is the primary's. */
+static int secondary(bool stamp_ok)
 {
 	struct rte_mempool *mp = rte_mempool_lookup("shared_pool");
+	unsigned int avail;
 
 	CHECK(mp != NULL, "secondary finds shared_pool");
 	if (mp == NULL)
 		return 1;
 	CHECK(rte_pktmbuf_alloc(mp) == NULL, "secondary allocation refused");
-	printf("secondary: allocation refused, available %u\n", rte_mempool_avail_count(mp));
+	avail = rte_mempool_avail_count(mp);
+	printf("secondary: allocation refused, available %u\n", avail);
+	CHECK(avail == (stamp_ok ? N_MBUF - N_HELD : 0), "secondary count %u", avail);
 	return 0;
 }
 
@@ -134,8 +172,10 @@ int main(int argc, char **argv)
 	const char *mode = argc > 1 ? argv[1] : "";
 	int rc;
 
-	if (strcmp(mode, "fault") && strcmp(mode, "primary") && strcmp(mode, "secondary")) {
-		fprintf(stderr, "usage: %s fault|primary|secondary EAL-ARGS\n", argv[0]);
+	if (strcmp(mode, "fault") && strcmp(mode, "primary") && strcmp(mode, "secondary") &&
+	    strcmp(mode, "secondary-stamp")) {
+		fprintf(stderr, "usage: %s fault|primary|secondary|secondary-stamp EAL-ARGS\n",
+			argv[0]);
 		return 2;
 	}
 	if (rte_eal_init(argc - 1, argv + 1) < 0) {
@@ -147,7 +187,7 @@ int main(int argc, char **argv)
 	else if (strcmp(mode, "primary") == 0)
 		rc = primary(argc, argv);
 	else
-		rc = secondary();
+		rc = secondary(strcmp(mode, "secondary") == 0);
 	rte_eal_cleanup();
 	printf("%s: %s\n", mode, rc == 0 && failures == 0 ? "OK" : "FAILED");
 	return rc == 0 && failures == 0 ? 0 : 1;

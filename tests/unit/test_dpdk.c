@@ -5,10 +5,12 @@
  * LD_LIBRARY_PATH, since EAL refuses plugin paths under world-writable
  * directories). DPDK's own mempool and mbuf tests, testpmd forwarding on
  * net_null and net_pcap (output equal to input), telemetry, a fault program
- * (double free, write after free, overrun at quality full, cache off), and a
- * secondary process (refused with a message: unsupported, see docs/dpdk.md).
+ * (double free, write after free, overrun at quality full, cache off), and
+ * DPDK's multi-process tools (proc-info, dumpcap, pdump) against a testpmd
+ * primary on labyrinth and on ring_mp_mc in the same run (docs/dpdk.md).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,7 +103,7 @@ static int run_until(const char *prog, const char *until, const char *then, char
 		 "i=0; ok=0; while [ $i -lt %d ]; do "
 		 "if grep -Eq '%s' prog.log; then ok=1; break; fi; "
 		 "kill -0 $pid 2>/dev/null || break; sleep 0.1; i=$((i + 1)); done; "
-		 "%s > then.log 2>&1; kill -INT $pid 2>/dev/null; wait $pid; rc=$?; "
+		 "{ %s; } > then.log 2>&1; kill -INT $pid 2>/dev/null; wait $pid; rc=$?; "
 		 "cat prog.log then.log; [ $ok = 1 ] || { echo 'NOT SEEN: %s'; exit 124; }; "
 		 "exit $rc", WAIT_CEILING + 60, prog, WAIT_CEILING * 10, until,
 		 then != NULL ? then : "true", until);
@@ -251,32 +253,229 @@ static void test_fault_program(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "unknown key 'colour'"));
 }
 
+/* ------------------------------------------------------- multi-process */
+
 /* Secondary processes need hugepages (shared memory at one address). */
+#define MP_PAGES 128
+
+static bool mp_hugepages(const char *what)
+{
+	long freep = lab_test_free_2m();
+
+	if (freep >= MP_PAGES)
+		return true;
+	printf("  %s: SKIPPED, %ld free hugepages (need %d)\n", what, freep, MP_PAGES);
+	return false;
+}
+
+static char mp_prefix[64];
+
+/* EAL arguments of a primary on hugepages, prefix lab<pid>mp<name>. */
+static const char *mp_eal(const char *name)
+{
+	snprintf(mp_prefix, sizeof(mp_prefix), "lab%dmp%s", (int)getpid(), name);
+	snprintf(eal, sizeof(eal), "-m 128 --no-pci -l 0-1 --file-prefix %s %s "
+		 "--log-level=lib.eal:error", mp_prefix, plugin_arg);
+	return eal;
+}
+
+/* The primary's hugepage files: DPDK leaves them behind when it exits. */
+static void mp_cleanup(void)
+{
+	char cmd[256], o[256];
+
+	snprintf(cmd, sizeof(cmd), "rm -f /dev/hugepages/%s*", mp_prefix);
+	run(cmd, o, sizeof(o));
+}
+
+/*
+ * A primary testpmd on @p ops' pools, interactive (-i) on the fifo "in" (so
+ * the test can send it commands: "start"), ports up, not forwarding: the
+ * sample on net_pcap0 (looped when @p loop: infinite_rx holds every frame in
+ * an mbuf) to a net_null that receives nothing, so port 0 only receives. The
+ * sample is copied next to it: net_pcap hands a secondary its device
+ * arguments cut at 63 characters, and the tools probe the primary's devices
+ * (docs/dpdk.md, "Multi-process").
+ */
+static void mp_primary(char *cmd, size_t len, const char *name, const char *ops, bool loop)
+{
+	snprintf(cmd, len, "dpdk-testpmd %s --vdev net_pcap0,rx_pcap=s.pcap,tx_pcap=/dev/null,"
+		 "infinite_rx=%d --vdev net_null1,no-rx=1 --mbuf-pool-ops-name=%s -- "
+		 "--total-num-mbufs=8192 --mbcache=0 --no-flush-rx -i 0<>in", mp_eal(name), loop,
+		 ops);
+}
+
+static const char *mp_ops[] = { "labyrinth", "ring_mp_mc" };
+
+/* The sample, and the fifo mp_primary reads its commands from. */
+static void mp_copy_sample(void)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), ":; cp %s s.pcap && rm -f in && mkfifo in", LABFWD_SAMPLE);
+	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
+}
+
+/* A figure after @p key in @p o, or -1. */
+static long long figure(const char *o, const char *key)
+{
+	const char *p = strstr(o, key);
+
+	return p != NULL ? strtoll(p + strlen(key), NULL, 10) : -1;
+}
+
+/*
+ * dpdk-proc-info --show-mempool on a quiet primary (testpmd -i, ports up,
+ * not forwarding; net_pcap's infinite_rx holds the sample's frames in mbufs):
+ * the ops name is the primary's, and the counts are the primary's telemetry
+ * (labyrinth) and the same as on ring_mp_mc. proc-info closes the ports and
+ * net_pcap then crashes it at exit (DPDK 22.11, docs/dpdk.md): stdbuf keeps
+ * what it printed before, and its exit status is not asserted.
+ */
+static void test_mp_proc_info(void)
+{
+	long long avail[2], in_use[2];
+	char prog[2048], then[1024], want[64];
+
+	if (!mp_hugepages("multi-process proc-info"))
+		return;
+	mp_copy_sample();
+	for (int i = 0; i < 2; i++) {
+		mp_primary(prog, sizeof(prog), i ? "pir" : "pil", mp_ops[i], true);
+		snprintf(then, sizeof(then), "stdbuf -oL dpdk-proc-info --file-prefix %s %s "
+			 "--log-level=lib.eal:error -- --show-mempool=mb_pool_0; printf "
+			 "'/labyrinth/info,mb_pool_0\\n' | /usr/bin/python3 /usr/bin/dpdk-telemetry.py "
+			 "-f %s", mp_prefix, plugin_arg, mp_prefix);
+		CU_ASSERT_EQUAL(run_until(prog, "testpmd> ", then, out, sizeof(out)), 0);
+		mp_cleanup();
+		snprintf(want, sizeof(want), "ops_name %s\n", mp_ops[i]);
+		CU_ASSERT_PTR_NOT_NULL(strstr(out, want));
+		avail[i] = figure(out, "Count: avail (");
+		in_use[i] = figure(out, "in use (");
+		printf("  proc-info on %s: available %lld, in use %lld\n", mp_ops[i], avail[i],
+		       in_use[i]);
+		CU_ASSERT(in_use[i] > 0);
+		CU_ASSERT_EQUAL(avail[i] + in_use[i], 8192);
+		if (i == 0)
+			CU_ASSERT_EQUAL(avail[i], figure(out, "\"available\": "));
+		CU_ASSERT_PTR_NOT_NULL(strstr(out, "Bye..."));
+	}
+	CU_ASSERT_EQUAL(avail[0], avail[1]);
+	CU_ASSERT_EQUAL(in_use[0], in_use[1]);
+}
+
+/* The loader argument of a tool that takes no EAL arguments (dumpcap). */
+static const char *preload(void)
+{
+	return plugin_arg[0] ? "LD_PRELOAD=librte_mempool_labyrinth.so " : "";
+}
+
+/*
+ * The capture tests start the tool on a quiet primary, wait until it has
+ * enabled the capture (@p ready in its log), then have the primary forward
+ * the sample once (3000 frames) and the tool end on a quiet primary again.
+ * Ending a capture while the primary forwards crashes the primary now and
+ * then in DPDK 22.11, whatever the mempool: its pdump callback copies into
+ * the tool's pool as the tool frees it (fixed in DPDK 25.11, "pdump: fix
+ * races in callbacks"; docs/dpdk.md).
+ */
+#define MP_START "i=0; while [ $i -lt %d ] && ! grep -q '%s' tool.log; do " \
+		 "kill -0 $t 2>/dev/null || break; sleep 0.1; i=$((i + 1)); done; " \
+		 "echo start > in; "
+
+/*
+ * dpdk-dumpcap -c 1000: 1000 frames or more, each the sample's, in order; on
+ * labyrinth and on ring_mp_mc alike (before the plugin matched the processes'
+ * ops orders, ring_mp_mc captured none: every copy was dropped).
+ */
+static void test_mp_dumpcap(void)
+{
+	char prog[2048], then[2048];
+
+	if (!mp_hugepages("multi-process dumpcap"))
+		return;
+	mp_copy_sample();
+	for (int i = 0; i < 2; i++) {
+		mp_primary(prog, sizeof(prog), i ? "dcr" : "dcl", mp_ops[i], false);
+		snprintf(then, sizeof(then), "rm -f d.pcapng; %stimeout -s INT %d dpdk-dumpcap "
+			 "--file-prefix %s -i 0 -c 1000 -w d.pcapng > tool.log 2>&1 & t=$!; "
+			 MP_START "wait $t; cat tool.log; /usr/bin/python3 "
+			 "%s/tests/dpdk/capture_frames.py s.pcap d.pcapng 1000 && echo DUMPCAP-OK",
+			 preload(), WAIT_CEILING, mp_prefix, WAIT_CEILING * 10, "Packets captured:",
+			 LAB_SOURCE_ROOT);
+		CU_ASSERT_EQUAL(run_until(prog, "testpmd> ", then, out, sizeof(out)), 0);
+		mp_cleanup();
+		printf("  dumpcap on %s: %s\n", mp_ops[i], strstr(out, "DUMPCAP-OK") ?
+		       "1000 frames or more, the sample's" : "FAILED");
+		CU_ASSERT_PTR_NOT_NULL(strstr(out, "DUMPCAP-OK"));
+		CU_ASSERT_PTR_NOT_NULL(strstr(out, "Bye..."));
+		CU_ASSERT_PTR_NULL(strstr(out, "finding"));
+		CU_ASSERT_PTR_NULL(strstr(out, "refused"));
+	}
+}
+
+/*
+ * dpdk-pdump with rx-dev=FILE.pcap. pdump hot-plugs its output device into
+ * the primary too (DPDK 22.11 attaches a secondary's device in every
+ * process), and testpmd then refuses "start" with a port it has not started:
+ * so the primary forwards the looped sample first, pdump attaches, the file
+ * grows to a megabyte, forwarding stops ("stop", then the tool ends on a quiet
+ * primary, as above): 1000 frames or more, each the sample's, in order.
+ */
+static void test_mp_pdump(void)
+{
+	char prog[2048], then[2048];
+
+	if (!mp_hugepages("multi-process pdump"))
+		return;
+	mp_copy_sample();
+	for (int i = 0; i < 2; i++) {
+		mp_primary(prog, sizeof(prog), i ? "pdr" : "pdl", mp_ops[i], true);
+		snprintf(then, sizeof(then), "rm -f p.pcap; echo start > in; timeout -s INT %d "
+			 "stdbuf -oL dpdk-pdump --file-prefix %s %s --log-level=lib.eal:error -- "
+			 "--pdump 'port=0,queue=*,rx-dev=p.pcap' > tool.log 2>&1 & t=$!; i=0; "
+			 "while [ $i -lt %d ] && [ $(stat -c %%s p.pcap 2>/dev/null || echo 0) "
+			 "-lt 1000000 ]; do kill -0 $t 2>/dev/null || break; sleep 0.1; "
+			 "i=$((i + 1)); done; echo stop > in; i=0; while [ $i -lt %d ] && "
+			 "! grep -qF 'Done.' prog.log; do sleep 0.1; i=$((i + 1)); done; "
+			 "kill -INT $t; wait $t; cat tool.log; /usr/bin/python3 "
+			 "%s/tests/dpdk/capture_frames.py s.pcap p.pcap 1000 && echo PDUMP-OK",
+			 WAIT_CEILING, mp_prefix, plugin_arg, WAIT_CEILING * 10, WAIT_CEILING * 10,
+			 LAB_SOURCE_ROOT);
+		CU_ASSERT_EQUAL(run_until(prog, "testpmd> ", then, out, sizeof(out)), 0);
+		mp_cleanup();
+		printf("  pdump on %s: %s\n", mp_ops[i], strstr(out, "PDUMP-OK") ?
+		       "1000 frames or more, the sample's" : "FAILED");
+		CU_ASSERT_PTR_NOT_NULL(strstr(out, "PDUMP-OK"));
+		CU_ASSERT_PTR_NOT_NULL(strstr(out, "Bye..."));
+		CU_ASSERT_PTR_NULL(strstr(out, "finding"));
+	}
+}
+
+/* Our program: a secondary gets the primary's count and is refused the rest;
+ * one that sees another plugin build's stamp refuses everything, naming both. */
 static void test_multi_process(void)
 {
-	char cmd[1024], prefix[64];
-	FILE *f = fopen("/proc/meminfo", "r");
-	unsigned long freep = 0;
-	char line[128];
+	char cmd[1024];
 
-	while (f != NULL && fgets(line, sizeof(line), f))
-		sscanf(line, "HugePages_Free: %lu", &freep);
-	if (f != NULL)
-		fclose(f);
-	if (freep < 128) {
-		printf("  multi-process: SKIPPED, %lu free hugepages (need 128)\n", freep);
+	if (!mp_hugepages("multi-process"))
 		return;
-	}
-	snprintf(prefix, sizeof(prefix), "lab%dmp", (int)getpid());
+	mp_eal("app");
 	snprintf(cmd, sizeof(cmd), "%s primary -m 128 --no-pci -l 0 --file-prefix %s "
-		 "%s --log-level=lib.eal:error; rc=$?; rm -f /dev/hugepages/%smap_*; exit $rc",
-		 LAB_DPDK_APP, prefix, plugin_arg, prefix);
+		 "%s --log-level=lib.eal:error; rc=$?; rm -f /dev/hugepages/%s*; exit $rc",
+		 LAB_DPDK_APP, mp_prefix, plugin_arg, mp_prefix);
 	CU_ASSERT_EQUAL(run(cmd, out, sizeof(out)), 0);
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "secondary: allocation refused"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "DPDK multi-process is not supported"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "primary after the secondary: available 512"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "secondary: allocation refused, available 500"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "DPDK multi-process: only get_count is supported"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "secondary: allocation refused, available 0"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "runs labyrinth plugin 0.0.0-other"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "and this process " LAB_VERSION ","));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "primary after the secondaries: available 500"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "primary after freeing: available 512"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "secondary: OK"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "secondary-stamp: OK"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "primary: OK"));
+	CU_ASSERT_PTR_NULL(strstr(out, "CHECK FAILED"));
 }
 
 int main(void)
@@ -290,6 +489,9 @@ int main(void)
 		LAB_TEST(test_telemetry),
 		LAB_TEST(test_fault_program),
 		LAB_TEST(test_multi_process),
+		LAB_TEST(test_mp_proc_info),
+		LAB_TEST(test_mp_dumpcap),
+		LAB_TEST(test_mp_pdump),
 		{ NULL, NULL },
 	};
 	int rc;
@@ -306,7 +508,8 @@ int main(void)
 	}
 	rc = lab_test_run("dpdk", tests);
 	/* The temp directory, and the runtime directories EAL leaves behind. */
-	snprintf(out, sizeof(out), "rm -rf %s /var/run/dpdk/lab%d*", dir, (int)getpid());
+	snprintf(out, sizeof(out), "rm -rf %s /var/run/dpdk/lab%d* /dev/hugepages/lab%dmp*", dir,
+		 (int)getpid(), (int)getpid());
 	if (system(out) != 0)
 		fprintf(stderr, "cannot remove %s\n", dir);
 	return rc;

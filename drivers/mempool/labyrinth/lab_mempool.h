@@ -3,6 +3,7 @@
 #define LAB_MEMPOOL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <labyrinth/lab_config.h>
 
@@ -35,5 +36,24 @@ void lab_mp_derive(struct lab_config *cfg, unsigned int given, uint64_t size);
 
 /* The settings in effect, for logs and telemetry. */
 void lab_mp_params_string(const struct lab_config *cfg, char *out, size_t len);
+
+/*
+ * Multi-process (mp_sync.c). LAB_MP_LAYOUT changes whenever what processes
+ * share changes shape: a secondary whose plugin has another version or
+ * layout than the primary's refuses every labyrinth call.
+ */
+#define LAB_MP_LAYOUT_REV 1u
+#define LAB_MP_LAYOUT (LAB_MP_LAYOUT_REV << 16 | (uint32_t)sizeof(void *) << 8)
+
+/* Why this process refuses every labyrinth call (set in a secondary whose
+ * plugin differs from the primary's), or "". */
+extern char lab_mp_refusal[256];
+
+/* The primary's available count of its pool @p pool, asked over DPDK's IPC;
+ * -errno when it has no such labyrinth pool or does not answer. */
+int64_t lab_mp_primary_count(const char *pool);
+
+/* This process's available count of its own pool @p pool, or -ENOENT. */
+int64_t lab_mp_local_count(const char *pool);
 
 #endif

@@ -62,7 +62,7 @@ struct lab_mp {
 	struct lab_pool *pool;
 	struct rte_mempool *mp;
 	struct lab_mp *next;    /* the telemetry list */
-	_Atomic uint32_t refused; /* calls refused in another process */
+	_Atomic uint32_t refused; /* calls refused in other processes */
 	char params[LAB_MP_PARAMS_LEN];
 };
 
@@ -77,14 +77,31 @@ static struct {
 
 /* ------------------------------------------------------------- data path */
 
-/* A secondary process (or any process that did not create the pool). */
-static __rte_noinline int foreign_call(struct lab_mp *m, const char *what)
+/* A secondary process (or any process that did not create the pool), or a
+ * pool that is not labyrinth's reaching these ops through a mismatched ops
+ * index: refused, said once per pool (and once for a pool that is not ours). */
+static __rte_noinline int foreign_call(struct rte_mempool *mp, const char *what)
 {
-	if (atomic_fetch_add_explicit(&m->refused, 1, memory_order_relaxed) == 0)
-		LAB_LOG(ERR, mempool, "mempool '%s': %s refused in process %d: the pool was "
-			"created by process %d, and a labyrinth pool's ring, shadow and warden live "
-			"in that process's private memory (DPDK multi-process is not supported)",
-			m->mp->name, what, (int)my_pid, (int)m->pid);
+	static _Atomic uint32_t not_ours, said;
+	struct lab_mp *m = mp->pool_data;
+
+	if (m == NULL || m->magic != LAB_MP_MAGIC) {
+		if (atomic_fetch_add_explicit(&not_ours, 1, memory_order_relaxed) == 0)
+			LAB_LOG(ERR, mempool, "mempool '%s': %s refused in process %d: it is not a "
+				"labyrinth mempool, yet its ops index (%d) names labyrinth here: the "
+				"processes registered their mempool drivers in different orders "
+				"(docs/dpdk.md, \"Multi-process\")", mp->name, what, (int)my_pid,
+				mp->ops_index);
+		return -ENOBUFS;
+	}
+	/* The count is shared; the message is said once in each process. */
+	atomic_fetch_add_explicit(&m->refused, 1, memory_order_relaxed);
+	if (atomic_fetch_add_explicit(&said, 1, memory_order_relaxed) == 0)
+		LAB_LOG(ERR, mempool, "mempool '%s': %s refused in process %d: %s", mp->name,
+			what, (int)my_pid, lab_mp_refusal[0] ? lab_mp_refusal :
+			"the pool was created by another process and a labyrinth pool's ring, "
+			"shadow and warden live in that process's private memory (DPDK "
+			"multi-process: only get_count is supported, docs/dpdk.md)");
 	return -ENOBUFS;
 }
 
@@ -94,8 +111,8 @@ static int lab_mp_enqueue(struct rte_mempool *mp, void *const *obj_table, unsign
 	const void *site = __builtin_return_address(0);
 	struct lab_buf *bufs[64];
 
-	if (unlikely(m->pid != my_pid)) {
-		foreign_call(m, "enqueue");
+	if (unlikely(m == NULL || m->pid != my_pid)) {
+		foreign_call(mp, "enqueue");
 		return 0;
 	}
 	while (n > 0) {
@@ -116,8 +133,8 @@ static int lab_mp_dequeue(struct rte_mempool *mp, void **obj_table, unsigned int
 {
 	struct lab_mp *m = mp->pool_data;
 
-	if (unlikely(m->pid != my_pid))
-		return foreign_call(m, "dequeue");
+	if (unlikely(m == NULL || m->pid != my_pid))
+		return foreign_call(mp, "dequeue");
 	/* No owner cache: all or nothing from the shared ring. */
 	if (lab_alloc_bulk_at(m->pool, NULL, (struct lab_buf **)obj_table, n, LAB_ALLOC_ALL,
 			      __builtin_return_address(0)) != n)
@@ -127,13 +144,46 @@ static int lab_mp_dequeue(struct rte_mempool *mp, void **obj_table, unsigned int
 	return 0;
 }
 
+/* In another process (dpdk-proc-info --show-mempool), the creator's count,
+ * asked over DPDK's IPC: the same figure as its telemetry's "available". */
+static __rte_noinline unsigned int foreign_count(const struct rte_mempool *mp)
+{
+	struct lab_mp *m = mp->pool_data;
+	int64_t n;
+
+	if (m == NULL || m->magic != LAB_MP_MAGIC || lab_mp_refusal[0] ||
+	    rte_eal_process_type() != RTE_PROC_SECONDARY) {
+		foreign_call((struct rte_mempool *)(uintptr_t)mp, "get_count");
+		return 0;
+	}
+	/* One request per call: proc-info and rte_mempool_dump ask rarely. */
+	n = lab_mp_primary_count(mp->name);
+	if (n < 0) {
+		foreign_call((struct rte_mempool *)(uintptr_t)mp, "get_count");
+		return 0;
+	}
+	return (unsigned int)n;
+}
+
 static unsigned int lab_mp_get_count(const struct rte_mempool *mp)
 {
 	struct lab_mp *m = mp->pool_data;
 
-	if (m->pid != my_pid)
-		return 0;
+	if (unlikely(m == NULL || m->pid != my_pid))
+		return foreign_count(mp);
 	return (unsigned int)lab_pool_available(m->pool);
+}
+
+int64_t lab_mp_local_count(const char *pool)
+{
+	int64_t n = -ENOENT;
+
+	pthread_mutex_lock(&L.lock);
+	for (struct lab_mp *m = L.head; m != NULL; m = m->next)
+		if (m->pid == my_pid && strcmp(m->mp->name, pool) == 0)
+			n = (int64_t)lab_pool_available(m->pool);
+	pthread_mutex_unlock(&L.lock);
+	return n;
 }
 
 /* ---------------------------------------------------------- control path */
