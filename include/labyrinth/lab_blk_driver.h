@@ -11,6 +11,7 @@
 #define LAB_BLK_DRIVER_H
 
 #include <errno.h>
+#include <pthread.h>
 
 #include <labyrinth/lab_blk.h>
 #include <labyrinth/lab_devargs.h>
@@ -40,7 +41,8 @@ struct lab_blk_dev {
 	struct lab_devargs args;
 	char *devstr;
 	void *drv;          /**< the driver's (set by open, freed by close) */
-	unsigned int nb_qpairs;
+	unsigned int nb_qpairs; /**< under qp_lock */
+	pthread_mutex_t qp_lock; /**< queue pair create/destroy, from any thread */
 	bool notice_given;  /**< for drivers: a once-per-device notice was logged */
 	/* Set by open, for lab_blk_pool_opts(): */
 	bool pool_shared;        /**< the device maps the pool (vhost-user): make it shared */

@@ -7,6 +7,7 @@
  * gives it back. No lock: a queue pair is one thread's.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,6 +77,7 @@ struct lab_blk_dev *lab_blk_open(const char *devstr)
 		lab_errno = ENOMEM;
 		return NULL;
 	}
+	pthread_mutex_init(&d->qp_lock, NULL);
 	rc = lab_devargs_parse(devstr, &blk_drivers, &d->args, &drv);
 	if (rc < 0)
 		goto err;
@@ -104,6 +106,7 @@ struct lab_blk_dev *lab_blk_open(const char *devstr)
 	return d;
 err:
 	lab_devargs_free(&d->args);
+	pthread_mutex_destroy(&d->qp_lock);
 	free(d->devstr);
 	free(d);
 	lab_errno = -rc;
@@ -132,6 +135,7 @@ int lab_blk_close(struct lab_blk_dev *d)
 	}
 	d->ops->close(d);
 	lab_devargs_free(&d->args);
+	pthread_mutex_destroy(&d->qp_lock);
 	free(d->devstr);
 	free(d);
 	return 0;
@@ -173,13 +177,18 @@ struct lab_blk_qpair *lab_blk_qpair_create(struct lab_blk_dev *d, uint32_t depth
 		qp->reqs[i].next_free = qp->free_reqs;
 		qp->free_reqs = &qp->reqs[i];
 	}
+	/* Threads that share a device make their queue pairs at once (labblk
+	 * --numjobs): one at a time into the driver, and the count kept right. */
+	pthread_mutex_lock(&d->qp_lock);
 	rc = d->ops->qpair_create(qp);
+	if (rc == 0)
+		d->nb_qpairs++;
+	pthread_mutex_unlock(&d->qp_lock);
 	if (rc < 0) {
 		free(qp);
 		lab_errno = -rc;
 		return NULL;
 	}
-	d->nb_qpairs++;
 	return qp;
 }
 
@@ -192,8 +201,10 @@ int lab_blk_qpair_destroy(struct lab_blk_qpair *qp)
 			"them to completion first)", qp->dev->devstr, qp->outstanding);
 		return -EBUSY;
 	}
+	pthread_mutex_lock(&qp->dev->qp_lock);
 	qp->dev->ops->qpair_destroy(qp);
 	qp->dev->nb_qpairs--;
+	pthread_mutex_unlock(&qp->dev->qp_lock);
 	free(qp);
 	return 0;
 }
