@@ -63,20 +63,6 @@ static const struct blk_metric {
 	{ "labyrinth_blk_io_now", "gauge", "Requests submitted and not yet completed." },
 };
 
-static void label_value(FILE *f, const char *v)
-{
-	fputc('"', f);
-	for (; *v != '\0'; v++) {
-		if (*v == '\\' || *v == '"')
-			fprintf(f, "\\%c", *v);
-		else if (*v == '\n')
-			fputs("\\n", f);
-		else
-			fputc(*v, f);
-	}
-	fputc('"', f);
-}
-
 static void snap_job(struct job_snap *js, const struct job *j, unsigned int thread)
 {
 	js->name = j->o->name;
@@ -118,9 +104,9 @@ static void jobs_page(FILE *f, void *arg)
 			bm->type);
 		for (unsigned int i = 0; i < n; i++) {
 			fprintf(f, "%s{job=", bm->name);
-			label_value(f, js[i].name);
+			lab_metrics_label_value(f, js[i].name);
 			fprintf(f, ",thread=\"%u\",device=", js[i].thread);
-			label_value(f, js[i].dev);
+			lab_metrics_label_value(f, js[i].dev);
 			fprintf(f, "} %llu\n", (unsigned long long)js[i].v[m]);
 		}
 	}

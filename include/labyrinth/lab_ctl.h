@@ -113,6 +113,13 @@ char *lab_ctl_answer(const char *req, size_t len);
  */
 void lab_ctl_metrics(FILE *f);
 
+/**
+ * Write @p v to @p f as a Prometheus label value: in double quotes, with
+ * backslash, double quote and newline escaped. For pages that add series of
+ * their own beside lab_ctl_metrics() (labblk's).
+ */
+void lab_metrics_label_value(FILE *f, const char *v);
+
 /** Default of lab_metrics_http_opts.timeout_s: an idle or slow HTTP client is
  * closed after this many seconds. */
 #define LAB_METRICS_HTTP_TIMEOUT_S 10

@@ -68,7 +68,7 @@ static int snap_port(struct lab_port *p, void *arg)
 	return 0;
 }
 
-static void label_value(FILE *f, const char *v)
+void lab_metrics_label_value(FILE *f, const char *v)
 {
 	fputc('"', f);
 	for (; *v != '\0'; v++) {
@@ -91,7 +91,7 @@ static void pool_sample(FILE *f, const char *metric, const char *pool, const cha
 			const char *lval, uint64_t v)
 {
 	fprintf(f, "%s{pool=", metric);
-	label_value(f, pool);
+	lab_metrics_label_value(f, pool);
 	if (lname != NULL)
 		fprintf(f, ",%s=\"%s\"", lname, lval);
 	fprintf(f, "} %llu\n", (unsigned long long)v);
@@ -177,7 +177,7 @@ static const struct port_metric {
 static void port_labels(FILE *f, const char *metric, const struct port_snap *ps)
 {
 	fprintf(f, "%s{port=\"%u\",device=", metric, ps->id);
-	label_value(f, ps->name);
+	lab_metrics_label_value(f, ps->name);
 }
 
 static void port_families(FILE *f, const struct snaps *s)

@@ -400,6 +400,24 @@ static bool jumbo_intact(const struct lab_buf *b, uint32_t seq)
 	return true;
 }
 
+/* Our vhost port on @p hp and our virtio_user port on @p vp, @p nq queue
+ * pairs each, started and linked (30 s ceiling). */
+static void open_pair(struct lab_pool *hp, struct lab_pool *vp, uint16_t nq,
+		      struct lab_port **host, struct lab_port **guest)
+{
+	char dev[160];
+
+	snprintf(dev, sizeof(dev), "vhost:path=%s", sock);
+	*host = port_open(dev, hp, nq, nq);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(*host);
+	CU_ASSERT_EQUAL_FATAL(lab_port_start(*host), 0);
+	snprintf(dev, sizeof(dev), "virtio_user:path=%s", sock);
+	*guest = port_open(dev, vp, nq, nq);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(*guest);
+	CU_ASSERT_EQUAL_FATAL(lab_port_start(*guest), 0);
+	CU_ASSERT_FATAL(wait_link(*host, 0, 30));
+}
+
 static struct lab_pool *jumbo_pool(uint32_t n, bool shared)
 {
 	struct lab_pool_opts o;
@@ -517,19 +535,10 @@ static void test_jumbo_mergeable(void)
 	uint32_t sent[2] = { 0 }, back[2] = { 0 }, bad = 0;
 	struct lab_port_stats gs, hs;
 	struct lab_port *host, *guest;
-	char dev[160];
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(vp);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(hp);
-	snprintf(dev, sizeof(dev), "vhost:path=%s", sock);
-	host = port_open(dev, hp, 2, 2);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(host);
-	CU_ASSERT_EQUAL_FATAL(lab_port_start(host), 0);
-	snprintf(dev, sizeof(dev), "virtio_user:path=%s", sock);
-	guest = port_open(dev, vp, 2, 2);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(guest);
-	CU_ASSERT_EQUAL_FATAL(lab_port_start(guest), 0);
-	CU_ASSERT_FATAL(wait_link(host, 0, 30));
+	open_pair(hp, vp, 2, &host, &guest);
 	for (uint32_t round = 0; round < JUMBO_ROUNDS; round++)
 		for (uint16_t q = 0; q < 2; q++)
 			jumbo_round(guest, host, vp, q, sent, back, &bad);
@@ -600,19 +609,10 @@ static void test_bogus_num_buffers(void)
 	struct lab_buf *b[4];
 	uint32_t seq = UINT32_MAX;
 	unsigned int r;
-	char dev[160];
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(vp);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(hp);
-	snprintf(dev, sizeof(dev), "vhost:path=%s", sock);
-	host = port_open(dev, hp, 1, 1);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(host);
-	CU_ASSERT_EQUAL_FATAL(lab_port_start(host), 0);
-	snprintf(dev, sizeof(dev), "virtio_user:path=%s", sock);
-	guest = port_open(dev, vp, 1, 1);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(guest);
-	CU_ASSERT_EQUAL_FATAL(lab_port_start(guest), 0);
-	CU_ASSERT_FATAL(wait_link(host, 0, 30));
+	open_pair(hp, vp, 1, &host, &guest);
 	hto = lab_port_txq_owner(host, 0);
 	CU_ASSERT_EQUAL_FATAL(lab_alloc_bulk(hp, hto, b, 4, 0), 4);
 	for (uint32_t i = 0; i < 4; i++)

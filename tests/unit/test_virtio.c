@@ -79,20 +79,6 @@ static void stop_testpmd(pid_t pid)
 	unlink(sock);
 }
 
-/* Until the socket exists (testpmd's start: seconds on a busy machine). */
-static bool wait_socket(void)
-{
-	struct stat sb;
-
-	for (int i = 0; i < 6000; i++) {
-		if (stat(sock, &sb) == 0 && S_ISSOCK(sb.st_mode))
-			return true;
-		if (waitpid(backend, NULL, WNOHANG) == backend)
-			return false;
-		sleep_ms(10);
-	}
-	return false;
-}
 
 struct run {
 	uint32_t sent, got, bad;
@@ -193,7 +179,7 @@ static void test_loop_through_testpmd(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	backend = start_testpmd();
 	CU_ASSERT_FATAL(backend > 0);
-	CU_ASSERT_FATAL(wait_socket());
+	CU_ASSERT_FATAL(testpmd_wait_socket(backend, sock));
 	port = open_on(p);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(port);
 	CU_ASSERT_EQUAL_FATAL(lab_port_start(port), 0);
@@ -228,7 +214,7 @@ static void restart_and_close(struct lab_port *port, struct lab_pool *p, bool cl
 	backend = 0;
 	CU_ASSERT_TRUE(wait_link(port, false, 30));
 	backend = start_testpmd_as(client);
-	CU_ASSERT_FATAL(backend > 0 && (client || wait_socket()));
+	CU_ASSERT_FATAL(backend > 0 && (client || testpmd_wait_socket(backend, sock)));
 	CU_ASSERT_TRUE_FATAL(wait_link(port, true, 60));
 	r = run_frames(port, p, 2000, 1000000, 60);
 	printf("\n    %s, after the back-end's restart: %u sent, %u back, %u out of order or "
@@ -253,7 +239,7 @@ static void test_backend_restart(void)
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	backend = start_testpmd();
-	CU_ASSERT_FATAL(backend > 0 && wait_socket());
+	CU_ASSERT_FATAL(backend > 0 && testpmd_wait_socket(backend, sock));
 	port = open_on(p);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(port);
 	CU_ASSERT_EQUAL_FATAL(lab_port_start(port), 0);

@@ -55,19 +55,6 @@ static void stop_backend(const char *prefix)
 	dpdk_files_remove(prefix);
 }
 
-static bool wait_socket(void)
-{
-	struct stat sb;
-
-	for (int i = 0; i < 6000; i++) {
-		if (stat(sock, &sb) == 0 && S_ISSOCK(sb.st_mode))
-			return true;
-		if (waitpid(backend, NULL, WNOHANG) == backend)
-			return false;
-		sleep_ms(10);
-	}
-	return false;
-}
 
 /* testpmd_spawn(), but its output always into tplog: we read it. */
 static pid_t spawn_logged(char *const argv[])
@@ -204,7 +191,7 @@ static void test_virtio_user_to_net_vhost(void)
 	snprintf(vdev, sizeof(vdev), "net_vhost0,iface=%s,queues=1", sock);
 	backend = start_testpmd(vdev, prefix, sizeof(prefix));
 	CU_ASSERT_FATAL(backend > 0);
-	if (!wait_socket()) {
+	if (!testpmd_wait_socket(backend, sock)) {
 		CU_FAIL("testpmd's net_vhost socket did not appear");
 		stop_backend(prefix);
 		return;
@@ -238,7 +225,7 @@ static void test_net_virtio_user_to_vhost(void)
 	snprintf(vdev, sizeof(vdev), "net_virtio_user0,path=%s,queues=1,server=1", sock);
 	backend = start_testpmd(vdev, prefix, sizeof(prefix));
 	CU_ASSERT_FATAL(backend > 0);
-	if (!wait_socket()) {
+	if (!testpmd_wait_socket(backend, sock)) {
 		CU_FAIL("testpmd's net_virtio_user socket did not appear");
 		stop_backend(prefix);
 		return;

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -52,6 +53,22 @@ static inline void testpmd_stop(pid_t pid)
 		kill(pid, SIGKILL);
 		waitpid(pid, &st, 0);
 	}
+}
+
+/* Until testpmd @p pid listens on @p path (its start: seconds on a busy
+ * machine), 60 s at most; false at once if it exits first. */
+static inline bool testpmd_wait_socket(pid_t pid, const char *path)
+{
+	struct stat sb;
+
+	for (int i = 0; i < 6000; i++) {
+		if (stat(path, &sb) == 0 && S_ISSOCK(sb.st_mode))
+			return true;
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return false;
+		sleep_ms(10);
+	}
+	return false;
 }
 
 /* A frame of FRAME_LEN bytes: broadcast, a local ethertype, @p seq and a
